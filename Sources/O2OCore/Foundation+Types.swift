@@ -1,0 +1,103 @@
+import Crypto
+import Foundation
+
+/// Money in integer minor units (fen for CNY) with an ISO 4217 currency code. Never a Double.
+public struct Money: Codable, Hashable, Sendable, Comparable {
+    public var minorUnits: Int64
+    public var currency: String
+
+    public init(minorUnits: Int64, currency: String = "CNY") {
+        self.minorUnits = minorUnits
+        self.currency = currency
+    }
+
+    public static func < (lhs: Money, rhs: Money) -> Bool {
+        precondition(lhs.currency == rhs.currency, "comparing \(lhs.currency) with \(rhs.currency)")
+        return lhs.minorUnits < rhs.minorUnits
+    }
+}
+
+/// A source of the current time, injected so tests can move it.
+public protocol O2OClock: Sendable {
+    func now() -> Date
+}
+
+extension O2OClock {
+    /// Now, truncated to the millisecond: what the database stores, so a value read back equals the one written.
+    public func instant() -> Date { Date(epochMillis: now().epochMillis) }
+}
+
+public struct SystemClock: O2OClock {
+    public init() {}
+    public func now() -> Date { Date() }
+}
+
+/// A clock that only moves when told to; for tests.
+public final class ManualClock: O2OClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Date
+    public init(_ start: Date = Date(timeIntervalSince1970: 1_790_000_000)) { current = start }
+    public func now() -> Date { lock.withLock { current } }
+    public func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
+}
+
+extension Date {
+    /// Milliseconds since the Unix epoch: how every timestamp is stored, the same on both engines.
+    public var epochMillis: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+    public init(epochMillis: Int64) { self.init(timeIntervalSince1970: Double(epochMillis) / 1000) }
+}
+
+/// Prefixed, time-sortable identifiers (`loc_01JD…`): 48 bits of milliseconds and 80 random bits
+/// in Crockford base32, so ids sort by creation time in both engines and in cursors.
+public enum O2OID {
+    private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+
+    public static func make(_ prefix: String, at date: Date = Date()) -> String {
+        var value = [UInt8](repeating: 0, count: 16)
+        let ms = UInt64(max(0, date.epochMillis))
+        for i in 0..<6 { value[i] = UInt8((ms >> (8 * (5 - i))) & 0xFF) }
+        var rng = SystemRandomNumberGenerator()
+        for i in 6..<16 { value[i] = UInt8.random(in: 0...255, using: &rng) }
+        return prefix + "_" + base32(value)
+    }
+
+    static func base32(_ bytes: [UInt8]) -> String {
+        // 128 bits become 26 characters: two zero bits are put in front so 130 bits split evenly.
+        var out = [Character]()
+        out.reserveCapacity(26)
+        var acc: UInt32 = 0
+        var bits = 2
+        for byte in bytes {
+            acc = (acc << 8) | UInt32(byte)
+            bits += 8
+            while bits >= 5 {
+                bits -= 5
+                out.append(alphabet[Int((acc >> UInt32(bits)) & 31)])
+            }
+            acc &= (1 << UInt32(bits)) - 1
+        }
+        return String(out)
+    }
+}
+
+/// Random secrets (tokens, API keys, webhook secrets) and their stored hashes.
+public enum Secrets {
+    public static func token(prefix: String, bytes: Int = 32) -> String {
+        var rng = SystemRandomNumberGenerator()
+        let raw = (0..<bytes).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let b64 = Data(raw).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        return prefix + b64
+    }
+
+    /// SHA-256 hex; enough for high-entropy tokens (passwords use bcrypt).
+    public static func sha256Hex(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    public static func sha256Hex(_ bytes: some DataProtocol) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+}

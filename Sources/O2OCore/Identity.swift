@@ -1,0 +1,128 @@
+import Foundation
+
+/// Staff and integration roles. What each may do is `Role.permissions`; what data it sees is its `Scope`.
+public enum Role: String, Codable, Sendable, CaseIterable {
+    case hqAdmin = "hq_admin"
+    case merchandiser
+    case marketer
+    case ops
+    case customerService = "customer_service"
+    case warehouse
+    case finance
+    case storeManager = "store_manager"
+    case clerk
+    case franchisee
+    case supplier
+    case integration
+
+    /// The scope level a principal of this role must have.
+    public var scopeLevel: Scope.Level {
+        switch self {
+        case .hqAdmin, .merchandiser, .marketer, .ops, .customerService, .finance, .integration: return .all
+        case .warehouse, .storeManager, .clerk: return .location
+        case .franchisee, .supplier: return .organisation
+        }
+    }
+}
+
+/// Operation-level rights. Every API operation names one (see the server's access policy).
+public enum Permission: String, Codable, Sendable, CaseIterable {
+    case sessionSelf = "session.self"
+    case organisationsRead = "organisations.read"
+    case organisationsManage = "organisations.manage"
+    case locationsRead = "locations.read"
+    case locationsCreate = "locations.create"
+    case locationsUpdate = "locations.update"
+    case usersManage = "users.manage"
+    case apiKeysManage = "api_keys.manage"
+    case auditRead = "audit.read"
+    case eventTypesRead = "event_types.read"
+    case webhooksManage = "webhooks.manage"
+    case consoleUse = "console.use"
+}
+
+extension Role {
+    public var permissions: Set<Permission> {
+        var p: Set<Permission> = [.sessionSelf, .organisationsRead, .locationsRead]
+        if self != .integration { p.insert(.consoleUse) }
+        switch self {
+        case .hqAdmin:
+            return Set(Permission.allCases)
+        case .ops:
+            p.formUnion([.locationsCreate, .locationsUpdate, .auditRead, .eventTypesRead])
+        case .finance:
+            p.insert(.auditRead)
+        case .storeManager, .franchisee:
+            p.formUnion([.locationsUpdate, .auditRead])
+        case .integration:
+            p.insert(.eventTypesRead)
+        case .merchandiser, .marketer, .customerService, .warehouse, .clerk, .supplier:
+            break
+        }
+        return p
+    }
+}
+
+/// The data a principal may see: HQ sees all; a franchisee or supplier its own organisation's
+/// records; store or warehouse staff their own location.
+public struct Scope: Codable, Sendable, Equatable {
+    public enum Level: String, Codable, Sendable { case all, organisation, location }
+    public var level: Level
+    public var organisationId: String?
+    public var locationId: String?
+
+    public static let all = Scope(level: .all)
+    public static func organisation(_ id: String) -> Scope { Scope(level: .organisation, organisationId: id) }
+    public static func location(_ id: String, organisation: String) -> Scope {
+        Scope(level: .location, organisationId: organisation, locationId: id)
+    }
+
+    public init(level: Level, organisationId: String? = nil, locationId: String? = nil) {
+        self.level = level
+        self.organisationId = organisationId
+        self.locationId = locationId
+    }
+
+    /// Whether a record owned by `organisationId` (and, if it belongs to one, `locationId`) is visible.
+    public func allows(organisationId org: String?, locationId loc: String?) -> Bool {
+        switch level {
+        case .all: return true
+        case .organisation: return org != nil && org == organisationId
+        case .location: return loc != nil && loc == locationId
+        }
+    }
+}
+
+/// Who is calling: a staff user or an API key, with role and scope.
+public struct Principal: Sendable, Equatable {
+    public enum Kind: String, Sendable { case user, apiKey = "api_key", system }
+    public var id: String
+    public var kind: Kind
+    public var name: String
+    public var role: Role
+    public var scope: Scope
+
+    public init(id: String, kind: Kind, name: String, role: Role, scope: Scope) {
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.role = role
+        self.scope = scope
+    }
+
+    public func can(_ permission: Permission) -> Bool { role.permissions.contains(permission) }
+
+    /// The CLI and background jobs act as the system.
+    public static let system = Principal(id: "system", kind: .system, name: "system", role: .hqAdmin, scope: .all)
+}
+
+/// The principal and request id a use case runs for; it stamps audit rows and scopes queries.
+public struct Caller: Sendable {
+    public var principal: Principal
+    public var requestId: String?
+    public init(_ principal: Principal, requestId: String? = nil) {
+        self.principal = principal
+        self.requestId = requestId
+    }
+    public static let system = Caller(.system)
+}

@@ -1,0 +1,189 @@
+import Foundation
+import O2OCore
+
+public enum OrganisationKind: String, Codable, Sendable, CaseIterable { case hq, franchisee, supplier }
+
+public struct Organisation: Codable, Sendable, Equatable {
+    public var id: String
+    public var code: String
+    public var name: String
+    public var kind: OrganisationKind
+    public var status: String
+    public var contactPhone: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+public enum LocationKind: String, Codable, Sendable, CaseIterable {
+    case factoryWarehouse = "factory_warehouse"
+    case ecommerceWarehouse = "ecommerce_warehouse"
+    case regionalDC = "regional_dc"
+    case store
+
+    public var isWarehouse: Bool { self != .store }
+}
+
+public enum Ownership: String, Codable, Sendable, CaseIterable { case direct, franchise }
+
+public struct Coordinates: Codable, Sendable, Equatable {
+    public var lat: Double
+    public var lng: Double
+    public init(lat: Double, lng: Double) {
+        self.lat = lat
+        self.lng = lng
+    }
+
+    /// Great-circle distance in kilometres (haversine, mean Earth radius).
+    public func distanceKm(to other: Coordinates) -> Double {
+        let r = 6371.0088
+        let dLat = (other.lat - lat) * .pi / 180
+        let dLng = (other.lng - lng) * .pi / 180
+        let a = sin(dLat / 2) * sin(dLat / 2)
+            + cos(lat * .pi / 180) * cos(other.lat * .pi / 180) * sin(dLng / 2) * sin(dLng / 2)
+        return 2 * r * asin(min(1, sqrt(a)))
+    }
+}
+
+public struct Address: Codable, Sendable, Equatable {
+    public var line1: String
+    public var provinceCode: String
+    public var provinceName: String?
+    public var cityCode: String
+    public var cityName: String?
+    public var districtCode: String
+    public var districtName: String?
+    public var postalCode: String?
+
+    public init(line1: String, provinceCode: String, provinceName: String? = nil, cityCode: String, cityName: String? = nil,
+                districtCode: String, districtName: String? = nil, postalCode: String? = nil) {
+        self.line1 = line1
+        self.provinceCode = provinceCode
+        self.provinceName = provinceName
+        self.cityCode = cityCode
+        self.cityName = cityName
+        self.districtCode = districtCode
+        self.districtName = districtName
+        self.postalCode = postalCode
+    }
+}
+
+public struct OpeningHours: Codable, Sendable, Equatable {
+    /// 1 = Monday … 7 = Sunday.
+    public var weekday: Int
+    public var opens: String
+    public var closes: String
+    public init(weekday: Int, opens: String, closes: String) {
+        self.weekday = weekday
+        self.opens = opens
+        self.closes = closes
+    }
+
+    /// Every day from `opens` to `closes`.
+    public static func daily(_ opens: String, _ closes: String) -> [OpeningHours] {
+        (1...7).map { OpeningHours(weekday: $0, opens: opens, closes: closes) }
+    }
+}
+
+public struct Capabilities: Codable, Sendable, Equatable {
+    public var pickup: Bool
+    public var shipFromStore: Bool
+    public var storeDelivery: Bool
+    public var deliveryRadiusKm: Double?
+    public var acceptsReturns: Bool
+
+    public init(pickup: Bool = false, shipFromStore: Bool = false, storeDelivery: Bool = false,
+                deliveryRadiusKm: Double? = nil, acceptsReturns: Bool = false) {
+        self.pickup = pickup
+        self.shipFromStore = shipFromStore
+        self.storeDelivery = storeDelivery
+        self.deliveryRadiusKm = deliveryRadiusKm
+        self.acceptsReturns = acceptsReturns
+    }
+
+    public static let warehouse = Capabilities(shipFromStore: false)
+}
+
+public enum LocationStatus: String, Codable, Sendable, CaseIterable { case active, inactive }
+
+public struct Location: Codable, Sendable, Equatable {
+    public var id: String
+    public var code: String
+    public var name: String
+    public var kind: LocationKind
+    public var ownership: Ownership
+    public var organisationId: String
+    public var address: Address
+    public var coordinates: Coordinates
+    public var timeZone: String
+    public var openingHours: [OpeningHours]
+    public var capabilities: Capabilities
+    public var dailyCapacity: Int
+    public var priority: Int
+    public var status: LocationStatus
+    public var version: Int
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+public struct NewLocation: Sendable {
+    public var code: String
+    public var name: String
+    public var kind: LocationKind
+    public var ownership: Ownership?
+    public var organisationId: String?
+    public var address: Address
+    public var coordinates: Coordinates
+    public var timeZone: String?
+    public var openingHours: [OpeningHours]?
+    public var capabilities: Capabilities?
+    public var dailyCapacity: Int?
+    public var priority: Int?
+
+    public init(code: String, name: String, kind: LocationKind, ownership: Ownership? = nil, organisationId: String? = nil,
+                address: Address, coordinates: Coordinates, timeZone: String? = nil, openingHours: [OpeningHours]? = nil,
+                capabilities: Capabilities? = nil, dailyCapacity: Int? = nil, priority: Int? = nil) {
+        self.code = code
+        self.name = name
+        self.kind = kind
+        self.ownership = ownership
+        self.organisationId = organisationId
+        self.address = address
+        self.coordinates = coordinates
+        self.timeZone = timeZone
+        self.openingHours = openingHours
+        self.capabilities = capabilities
+        self.dailyCapacity = dailyCapacity
+        self.priority = priority
+    }
+}
+
+public struct LocationPatch: Sendable {
+    public var name: String?
+    public var address: Address?
+    public var coordinates: Coordinates?
+    public var timeZone: String?
+    public var openingHours: [OpeningHours]?
+    public var capabilities: Capabilities?
+    public var dailyCapacity: Int?
+    public var priority: Int?
+    public var status: LocationStatus?
+    public var expectedVersion: Int?
+    public init() {}
+}
+
+public struct LocationFilter: Sendable {
+    public var kind: LocationKind?
+    public var organisationId: String?
+    public var cityCode: String?
+    public var text: String?
+    public var limit: Int = 50
+    public var cursor: String?
+    public init() {}
+}
+
+public struct CoveringLocation: Sendable {
+    public var location: Location
+    public var distanceKm: Double
+}
+
+public enum CoverageCapability: String, Sendable { case storeDelivery = "store_delivery", pickup }

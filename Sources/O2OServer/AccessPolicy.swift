@@ -1,0 +1,60 @@
+import Foundation
+import HTTPTypes
+import O2OCore
+import OpenAPIRuntime
+
+/// The one place that decides who may call which operation.
+///
+/// - no or invalid credentials on a protected operation → 401;
+/// - a role without the operation's permission → 403 (the operation itself is off limits);
+/// - data outside the caller's scope → 404 from the services (an id outside a scope reveals nothing).
+///
+/// Operations missing from the table are refused, so a new endpoint is closed until it is listed.
+public struct AccessPolicy: ServerMiddleware {
+    /// nil: public (no credentials needed).
+    public static let operations: [String: Permission?] = [
+        "login": nil,
+        "logout": .sessionSelf,
+        "getCurrentPrincipal": .sessionSelf,
+        "listOrganisations": .organisationsRead,
+        "getOrganisation": .organisationsRead,
+        "createOrganisation": .organisationsManage,
+        "listLocations": .locationsRead,
+        "getLocation": .locationsRead,
+        "listLocationsCovering": .locationsRead,
+        "createLocation": .locationsCreate,
+        "updateLocation": .locationsUpdate,
+        "listUsers": .usersManage,
+        "createUser": .usersManage,
+        "listApiKeys": .apiKeysManage,
+        "createApiKey": .apiKeysManage,
+        "revokeApiKey": .apiKeysManage,
+        "listAuditEvents": .auditRead,
+        "listEventTypes": .eventTypesRead,
+        "listWebhookEndpoints": .webhooksManage,
+        "createWebhookEndpoint": .webhooksManage,
+        "listWebhookDeliveries": .webhooksManage,
+        "redeliverWebhook": .webhooksManage,
+    ]
+
+    public init() {}
+
+    public func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        try Self.check(operationID: operationID, caller: CurrentRequest.caller)
+        return try await next(request, body, metadata)
+    }
+
+    public static func check(operationID: String, caller: Caller?) throws(Problem) {
+        guard let entry = operations[operationID] else {
+            throw Problem.forbidden("Operation \(operationID) is not open to any role.")
+        }
+        guard let permission = entry else { return }
+        guard let caller else { throw Problem.unauthorized() }
+        guard caller.principal.can(permission) else {
+            throw Problem.forbidden("Role \(caller.principal.role.rawValue) lacks \(permission.rawValue).")
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+import Logging
+import O2OCore
+
+/// Everything `o2o serve` can be told. The CLI fills it from flags, `O2O_*` environment
+/// variables and an optional JSON config file, in that order of precedence.
+public struct ServerConfig: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var database = "sqlite:./o2o.sqlite"
+    /// Largest request body accepted, in bytes.
+    public var maxBodyBytes = 1 << 20
+    /// How long an Idempotency-Key is remembered, in seconds.
+    public var idempotencyTTL: TimeInterval = 24 * 3600
+    /// How long a login session lasts, in seconds.
+    public var sessionLifetime: TimeInterval = 12 * 3600
+    /// bcrypt cost for new password hashes.
+    public var bcryptCost: UInt8 = 10
+    public var logLevel: Logger.Level = .info
+    public var webhooks = WebhookPolicy()
+    /// How often the outbox worker looks for work, in seconds.
+    public var outboxInterval: TimeInterval = 1
+    /// Failed logins allowed per username per 5 minutes before 429.
+    public var loginAttemptsPerWindow = 10
+    public init() {}
+}

@@ -1,0 +1,66 @@
+import Foundation
+import HummingbirdBcrypt
+import Logging
+import O2ONetwork
+import NIOPosix
+import O2OCore
+
+/// bcrypt, run off the event loops.
+public struct BcryptHasher: PasswordHasher {
+    public let cost: UInt8
+    public init(cost: UInt8) { self.cost = cost }
+    public func hash(_ password: String) async throws -> String {
+        let cost = self.cost
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+    }
+    public func verify(_ password: String, hash: String) async throws -> Bool {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+    }
+}
+
+/// The services one server process runs on, built once over one database.
+public struct AppServices: Sendable {
+    public let config: ServerConfig
+    public let db: Database
+    public let clock: any O2OClock
+    public let identity: IdentityService
+    public let network: NetworkService
+    public let audit: AuditLog
+    public let webhooks: WebhookService
+    public let idempotency: IdempotencyStore
+    public let logger: Logger
+
+    public init(config: ServerConfig, db: Database, clock: any O2OClock = SystemClock(), logger: Logger) {
+        self.config = config
+        self.db = db
+        self.clock = clock
+        self.logger = logger
+        identity = IdentityService(db: db, clock: clock, hasher: BcryptHasher(cost: config.bcryptCost),
+                                   sessionLifetime: config.sessionLifetime)
+        network = NetworkService(db: db, clock: clock)
+        audit = AuditLog(db: db)
+        webhooks = WebhookService(db: db, clock: clock, policy: config.webhooks)
+        idempotency = IdempotencyStore(db: db, clock: clock, ttl: config.idempotencyTTL)
+    }
+
+    /// Every module's migrations, in dependency order.
+    public static let migrations: [Migration] = CoreMigrations.all + NetworkMigrations.all
+
+    public func migrate() async throws -> [String] {
+        try await Migrator(db: db, migrations: Self.migrations, logger: logger).migrate(clock: clock)
+    }
+
+    /// Opens the database, applies pending migrations and builds the services.
+    public static func open(config: ServerConfig, clock: any O2OClock = SystemClock(), logger: Logger) async throws -> AppServices {
+        let location = try DatabaseLocation(parsing: config.database)
+        let db = try await Database.open(location, logger: logger)
+        let services = AppServices(config: config, db: db, clock: clock, logger: logger)
+        do {
+            _ = try await services.migrate()
+        } catch {
+            await db.close()
+            throw error
+        }
+        return services
+    }
+}

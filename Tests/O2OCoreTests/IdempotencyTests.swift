@@ -1,0 +1,44 @@
+import Foundation
+import O2OCore
+import O2OTestSupport
+import Testing
+
+@Suite("Idempotency keys")
+struct IdempotencyTests {
+    @Test(arguments: TestDatabase.engines)
+    func claim_racingSameKey_onlyOneAcquires(_ engine: DatabaseEngine) async throws {
+        try await TestDatabase.with(engine) { (db: Database) async throws in
+            // setup
+            let store = IdempotencyStore(db: db, clock: SystemClock(), ttl: 3600)
+            // act: 30 concurrent claims of one key
+            let claims = try await withThrowingTaskGroup(of: IdempotencyStore.Claim.self) { group in
+                for _ in 0..<30 { group.addTask { try await store.claim(principalId: "usr_1", key: "k1", requestHash: "h") } }
+                return try await group.reduce(into: [IdempotencyStore.Claim]()) { $0.append($1) }
+            }
+            // check
+            #expect(claims.filter { $0 == .acquired }.count == 1)
+            #expect(claims.filter { $0 == .inProgress }.count == 29)
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func claim_afterCompletion_replays_andOtherBodyMismatches_andExpiryFrees(_ engine: DatabaseEngine) async throws {
+        try await TestDatabase.with(engine) { (db: Database) async throws in
+            // setup
+            let clock = ManualClock()
+            let store = IdempotencyStore(db: db, clock: clock, ttl: 60)
+            let response = StoredResponse(status: 201, contentType: "application/json", body: Array("{\"id\":\"x\"}".utf8))
+            #expect(try await store.claim(principalId: "p", key: "k", requestHash: "h1") == .acquired)
+            try await store.complete(principalId: "p", key: "k", response: response)
+            // act, check
+            #expect(try await store.claim(principalId: "p", key: "k", requestHash: "h1") == .replay(response))
+            #expect(try await store.claim(principalId: "p", key: "k", requestHash: "h2") == .mismatch)
+            #expect(try await store.claim(principalId: "other", key: "k", requestHash: "h2") == .acquired)
+            clock.advance(by: 61)
+            #expect(try await store.claim(principalId: "p", key: "k", requestHash: "h2") == .acquired)
+            #expect(try await store.purgeExpired() == 1)  // the other principal's key, from the start
+            clock.advance(by: 61)
+            #expect(try await store.purgeExpired() == 1)
+        }
+    }
+}

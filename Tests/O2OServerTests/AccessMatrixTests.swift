@@ -1,0 +1,146 @@
+import Foundation
+import HTTPTypes
+import O2ONetwork
+import O2OAPI
+import O2OCore
+import O2OServer
+import O2OTestSupport
+import Testing
+
+@Suite("Who may do what: every operation × every role")
+struct AccessMatrixTests {
+    /// One representative request per operation.
+    static func requests(_ s: TestServer) async throws -> [String: (HTTPRequest.Method, String, String?)] {
+        let locs = try await s.locations()
+        let store = locs.first { $0.kind == .store }!
+        let org = NetworkService.hqOrganisationId
+        let keys = try await s.services.identity.listApiKeys(limit: 1, cursor: nil)
+        return [
+            "login": (.post, "/api/v1/auth/login", #"{"username":"nobody","password":"wrong-password"}"#),
+            "logout": (.post, "/api/v1/auth/logout", nil),
+            "getCurrentPrincipal": (.get, "/api/v1/me", nil),
+            "listOrganisations": (.get, "/api/v1/organisations", nil),
+            "getOrganisation": (.get, "/api/v1/organisations/\(org)", nil),
+            "createOrganisation": (.post, "/api/v1/organisations", #"{"code":"SUP-X","name":"Supplier X","kind":"supplier"}"#),
+            "listLocations": (.get, "/api/v1/locations", nil),
+            "getLocation": (.get, "/api/v1/locations/\(store.id)", nil),
+            "listLocationsCovering": (.get, "/api/v1/locations/covering?lat=31.23&lng=121.47", nil),
+            "createLocation": (.post, "/api/v1/locations", validLocationJSON),
+            "updateLocation": (.patch, "/api/v1/locations/\(store.id)", #"{"priority":3}"#),
+            "listUsers": (.get, "/api/v1/users", nil),
+            "createUser": (.post, "/api/v1/users", #"{"username":"newbie","password":"long-enough-1","role":"marketer"}"#),
+            "listApiKeys": (.get, "/api/v1/api-keys", nil),
+            "createApiKey": (.post, "/api/v1/api-keys", #"{"name":"shop","channel":"app"}"#),
+            "revokeApiKey": (.post, "/api/v1/api-keys/\(keys.items[0].id)/revoke", nil),
+            "listAuditEvents": (.get, "/api/v1/audit-events", nil),
+            "listEventTypes": (.get, "/api/v1/event-types", nil),
+            "listWebhookEndpoints": (.get, "/api/v1/webhook-endpoints", nil),
+            "createWebhookEndpoint": (.post, "/api/v1/webhook-endpoints", #"{"url":"http://127.0.0.1:9/h","eventTypes":["*"]}"#),
+            "listWebhookDeliveries": (.get, "/api/v1/webhook-deliveries", nil),
+            "redeliverWebhook": (.post, "/api/v1/webhook-deliveries/whd_missing/redeliver", nil),
+        ]
+    }
+
+    @Test func policy_coversEveryOperationInTheSpec() throws {
+        let spec = try JSONSerialization.jsonObject(with: Data(OpenAPISpec.json.utf8)) as! [String: Any]
+        var ids: Set<String> = []
+        for (_, methods) in spec["paths"] as! [String: [String: Any]] {
+            for (_, op) in methods { if let id = (op as? [String: Any])?["operationId"] as? String { ids.insert(id) } }
+        }
+        #expect(ids == Set(AccessPolicy.operations.keys))
+    }
+
+    @Test func spec_declaresTheErrorStatusesEveryOperationCanReturn() throws {
+        let spec = try JSONSerialization.jsonObject(with: Data(OpenAPISpec.json.utf8)) as! [String: Any]
+        for (path, methods) in spec["paths"] as! [String: [String: Any]] {
+            for (method, value) in methods {
+                let op = value as! [String: Any]
+                let statuses = Set((op["responses"] as! [String: Any]).keys)
+                let id = op["operationId"] as! String
+                #expect(statuses.contains("500"), "\(id) lacks 500")
+                let isPublic = (op["security"] as? [Any])?.isEmpty == true
+                if !isPublic {
+                    #expect(statuses.contains("401"), "\(id) lacks 401")
+                    if id != "logout" && id != "getCurrentPrincipal" { #expect(statuses.contains("403"), "\(id) lacks 403") }
+                }
+                if op["requestBody"] != nil { #expect(statuses.isSuperset(of: ["400", "413", "422"]), "\(method) \(path) lacks 400/413/422") }
+                if path.contains("{") { #expect(statuses.contains("404"), "\(id) lacks 404") }
+                if op["parameters"] != nil || op["requestBody"] != nil, !path.contains("{") || op["requestBody"] != nil {
+                    #expect(statuses.contains("400"), "\(id) lacks 400")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func everyOperation_forEveryRole_answers401_403_orProceeds(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            let requests = try await Self.requests(s)
+            #expect(Set(requests.keys) == Set(AccessPolicy.operations.keys))
+            for (op, (method, path, body)) in requests.sorted(by: { $0.key < $1.key }) {
+                let permission = AccessPolicy.operations[op]!
+                // no credentials
+                let anonymous = try await s.call(method, path, json: body)
+                if permission == nil {
+                    #expect(anonymous.status != 403, "\(op) anonymous")
+                } else {
+                    #expect(anonymous.status == 401, "\(op) anonymous got \(anonymous.status)")
+                    #expect(anonymous.headers[.contentType] == "application/problem+json")
+                }
+                for role in Role.allCases where op != "logout" && op != "login" {
+                    let r = try await s.call(method, path, as: role, json: body)
+                    let allowed = permission.map { role.permissions.contains($0) } ?? true
+                    if allowed {
+                        #expect(r.status != 401 && r.status != 403 && r.status < 500, "\(op) as \(role.rawValue): \(r.status) \(r.body)")
+                    } else {
+                        #expect(r.status == 403, "\(op) as \(role.rawValue): expected 403, got \(r.status)")
+                        #expect(r.problemType == Problem.typeBase + "forbidden")
+                    }
+                }
+            }
+            // A bad or revoked credential is the same as none.
+            #expect(try await s.call(.get, "/api/v1/me", token: "o2os_forged").status == 401)
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func dataOutsideScope_isNotFound_andListsAreFiltered(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            let all = try await s.locations()
+            let me = try await s.call(.get, "/api/v1/me", as: .franchisee).json
+            let franchiseOrg = (me["scope"] as! [String: Any])["organisationId"] as! String
+            let own = all.filter { $0.organisationId == franchiseOrg }
+            let foreign = all.first { $0.organisationId != franchiseOrg && $0.kind == .store }!
+            let clerkStore = ((try await s.call(.get, "/api/v1/me", as: .clerk).json["scope"]) as! [String: Any])["locationId"] as! String
+
+            // franchisee: own stores only
+            let listed = try await s.call(.get, "/api/v1/locations?limit=200", as: .franchisee).json["items"] as! [[String: Any]]
+            #expect(Set(listed.map { $0["id"] as! String }) == Set(own.map(\.id)))
+            #expect(!own.isEmpty)
+            #expect(try await s.call(.get, "/api/v1/locations/\(foreign.id)", as: .franchisee).status == 404)
+            #expect(try await s.call(.patch, "/api/v1/locations/\(foreign.id)", as: .franchisee, json: #"{"priority":9}"#).status == 404)
+            #expect(try await s.call(.get, "/api/v1/organisations/\(NetworkService.hqOrganisationId)", as: .franchisee).status == 404)
+            #expect(try await s.call(.patch, "/api/v1/locations/\(own[0].id)", as: .franchisee, json: #"{"priority":9}"#).status == 200)
+
+            // store staff: their store only
+            let clerkList = try await s.call(.get, "/api/v1/locations", as: .clerk).json["items"] as! [[String: Any]]
+            #expect(clerkList.map { $0["id"] as! String } == [clerkStore])
+            #expect(try await s.call(.get, "/api/v1/locations/\(foreign.id)", as: .storeManager).status == (foreign.id == clerkStore ? 200 : 404))
+            let other = all.first { $0.id != clerkStore }!
+            #expect(try await s.call(.patch, "/api/v1/locations/\(other.id)", as: .storeManager, json: #"{"priority":9}"#).status == 404)
+
+            // supplier: no locations of its own
+            let supplierList = try await s.call(.get, "/api/v1/locations", as: .supplier).json["items"] as! [[String: Any]]
+            #expect(supplierList.isEmpty)
+            #expect(try await s.call(.get, "/api/v1/locations/\(all[0].id)", as: .supplier).status == 404)
+
+            // audit: a franchisee sees only its own rows
+            let audit = try await s.call(.get, "/api/v1/audit-events?limit=200", as: .franchisee).json["items"] as! [[String: Any]]
+            #expect(!audit.isEmpty)
+            #expect(audit.allSatisfy { ($0["organisationId"] as? String) == franchiseOrg })
+
+            // nothing of the foreign store changed
+            #expect(try await s.services.network.location(foreign.id, scope: .all).priority == foreign.priority)
+        }
+    }
+}
