@@ -29,7 +29,7 @@ nav a{display:block;padding:.55rem .75rem;border-radius:6px;color:var(--fg)}nav 
 main{flex:1;padding:1.25rem;min-width:0}
 h1{font-size:1.4rem;margin:.2rem 0 1rem}
 table{width:100%;border-collapse:collapse;background:#fff;border:1px solid var(--line)}
-th,td{padding:.6rem .7rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}th{background:#fafbfc;font-size:.85rem;color:var(--muted)}
+td:first-child{white-space:nowrap}th,td{padding:.6rem .7rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}th{background:#fafbfc;font-size:.85rem;color:var(--muted)}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:1rem;margin-bottom:1rem}
 .card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem}.card .n{font-size:1.8rem;font-weight:700}
 .tag{display:inline-block;padding:.05rem .5rem;border-radius:999px;background:#eef1f5;font-size:.8rem;margin:0 .2rem .2rem 0}
