@@ -26,11 +26,15 @@ public struct IdempotencyStore: Sendable {
     public let db: Database
     public let clock: any O2OClock
     public let ttl: TimeInterval
+    /// A claim still in progress after this long was abandoned (its process died mid-request);
+    /// the next request with the key takes it over instead of waiting until the key expires.
+    public let lease: TimeInterval
 
-    public init(db: Database, clock: any O2OClock, ttl: TimeInterval) {
+    public init(db: Database, clock: any O2OClock, ttl: TimeInterval, lease: TimeInterval = 120) {
         self.db = db
         self.clock = clock
         self.ttl = ttl
+        self.lease = lease
     }
 
     public func claim(principalId: String, key: String, requestHash: String) async throws -> Claim {
@@ -48,11 +52,20 @@ public struct IdempotencyStore: Sendable {
                 """).first()
             if inserted != nil { return .acquired }
             guard let row = try await tx.sql.raw("""
-                SELECT request_hash, state, status, content_type, body FROM idempotency_keys
+                SELECT request_hash, state, status, content_type, body, created_at FROM idempotency_keys
                 WHERE principal_id = \(bind: principalId) AND idem_key = \(bind: key)
                 """).first() else { return .inProgress }
             if try row.decode(column: "request_hash", as: String.self) != requestHash { return .mismatch }
-            if try row.decode(column: "state", as: String.self) != "completed" { return .inProgress }
+            if try row.decode(column: "state", as: String.self) != "completed" {
+                let claimedAt = try row.decode(column: "created_at", as: Int64.self)
+                guard claimedAt <= now.addingTimeInterval(-lease).epochMillis else { return .inProgress }
+                let taken = try await tx.sql.raw("""
+                    UPDATE idempotency_keys SET created_at = \(bind: now.epochMillis), expires_at = \(bind: expires)
+                    WHERE principal_id = \(bind: principalId) AND idem_key = \(bind: key) AND state = 'in_progress'
+                    AND created_at = \(bind: claimedAt) RETURNING idem_key
+                    """).first()
+                return taken == nil ? .inProgress : .acquired
+            }
             let body = try row.decode(column: "body", as: String?.self) ?? ""
             return .replay(StoredResponse(
                 status: try row.decode(column: "status", as: Int.self),

@@ -119,21 +119,31 @@ public struct IdentityService: Sendable {
         let token = Secrets.token(prefix: Self.sessionPrefix)
         let now = clock.instant()
         let expires = now.addingTimeInterval(sessionLifetime)
+        let principal = Self.principal(user)
         try await db.write { tx in
             try await tx.sql.raw("""
                 INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
                 VALUES (\(bind: Secrets.sha256Hex(token)), \(bind: user.id), \(bind: now.epochMillis), \(bind: expires.epochMillis))
                 """).run()
+            try await recorder.record(tx, caller: Caller(principal), action: "login", entityType: "user", entityId: user.id,
+                                      before: User?.none, after: User?.none, organisationId: user.organisationId, locationId: user.locationId)
         }
-        return (token, expires, Self.principal(user))
+        return (token, expires, principal)
     }
 
     static let dummyHash = "$2b$10$abcdefghijklmnopqrstuuS7Xx8p6yHkS0yS1b3mX6Z2nC0QwOe6K"
 
-    public func logout(token: String) async throws {
+    public func logout(token: String, caller: Caller) async throws {
         let now = clock.instant().epochMillis
         try await db.write { tx in
-            try await tx.sql.raw("UPDATE sessions SET revoked_at = \(bind: now) WHERE token_hash = \(bind: Secrets.sha256Hex(token))").run()
+            let revoked = try await tx.sql.raw("""
+                UPDATE sessions SET revoked_at = \(bind: now) WHERE token_hash = \(bind: Secrets.sha256Hex(token)) AND revoked_at IS NULL
+                RETURNING user_id
+                """).first()
+            guard revoked != nil else { return }
+            try await recorder.record(tx, caller: caller, action: "logout", entityType: "user", entityId: caller.principal.id,
+                                      before: User?.none, after: User?.none, organisationId: caller.principal.scope.organisationId,
+                                      locationId: caller.principal.scope.locationId)
         }
     }
 

@@ -40,7 +40,7 @@ struct APIHandlers: APIProtocol {
 
     func logout(_ input: Operations.Logout.Input) async throws -> Operations.Logout.Output {
         if let credential = CurrentRequest.credential {
-            try await services.identity.logout(token: credential)
+            try await services.identity.logout(token: credential, caller: try caller)
             principalCache.evict(credential)
         }
         return .noContent(.init())

@@ -73,7 +73,10 @@ public func buildRouter(services: AppServices) -> Router<O2ORequestContext> {
     let handlers = APIHandlers(services: services, principalCache: principalCache,
                                loginLimiter: LoginLimiter(limit: services.config.loginAttemptsPerWindow))
     // The generated code wraps our handlers' errors; ProblemMiddleware maps them.
-    try! handlers.registerHandlers(on: router, serverURL: URL(string: "/api/v1")!, middlewares: [AccessPolicy()])
+    try! handlers.registerHandlers(
+        on: router, serverURL: URL(string: "/api/v1")!,
+        configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
+        middlewares: [AccessPolicy()])
     Console(services: services, principalCache: principalCache).register(on: router)
     return router
 }

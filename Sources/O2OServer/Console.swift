@@ -101,8 +101,8 @@ struct Console {
         group.get("login") { req, _ in loginPage(Texts(lang: Language.pick(req)), error: nil, setLang: req) }
         group.post("login") { req, ctx in try await login(req, ctx) }
         group.post("logout") { req, ctx in
-            if let c = ctx.credential {
-                try await services.identity.logout(token: c)
+            if let c = ctx.credential, let caller = ctx.caller {
+                try await services.identity.logout(token: c, caller: caller)
                 principalCache.evict(c)
             }
             return Response(status: .seeOther, headers: [

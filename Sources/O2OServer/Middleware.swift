@@ -277,10 +277,25 @@ struct BodyAndIdempotencyMiddleware: RouterMiddleware {
             try? await store.release(principalId: principalId, key: key)
         } else {
             try await store.complete(principalId: principalId, key: key, response: StoredResponse(
-                status: Int(response.status.code), contentType: response.headers[.contentType], body: bytes))
+                status: Int(response.status.code), contentType: response.headers[.contentType], body: Self.redactingSecrets(bytes)))
         }
         response.body = .init(byteBuffer: ByteBuffer(bytes: bytes))
         return response
+    }
+}
+
+extension BodyAndIdempotencyMiddleware {
+    /// Fields that carry a secret shown once (session tokens, API keys, webhook signing secrets).
+    static let secretFields: Set<String> = ["token", "secret"]
+
+    /// The stored copy of a response never holds a secret: a replay answers with the same
+    /// record and `"[shown once]"` in place of the secret.
+    static func redactingSecrets(_ body: [UInt8]) -> [UInt8] {
+        guard body.count < 1 << 20,
+              var object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
+              !secretFields.isDisjoint(with: object.keys) else { return body }
+        for field in secretFields where object[field] != nil { object[field] = "[shown once]" }
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map(Array.init) ?? body
     }
 }
 

@@ -22,6 +22,22 @@ struct IdempotencyTests {
     }
 
     @Test(arguments: TestDatabase.engines)
+    func claim_abandonedInProgress_isTakenOverAfterTheLease(_ engine: DatabaseEngine) async throws {
+        try await TestDatabase.with(engine) { (db: Database) async throws in
+            // setup: a claim whose request never finished
+            let clock = ManualClock()
+            let store = IdempotencyStore(db: db, clock: clock, ttl: 3600, lease: 30)
+            #expect(try await store.claim(principalId: "p", key: "k", requestHash: "h") == .acquired)
+            // act, check
+            clock.advance(by: 29)
+            #expect(try await store.claim(principalId: "p", key: "k", requestHash: "h") == .inProgress)
+            clock.advance(by: 2)
+            #expect(try await store.claim(principalId: "p", key: "k", requestHash: "h") == .acquired)
+            #expect(try await store.claim(principalId: "p", key: "k", requestHash: "h") == .inProgress)
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
     func claim_afterCompletion_replays_andOtherBodyMismatches_andExpiryFrees(_ engine: DatabaseEngine) async throws {
         try await TestDatabase.with(engine) { (db: Database) async throws in
             // setup

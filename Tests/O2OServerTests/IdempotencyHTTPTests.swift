@@ -52,6 +52,28 @@ struct IdempotencyHTTPTests {
         }
     }
 
+    @Test func secretsAreShownOnce_evenToAReplay() async throws {
+        try await TestServer.run { (s: TestServer) async throws in
+            let body = #"{"name":"tmall shop","channel":"tmall"}"#
+            let first = try await s.call(.post, "/api/v1/api-keys", as: .hqAdmin, json: body, headers: [.idemKey: "key-1"])
+            let replay = try await s.call(.post, "/api/v1/api-keys", as: .hqAdmin, json: body, headers: [.idemKey: "key-1"])
+            #expect(first.status == 201 && replay.status == 201)
+            let secret = try #require(first.json["secret"] as? String)
+            #expect(secret.hasPrefix("o2ok_"))
+            #expect(replay.json["secret"] as? String == "[shown once]")
+            #expect((replay.json["apiKey"] as? [String: Any])?["id"] as? String == (first.json["apiKey"] as? [String: Any])?["id"] as? String)
+            let stored = try await s.services.db.read { try await $0.raw("SELECT body FROM idempotency_keys").all() }
+            #expect(try stored.allSatisfy { row in
+                let b = try row.decode(column: "body", as: String?.self) ?? ""
+                return !String(decoding: Data(base64Encoded: b) ?? Data(), as: UTF8.self).contains(secret)
+            })
+            // the key works, and it is stored hashed only
+            #expect(try await s.call(.get, "/api/v1/me", token: secret).status == 200)
+            let hashes = try await s.services.db.read { try await $0.raw("SELECT key_hash FROM api_keys").all() }
+            #expect(try hashes.allSatisfy { try $0.decode(column: "key_hash", as: String.self) != secret })
+        }
+    }
+
     @Test func errorsAreReplayedToo_butKeysArePerCaller() async throws {
         try await TestServer.run { (s: TestServer) async throws in
             let bad = #"{"code":"X","name":"","kind":"store","address":{"line1":"a","provinceCode":"310000","cityCode":"310100","districtCode":"310101"},"coordinates":{"lat":1,"lng":2}}"#
