@@ -56,8 +56,11 @@ public enum O2OID {
         var value = [UInt8](repeating: 0, count: 16)
         let ms = UInt64(max(0, date.epochMillis))
         for i in 0..<6 { value[i] = UInt8((ms >> (8 * (5 - i))) & 0xFF) }
+        // Two draws from the system generator (one syscall each), not one per byte.
         var rng = SystemRandomNumberGenerator()
-        for i in 6..<16 { value[i] = UInt8.random(in: 0...255, using: &rng) }
+        let hi = rng.next(), lo = rng.next()
+        for i in 6..<8 { value[i] = UInt8(truncatingIfNeeded: hi >> (8 * (i - 6))) }
+        for i in 8..<16 { value[i] = UInt8(truncatingIfNeeded: lo >> (8 * (i - 8))) }
         return prefix + "_" + base32(value)
     }
 
