@@ -93,12 +93,8 @@ public struct AuditLog: Sendable {
         var sql: SQLQueryString = "SELECT * FROM audit_events WHERE 1=1"
         if let t = q.entityType { sql += " AND entity_type = \(bind: t)" }
         if let i = q.entityId { sql += " AND entity_id = \(bind: i)" }
-        if let c = q.cursor { sql += " AND id < \(bind: c)" }
         sql += scope.sqlFilter(organisationColumn: "organisation_id", locationColumn: "location_id")
-        sql += " ORDER BY id DESC LIMIT \(literal: q.limit + 1)"
-        let query = sql
-        let rows = try await db.read { try await $0.raw(query).all() }
-        let events = try rows.map { r in
+        return try await db.page(sql, limit: q.limit, cursor: q.cursor, order: .newestFirst, map: { r in
             AuditEvent(
                 id: try r.decode(column: "id", as: String.self),
                 at: Date(epochMillis: try r.decode(column: "at", as: Int64.self)),
@@ -112,8 +108,7 @@ public struct AuditLog: Sendable {
                 requestId: try r.decode(column: "request_id", as: String?.self),
                 organisationId: try r.decode(column: "organisation_id", as: String?.self),
                 locationId: try r.decode(column: "location_id", as: String?.self))
-        }
-        return Page(items: events, limit: q.limit, cursor: \.id)
+        }, id: \.id)
     }
 }
 
@@ -136,6 +131,31 @@ public struct Page<T: Sendable>: Sendable {
     public init(items: [T], nextCursor: String?) {
         self.items = items
         self.nextCursor = nextCursor
+    }
+}
+
+public enum PageOrder: Sendable { case oldestFirst, newestFirst }
+
+extension Database {
+    /// One cursor-paginated read. `query` selects from a table with a time-sortable `id` and filters
+    /// (`SELECT … WHERE …`); the cursor condition, the order and the limit are added here.
+    public func page<T: Sendable>(
+        _ query: SQLQueryString, limit: Int, cursor: String?, order: PageOrder = .oldestFirst,
+        map: (any SQLRow) throws -> T, id: (T) -> String
+    ) async throws -> Page<T> {
+        var q = query
+        switch order {
+        case .oldestFirst:
+            if let cursor { q += " AND id > \(bind: cursor)" }
+            q += " ORDER BY id"
+        case .newestFirst:
+            if let cursor { q += " AND id < \(bind: cursor)" }
+            q += " ORDER BY id DESC"
+        }
+        q += " LIMIT \(literal: limit + 1)"
+        let final = q
+        let rows = try await read { try await $0.raw(final).all() }
+        return Page(items: try rows.map(map), limit: limit, cursor: id)
     }
 }
 

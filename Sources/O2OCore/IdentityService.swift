@@ -96,13 +96,9 @@ public struct IdentityService: Sendable {
     }
 
     public func listUsers(scope: Scope, limit: Int, cursor: String?) async throws -> Page<User> {
-        var q: SQLQueryString = "SELECT * FROM users WHERE 1=1"
-        if let cursor { q += " AND id > \(bind: cursor)" }
-        q += scope.sqlFilter(organisationColumn: "organisation_id", locationColumn: "location_id")
-        q += " ORDER BY id LIMIT \(literal: limit + 1)"
-        let query = q
-        let rows = try await db.read { try await $0.raw(query).all() }
-        return Page(items: try rows.map(Self.user), limit: limit, cursor: \.id)
+        let q: SQLQueryString = "SELECT * FROM users WHERE 1=1"
+            + scope.sqlFilter(organisationColumn: "organisation_id", locationColumn: "location_id")
+        return try await db.page(q, limit: limit, cursor: cursor, map: Self.user, id: \.id)
     }
 
     /// Checks a password and opens a session; nil when the name or password is wrong.
@@ -199,12 +195,7 @@ public struct IdentityService: Sendable {
     }
 
     public func listApiKeys(limit: Int, cursor: String?) async throws -> Page<ApiKey> {
-        var q: SQLQueryString = "SELECT * FROM api_keys WHERE 1=1"
-        if let cursor { q += " AND id > \(bind: cursor)" }
-        q += " ORDER BY id LIMIT \(literal: limit + 1)"
-        let query = q
-        let rows = try await db.read { try await $0.raw(query).all() }
-        return Page(items: try rows.map(Self.apiKey), limit: limit, cursor: \.id)
+        try await db.page("SELECT * FROM api_keys WHERE 1=1", limit: limit, cursor: cursor, map: Self.apiKey, id: \.id)
     }
 
     public func revokeApiKey(_ id: String, caller: Caller) async throws -> ApiKey {

@@ -155,23 +155,14 @@ public struct WebhookService: Sendable {
     }
 
     public func listEndpoints(limit: Int, cursor: String?) async throws -> Page<WebhookEndpoint> {
-        var q: SQLQueryString = "SELECT * FROM webhook_endpoints WHERE 1=1"
-        if let cursor { q += " AND id > \(bind: cursor)" }
-        q += " ORDER BY id LIMIT \(literal: limit + 1)"
-        let query = q
-        let rows = try await db.read { try await $0.raw(query).all() }
-        return Page(items: try rows.map(Self.endpoint), limit: limit, cursor: \.id)
+        try await db.page("SELECT * FROM webhook_endpoints WHERE 1=1", limit: limit, cursor: cursor, map: Self.endpoint, id: \.id)
     }
 
     public func listDeliveries(status: String?, endpointId: String?, limit: Int, cursor: String?) async throws -> Page<WebhookDelivery> {
         var q: SQLQueryString = "SELECT * FROM webhook_deliveries WHERE 1=1"
         if let status { q += " AND status = \(bind: status)" }
         if let endpointId { q += " AND endpoint_id = \(bind: endpointId)" }
-        if let cursor { q += " AND id < \(bind: cursor)" }
-        q += " ORDER BY id DESC LIMIT \(literal: limit + 1)"
-        let query = q
-        let rows = try await db.read { try await $0.raw(query).all() }
-        return Page(items: try rows.map(Self.delivery), limit: limit, cursor: \.id)
+        return try await db.page(q, limit: limit, cursor: cursor, order: .newestFirst, map: Self.delivery, id: \.id)
     }
 
     /// Queues a delivery to be sent again now, with a fresh set of attempts.

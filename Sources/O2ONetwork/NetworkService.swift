@@ -59,12 +59,8 @@ public struct NetworkService: Sendable {
     public func organisations(kind: OrganisationKind?, scope: Scope, limit: Int, cursor: String?) async throws -> Page<Organisation> {
         var q: SQLQueryString = "SELECT * FROM organisations WHERE 1=1"
         if let kind { q += " AND kind = \(bind: kind.rawValue)" }
-        if let cursor { q += " AND id > \(bind: cursor)" }
         if scope.level != .all { q += " AND id = \(bind: scope.organisationId ?? "")" }
-        q += " ORDER BY id LIMIT \(literal: limit + 1)"
-        let query = q
-        let rows = try await db.read { try await $0.raw(query).all() }
-        return Page(items: try rows.map(Self.organisation), limit: limit, cursor: \.id)
+        return try await db.page(q, limit: limit, cursor: cursor, map: Self.organisation, id: \.id)
     }
 
     // MARK: Locations
@@ -136,12 +132,8 @@ public struct NetworkService: Sendable {
             let like = "%" + t.lowercased().replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "") + "%"
             q += " AND (LOWER(code) LIKE \(bind: like) OR LOWER(name) LIKE \(bind: like))"
         }
-        if let c = f.cursor { q += " AND id > \(bind: c)" }
         q += scope.sqlFilter(organisationColumn: "organisation_id", locationColumn: "id")
-        q += " ORDER BY id LIMIT \(literal: f.limit + 1)"
-        let query = q
-        let rows = try await db.read { try await $0.raw(query).all() }
-        return Page(items: try rows.map(Self.location), limit: f.limit, cursor: \.id)
+        return try await db.page(q, limit: f.limit, cursor: f.cursor, map: Self.location, id: \.id)
     }
 
     public func updateLocation(_ id: String, _ patch: LocationPatch, caller: Caller) async throws -> Location {
