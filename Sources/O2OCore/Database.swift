@@ -136,19 +136,27 @@ public final class Database: Sendable {
     /// Runs a use case in one transaction; joins the current one when called from inside a write.
     public func write<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
         if let tx = Self.currentTransaction { return try await body(tx) }
-        switch backend {
-        case .sqlite(let b):
-            return try await b.writer.submit { sql in
-                let tx = Transaction(sql: sql, engine: .sqlite)
-                return try await Self.$currentTransaction.withValue(tx) { try await body(tx) }
-            }
-        case .postgres(let b):
-            return try await b.transaction(logger: logger) { sql in
-                let tx = Transaction(sql: sql, engine: .postgres)
-                return try await Self.$currentTransaction.withValue(tx) { try await body(tx) }
+        // Read in the caller's task: the SQLite writer runs the body in a task of its own.
+        let commitHook = Self.commitHook
+        let run: @Sendable (Transaction) async throws -> T = { tx in
+            try await Self.$currentTransaction.withValue(tx) {
+                let value = try await body(tx)
+                try await commitHook?(tx)
+                return value
             }
         }
+        switch backend {
+        case .sqlite(let b):
+            return try await b.writer.submit { sql in try await run(Transaction(sql: sql, engine: .sqlite)) }
+        case .postgres(let b):
+            return try await b.transaction(logger: logger) { sql in try await run(Transaction(sql: sql, engine: .postgres)) }
+        }
     }
+
+    /// Statements that must commit together with every write made in this task (and its children),
+    /// after the write's own work: the idempotency middleware uses it to record, atomically with the
+    /// work, that a keyed request's work is done.
+    @TaskLocal public static var commitHook: (@Sendable (Transaction) async throws -> Void)?
 
     /// Statistics for `/metrics`.
     public var stats: (batches: Int, writes: Int) {

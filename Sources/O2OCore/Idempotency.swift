@@ -21,6 +21,8 @@ public struct IdempotencyStore: Sendable {
         case replay(StoredResponse)
         case mismatch
         case inProgress
+        /// The work committed but the process died before its response was stored.
+        case responseLost
     }
 
     public let db: Database
@@ -56,9 +58,12 @@ public struct IdempotencyStore: Sendable {
                 WHERE principal_id = \(bind: principalId) AND idem_key = \(bind: key)
                 """).first() else { return .inProgress }
             if try row.decode(column: "request_hash", as: String.self) != requestHash { return .mismatch }
-            if try row.decode(column: "state", as: String.self) != "completed" {
+            let state = try row.decode(column: "state", as: String.self)
+            if state != "completed" {
                 let claimedAt = try row.decode(column: "created_at", as: Int64.self)
                 guard claimedAt <= now.addingTimeInterval(-lease).epochMillis else { return .inProgress }
+                // Abandoned. If its work had committed, doing it again would duplicate it.
+                if state == "work_committed" { return .responseLost }
                 let taken = try await tx.sql.raw("""
                     UPDATE idempotency_keys SET created_at = \(bind: now.epochMillis), expires_at = \(bind: expires)
                     WHERE principal_id = \(bind: principalId) AND idem_key = \(bind: key) AND state = 'in_progress'
@@ -72,6 +77,15 @@ public struct IdempotencyStore: Sendable {
                 contentType: try row.decode(column: "content_type", as: String?.self),
                 body: Array(Data(base64Encoded: body) ?? Data())))
         }
+    }
+
+    /// Marks, inside the transaction that does a keyed request's work, that the work is done; a claim
+    /// abandoned after this point is never taken over (see `Claim.responseLost`).
+    public static func markWorkCommitted(_ tx: Transaction, principalId: String, key: String) async throws {
+        try await tx.sql.raw("""
+            UPDATE idempotency_keys SET state = 'work_committed'
+            WHERE principal_id = \(bind: principalId) AND idem_key = \(bind: key) AND state = 'in_progress'
+            """).run()
     }
 
     public func complete(principalId: String, key: String, response: StoredResponse) async throws {

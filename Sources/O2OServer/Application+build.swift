@@ -102,9 +102,10 @@ struct HTMLPage: ResponseGenerator {
 /// Delivers the outbox after commit: fans events out to webhook endpoints, sends what is due with
 /// backoff, purges expired idempotency keys, and publishes the backlog as gauges. Stops cleanly on
 /// graceful shutdown, after the round in progress.
-struct OutboxWorker: Service {
+struct OutboxWorker: Service, CustomStringConvertible {
     let services: AppServices
     var transport: any WebhookTransport = HTTPWebhookTransport()
+    var description: String { "OutboxWorker" }
 
     func run() async throws {
         let logger = services.logger

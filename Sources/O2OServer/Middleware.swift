@@ -251,6 +251,10 @@ struct BodyAndIdempotencyMiddleware: RouterMiddleware {
             case .mismatch:
                 throw Problem(kind: "idempotency-key-reused", title: "Idempotency-Key reused with a different request",
                               status: 422, detail: "This Idempotency-Key was first used with another body or path; use a new key.")
+            case .responseLost:
+                throw Problem.conflict(
+                    "The request with this Idempotency-Key was carried out, but the server stopped before its answer was stored; "
+                        + "look the result up instead of retrying.", kind: "idempotency-response-lost")
             case .inProgress:
                 if ContinuousClock.now >= deadline {
                     throw Problem.conflict("A request with this Idempotency-Key is still in progress; retry later.",
@@ -265,7 +269,10 @@ struct BodyAndIdempotencyMiddleware: RouterMiddleware {
                              principalId: String, key: String) async throws -> Response {
         var response: Response
         do {
-            response = try await next(request, context)
+            let mark: @Sendable (Transaction) async throws -> Void = { tx in
+                try await IdempotencyStore.markWorkCommitted(tx, principalId: principalId, key: key)
+            }
+            response = try await Database.$commitHook.withValue(mark) { try await next(request, context) }
         } catch {
             response = ProblemMapper.response(for: error, requestId: context.requestId, logger: context.logger)
         }

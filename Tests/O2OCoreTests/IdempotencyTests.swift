@@ -38,6 +38,43 @@ struct IdempotencyTests {
     }
 
     @Test(arguments: TestDatabase.engines)
+    func claim_abandonedAfterItsWorkCommitted_isNeverDoneTwice(_ engine: DatabaseEngine) async throws {
+        try await TestDatabase.with(engine, migrations: CoreMigrations.all + [scratchMigration]) { (db: Database) async throws in
+            // setup: a keyed request whose work commits, then the process dies before the response is stored
+            let clock = ManualClock()
+            let store = IdempotencyStore(db: db, clock: clock, ttl: 3600, lease: 30)
+            #expect(try await store.claim(principalId: "p", key: "k", requestHash: "h") == .acquired)
+            let mark: @Sendable (Transaction) async throws -> Void = { tx in
+                try await IdempotencyStore.markWorkCommitted(tx, principalId: "p", key: "k")
+            }
+            try await Database.$commitHook.withValue(mark) {
+                try await db.write { tx in try await tx.sql.raw("INSERT INTO scratch (id, n) VALUES ('work', 1)").run() }
+            }
+            // act
+            clock.advance(by: 31)
+            let retry = try await store.claim(principalId: "p", key: "k", requestHash: "h")
+            // check
+            #expect(retry == .responseLost)
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func claim_hookFailure_rollsBackTheWorkToo(_ engine: DatabaseEngine) async throws {
+        try await TestDatabase.with(engine, migrations: [scratchMigration]) { (db: Database) async throws in
+            // setup
+            let failing: @Sendable (Transaction) async throws -> Void = { _ in throw TestFailure() }
+            // act
+            await #expect(throws: TestFailure.self) {
+                try await Database.$commitHook.withValue(failing) {
+                    try await db.write { tx in try await tx.sql.raw("INSERT INTO scratch (id, n) VALUES ('work', 1)").run() }
+                }
+            }
+            // check
+            #expect(try await TestDatabase.count("scratch", db) == 1)
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
     func claim_afterCompletion_replays_andOtherBodyMismatches_andExpiryFrees(_ engine: DatabaseEngine) async throws {
         try await TestDatabase.with(engine) { (db: Database) async throws in
             // setup
