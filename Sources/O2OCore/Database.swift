@@ -141,7 +141,7 @@ public final class Database: Sendable {
         let run: @Sendable (Transaction) async throws -> T = { tx in
             try await Self.$currentTransaction.withValue(tx) {
                 let value = try await body(tx)
-                try await commitHook?(tx)
+                try await commitHook?.run(tx)
                 return value
             }
         }
@@ -156,7 +156,13 @@ public final class Database: Sendable {
     /// Statements that must commit together with every write made in this task (and its children),
     /// after the write's own work: the idempotency middleware uses it to record, atomically with the
     /// work, that a keyed request's work is done.
-    @TaskLocal public static var commitHook: (@Sendable (Transaction) async throws -> Void)?
+    @TaskLocal public static var commitHook: CommitHook?
+
+    /// Wrapped in a struct: a task-local of bare function type crashed the release build (Swift 6.3).
+    public struct CommitHook: Sendable {
+        public let run: @Sendable (Transaction) async throws -> Void
+        public init(_ run: @escaping @Sendable (Transaction) async throws -> Void) { self.run = run }
+    }
 
     /// Statistics for `/metrics`.
     public var stats: (batches: Int, writes: Int) {

@@ -269,7 +269,7 @@ struct BodyAndIdempotencyMiddleware: RouterMiddleware {
                              principalId: String, key: String) async throws -> Response {
         var response: Response
         do {
-            let mark: @Sendable (Transaction) async throws -> Void = { tx in
+            let mark = Database.CommitHook { tx in
                 try await IdempotencyStore.markWorkCommitted(tx, principalId: principalId, key: key)
             }
             response = try await Database.$commitHook.withValue(mark) { try await next(request, context) }

@@ -44,7 +44,7 @@ struct IdempotencyTests {
             let clock = ManualClock()
             let store = IdempotencyStore(db: db, clock: clock, ttl: 3600, lease: 30)
             #expect(try await store.claim(principalId: "p", key: "k", requestHash: "h") == .acquired)
-            let mark: @Sendable (Transaction) async throws -> Void = { tx in
+            let mark = Database.CommitHook { tx in
                 try await IdempotencyStore.markWorkCommitted(tx, principalId: "p", key: "k")
             }
             try await Database.$commitHook.withValue(mark) {
@@ -62,7 +62,7 @@ struct IdempotencyTests {
     func claim_hookFailure_rollsBackTheWorkToo(_ engine: DatabaseEngine) async throws {
         try await TestDatabase.with(engine, migrations: [scratchMigration]) { (db: Database) async throws in
             // setup
-            let failing: @Sendable (Transaction) async throws -> Void = { _ in throw TestFailure() }
+            let failing = Database.CommitHook { _ in throw TestFailure() }
             // act
             await #expect(throws: TestFailure.self) {
                 try await Database.$commitHook.withValue(failing) {
