@@ -35,13 +35,7 @@ public struct Migrator: Sendable {
     /// Applies what is missing; returns the names applied now.
     @discardableResult
     public func migrate(clock: any O2OClock = SystemClock()) async throws -> [String] {
-        try await db.write { tx in
-            try await tx.sql.raw("""
-                CREATE TABLE IF NOT EXISTS o2o_migrations (
-                    module TEXT NOT NULL, version BIGINT NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL,
-                    PRIMARY KEY (module, version))
-                """).run()
-        }
+        try await createLedger()
         var applied: [String] = []
         for m in migrations {
             let done = try await db.write { tx -> Bool in
@@ -66,11 +60,25 @@ public struct Migrator: Sendable {
 
     /// Migrations known to this binary that the database has not seen.
     public func pending() async throws -> [Migration] {
+        try await createLedger()
         let rows = try await db.read { sql in
             try await sql.raw("SELECT module, version FROM o2o_migrations").all()
         }
         let seen = Set(try rows.map { "\(try $0.decode(column: "module", as: String.self))/\(try $0.decode(column: "version", as: Int.self))" })
         return migrations.filter { !seen.contains("\($0.module)/\($0.version)") }
+    }
+}
+
+extension Migrator {
+    /// The table that records applied migrations.
+    private func createLedger() async throws {
+        try await db.write { tx in
+            try await tx.sql.raw("""
+                CREATE TABLE IF NOT EXISTS o2o_migrations (
+                    module TEXT NOT NULL, version BIGINT NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL,
+                    PRIMARY KEY (module, version))
+                """).run()
+        }
     }
 }
 

@@ -70,14 +70,14 @@ public func buildRouter(services: AppServices) -> Router<O2ORequestContext> {
     router.get("/docs") { _, _ in HTMLPage(APIReference.html) }
     router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/console"]) }
 
-    let handlers = APIHandlers(services: services, principalCache: principalCache,
-                               loginLimiter: LoginLimiter(limit: services.config.loginAttemptsPerWindow))
+    let loginLimiter = LoginLimiter(limit: services.config.loginAttemptsPerWindow)
+    let handlers = APIHandlers(services: services, principalCache: principalCache, loginLimiter: loginLimiter)
     // The generated code wraps our handlers' errors; ProblemMiddleware maps them.
     try! handlers.registerHandlers(
         on: router, serverURL: URL(string: "/api/v1")!,
         configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
         middlewares: [AccessPolicy()])
-    Console(services: services, principalCache: principalCache).register(on: router)
+    Console(services: services, principalCache: principalCache, loginLimiter: loginLimiter).register(on: router)
     return router
 }
 

@@ -95,6 +95,8 @@ struct Texts {
 struct Console {
     let services: AppServices
     let principalCache: PrincipalCache
+    /// The same limiter as the API's login: failures through either count together.
+    let loginLimiter: LoginLimiter
 
     func register(on router: Router<O2ORequestContext>) {
         let group = router.group("console")
@@ -163,9 +165,6 @@ struct Console {
             .setCookie: "\(ConsoleSession.cookieName)=\(session.token); Path=/console; Max-Age=\(maxAge); HttpOnly; SameSite=Strict",
         ])
     }
-
-    private var loginLimiter: LoginLimiter { Self.sharedLimiter }
-    private static let sharedLimiter = LoginLimiter(limit: 10)
 
     static func parseForm(_ body: String) -> [String: String] {
         var out: [String: String] = [:]

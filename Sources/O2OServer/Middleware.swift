@@ -27,7 +27,7 @@ struct RequestLogMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         var response = try await next(request, context)
         response.headers[.requestId] = context.requestId
-        let ms = (ContinuousClock.now - start).components.attoseconds / 1_000_000_000_000_000
+        let ms = Int((ContinuousClock.now - start) / .milliseconds(1))
         context.logger.debug("request", metadata: [
             "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)", "ms": "\(ms)",
         ])

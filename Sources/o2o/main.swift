@@ -118,7 +118,7 @@ struct Serve: AsyncParsableCommand {
         let app = try buildApplication(services: services)
         logger.info("o2o ready", metadata: [
             "database": "\(services.db.location)", "address": "http://\(config.host):\(config.port)",
-            "startup_ms": "\((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000 + (ContinuousClock.now - started).components.seconds * 1000)",
+            "startup_ms": "\(Int((ContinuousClock.now - started) / .milliseconds(1)))",
         ])
         do {
             try await app.runService()
