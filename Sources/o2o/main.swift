@@ -75,12 +75,19 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the HTTP server (API at /api/v1, console at /console, reference at /docs).",
         discussion: """
-            Every option can also come from an O2O_* environment variable or the config file; a flag wins over
-            the environment, which wins over the file. Variables: O2O_DATABASE, O2O_HOST, O2O_PORT,
-            O2O_BODY_LIMIT (bytes, default 1048576), O2O_IDEMPOTENCY_TTL (seconds, default 86400),
-            O2O_SESSION_LIFETIME (seconds, default 43200), O2O_BCRYPT_COST (default 10),
-            O2O_WEBHOOK_ATTEMPTS (tries before dead-lettering, default 8), O2O_WEBHOOK_BACKOFF (first retry
-            delay in seconds, doubling, default 5), O2O_LOG_LEVEL, O2O_DEMO_PASSWORD, O2O_CONFIG.
+            Every option can also come from an O2O_* environment variable or the JSON config file; a flag wins over the environment, which wins over the file.
+
+              O2O_DATABASE          sqlite:PATH (default ./o2o.sqlite) or postgres://…
+              O2O_HOST, O2O_PORT    where to listen (default 127.0.0.1, 8080)
+              O2O_BODY_LIMIT        largest request body in bytes (default 1048576)
+              O2O_IDEMPOTENCY_TTL   seconds a key is remembered (default 86400)
+              O2O_SESSION_LIFETIME  seconds a login lasts (default 43200)
+              O2O_BCRYPT_COST       bcrypt cost of new password hashes (default 10)
+              O2O_WEBHOOK_ATTEMPTS  tries before dead-lettering a webhook (default 8)
+              O2O_WEBHOOK_BACKOFF   seconds before the first retry, doubling (default 5)
+              O2O_LOG_LEVEL         trace … error (default info)
+              O2O_DEMO_PASSWORD     password of the demo users (generated when unset)
+              O2O_CONFIG            the JSON config file
             """)
 
     @OptionGroup var common: CommonOptions
