@@ -65,6 +65,11 @@ public struct Problem: Codable, Sendable, Error, Equatable {
     }
 }
 
+extension Problem: CustomStringConvertible {
+    /// How the CLI shows a problem: the detail, or the title when there is none.
+    public var description: String { detail ?? title }
+}
+
 /// Collects every broken rule of a request before anything is written, so one answer names them all.
 public struct Validator: Sendable {
     public private(set) var errors: [Problem.FieldError] = []

@@ -173,7 +173,7 @@ struct Demo: AsyncParsableCommand {
             Self.print(summary)
         } catch let p as Problem {
             await services.db.close()
-            throw ValidationError(p.detail ?? p.title)
+            throw p
         }
         await services.db.close()
     }
@@ -218,7 +218,7 @@ struct Users: AsyncParsableCommand {
                 if generated { print("Password (shown once): \(pw)") }
             } catch let p as Problem {
                 await services.db.close()
-                throw ValidationError(p.detail ?? p.title)
+                throw p
             }
             await services.db.close()
         }
@@ -247,7 +247,7 @@ struct APIKeys: AsyncParsableCommand {
                 print("Created API key \(key.id) for channel \(key.channel).\nKey (shown once): \(secret)")
             } catch let p as Problem {
                 await services.db.close()
-                throw ValidationError(p.detail ?? p.title)
+                throw p
             }
             await services.db.close()
         }
