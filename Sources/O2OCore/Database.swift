@@ -4,8 +4,6 @@ import NIOCore
 internal import NIOPosix
 internal import PostgresKit
 internal import PostgresNIO
-internal import SQLiteKit
-internal import SQLiteNIO
 import SQLKit
 import Synchronization
 
@@ -189,14 +187,12 @@ public enum DatabaseErrorKind: Sendable, Equatable {
 
 extension Database {
     public static func classify(_ error: any Error) -> DatabaseErrorKind {
-        if let e = error as? SQLiteError {
-            switch e.reason {
-            case .busy, .busyTimeout, .busyInRecovery, .busyInSnapshot, .locked: return .retryable
-            default:
-                if e.message.contains("UNIQUE constraint") || e.message.contains("PRIMARY KEY") { return .uniqueViolation }
-                if e.message.contains("FOREIGN KEY constraint") { return .foreignKeyViolation }
-                return .other
-            }
+        if let e = error as? DirectSQLiteError {
+            if e.isBusy { return .retryable }
+            guard e.isConstraint else { return .other }
+            if e.message.contains("UNIQUE constraint") || e.message.contains("PRIMARY KEY") { return .uniqueViolation }
+            if e.message.contains("FOREIGN KEY constraint") { return .foreignKeyViolation }
+            return .other
         }
         if let e = error as? PSQLError, let state = e.serverInfo?[.sqlState] {
             switch state {
@@ -214,48 +210,50 @@ extension Database {
 
 final class SQLiteBackend: Sendable {
     let writer: GroupCommitWriter
-    private let writerConnection: SQLiteConnection
-    private let readers: [SQLiteConnection]
+    private let writerConnection: DirectSQLiteConnection
+    private let readers: [DirectSQLiteConnection]
     private let next = Atomic<Int>(0)
+    private let logger: Logger
 
     static func open(path: String, options: Database.Options, logger: Logger) async throws -> SQLiteBackend {
         if let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path.removingPercentEncoding,
            !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
-        let w = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        let w = try DirectSQLiteConnection(path: path)
         let sync = options.durable ? "FULL" : "NORMAL"
-        for pragma in [
-            "PRAGMA journal_mode=WAL", "PRAGMA synchronous=\(sync)", "PRAGMA busy_timeout=5000",
-            "PRAGMA foreign_keys=ON",
-        ] {
-            _ = try await w.query(pragma)
+        for pragma in ["PRAGMA busy_timeout=5000", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=\(sync)", "PRAGMA foreign_keys=ON"] {
+            _ = try w.run(pragma, [])
         }
-        var readers: [SQLiteConnection] = []
+        var readers: [DirectSQLiteConnection] = []
         for _ in 0..<max(1, options.connections) {
-            let r = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            _ = try await r.query("PRAGMA busy_timeout=5000")
-            _ = try await r.query("PRAGMA query_only=1")
+            let r = try DirectSQLiteConnection(path: path)
+            _ = try r.run("PRAGMA busy_timeout=5000", [])
+            _ = try r.run("PRAGMA query_only=1", [])
             readers.append(r)
         }
         return SQLiteBackend(writerConnection: w, readers: readers, maxBatch: options.maxBatch, logger: logger)
     }
 
-    private init(writerConnection: SQLiteConnection, readers: [SQLiteConnection], maxBatch: Int, logger: Logger) {
+    private init(writerConnection: DirectSQLiteConnection, readers: [DirectSQLiteConnection], maxBatch: Int, logger: Logger) {
         self.writerConnection = writerConnection
         self.readers = readers
-        self.writer = GroupCommitWriter(sql: writerConnection.sql(), maxBatch: maxBatch, logger: logger)
+        self.logger = logger
+        // Statements run inline on the writer; only the commit, which waits for the disk, leaves for a thread pool.
+        self.writer = GroupCommitWriter(
+            sql: DirectSQLiteDatabase(connection: writerConnection, logger: logger), maxBatch: maxBatch, logger: logger,
+            commit: { try await NIOThreadPool.singleton.runIfActive { _ = try writerConnection.run("COMMIT", []) } })
     }
 
     func reader() -> any SQLDatabase {
         let i = next.add(1, ordering: .relaxed).newValue
-        return readers[i % readers.count].sql()
+        return DirectSQLiteDatabase(connection: readers[i % readers.count], logger: logger)
     }
 
     func close() async {
         await writer.shutdown()
-        try? await writerConnection.close()
-        for r in readers { try? await r.close() }
+        writerConnection.close()
+        for r in readers { r.close() }
     }
 }
 
@@ -278,12 +276,14 @@ final class GroupCommitWriter: Sendable {
 
     private let state = Mutex(State())
     private let sql: any SQLDatabase
+    private let commitBatch: @Sendable () async throws -> Void
     private let maxBatch: Int
     private let logger: Logger
     private let loop: Mutex<Task<Void, Never>?> = Mutex(nil)
 
-    init(sql: any SQLDatabase, maxBatch: Int, logger: Logger) {
+    init(sql: any SQLDatabase, maxBatch: Int, logger: Logger, commit: @escaping @Sendable () async throws -> Void) {
         self.sql = sql
+        self.commitBatch = commit
         self.maxBatch = max(1, maxBatch)
         self.logger = logger
         let task = Task { [self] in await self.run() }
@@ -380,7 +380,7 @@ final class GroupCommitWriter: Sendable {
                     try await sql.raw("RELEASE o2o_job").run()
                 }
             }
-            try await sql.raw("COMMIT").run()
+            try await commitBatch()
         } catch {
             logger.error("group commit failed", metadata: ["error": "\(String(reflecting: error))", "size": "\(batch.count)"])
             try? await sql.raw("ROLLBACK").run()
