@@ -26,11 +26,12 @@ public struct DomainEvent: Sendable {
     public var organisationId: String?
     public var locationId: String?
 
-    public init<T: Encodable>(type: String, entityType: String, entityId: String, data: T, organisationId: String?, locationId: String?) {
+    /// `payload` is the event's data as JSON text.
+    public init(type: String, entityType: String, entityId: String, payload: String, organisationId: String?, locationId: String?) {
         self.type = type
         self.entityType = entityType
         self.entityId = entityId
-        self.payload = JSONCoding.string(data)
+        self.payload = payload
         self.organisationId = organisationId
         self.locationId = locationId
     }
@@ -64,8 +65,9 @@ public struct ChangeRecorder: Sendable {
                     \(bind: action), \(bind: entityType), \(bind: entityId), \(bind: beforeJSON), \(bind: afterJSON),
                     \(bind: caller.requestId), \(bind: organisationId), \(bind: locationId))
             """).run()
-        if let event, let data = after ?? before {
-            try await Outbox.enqueue(tx, DomainEvent(type: event, entityType: entityType, entityId: entityId, data: data,
+        if let event, let payload = afterJSON ?? beforeJSON {
+            // The event carries the entity as the audit row does: encoded once.
+            try await Outbox.enqueue(tx, DomainEvent(type: event, entityType: entityType, entityId: entityId, payload: payload,
                                                      organisationId: organisationId, locationId: locationId), at: now)
         }
     }
