@@ -78,6 +78,22 @@ public struct OpeningHours: Codable, Sendable, Equatable {
         self.closes = closes
     }
 
+    /// The stored form, `1 10:00-22:00;2 10:00-22:00;…`: cheap to read back on every location row
+    /// (a JSON decoder per row was a tenth of a GET's time).
+    static func column(_ hours: [OpeningHours]) -> String {
+        hours.map { "\($0.weekday) \($0.opens)-\($0.closes)" }.joined(separator: ";")
+    }
+
+    static func list(fromColumn text: String) -> [OpeningHours] {
+        text.split(separator: ";").compactMap { entry in
+            let parts = entry.split(separator: " ")
+            guard parts.count == 2, let day = Int(parts[0]) else { return nil }
+            let times = parts[1].split(separator: "-")
+            guard times.count == 2 else { return nil }
+            return OpeningHours(weekday: day, opens: String(times[0]), closes: String(times[1]))
+        }
+    }
+
     /// Every day from `opens` to `closes`.
     public static func daily(_ opens: String, _ closes: String) -> [OpeningHours] {
         (1...7).map { OpeningHours(weekday: $0, opens: opens, closes: closes) }

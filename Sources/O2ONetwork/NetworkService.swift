@@ -298,7 +298,7 @@ extension NetworkService {
                 \(bind: l.organisationId), \(bind: l.address.line1), \(bind: l.address.provinceCode), \(bind: l.address.provinceName),
                 \(bind: l.address.cityCode), \(bind: l.address.cityName), \(bind: l.address.districtCode), \(bind: l.address.districtName),
                 \(bind: l.address.postalCode), \(bind: l.coordinates.lat), \(bind: l.coordinates.lng), \(bind: l.timeZone),
-                \(bind: JSONCoding.string(l.openingHours)), \(bind: l.capabilities.pickup ? 1 : 0), \(bind: l.capabilities.shipFromStore ? 1 : 0),
+                \(bind: OpeningHours.column(l.openingHours)), \(bind: l.capabilities.pickup ? 1 : 0), \(bind: l.capabilities.shipFromStore ? 1 : 0),
                 \(bind: l.capabilities.storeDelivery ? 1 : 0), \(bind: l.capabilities.deliveryRadiusKm), \(bind: l.capabilities.acceptsReturns ? 1 : 0),
                 \(bind: l.dailyCapacity), \(bind: l.priority), \(bind: l.status.rawValue), \(bind: l.version),
                 \(bind: l.createdAt.epochMillis), \(bind: l.updatedAt.epochMillis))
@@ -312,7 +312,7 @@ extension NetworkService {
                 city_code = \(bind: l.address.cityCode), city_name = \(bind: l.address.cityName),
                 district_code = \(bind: l.address.districtCode), district_name = \(bind: l.address.districtName),
                 postal_code = \(bind: l.address.postalCode), lat = \(bind: l.coordinates.lat), lng = \(bind: l.coordinates.lng),
-                time_zone = \(bind: l.timeZone), opening_hours = \(bind: JSONCoding.string(l.openingHours)),
+                time_zone = \(bind: l.timeZone), opening_hours = \(bind: OpeningHours.column(l.openingHours)),
                 cap_pickup = \(bind: l.capabilities.pickup ? 1 : 0), cap_ship_from_store = \(bind: l.capabilities.shipFromStore ? 1 : 0),
                 cap_store_delivery = \(bind: l.capabilities.storeDelivery ? 1 : 0), delivery_radius_km = \(bind: l.capabilities.deliveryRadiusKm),
                 cap_accepts_returns = \(bind: l.capabilities.acceptsReturns ? 1 : 0), daily_capacity = \(bind: l.dailyCapacity),
@@ -323,8 +323,7 @@ extension NetworkService {
     }
 
     static func location(_ r: any SQLRow) throws -> Location {
-        let hoursJSON = try r.decode(column: "opening_hours", as: String.self)
-        let hours = (try? JSONDecoder().decode([OpeningHours].self, from: Data(hoursJSON.utf8))) ?? []
+        let hours = OpeningHours.list(fromColumn: try r.decode(column: "opening_hours", as: String.self))
         return Location(
             id: try r.decode(column: "id", as: String.self),
             code: try r.decode(column: "code", as: String.self),

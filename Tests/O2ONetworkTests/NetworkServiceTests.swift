@@ -1,5 +1,5 @@
 import Foundation
-import O2ONetwork
+@testable import O2ONetwork
 import O2OCore
 import O2OTestSupport
 import Testing
@@ -160,5 +160,13 @@ struct NetworkServiceTests {
         // Two points in central Shanghai, 1.07 km apart north–south and 1.55 km east–west.
         let d = Coordinates(lat: 31.2304, lng: 121.4737).distanceKm(to: Coordinates(lat: 31.2400, lng: 121.4900))
         #expect(d > 1.7 && d < 2.0)
+    }
+}
+
+@Suite struct OpeningHoursColumnTests {
+    @Test func storedForm_roundTrips() {
+        let hours = OpeningHours.daily("10:00", "22:00") + [OpeningHours(weekday: 6, opens: "08:30", closes: "24:00")]
+        #expect(OpeningHours.list(fromColumn: OpeningHours.column(hours)) == hours)
+        #expect(OpeningHours.list(fromColumn: "") == [])
     }
 }
