@@ -262,78 +262,37 @@ struct SQLiteValueDecoder: Decoder, SingleValueDecodingContainer {
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try T(from: self) }
 }
 
-/// Encodes one bind value (a primitive or an Optional of one) into an SQLite value.
-final class SQLiteValueEncoder: Encoder, SingleValueEncodingContainer {
-    var value: SQLiteValue = .null
-    var codingPath: [any CodingKey] { [] }
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
+/// Turns one bind value (a primitive, or an Optional of one) into an SQLite value.
+enum SQLiteValueEncoder {
+    struct Unsupported: Error, CustomStringConvertible {
+        let type: String
+        var description: String { "cannot bind a \(type) to an SQLite parameter; bind a string, number, boolean or bytes" }
+    }
 
     static func encode(_ v: any Encodable) throws -> SQLiteValue {
+        if let optional = v as? any OptionalBind {
+            guard let wrapped = optional.wrapped else { return .null }
+            return try encode(wrapped)
+        }
         switch v {
         case let s as String: return .text(s)
         case let i as Int: return .integer(Int64(i))
         case let i as Int64: return .integer(i)
+        case let i as Int32: return .integer(Int64(i))
         case let d as Double: return .real(d)
         case let b as Bool: return .integer(b ? 1 : 0)
-        default:
-            let e = SQLiteValueEncoder()
-            try v.encode(to: e)
-            return e.value
+        case let d as Data: return .blob(Array(d))
+        case let b as [UInt8]: return .blob(b)
+        default: throw Unsupported(type: String(describing: Swift.type(of: v)))
         }
     }
+}
 
-    struct Unsupported: Error, CustomStringConvertible {
-        var description: String { "only single values can be bound to SQLite parameters" }
-    }
+/// Lets a bind of Optional type be unwrapped whatever its wrapped type.
+protocol OptionalBind {
+    var wrapped: (any Encodable)? { get }
+}
 
-    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        KeyedEncodingContainer(FailingKeyed<Key>())
-    }
-    func unkeyedContainer() -> any UnkeyedEncodingContainer { FailingUnkeyed() }
-    func singleValueContainer() -> any SingleValueEncodingContainer { self }
-
-    func encodeNil() throws { value = .null }
-    func encode(_ v: Bool) throws { value = .integer(v ? 1 : 0) }
-    func encode(_ v: String) throws { value = .text(v) }
-    func encode(_ v: Double) throws { value = .real(v) }
-    func encode(_ v: Float) throws { value = .real(Double(v)) }
-    func encode(_ v: Int) throws { value = .integer(Int64(v)) }
-    func encode(_ v: Int8) throws { value = .integer(Int64(v)) }
-    func encode(_ v: Int16) throws { value = .integer(Int64(v)) }
-    func encode(_ v: Int32) throws { value = .integer(Int64(v)) }
-    func encode(_ v: Int64) throws { value = .integer(v) }
-    func encode(_ v: UInt) throws { value = .integer(Int64(v)) }
-    func encode(_ v: UInt8) throws { value = .integer(Int64(v)) }
-    func encode(_ v: UInt16) throws { value = .integer(Int64(v)) }
-    func encode(_ v: UInt32) throws { value = .integer(Int64(v)) }
-    func encode(_ v: UInt64) throws { value = .integer(Int64(v)) }
-    func encode<T: Encodable>(_ v: T) throws {
-        if let d = v as? Data { value = .blob(Array(d)); return }
-        if let b = v as? [UInt8] { value = .blob(b); return }
-        try v.encode(to: self)
-    }
-
-    private struct FailingKeyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
-        var codingPath: [any CodingKey] { [] }
-        mutating func encodeNil(forKey key: Key) throws { throw Unsupported() }
-        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { throw Unsupported() }
-        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
-            KeyedEncodingContainer(FailingKeyed<NestedKey>())
-        }
-        mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer { FailingUnkeyed() }
-        mutating func superEncoder() -> any Encoder { SQLiteValueEncoder() }
-        mutating func superEncoder(forKey key: Key) -> any Encoder { SQLiteValueEncoder() }
-    }
-
-    private struct FailingUnkeyed: UnkeyedEncodingContainer {
-        var codingPath: [any CodingKey] { [] }
-        var count: Int { 0 }
-        mutating func encodeNil() throws { throw Unsupported() }
-        mutating func encode<T: Encodable>(_ value: T) throws { throw Unsupported() }
-        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-            KeyedEncodingContainer(FailingKeyed<NestedKey>())
-        }
-        mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { FailingUnkeyed() }
-        mutating func superEncoder() -> any Encoder { SQLiteValueEncoder() }
-    }
+extension Optional: OptionalBind where Wrapped: Encodable {
+    var wrapped: (any Encodable)? { self.map { $0 } }
 }

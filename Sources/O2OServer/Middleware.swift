@@ -298,8 +298,10 @@ extension BodyAndIdempotencyMiddleware {
     /// The stored copy of a response never holds a secret: a replay answers with the same
     /// record and `"[shown once]"` in place of the secret.
     static func redactingSecrets(_ body: [UInt8]) -> [UInt8] {
-        guard body.count < 1 << 20,
-              var object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
+        // Cheap test first: this runs on every keyed response, and most carry no secret.
+        let data = Data(body)
+        guard body.count < 1 << 20, secretFields.contains(where: { data.range(of: Data("\"\($0)\"".utf8)) != nil }),
+              var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               !secretFields.isDisjoint(with: object.keys) else { return body }
         for field in secretFields where object[field] != nil { object[field] = "[shown once]" }
         return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map(Array.init) ?? body

@@ -59,6 +59,19 @@ struct CommonOptions: ParsableArguments {
         return (c, reader)
     }
 
+    /// Opens the services (migrating the database), runs `body`, and closes the database however it ends.
+    func withServices<T>(_ config: ServerConfig, _ body: (AppServices) async throws -> T) async throws -> T {
+        let services = try await AppServices.open(config: config, logger: logger(config))
+        do {
+            let result = try await body(services)
+            await services.db.close()
+            return result
+        } catch {
+            await services.db.close()
+            throw error
+        }
+    }
+
     func logger(_ config: ServerConfig) -> Logger {
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
@@ -115,25 +128,19 @@ struct Serve: AsyncParsableCommand {
         if let bodyLimit { config.maxBodyBytes = bodyLimit }
         if let idempotencyTTL { config.idempotencyTTL = idempotencyTTL }
         guard config.maxBodyBytes > 0 else { throw ValidationError("--body-limit must be positive") }
-        let logger = common.logger(config)
-        let services = try await AppServices.open(config: config, logger: logger)
-        if demo, try await services.network.locationCount() == 0 {
-            let summary = try await DemoData(services: services).load(
-                scale: .city, password: ProcessInfo.processInfo.environment["O2O_DEMO_PASSWORD"])
-            Demo.print(summary)
-        }
-        let app = try buildApplication(services: services)
-        logger.info("o2o ready", metadata: [
-            "database": "\(services.db.location)", "address": "http://\(config.host):\(config.port)",
-            "startup_ms": "\(Int((ContinuousClock.now - started) / .milliseconds(1)))",
-        ])
-        do {
+        try await common.withServices(config) { services in
+            if demo, try await services.network.locationCount() == 0 {
+                let summary = try await DemoData(services: services).load(
+                    scale: .city, password: ProcessInfo.processInfo.environment["O2O_DEMO_PASSWORD"])
+                Demo.print(summary)
+            }
+            let app = try buildApplication(services: services)
+            services.logger.info("o2o ready", metadata: [
+                "database": "\(services.db.location)", "address": "http://\(config.host):\(config.port)",
+                "startup_ms": "\(Int((ContinuousClock.now - started) / .milliseconds(1)))",
+            ])
             try await app.runService()
-        } catch {
-            await services.db.close()
-            throw error
         }
-        await services.db.close()
     }
 }
 
@@ -165,17 +172,11 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         guard let s = DemoData.Scale(rawValue: scale) else { throw ValidationError("--scale must be city, province or nation") }
         let (config, _) = try await common.resolve()
-        let logger = common.logger(config)
-        let services = try await AppServices.open(config: config, logger: logger)
-        do {
-            let summary = try await DemoData(services: services).load(
+        let summary = try await common.withServices(config) { services in
+            try await DemoData(services: services).load(
                 scale: s, seed: seed, password: ProcessInfo.processInfo.environment["O2O_DEMO_PASSWORD"])
-            Self.print(summary)
-        } catch let p as Problem {
-            await services.db.close()
-            throw p
         }
-        await services.db.close()
+        Self.print(summary)
     }
 
     static func print(_ s: DemoData.Summary) {
@@ -204,23 +205,17 @@ struct Users: AsyncParsableCommand {
         func run() async throws {
             guard let r = Role(rawValue: role), r != .integration else { throw ValidationError("unknown role '\(role)'") }
             let (config, _) = try await common.resolve()
-            let logger = common.logger(config)
-            let services = try await AppServices.open(config: config, logger: logger)
-            var generated = false
             var pw = password ?? ProcessInfo.processInfo.environment["O2O_NEW_PASSWORD"] ?? ""
-            if pw.isEmpty { pw = Secrets.token(prefix: "", bytes: 12); generated = true }
-            do {
+            let generated = pw.isEmpty
+            if generated { pw = Secrets.token(prefix: "", bytes: 12) }
+            let user = try await common.withServices(config) { [pw] services in
                 let s = try await UserScopes.resolve(role: r, organisationId: scope.hasPrefix("org_") ? scope : nil,
                                                      locationId: scope.hasPrefix("loc_") ? scope : nil, network: services.network)
-                let user = try await services.identity.createUser(
+                return try await services.identity.createUser(
                     NewUser(username: username, password: pw, displayName: name, role: r, scope: s), caller: .system)
-                print("Created user \(user.username) (\(user.id)), role \(r.rawValue).")
-                if generated { print("Password (shown once): \(pw)") }
-            } catch let p as Problem {
-                await services.db.close()
-                throw p
             }
-            await services.db.close()
+            print("Created user \(user.username) (\(user.id)), role \(r.rawValue).")
+            if generated { print("Password (shown once): \(pw)") }
         }
     }
 }
@@ -238,18 +233,12 @@ struct APIKeys: AsyncParsableCommand {
 
         func run() async throws {
             let (config, _) = try await common.resolve()
-            let logger = common.logger(config)
-            let services = try await AppServices.open(config: config, logger: logger)
-            do {
+            let (key, secret) = try await common.withServices(config) { services in
                 if let scope { _ = try await services.network.organisation(scope, scope: .all) }
-                let (key, secret) = try await services.identity.createApiKey(
+                return try await services.identity.createApiKey(
                     name: name ?? "\(channel) integration", channel: channel, organisationId: scope, caller: .system)
-                print("Created API key \(key.id) for channel \(key.channel).\nKey (shown once): \(secret)")
-            } catch let p as Problem {
-                await services.db.close()
-                throw p
             }
-            await services.db.close()
+            print("Created API key \(key.id) for channel \(key.channel).\nKey (shown once): \(secret)")
         }
     }
 }
