@@ -50,6 +50,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "O2OCatalog",
+            dependencies: ["O2OCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "O2OAPI",
             dependencies: [
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -60,7 +65,7 @@ let package = Package(
         .target(
             name: "O2OServer",
             dependencies: [
-                "O2OCore", "O2ONetwork", "O2OAPI",
+                "O2OCore", "O2ONetwork", "O2OCatalog", "O2OAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -75,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "o2o",
             dependencies: [
-                "O2OServer", "O2OCore", "O2ONetwork",
+                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ],
@@ -83,7 +88,7 @@ let package = Package(
         ),
         .target(
             name: "O2OTestSupport",
-            dependencies: ["O2OCore", "O2ONetwork", "O2OServer"],
+            dependencies: ["O2OCore", "O2ONetwork", "O2OCatalog", "O2OServer"],
             path: "Tests/O2OTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -98,9 +103,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "O2OCatalogTests",
+            dependencies: ["O2OCatalog", "O2OCore", "O2OTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "O2OServerTests",
             dependencies: [
-                "O2OServer", "O2OCore", "O2ONetwork", "O2OAPI", "O2OTestSupport",
+                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OAPI", "O2OTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

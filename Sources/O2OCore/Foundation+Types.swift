@@ -11,6 +11,34 @@ public struct Money: Codable, Hashable, Sendable, Comparable {
         self.currency = currency
     }
 
+    /// Digits after the decimal point in the currency's major unit (ISO 4217).
+    public static func minorDigits(_ currency: String) -> Int {
+        ["JPY", "KRW", "VND", "CLP", "ISK"].contains(currency) ? 0 : 2
+    }
+
+    /// Minor units from a decimal amount in major units ("199", "199.5", "199.00"), exactly; nil when
+    /// the text is not such an amount or has more decimals than the currency.
+    public static func parseMinorUnits(_ text: String, currency: String = "CNY") -> Int64? {
+        let digits = minorDigits(currency)
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = parts.first, !whole.isEmpty, whole.count <= 12, whole.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        var fraction = parts.count > 1 ? String(parts[1]) : ""
+        guard fraction.count <= digits, fraction.allSatisfy({ $0.isASCII && $0.isNumber }), !(parts.count > 1 && fraction.isEmpty) else { return nil }
+        fraction += String(repeating: "0", count: digits - fraction.count)
+        return Int64(whole + fraction)
+    }
+
+    /// The amount in major units with the currency's decimals ("199.00"), for CSV and display.
+    public static func decimal(_ minorUnits: Int64, currency: String = "CNY") -> String {
+        let digits = minorDigits(currency)
+        guard digits > 0 else { return String(minorUnits) }
+        let scale = Int64(pow(10, Double(digits)))
+        let sign = minorUnits < 0 ? "-" : ""
+        let m = abs(minorUnits)
+        let frac = String(m % scale)
+        return "\(sign)\(m / scale).\(String(repeating: "0", count: digits - frac.count))\(frac)"
+    }
+
     public static func < (lhs: Money, rhs: Money) -> Bool {
         precondition(lhs.currency == rhs.currency, "comparing \(lhs.currency) with \(rhs.currency)")
         return lhs.minorUnits < rhs.minorUnits

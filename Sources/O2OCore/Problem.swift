@@ -5,9 +5,12 @@ public struct Problem: Codable, Sendable, Error, Equatable {
     public struct FieldError: Codable, Sendable, Equatable {
         public var field: String
         public var message: String
-        public init(_ field: String, _ message: String) {
+        /// The line of an imported file the error is on.
+        public var line: Int?
+        public init(_ field: String, _ message: String, line: Int? = nil) {
             self.field = field
             self.message = message
+            self.line = line
         }
     }
 
@@ -40,6 +43,11 @@ public struct Problem: Codable, Sendable, Error, Equatable {
     }
     public static func notFound(_ entity: String, _ id: String) -> Problem {
         Problem(kind: "not-found", title: "Not found", status: 404, detail: "No \(entity) '\(id)' in your scope.")
+    }
+    /// A unique value already taken; `errors` names each field and the value.
+    public static func duplicate(_ errors: [FieldError]) -> Problem {
+        Problem(kind: "duplicate", title: "Conflict", status: 409,
+                detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), errors: errors)
     }
     public static func conflict(_ detail: String, kind: String = "conflict") -> Problem {
         Problem(kind: kind, title: "Conflict", status: 409, detail: detail)
@@ -98,6 +106,24 @@ public struct Validator: Sendable {
     public mutating func range<T: Comparable>(_ value: T?, _ field: String, _ r: ClosedRange<T>) {
         guard let value else { return }
         if !r.contains(value) { add(field, "must be between \(r.lowerBound) and \(r.upperBound)") }
+    }
+
+    /// A code: 1 to `max` characters of letters, digits, `-`, `_` and `.`.
+    public mutating func code(_ value: String?, _ field: String, required: Bool = true, max: Int = 40) {
+        guard let value else {
+            if required { add(field, "is required") }
+            return
+        }
+        if value.isEmpty || value.count > max { add(field, "must be 1 to \(max) characters"); return }
+        if !value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) {
+            add(field, "use letters, digits, -, _ and . only")
+        }
+    }
+
+    /// An ISO 4217 currency code: three capital letters.
+    public mutating func currency(_ value: String?, _ field: String) {
+        guard let value else { return }
+        if !(value.count == 3 && value.allSatisfy({ $0.isASCII && $0.isUppercase })) { add(field, "must be an ISO 4217 code such as CNY") }
     }
 
     public func finish() throws(Problem) {

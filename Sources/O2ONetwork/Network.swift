@@ -131,6 +131,8 @@ public struct Location: Codable, Sendable, Equatable {
     public var address: Address
     public var coordinates: Coordinates
     public var timeZone: String
+    /// The ISO 4217 currency the location sells in.
+    public var currency: String
     public var openingHours: [OpeningHours]
     public var capabilities: Capabilities
     public var dailyCapacity: Int
@@ -150,13 +152,14 @@ public struct NewLocation: Sendable {
     public var address: Address
     public var coordinates: Coordinates
     public var timeZone: String?
+    public var currency: String?
     public var openingHours: [OpeningHours]?
     public var capabilities: Capabilities?
     public var dailyCapacity: Int?
     public var priority: Int?
 
     public init(code: String, name: String, kind: LocationKind, ownership: Ownership? = nil, organisationId: String? = nil,
-                address: Address, coordinates: Coordinates, timeZone: String? = nil, openingHours: [OpeningHours]? = nil,
+                address: Address, coordinates: Coordinates, timeZone: String? = nil, currency: String? = nil, openingHours: [OpeningHours]? = nil,
                 capabilities: Capabilities? = nil, dailyCapacity: Int? = nil, priority: Int? = nil) {
         self.code = code
         self.name = name
@@ -166,6 +169,7 @@ public struct NewLocation: Sendable {
         self.address = address
         self.coordinates = coordinates
         self.timeZone = timeZone
+        self.currency = currency
         self.openingHours = openingHours
         self.capabilities = capabilities
         self.dailyCapacity = dailyCapacity

@@ -23,7 +23,7 @@ public struct NetworkService: Sendable {
 
     public func createOrganisation(code: String, name: String, kind: OrganisationKind, contactPhone: String?, caller: Caller) async throws -> Organisation {
         var v = Validator()
-        Self.validateCode(code, &v)
+        v.code(code, "code")
         v.text(name, "name", max: 200)
         v.text(contactPhone, "contactPhone", required: false, max: 40)
         if kind == .hq { v.add("kind", "there is one HQ organisation; create franchisees or suppliers") }
@@ -67,11 +67,12 @@ public struct NetworkService: Sendable {
 
     public func createLocation(_ new: NewLocation, caller: Caller) async throws -> Location {
         var v = Validator()
-        Self.validateCode(new.code, &v)
+        v.code(new.code, "code")
         v.text(new.name, "name", max: 200)
         Self.validate(address: new.address, &v)
         Self.validate(coordinates: new.coordinates, &v)
         if let tz = new.timeZone, TimeZone(identifier: tz) == nil { v.add("timeZone", "unknown IANA time zone '\(tz)'") }
+        v.currency(new.currency, "currency")
         if let hours = new.openingHours { Self.validate(hours: hours, &v) }
         if let caps = new.capabilities { Self.validate(capabilities: caps, kind: new.kind, &v) }
         v.range(new.dailyCapacity, "dailyCapacity", 0...1_000_000)
@@ -87,7 +88,7 @@ public struct NetworkService: Sendable {
         let location = Location(
             id: O2OID.make("loc", at: now), code: new.code, name: new.name, kind: new.kind, ownership: ownership,
             organisationId: orgId, address: new.address, coordinates: new.coordinates,
-            timeZone: new.timeZone ?? "Asia/Shanghai",
+            timeZone: new.timeZone ?? "Asia/Shanghai", currency: new.currency ?? "CNY",
             openingHours: new.openingHours ?? (new.kind == .store ? OpeningHours.daily("10:00", "22:00") : OpeningHours.daily("00:00", "24:00")),
             capabilities: new.capabilities ?? (new.kind == .store ? Capabilities(pickup: true, acceptsReturns: true) : .warehouse),
             dailyCapacity: new.dailyCapacity ?? (new.kind == .store ? 100 : 10_000), priority: new.priority ?? 0,
@@ -222,13 +223,6 @@ public struct NetworkService: Sendable {
 // MARK: - Validation
 
 extension NetworkService {
-    static func validateCode(_ code: String, _ v: inout Validator) {
-        v.text(code, "code", max: 40)
-        if !code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
-            v.add("code", "use letters, digits, - and _ only")
-        }
-    }
-
     static func validate(address a: Address, _ v: inout Validator) {
         v.text(a.line1, "address.line1", max: 200)
         for (field, code) in [("address.provinceCode", a.provinceCode), ("address.cityCode", a.cityCode), ("address.districtCode", a.districtCode)] {
@@ -293,7 +287,7 @@ extension NetworkService {
             INSERT INTO locations (id, code, name, kind, ownership, organisation_id, address_line1, province_code, province_name,
                 city_code, city_name, district_code, district_name, postal_code, lat, lng, time_zone, opening_hours,
                 cap_pickup, cap_ship_from_store, cap_store_delivery, delivery_radius_km, cap_accepts_returns,
-                daily_capacity, priority, status, version, created_at, updated_at)
+                daily_capacity, priority, status, version, created_at, updated_at, currency)
             VALUES (\(bind: l.id), \(bind: l.code), \(bind: l.name), \(bind: l.kind.rawValue), \(bind: l.ownership.rawValue),
                 \(bind: l.organisationId), \(bind: l.address.line1), \(bind: l.address.provinceCode), \(bind: l.address.provinceName),
                 \(bind: l.address.cityCode), \(bind: l.address.cityName), \(bind: l.address.districtCode), \(bind: l.address.districtName),
@@ -301,7 +295,7 @@ extension NetworkService {
                 \(bind: OpeningHours.column(l.openingHours)), \(bind: l.capabilities.pickup ? 1 : 0), \(bind: l.capabilities.shipFromStore ? 1 : 0),
                 \(bind: l.capabilities.storeDelivery ? 1 : 0), \(bind: l.capabilities.deliveryRadiusKm), \(bind: l.capabilities.acceptsReturns ? 1 : 0),
                 \(bind: l.dailyCapacity), \(bind: l.priority), \(bind: l.status.rawValue), \(bind: l.version),
-                \(bind: l.createdAt.epochMillis), \(bind: l.updatedAt.epochMillis))
+                \(bind: l.createdAt.epochMillis), \(bind: l.updatedAt.epochMillis), \(bind: l.currency))
             """).run()
     }
 
@@ -342,6 +336,7 @@ extension NetworkService {
                 postalCode: try r.decode(column: "postal_code", as: String?.self)),
             coordinates: Coordinates(lat: try r.decode(column: "lat", as: Double.self), lng: try r.decode(column: "lng", as: Double.self)),
             timeZone: try r.decode(column: "time_zone", as: String.self),
+            currency: try r.decode(column: "currency", as: String.self),
             openingHours: hours,
             capabilities: Capabilities(
                 pickup: try r.decode(column: "cap_pickup", as: Int.self) != 0,
@@ -394,6 +389,9 @@ public enum NetworkMigrations {
             "CREATE INDEX locations_org ON locations (organisation_id)",
             "CREATE INDEX locations_geo ON locations (lat, lng)",
             "CREATE INDEX locations_city ON locations (city_code)",
+        ]),
+        Migration(module: "network", version: 2, name: "location currency", [
+            "ALTER TABLE locations ADD COLUMN currency TEXT NOT NULL DEFAULT 'CNY'",
         ]),
     ]
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdBcrypt
 import Logging
+import O2OCatalog
 import O2ONetwork
 import NIOPosix
 import O2OCore
@@ -25,6 +26,9 @@ public struct AppServices: Sendable {
     public let clock: any O2OClock
     public let identity: IdentityService
     public let network: NetworkService
+    public let catalog: CatalogService
+    public let prices: PriceService
+    public let importer: CatalogImporter
     public let audit: AuditLog
     public let webhooks: WebhookService
     public let idempotency: IdempotencyStore
@@ -38,13 +42,16 @@ public struct AppServices: Sendable {
         identity = IdentityService(db: db, clock: clock, hasher: BcryptHasher(cost: config.bcryptCost),
                                    sessionLifetime: config.sessionLifetime)
         network = NetworkService(db: db, clock: clock)
+        catalog = CatalogService(db: db, clock: clock)
+        prices = PriceService(db: db, clock: clock, directory: NetworkDirectory(network: network))
+        importer = CatalogImporter(catalog: catalog, prices: prices)
         audit = AuditLog(db: db)
         webhooks = WebhookService(db: db, clock: clock, policy: config.webhooks)
         idempotency = IdempotencyStore(db: db, clock: clock, ttl: config.idempotencyTTL)
     }
 
     /// Every module's migrations, in dependency order.
-    public static let migrations: [Migration] = CoreMigrations.all + NetworkMigrations.all
+    public static let migrations: [Migration] = CoreMigrations.all + NetworkMigrations.all + CatalogMigrations.all
 
     public func migrate() async throws -> [String] {
         try await Migrator(db: db, migrations: Self.migrations, logger: logger).migrate(clock: clock)
@@ -62,5 +69,23 @@ public struct AppServices: Sendable {
             throw error
         }
         return services
+    }
+}
+
+/// The catalog's view of the network: what price resolution needs to know about a store.
+struct NetworkDirectory: LocationDirectory {
+    let network: NetworkService
+
+    func facts(_ locationId: String) async throws -> LocationFacts? {
+        let l: Location
+        do { l = try await network.location(locationId, scope: .all) } catch let p as Problem where p.status == 404 { return nil }
+        let a = l.address
+        return LocationFacts(id: l.id, organisationId: l.organisationId, regionCodes: [a.provinceCode, a.cityCode, a.districtCode],
+                             currency: l.currency, isStore: l.kind == .store)
+    }
+
+    func organisationExists(_ organisationId: String) async throws -> Bool {
+        do { _ = try await network.organisation(organisationId, scope: .all) } catch let p as Problem where p.status == 404 { return false }
+        return true
     }
 }

@@ -1,0 +1,638 @@
+import Foundation
+import O2OCore
+import SQLKit
+
+/// Bulk CSV import and export of SKUs (with their products), listings and prices.
+///
+/// An import reads and checks every row first — against the file itself and the database — and
+/// reports every bad row with its line number and reason. Only a file without errors is applied,
+/// whole, in one transaction; a file with errors writes nothing. Parsing and checking run outside
+/// the writer and yield regularly, so a 100,000-row file does not hold up other requests; the
+/// apply step uses multi-row statements.
+public struct CatalogImporter: Sendable {
+    public enum Kind: String, Sendable, CaseIterable { case skus, listings, prices }
+
+    public static let headers: [Kind: [String]] = [
+        .skus: ["product_code", "product_name", "product_name_en", "brand_code", "category_code", "assortment", "unit", "tax_class",
+                "product_status", "sku_code", "barcode", "options", "list_price", "currency", "weight_g", "volume_cm3", "sku_status",
+                "external_codes"],
+        .listings: ["channel_code", "sku_code", "publish_at", "unpublish_at", "clearance"],
+        .prices: ["price_list_code", "sku_code", "price"],
+    ]
+
+    public struct Result: Sendable, Equatable {
+        public var kind: Kind
+        public var dryRun: Bool
+        public var rows: Int
+        public var created: Int
+        public var updated: Int
+        public var unchanged: Int
+    }
+
+    /// Errors carry a line; the first `maxErrors` are reported, with the total.
+    public static let maxErrors = 1_000
+
+    let catalog: CatalogService
+    let prices: PriceService
+
+    public init(catalog: CatalogService, prices: PriceService) {
+        self.catalog = catalog
+        self.prices = prices
+    }
+
+    var db: Database { catalog.db }
+
+    public func importCSV(_ kind: Kind, text: String, dryRun: Bool, caller: Caller) async throws -> Result {
+        let records: [CSV.Record]
+        do { records = try CSV.parse(text) } catch {
+            switch error {
+            case .unterminatedQuote(let line): throw Self.problem([.init("csv", "a quoted field is never closed", line: line)], total: 1)
+            case .textAfterQuote(let line): throw Self.problem([.init("csv", "text after a closing quote", line: line)], total: 1)
+            }
+        }
+        guard let header = records.first else { throw Self.problem([.init("csv", "the file is empty", line: 1)], total: 1) }
+        let expected = Self.headers[kind]!
+        let columns = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let missing = expected.filter { !columns.contains($0) && Self.required[kind]!.contains($0) }
+        if !missing.isEmpty {
+            throw Self.problem([.init("header", "missing column(s) \(missing.joined(separator: ", ")); expected \(expected.joined(separator: ","))", line: header.line)], total: 1)
+        }
+        let index = Dictionary(columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        let rows = records.dropFirst().map { Row(line: $0.line, fields: $0.fields, index: index) }
+        switch kind {
+        case .skus: return try await importSKUs(rows, dryRun: dryRun, caller: caller)
+        case .listings: return try await importListings(rows, dryRun: dryRun, caller: caller)
+        case .prices: return try await importPrices(rows, dryRun: dryRun, caller: caller)
+        }
+    }
+
+    static let required: [Kind: Set<String>] = [
+        .skus: ["product_code", "product_name", "brand_code", "category_code", "sku_code", "options", "list_price"],
+        .listings: ["channel_code", "sku_code"],
+        .prices: ["price_list_code", "sku_code", "price"],
+    ]
+
+    struct Row: Sendable {
+        let line: Int
+        let fields: [String]
+        let index: [String: Int]
+        subscript(_ column: String) -> String? {
+            guard let i = index[column], i < fields.count else { return nil }
+            let v = fields[i].trimmingCharacters(in: .whitespaces)
+            return v.isEmpty ? nil : v
+        }
+    }
+
+    struct Errors {
+        var list: [Problem.FieldError] = []
+        var total = 0
+        mutating func add(_ line: Int, _ field: String, _ message: String) {
+            total += 1
+            if list.count < CatalogImporter.maxErrors { list.append(.init(field, message, line: line)) }
+        }
+        mutating func add(_ line: Int, from v: Validator) {
+            for e in v.errors { add(line, e.field, e.message) }
+        }
+        func finish() throws {
+            if total > 0 { throw CatalogImporter.problem(list, total: total) }
+        }
+    }
+
+    static func problem(_ errors: [Problem.FieldError], total: Int) -> Problem {
+        Problem(kind: "import-rejected", title: "The import has errors; nothing was written", status: 422,
+                detail: "\(total) error(s) in the file" + (total > errors.count ? "; the first \(errors.count) are listed" : "")
+                    + ". Fix them and send the whole file again.",
+                errors: errors)
+    }
+
+    // MARK: SKUs
+
+    struct SKURow {
+        let line: Int
+        let productCode: String
+        let productName: String
+        let productNameEn: String?
+        let brandId: String
+        let categoryId: String
+        let assortment: Assortment
+        let unit: String
+        let taxClass: String
+        let productStatus: CatalogStatus
+        let sku: CatalogService.NewSKU
+        let optionOrder: [String]
+    }
+
+    private func importSKUs(_ rows: [Row], dryRun: Bool, caller: Caller) async throws -> Result {
+        let (brands, categories) = try await db.read { sql in
+            let b = try await sql.raw("SELECT id, code FROM brands").all()
+            let c = try await sql.raw("SELECT id, code FROM categories").all()
+            func map(_ rows: [any SQLRow]) throws -> [String: String] {
+                Dictionary(try rows.map { (try $0.decode(column: "code", as: String.self), try $0.decode(column: "id", as: String.self)) },
+                           uniquingKeysWith: { a, _ in a })
+            }
+            return (try map(b), try map(c))
+        }
+        var errors = Errors()
+        var parsed: [SKURow] = []
+        parsed.reserveCapacity(rows.count)
+        for (n, r) in rows.enumerated() {
+            if n % 2_000 == 0 { await Task.yield() }
+            var v = Validator()
+            let currency = r["currency"] ?? "CNY"
+            v.currency(currency, "currency")
+            let price = r["list_price"].flatMap { Money.parseMinorUnits($0, currency: currency) }
+            if r["list_price"] == nil { v.add("list_price", "is required") } else if price == nil {
+                v.add("list_price", "must be a non-negative amount with at most \(Money.minorDigits(currency)) decimals, e.g. 199.00")
+            }
+            let options = Self.pairs(r["options"])
+            if r["options"] != nil && options == nil { v.add("options", "write name=value pairs separated by ';', e.g. colour=黑色;size=M") }
+            let external = Self.pairs(r["external_codes"])
+            if r["external_codes"] != nil && external == nil { v.add("external_codes", "write system=code pairs separated by ';'") }
+            let brandId = r["brand_code"].flatMap { brands[$0] }
+            if let b = r["brand_code"], brandId == nil { v.add("brand_code", "no brand '\(b)'") }
+            let categoryId = r["category_code"].flatMap { categories[$0] }
+            if let c = r["category_code"], categoryId == nil { v.add("category_code", "no category '\(c)'") }
+            let assortment = r["assortment"].map { Assortment(rawValue: $0) } ?? .shared
+            if assortment == nil { v.add("assortment", "must be one of shared, online_exclusive, store_exclusive") }
+            let productStatus = r["product_status"].map { CatalogStatus(rawValue: $0) } ?? .active
+            if productStatus == nil { v.add("product_status", "must be draft, active or discontinued") }
+            let skuStatus = r["sku_status"].map { CatalogStatus(rawValue: $0) } ?? .active
+            if skuStatus == nil { v.add("sku_status", "must be draft, active or discontinued") }
+            let weight = r["weight_g"].map { Int($0) }
+            if let w = weight, w == nil { v.add("weight_g", "must be a whole number of grams") }
+            let volume = r["volume_cm3"].map { Int($0) }
+            if let x = volume, x == nil { v.add("volume_cm3", "must be a whole number of cm³") }
+            v.code(r["product_code"], "product_code")
+            v.text(r["product_name"], "product_name", max: 200)
+            v.text(r["product_name_en"], "product_name_en", required: false, max: 200)
+            v.text(r["unit"], "unit", required: false, max: 20)
+            v.text(r["tax_class"], "tax_class", required: false, max: 40)
+            for required in ["brand_code", "category_code", "sku_code", "options"] where r[required] == nil { v.add(required, "is required") }
+            let sku = CatalogService.NewSKU(
+                code: r["sku_code"] ?? "", barcode: r["barcode"], options: Dictionary(options ?? [], uniquingKeysWith: { a, _ in a }),
+                listPrice: price ?? 0, currency: currency, weightGrams: weight ?? nil, volumeCm3: volume ?? nil, status: skuStatus ?? .active,
+                externalCodes: (external ?? []).map { ExternalCode(system: $0.0, code: $0.1) })
+            if r["sku_code"] != nil, let options {
+                var sv = Validator()
+                CatalogService.validate(sku: sku, optionNames: options.map(\.0), field: "", &sv)
+                for e in sv.errors { v.add(Self.column(e.field), e.message) }
+            }
+            if !v.errors.isEmpty { errors.add(r.line, from: v); continue }
+            parsed.append(SKURow(
+                line: r.line, productCode: r["product_code"]!, productName: r["product_name"]!, productNameEn: r["product_name_en"],
+                brandId: brandId!, categoryId: categoryId!, assortment: assortment!, unit: r["unit"] ?? "pcs", taxClass: r["tax_class"] ?? "standard",
+                productStatus: productStatus!, sku: sku, optionOrder: options!.map(\.0)))
+        }
+
+        // Within the file: one SKU code and one barcode per row; one description and one option set per product.
+        var firstOfProduct: [String: SKURow] = [:]
+        var codeLine: [String: Int] = [:], barcodeLine: [String: Int] = [:], comboLine: [String: Int] = [:]
+        for (n, r) in parsed.enumerated() {
+            if n % 5_000 == 0 { await Task.yield() }
+            if let l = codeLine[r.sku.code] { errors.add(r.line, "sku_code", "'\(r.sku.code)' is also on line \(l)") } else { codeLine[r.sku.code] = r.line }
+            if let b = r.sku.barcode {
+                if let l = barcodeLine[b] { errors.add(r.line, "barcode", "\(b) is also on line \(l)") } else { barcodeLine[b] = r.line }
+            }
+            let combo = r.productCode + "\u{1}" + r.optionOrder.sorted().map { "\($0)=\(r.sku.options[$0]!)" }.joined(separator: ";")
+            if let l = comboLine[combo] { errors.add(r.line, "options", "the same option values for \(r.productCode) as line \(l)") } else { comboLine[combo] = r.line }
+            if let first = firstOfProduct[r.productCode] {
+                for (field, same) in [("product_name", first.productName == r.productName), ("brand_code", first.brandId == r.brandId),
+                                      ("category_code", first.categoryId == r.categoryId), ("assortment", first.assortment == r.assortment),
+                                      ("options", Set(first.optionOrder) == Set(r.optionOrder))] where !same {
+                    errors.add(r.line, field, "differs from line \(first.line) of the same product \(r.productCode)")
+                }
+            } else {
+                firstOfProduct[r.productCode] = r
+            }
+        }
+
+        // Against the database: existing products and SKUs are updated, not duplicated.
+        let existing = try await existingCatalog(productCodes: Array(firstOfProduct.keys), skuCodes: parsed.map(\.sku.code),
+                                                 barcodes: parsed.compactMap(\.sku.barcode))
+        for (n, r) in parsed.enumerated() {
+            if n % 5_000 == 0 { await Task.yield() }
+            if let s = existing.skusByCode[r.sku.code], let p = existing.productsById[s.productId], p.code != r.productCode {
+                errors.add(r.line, "sku_code", "'\(r.sku.code)' belongs to product \(p.code); a SKU cannot move to another product")
+            }
+            if let b = r.sku.barcode, let owner = existing.barcodeOwner[b], owner != r.sku.code,
+               codeLine[owner] == nil || parsed.first(where: { $0.sku.code == owner })?.sku.barcode == b {
+                errors.add(r.line, "barcode", "\(b) already belongs to SKU \(owner)")
+            }
+            if let p = existing.productsByCode[r.productCode], Set(p.optionNames) != Set(r.optionOrder) {
+                errors.add(r.line, "options", "product \(r.productCode) has options \(p.optionNames.joined(separator: ", "))")
+            }
+        }
+        try errors.finish()
+
+        let newSKUs = parsed.filter { existing.skusByCode[$0.sku.code] == nil }.count
+        let newProducts = firstOfProduct.keys.filter { existing.productsByCode[$0] == nil }.count
+        var result = Result(kind: .skus, dryRun: dryRun, rows: parsed.count, created: newSKUs, updated: 0, unchanged: 0)
+        let changedSKUs = parsed.filter { r in
+            guard let s = existing.skusByCode[r.sku.code] else { return false }
+            return s.barcode != r.sku.barcode || s.listPrice.minorUnits != r.sku.listPrice || s.weightGrams != r.sku.weightGrams
+                || s.volumeCm3 != r.sku.volumeCm3 || s.status != (r.sku.status ?? .active) || s.listPrice.currency != (r.sku.currency ?? "CNY")
+                || s.options != r.sku.options || Set(s.externalCodes) != Set(r.sku.externalCodes)
+        }
+        result.updated = changedSKUs.count
+        result.unchanged = parsed.count - newSKUs - changedSKUs.count
+        if dryRun { return result }
+
+        let now = catalog.clock.instant()
+        let groups = Dictionary(grouping: parsed, by: \.productCode)
+        let recorder = catalog.recorder
+        let importId = O2OID.make("imp", at: now)
+        let summary = result
+        let rowsToApply = parsed
+        try await db.write { tx in
+            var touched: [String] = []
+            var newProductRows: [Product] = []
+            for (code, rows) in groups {
+                let first = rows[0]
+                if var p = existing.productsByCode[code] {
+                    let before = p
+                    p.name = first.productName
+                    p.nameEn = first.productNameEn
+                    p.brandId = first.brandId
+                    p.categoryId = first.categoryId
+                    p.assortment = first.assortment
+                    p.unit = first.unit
+                    p.taxClass = first.taxClass
+                    p.status = first.productStatus
+                    if p != before {
+                        p.version += 1
+                        p.updatedAt = now
+                        try await CatalogRows.update(p, tx)
+                    }
+                    touched.append(p.id)
+                } else {
+                    let p = Product(id: O2OID.make("prd", at: now), code: code, name: first.productName, nameEn: first.productNameEn,
+                                    description: nil, brandId: first.brandId, categoryId: first.categoryId, optionNames: first.optionOrder,
+                                    attributes: [:], images: [], unit: first.unit, taxClass: first.taxClass, assortment: first.assortment,
+                                    onlineFirstUntil: nil, status: first.productStatus, version: 1, createdAt: now, updatedAt: now, skus: [])
+                    newProductRows.append(p)
+                    touched.append(p.id)
+                }
+            }
+            try await Self.insertProducts(newProductRows, tx)
+            let productIds = Dictionary(uniqueKeysWithValues: newProductRows.map { ($0.code, $0.id) })
+                .merging(existing.productsByCode.mapValues(\.id), uniquingKeysWith: { a, _ in a })
+            var newSKURows: [SKU] = []
+            var history: [(String, Int64?, Int64, String)] = []
+            for r in rowsToApply {
+                if var s = existing.skusByCode[r.sku.code] {
+                    let before = s
+                    s.barcode = r.sku.barcode
+                    s.listPrice = Money(minorUnits: r.sku.listPrice, currency: r.sku.currency ?? "CNY")
+                    s.weightGrams = r.sku.weightGrams
+                    s.volumeCm3 = r.sku.volumeCm3
+                    s.status = r.sku.status ?? .active
+                    s.externalCodes = r.sku.externalCodes
+                    if s != before {
+                        s.version += 1
+                        s.updatedAt = now
+                        try await CatalogRows.update(s, tx)
+                        if s.listPrice != before.listPrice {
+                            history.append((s.id, before.listPrice.minorUnits, s.listPrice.minorUnits, s.listPrice.currency))
+                        }
+                    }
+                } else {
+                    let s = CatalogService.makeSKU(r.sku, productId: productIds[r.productCode]!, at: now)
+                    newSKURows.append(s)
+                    history.append((s.id, nil, s.listPrice.minorUnits, s.listPrice.currency))
+                }
+            }
+            try await Self.insertSKUs(newSKURows, tx)
+            try await Self.insertHistory(history, at: now, caller: caller, tx)
+            try await Self.reindex(productIds: touched, tx)
+            struct ImportSummary: Encodable { let kind: String; let rows: Int; let created: Int; let updated: Int; let newProducts: Int }
+            try await recorder.record(tx, caller: caller, action: "import", entityType: "catalog_import", entityId: importId, before: ImportSummary?.none,
+                                      after: ImportSummary(kind: "skus", rows: summary.rows, created: summary.created, updated: summary.updated,
+                                                           newProducts: newProducts),
+                                      organisationId: nil, locationId: nil, event: "catalog.imported")
+        }
+        return result
+    }
+
+    struct Existing: Sendable {
+        var productsByCode: [String: Product] = [:]
+        var productsById: [String: Product] = [:]
+        var skusByCode: [String: SKU] = [:]
+        var barcodeOwner: [String: String] = [:]
+    }
+
+    private func existingCatalog(productCodes: [String], skuCodes: [String], barcodes: [String]) async throws -> Existing {
+        try await db.read { sql in
+            var e = Existing()
+            var skuRows: [SKU] = []
+            for chunk in skuCodes.chunked(400) {
+                skuRows += try await sql.raw("SELECT * FROM skus WHERE code IN \(CatalogRows.list(Array(chunk)))").all().map(CatalogRows.skuRow)
+            }
+            let codes = try await CatalogRows.externalCodes(skuIds: skuRows.map(\.id), sql)
+            for s in skuRows {
+                var s = s
+                s.externalCodes = codes[s.id] ?? []
+                e.skusByCode[s.code] = s
+            }
+            for chunk in barcodes.chunked(400) {
+                for r in try await sql.raw("SELECT code, barcode FROM skus WHERE barcode IN \(CatalogRows.list(Array(chunk)))").all() {
+                    e.barcodeOwner[try r.decode(column: "barcode", as: String.self)] = try r.decode(column: "code", as: String.self)
+                }
+            }
+            let productIds = Set(skuRows.map(\.productId))
+            var products: [Product] = []
+            for chunk in productCodes.chunked(400) {
+                products += try await sql.raw("SELECT * FROM products WHERE code IN \(CatalogRows.list(Array(chunk)))").all().map(CatalogRows.product)
+            }
+            let missing = productIds.subtracting(products.map(\.id))
+            for chunk in Array(missing).chunked(400) {
+                products += try await sql.raw("SELECT * FROM products WHERE id IN \(CatalogRows.list(Array(chunk)))").all().map(CatalogRows.product)
+            }
+            for p in products {
+                e.productsByCode[p.code] = p
+                e.productsById[p.id] = p
+            }
+            return e
+        }
+    }
+
+    static func insertProducts(_ products: [Product], _ tx: Transaction) async throws {
+        for chunk in products.chunked(200) {
+            var q: SQLQueryString = """
+                INSERT INTO products (id, code, name, name_en, description, brand_id, category_id, option_names, attributes, images, unit,
+                    tax_class, assortment, online_first_until, status, search_text, version, created_at, updated_at) VALUES
+                """
+            for (i, p) in chunk.enumerated() {
+                q += """
+                    \(unsafeRaw: i == 0 ? "" : ",")(\(bind: p.id), \(bind: p.code), \(bind: p.name), \(bind: p.nameEn), \(bind: p.description),
+                    \(bind: p.brandId), \(bind: p.categoryId), \(bind: CatalogRows.json(p.optionNames)), \(bind: CatalogRows.json(p.attributes)),
+                    \(bind: CatalogRows.json(p.images)), \(bind: p.unit), \(bind: p.taxClass), \(bind: p.assortment.rawValue),
+                    \(bind: p.onlineFirstUntil?.epochMillis), \(bind: p.status.rawValue), '', \(bind: p.version),
+                    \(bind: p.createdAt.epochMillis), \(bind: p.updatedAt.epochMillis))
+                    """
+            }
+            try await tx.sql.raw(q).run()
+        }
+    }
+
+    static func insertSKUs(_ skus: [SKU], _ tx: Transaction) async throws {
+        for chunk in skus.chunked(300) {
+            var q: SQLQueryString = """
+                INSERT INTO skus (id, product_id, code, barcode, options, list_price, currency, weight_grams, volume_cm3, status, version,
+                    created_at, updated_at) VALUES
+                """
+            for (i, s) in chunk.enumerated() {
+                q += """
+                    \(unsafeRaw: i == 0 ? "" : ",")(\(bind: s.id), \(bind: s.productId), \(bind: s.code), \(bind: s.barcode),
+                    \(bind: CatalogRows.json(s.options)), \(bind: s.listPrice.minorUnits), \(bind: s.listPrice.currency), \(bind: s.weightGrams),
+                    \(bind: s.volumeCm3), \(bind: s.status.rawValue), \(bind: s.version), \(bind: s.createdAt.epochMillis),
+                    \(bind: s.updatedAt.epochMillis))
+                    """
+            }
+            try await tx.sql.raw(q).run()
+        }
+        let codes = skus.flatMap { s in s.externalCodes.map { (s.id, $0) } }
+        for chunk in codes.chunked(300) {
+            var q: SQLQueryString = "INSERT INTO sku_external_codes (system, code, sku_id) VALUES "
+            for (i, (id, e)) in chunk.enumerated() { q += "\(unsafeRaw: i == 0 ? "" : ",")(\(bind: e.system), \(bind: e.code), \(bind: id))" }
+            try await tx.sql.raw(q).run()
+        }
+    }
+
+    static func insertHistory(_ rows: [(skuId: String, old: Int64?, new: Int64, currency: String)], at now: Date, caller: Caller,
+                              _ tx: Transaction) async throws {
+        for chunk in rows.chunked(300) {
+            var q: SQLQueryString = "INSERT INTO price_history (id, sku_id, price_list_id, old_price, new_price, currency, at, actor_id, source) VALUES "
+            for (i, h) in chunk.enumerated() {
+                q += """
+                    \(unsafeRaw: i == 0 ? "" : ",")(\(bind: O2OID.make("prh", at: now)), \(bind: h.skuId), NULL, \(bind: h.old), \(bind: h.new),
+                    \(bind: h.currency), \(bind: now.epochMillis), \(bind: caller.principal.id), 'import')
+                    """
+            }
+            try await tx.sql.raw(q).run()
+        }
+    }
+
+    /// Rebuilds the search documents of these products from what the transaction now holds.
+    static func reindex(productIds: [String], _ tx: Transaction) async throws {
+        for chunk in productIds.chunked(400) {
+            let ids = Array(chunk)
+            var products = try await tx.sql.raw("SELECT * FROM products WHERE id IN \(CatalogRows.list(ids))").all().map(CatalogRows.product)
+            let rows = try await tx.sql.raw("SELECT product_id, code, barcode FROM skus WHERE product_id IN \(CatalogRows.list(ids)) ORDER BY id").all()
+            var skus: [String: [SKU]] = [:]
+            for r in rows {
+                let pid = try r.decode(column: "product_id", as: String.self)
+                skus[pid, default: []].append(SKU(
+                    id: "", productId: pid, code: try r.decode(column: "code", as: String.self), barcode: try r.decode(column: "barcode", as: String?.self),
+                    options: [:], listPrice: Money(minorUnits: 0), weightGrams: nil, volumeCm3: nil, status: .active, externalCodes: [], version: 0,
+                    createdAt: Date(), updatedAt: Date()))
+            }
+            for i in products.indices { products[i].skus = skus[products[i].id] ?? [] }
+            try await CatalogService.indexForSearch(products, tx)
+        }
+    }
+
+    // MARK: Listings
+
+    private func importListings(_ rows: [Row], dryRun: Bool, caller: Caller) async throws -> Result {
+        let channels = Dictionary(try await catalog.channels().map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
+        let skus = try await db.read { try await CatalogRows.sellability(skuRefs: rows.compactMap { $0["sku_code"] }, $0) }
+        var errors = Errors()
+        var byChannel: [String: [(skuId: String, change: CatalogService.ListingChange)]] = [:]
+        var seen: [String: Int] = [:]
+        for (n, r) in rows.enumerated() {
+            if n % 2_000 == 0 { await Task.yield() }
+            var v = Validator()
+            let channel = r["channel_code"].flatMap { channels[$0] }
+            if r["channel_code"] == nil { v.add("channel_code", "is required") } else if channel == nil { v.add("channel_code", "no channel '\(r["channel_code"]!)'") }
+            let sku = r["sku_code"].flatMap { skus[$0] }
+            if r["sku_code"] == nil { v.add("sku_code", "is required") } else if sku == nil { v.add("sku_code", "no SKU '\(r["sku_code"]!)'") }
+            let publish = r["publish_at"].map(Self.date)
+            if let p = publish, p == nil { v.add("publish_at", "must be an ISO 8601 time such as 2026-12-01T10:00:00+08:00") }
+            let unpublish = r["unpublish_at"].map(Self.date)
+            if let u = unpublish, u == nil { v.add("unpublish_at", "must be an ISO 8601 time such as 2026-12-31T22:00:00+08:00") }
+            if let p = publish ?? nil, let u = unpublish ?? nil, u <= p { v.add("unpublish_at", "must be after publish_at") }
+            let clearance = r["clearance"].map { ["true", "1", "yes", "y"].contains($0.lowercased()) } ?? false
+            if let c = r["clearance"], !["true", "false", "1", "0", "yes", "no", "y", "n"].contains(c.lowercased()) { v.add("clearance", "must be true or false") }
+            let change = CatalogService.ListingChange(sku: r["sku_code"] ?? "", publishAt: publish ?? nil, unpublishAt: unpublish ?? nil, clearance: clearance)
+            if let channel, let sku {
+                for (field, message) in CatalogService.listingRefusals(sku, change, channel: channel) {
+                    v.add(field == "sku" ? "sku_code" : "publish_at", message)
+                }
+                let key = channel.id + "/" + sku.id
+                if let l = seen[key] { v.add("sku_code", "\(sku.code) on \(channel.code) is also on line \(l)") } else { seen[key] = r.line }
+            }
+            if !v.errors.isEmpty { errors.add(r.line, from: v); continue }
+            byChannel[channel!.id, default: []].append((sku!.id, change))
+        }
+        try errors.finish()
+        var result = Result(kind: .listings, dryRun: dryRun, rows: rows.count, created: 0, updated: 0, unchanged: 0)
+        if dryRun { return result }
+        let now = catalog.clock.instant()
+        let recorder = catalog.recorder
+        let byId = Dictionary(uniqueKeysWithValues: channels.values.map { ($0.id, $0) })
+        let work = byChannel
+        let counts = try await db.write { tx in
+            var created = 0, updated = 0, unchanged = 0
+            for (channelId, changes) in work {
+                let listings = try await CatalogService.applyListings(byId[channelId]!, changes, tx, caller: caller, at: now, recorder: recorder)
+                for l in listings {
+                    if l.createdAt == now && l.version == 1 { created += 1 } else if l.updatedAt == now { updated += 1 } else { unchanged += 1 }
+                }
+            }
+            return (created, updated, unchanged)
+        }
+        (result.created, result.updated, result.unchanged) = counts
+        return result
+    }
+
+    // MARK: Prices
+
+    private func importPrices(_ rows: [Row], dryRun: Bool, caller: Caller) async throws -> Result {
+        let lists = try await db.read { sql in
+            try await sql.raw("SELECT * FROM price_lists").all().map(CatalogRows.priceList)
+        }
+        let byCode = Dictionary(lists.map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
+        let skus = try await db.read { try await CatalogRows.sellability(skuRefs: rows.compactMap { $0["sku_code"] }, $0) }
+        var errors = Errors()
+        var byList: [String: [(skuId: String, price: Int64?)]] = [:]
+        var seen: [String: Int] = [:]
+        for (n, r) in rows.enumerated() {
+            if n % 2_000 == 0 { await Task.yield() }
+            var v = Validator()
+            let list = r["price_list_code"].flatMap { byCode[$0] }
+            if r["price_list_code"] == nil { v.add("price_list_code", "is required") } else if list == nil { v.add("price_list_code", "no price list '\(r["price_list_code"]!)'") }
+            let sku = r["sku_code"].flatMap { skus[$0] }
+            if r["sku_code"] == nil { v.add("sku_code", "is required") } else if sku == nil { v.add("sku_code", "no SKU '\(r["sku_code"]!)'") }
+            var price: Int64?
+            if let text = r["price"] {
+                price = Money.parseMinorUnits(text, currency: list?.currency ?? "CNY")
+                if price == nil { v.add("price", text.hasPrefix("-") ? "must not be negative" : "must be an amount such as 159.00") }
+            }
+            if let list, let sku {
+                let key = list.id + "/" + sku.id
+                if let l = seen[key] { v.add("sku_code", "\(sku.code) in \(list.code) is also on line \(l)") } else { seen[key] = r.line }
+            }
+            if !v.errors.isEmpty { errors.add(r.line, from: v); continue }
+            byList[list!.id, default: []].append((sku!.id, price))
+        }
+        try errors.finish()
+        var result = Result(kind: .prices, dryRun: dryRun, rows: rows.count, created: 0, updated: 0, unchanged: 0)
+        if dryRun { return result }
+        let now = catalog.clock.instant()
+        let recorder = prices.recorder
+        let byId = Dictionary(uniqueKeysWithValues: lists.map { ($0.id, $0) })
+        let work = byList
+        let changed = try await db.write { tx in
+            var changed = 0
+            for (listId, changes) in work {
+                changed += try await PriceService.applyEntries(byId[listId]!, changes, tx, caller: caller, at: now, source: "import", recorder: recorder)
+            }
+            return changed
+        }
+        result.updated = changed
+        result.unchanged = rows.count - changed
+        return result
+    }
+
+    // MARK: Export
+
+    /// The same formats back, ready to edit and import again.
+    public func exportCSV(_ kind: Kind) async throws -> String {
+        var out = CSV.line(Self.headers[kind]!) + "\n"
+        switch kind {
+        case .skus:
+            let (brands, categories) = try await db.read { sql in
+                (try await sql.raw("SELECT id, code FROM brands").all(), try await sql.raw("SELECT id, code FROM categories").all())
+            }
+            func map(_ rows: [any SQLRow]) throws -> [String: String] {
+                Dictionary(try rows.map { (try $0.decode(column: "id", as: String.self), try $0.decode(column: "code", as: String.self)) },
+                           uniquingKeysWith: { a, _ in a })
+            }
+            let brandCodes = try map(brands), categoryCodes = try map(categories)
+            var cursor: String?
+            repeat {
+                var f = CatalogService.ProductFilter()
+                f.limit = 200
+                f.cursor = cursor
+                let page = try await catalog.products(f)
+                for p in page.items {
+                    for s in p.skus {
+                        out += CSV.line([
+                            p.code, p.name, p.nameEn ?? "", brandCodes[p.brandId] ?? "", categoryCodes[p.categoryId] ?? "", p.assortment.rawValue,
+                            p.unit, p.taxClass, p.status.rawValue, s.code, s.barcode ?? "",
+                            p.optionNames.compactMap { n in s.options[n].map { "\(n)=\($0)" } }.joined(separator: ";"),
+                            Money.decimal(s.listPrice.minorUnits, currency: s.listPrice.currency), s.listPrice.currency,
+                            s.weightGrams.map(String.init) ?? "", s.volumeCm3.map(String.init) ?? "", s.status.rawValue,
+                            s.externalCodes.map { "\($0.system)=\($0.code)" }.joined(separator: ";"),
+                        ]) + "\n"
+                    }
+                }
+                cursor = page.nextCursor
+                await Task.yield()
+            } while cursor != nil
+        case .listings:
+            let rows = try await db.read { sql in
+                try await sql.raw("""
+                    SELECT c.code AS channel_code, s.code AS sku_code, l.publish_at, l.unpublish_at, l.clearance
+                    FROM listings l JOIN channels c ON c.id = l.channel_id JOIN skus s ON s.id = l.sku_id ORDER BY c.code, s.code
+                    """).all()
+            }
+            let fmt = ISO8601DateFormatter()
+            for r in rows {
+                out += CSV.line([
+                    try r.decode(column: "channel_code", as: String.self), try r.decode(column: "sku_code", as: String.self),
+                    try CatalogRows.date(r, "publish_at").map(fmt.string) ?? "", try CatalogRows.date(r, "unpublish_at").map(fmt.string) ?? "",
+                    try r.decode(column: "clearance", as: Int.self) != 0 ? "true" : "false",
+                ]) + "\n"
+            }
+        case .prices:
+            let rows = try await db.read { sql in
+                try await sql.raw("""
+                    SELECT pl.code AS list_code, pl.currency, s.code AS sku_code, e.price
+                    FROM price_list_entries e JOIN price_lists pl ON pl.id = e.price_list_id JOIN skus s ON s.id = e.sku_id ORDER BY pl.code, s.code
+                    """).all()
+            }
+            for r in rows {
+                out += CSV.line([
+                    try r.decode(column: "list_code", as: String.self), try r.decode(column: "sku_code", as: String.self),
+                    Money.decimal(try r.decode(column: "price", as: Int64.self), currency: try r.decode(column: "currency", as: String.self)),
+                ]) + "\n"
+            }
+        }
+        return out
+    }
+
+    // MARK: Helpers
+
+    /// `a=1;b=2` → [(a, 1), (b, 2)] in order; nil when malformed.
+    static func pairs(_ text: String?) -> [(String, String)]? {
+        guard let text else { return nil }
+        var out: [(String, String)] = []
+        for part in text.split(separator: ";") {
+            let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2, !kv[0].isEmpty, !kv[1].isEmpty, !out.contains(where: { $0.0 == kv[0] }) else { return nil }
+            out.append((kv[0], kv[1]))
+        }
+        return out
+    }
+
+    /// A SKU validation field (`listPrice`) as its CSV column (`list_price`).
+    static func column(_ field: String) -> String {
+        switch field {
+        case "code": return "sku_code"
+        case "listPrice": return "list_price"
+        case "weightGrams": return "weight_g"
+        case "volumeCm3": return "volume_cm3"
+        case let f where f.hasPrefix("externalCodes"): return "external_codes"
+        case let f where f.hasPrefix("options"): return "options"
+        default: return field
+        }
+    }
+
+    static func date(_ text: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        if let d = f.date(from: text) { return d }
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.date(from: text)
+    }
+}
