@@ -75,7 +75,7 @@ public enum CSV {
     /// One record as a line (without the line break), quoting where needed.
     public static func line(_ fields: [String]) -> String {
         fields.map { f in
-            if f.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            if f.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
                 return "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             }
             return f

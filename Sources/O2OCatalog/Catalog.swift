@@ -101,7 +101,7 @@ public enum ChannelKind: String, Codable, Sendable, CaseIterable {
 
 /// A sales channel: the own web shop, the app, a mini-program, each marketplace store, the
 /// stores' POS, the call center.
-public struct Channel: Codable, Sendable, Equatable {
+public struct SalesChannel: Codable, Sendable, Equatable {
     public var id: String
     public var code: String
     public var name: String

@@ -278,6 +278,8 @@ public struct CatalogImporter: Sendable {
                 .merging(existing.productsByCode.mapValues(\.id), uniquingKeysWith: { a, _ in a })
             var newSKURows: [SKU] = []
             var history: [(String, Int64?, Int64, String)] = []
+            // Sorted, so the new SKUs' id order (the order they are read back in) is the file's order.
+            var newIds = (0..<newSKUs).map { _ in O2OID.make("sku", at: now) }.sorted().makeIterator()
             for r in rowsToApply {
                 if var s = existing.skusByCode[r.sku.code] {
                     let before = s
@@ -296,7 +298,8 @@ public struct CatalogImporter: Sendable {
                         }
                     }
                 } else {
-                    let s = CatalogService.makeSKU(r.sku, productId: productIds[r.productCode]!, at: now)
+                    var s = CatalogService.makeSKU(r.sku, productId: productIds[r.productCode]!, at: now)
+                    s.id = newIds.next()!
                     newSKURows.append(s)
                     history.append((s.id, nil, s.listPrice.minorUnits, s.listPrice.currency))
                 }

@@ -99,8 +99,8 @@ enum CatalogRows {
         return Dictionary(grouping: skus.map { var s = $0; s.externalCodes = codes[s.id] ?? []; return s }, by: \.productId)
     }
 
-    static func channel(_ r: any SQLRow) throws -> Channel {
-        Channel(id: try r.decode(column: "id", as: String.self), code: try r.decode(column: "code", as: String.self),
+    static func channel(_ r: any SQLRow) throws -> SalesChannel {
+        SalesChannel(id: try r.decode(column: "id", as: String.self), code: try r.decode(column: "code", as: String.self),
                 name: try r.decode(column: "name", as: String.self),
                 kind: ChannelKind(rawValue: try r.decode(column: "kind", as: String.self)) ?? .web,
                 currency: try r.decode(column: "currency", as: String.self), status: try r.decode(column: "status", as: String.self),

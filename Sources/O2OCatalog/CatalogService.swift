@@ -216,7 +216,10 @@ public struct CatalogService: Sendable {
         try v.finish()
         let now = clock.instant()
         let productId = O2OID.make("prd", at: now)
-        let skus = new.skus.map { Self.makeSKU($0, productId: productId, at: now) }
+        // Ids made in one millisecond differ only in their random part: sort them so id order (the
+        // order SKUs are read back in) is the request's order.
+        let skuIds = new.skus.map { _ in O2OID.make("sku", at: now) }.sorted()
+        let skus = zip(new.skus, skuIds).map { new, id in var s = Self.makeSKU(new, productId: productId, at: now); s.id = id; return s }
         let product = Product(
             id: productId, code: new.code, name: new.name, nameEn: new.nameEn, description: new.description, brandId: new.brandId,
             categoryId: new.categoryId, optionNames: new.optionNames, attributes: new.attributes, images: new.images,
@@ -258,7 +261,7 @@ public struct CatalogService: Sendable {
         }
         try v.finish()
         let now = clock.instant()
-        let sku = Self.makeSKU(new, productId: productId, at: now)
+        let sku = Self.makeSKU(new, productId: product.id, at: now)
         try await insertUnique(field: "code", value: new.code) { tx in
             try await Self.checkTaken([(sku.code, sku.barcode, sku.externalCodes)], exceptSKUs: [], fieldPrefix: nil, tx)
             try await CatalogRows.insert(sku, tx)
@@ -371,6 +374,7 @@ public struct CatalogService: Sendable {
         let now = clock.instant()
         return try await db.write { tx in
             guard let before = try await CatalogRows.skus(ids: [id], tx.sql).first else { throw Problem.notFound("sku", id) }
+            let id = before.id  // `id` may have been the SKU's code
             if let expected = patch.expectedVersion, expected != before.version {
                 throw Problem.conflict("SKU \(id) is at version \(before.version), not \(expected).", kind: "version-mismatch")
             }
@@ -506,14 +510,14 @@ public struct CatalogService: Sendable {
 
     // MARK: Channels
 
-    public func createChannel(code: String, name: String, kind: ChannelKind, currency: String?, caller: Caller) async throws -> Channel {
+    public func createChannel(code: String, name: String, kind: ChannelKind, currency: String?, caller: Caller) async throws -> SalesChannel {
         var v = Validator()
         v.code(code, "code")
         v.text(name, "name", max: 100)
         v.currency(currency, "currency")
         try v.finish()
         let now = clock.instant()
-        let channel = Channel(id: O2OID.make("chn", at: now), code: code, name: name, kind: kind, currency: currency ?? "CNY",
+        let channel = SalesChannel(id: O2OID.make("chn", at: now), code: code, name: name, kind: kind, currency: currency ?? "CNY",
                               status: "active", createdAt: now)
         try await insertUnique(field: "code", value: code) { tx in
             try await tx.sql.raw("""
@@ -522,21 +526,21 @@ public struct CatalogService: Sendable {
                         \(bind: now.epochMillis))
                 """).run()
             try await recorder.record(tx, caller: caller, action: "create", entityType: "channel", entityId: channel.id,
-                                      before: Channel?.none, after: channel, organisationId: nil, locationId: nil, event: "channel.created")
+                                      before: SalesChannel?.none, after: channel, organisationId: nil, locationId: nil, event: "channel.created")
         }
         return channel
     }
 
-    public func channels() async throws -> [Channel] {
+    public func channels() async throws -> [SalesChannel] {
         try await db.read { try await $0.raw("SELECT * FROM channels ORDER BY id").all() }.map(CatalogRows.channel)
     }
 
     /// A channel by id or code.
-    public func channel(_ idOrCode: String) async throws -> Channel {
+    public func channel(_ idOrCode: String) async throws -> SalesChannel {
         try await db.read { try await Self.channel(idOrCode, $0) }
     }
 
-    static func channel(_ idOrCode: String, _ sql: any SQLDatabase) async throws -> Channel {
+    static func channel(_ idOrCode: String, _ sql: any SQLDatabase) async throws -> SalesChannel {
         guard let row = try await sql.raw("SELECT * FROM channels WHERE id = \(bind: idOrCode) OR code = \(bind: idOrCode)").first() else {
             throw Problem.notFound("channel", idOrCode)
         }
@@ -573,7 +577,7 @@ public struct CatalogService: Sendable {
         try v.finish()
         let now = clock.instant()
         return try await db.write { tx in
-            let channel: Channel
+            let channel: SalesChannel
             do { channel = try await Self.channel(channelRef, tx.sql) } catch {
                 throw Problem.validation([.init("channelId", "no channel '\(channelRef)'")])
             }
@@ -590,7 +594,7 @@ public struct CatalogService: Sendable {
     }
 
     /// Creates or replaces each SKU's listing on the channel, with an audit row and event per change.
-    static func applyListings(_ channel: Channel, _ changes: [(skuId: String, change: ListingChange)], _ tx: Transaction, caller: Caller,
+    static func applyListings(_ channel: SalesChannel, _ changes: [(skuId: String, change: ListingChange)], _ tx: Transaction, caller: Caller,
                               at now: Date, recorder: ChangeRecorder) async throws -> [Listing] {
         var bySku: [String: Listing] = [:]
         for chunk in changes.map(\.skuId).chunked(400) {
@@ -652,7 +656,7 @@ public struct CatalogService: Sendable {
     }
 
     /// Why this SKU may not be listed so on this channel: (field, reason) pairs, none when it may.
-    static func listingRefusals(_ s: CatalogRows.Sellability, _ c: ListingChange, channel: Channel) -> [(String, String)] {
+    static func listingRefusals(_ s: CatalogRows.Sellability, _ c: ListingChange, channel: SalesChannel) -> [(String, String)] {
         var out: [(String, String)] = []
         if !assortment(s.assortment, allows: channel.kind) { out.append(("sku", assortmentRefusal(s.assortment, channel: channel))) }
         if channel.kind.isStore, let until = s.onlineFirstUntil, let p = c.publishAt, p < until {
@@ -669,13 +673,13 @@ public struct CatalogService: Sendable {
         }
     }
 
-    static func assortmentRefusal(_ a: Assortment, channel: Channel) -> String {
+    static func assortmentRefusal(_ a: Assortment, channel: SalesChannel) -> String {
         a == .onlineExclusive
             ? "online-exclusive (网络专供) products are never sold in stores; \(channel.code) is a store channel"
             : "store-exclusive (专卖店专供) products are sold in stores only; \(channel.code) is an online channel"
     }
 
-    static func listingChannels(productId: String, _ sql: any SQLDatabase) async throws -> [Channel] {
+    static func listingChannels(productId: String, _ sql: any SQLDatabase) async throws -> [SalesChannel] {
         try await sql.raw("""
             SELECT * FROM channels WHERE id IN (SELECT l.channel_id FROM listings l JOIN skus s ON s.id = l.sku_id WHERE s.product_id = \(bind: productId))
             """).all().map(CatalogRows.channel)

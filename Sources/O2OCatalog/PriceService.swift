@@ -307,7 +307,7 @@ public struct PriceService: Sendable {
             facts = nil
         }
         let (channel, lists, skus, entries, listings) = try await db.read { sql in
-            let channel: Channel
+            let channel: SalesChannel
             do { channel = try await CatalogService.channel(context.channelId, sql) } catch {
                 throw Problem.validation([.init("channelId", "no channel '\(context.channelId)'")])
             }
@@ -392,7 +392,7 @@ public struct PriceService: Sendable {
         return out
     }
 
-    static func notSellable(_ s: CatalogRows.Sellability, channel: Channel, listing: Listing?, at t: Date, atStore: Bool) -> String? {
+    static func notSellable(_ s: CatalogRows.Sellability, channel: SalesChannel, listing: Listing?, at t: Date, atStore: Bool) -> String? {
         if s.productStatus != .active { return "the product is \(s.productStatus.rawValue)" }
         if s.status != .active { return "the SKU is \(s.status.rawValue)" }
         let storeSale = channel.kind.isStore || atStore
@@ -416,9 +416,14 @@ extension PriceList {
         func compatible(_ a: String?, _ b: String?) -> Bool { a == nil || b == nil || a == b }
         func regionsMeet(_ a: String?, _ b: String?) -> Bool {
             guard let a, let b else { return true }
-            // 310000 contains 310100 contains 310104: compare the significant digits.
-            let sa = a.replacingOccurrences(of: "0+$", with: "", options: .regularExpression)
-            let sb = b.replacingOccurrences(of: "0+$", with: "", options: .regularExpression)
+            // 310000 contains 310100 contains 310104: compare the significant digit pairs (province,
+            // city, district); 500000 is province 50, not 5, so it does not contain 510000.
+            func significant(_ code: String) -> Substring {
+                var s = Substring(code)
+                while s.count > 2, s.hasSuffix("00") { s = s.dropLast(2) }
+                return s
+            }
+            let sa = significant(a), sb = significant(b)
             return sa.hasPrefix(sb) || sb.hasPrefix(sa)
         }
         guard compatible(channelId, o.channelId), compatible(organisationId, o.organisationId), compatible(locationId, o.locationId),

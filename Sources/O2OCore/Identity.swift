@@ -39,24 +39,29 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case eventTypesRead = "event_types.read"
     case webhooksManage = "webhooks.manage"
     case consoleUse = "console.use"
+    case catalogRead = "catalog.read"
+    case catalogManage = "catalog.manage"
+    case pricesManage = "prices.manage"
 }
 
 extension Role {
     public var permissions: Set<Permission> {
-        var p: Set<Permission> = [.sessionSelf, .organisationsRead, .locationsRead]
+        var p: Set<Permission> = [.sessionSelf, .organisationsRead, .locationsRead, .catalogRead]
         if self != .integration { p.insert(.consoleUse) }
         switch self {
         case .hqAdmin:
             return Set(Permission.allCases)
         case .ops:
             p.formUnion([.locationsCreate, .locationsUpdate, .auditRead, .eventTypesRead])
+        case .merchandiser:
+            p.formUnion([.catalogManage, .pricesManage, .auditRead, .eventTypesRead])
         case .finance:
-            p.insert(.auditRead)
+            p.formUnion([.auditRead, .pricesManage])
         case .storeManager, .franchisee:
             p.formUnion([.locationsUpdate, .auditRead])
         case .integration:
             p.insert(.eventTypesRead)
-        case .merchandiser, .marketer, .customerService, .warehouse, .clerk, .supplier:
+        case .marketer, .customerService, .warehouse, .clerk, .supplier:
             break
         }
         return p

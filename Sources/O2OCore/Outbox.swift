@@ -35,6 +35,19 @@ public enum EventCatalog {
         EventType("api_key.created", "An API key for a channel integration was issued."),
         EventType("api_key.revoked", "An API key was revoked."),
         EventType("webhook_endpoint.created", "A webhook endpoint was registered."),
+        EventType("brand.created", "A brand was created."),
+        EventType("category.created", "A category was created."),
+        EventType("category.updated", "A category was renamed or moved."),
+        EventType("product.created", "A product (style) was created with its SKUs."),
+        EventType("product.updated", "A product's data, assortment or status changed."),
+        EventType("sku.created", "A SKU was added to a product."),
+        EventType("sku.updated", "A SKU's barcode, unified retail price, measures, status or external codes changed."),
+        EventType("channel.created", "A sales channel was created."),
+        EventType("listing.changed", "A SKU's listing on a channel was created or changed (publish, unpublish, schedule, clearance)."),
+        EventType("price_list.created", "A price list was created."),
+        EventType("price_list.updated", "A price list's name, priority, validity or status changed."),
+        EventType("price_list.prices_changed", "Prices in a price list were set or removed."),
+        EventType("catalog.imported", "A CSV import of SKUs was applied."),
     ]
     public static let names = Set(all.map(\.name))
 }

@@ -13,14 +13,14 @@ struct APIHandlers: APIProtocol {
     let principalCache: PrincipalCache
     let loginLimiter: LoginLimiter
 
-    private var caller: Caller {
+    var caller: Caller {
         get throws {
             guard let c = CurrentRequest.caller else { throw Problem.unauthorized() }
             return c
         }
     }
 
-    private func limit(_ l: Int?) throws -> Int {
+    func limit(_ l: Int?) throws -> Int {
         guard let l else { return 50 }
         guard (1...200).contains(l) else { throw Problem.malformed("limit must be between 1 and 200.", errors: [.init("limit", "must be between 1 and 200")]) }
         return l
@@ -93,7 +93,7 @@ struct APIHandlers: APIProtocol {
             code: b.code, name: b.name, kind: LocationKind(rawValue: b.kind.rawValue) ?? .store,
             ownership: b.ownership.flatMap { Ownership(rawValue: $0.rawValue) }, organisationId: b.organisationId,
             address: Self.address(b.address), coordinates: Coordinates(lat: b.coordinates.lat, lng: b.coordinates.lng),
-            timeZone: b.timeZone, openingHours: b.openingHours?.map(Self.hours), capabilities: b.capabilities.map(Self.capabilities),
+            timeZone: b.timeZone, currency: b.currency, openingHours: b.openingHours?.map(Self.hours), capabilities: b.capabilities.map(Self.capabilities),
             dailyCapacity: b.dailyCapacity, priority: b.priority)
         let location = try await services.network.createLocation(new, caller: try caller)
         return .created(.init(body: .json(Self.location(location))))
@@ -230,7 +230,7 @@ extension APIHandlers {
               address: .init(line1: l.address.line1, provinceCode: l.address.provinceCode, provinceName: l.address.provinceName,
                              cityCode: l.address.cityCode, cityName: l.address.cityName, districtCode: l.address.districtCode,
                              districtName: l.address.districtName, postalCode: l.address.postalCode),
-              coordinates: .init(lat: l.coordinates.lat, lng: l.coordinates.lng), timeZone: l.timeZone,
+              coordinates: .init(lat: l.coordinates.lat, lng: l.coordinates.lng), timeZone: l.timeZone, currency: l.currency,
               openingHours: l.openingHours.map { .init(weekday: $0.weekday, opens: $0.opens, closes: $0.closes) },
               capabilities: .init(pickup: l.capabilities.pickup, shipFromStore: l.capabilities.shipFromStore,
                                   storeDelivery: l.capabilities.storeDelivery, deliveryRadiusKm: l.capabilities.deliveryRadiusKm,

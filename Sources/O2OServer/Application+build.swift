@@ -46,7 +46,8 @@ public func buildRouter(services: AppServices) -> Router<O2ORequestContext> {
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: AuthMiddleware(identity: services.identity, cache: principalCache))
-    router.add(middleware: BodyAndIdempotencyMiddleware(store: services.idempotency, maxBodyBytes: services.config.maxBodyBytes))
+    router.add(middleware: BodyAndIdempotencyMiddleware(store: services.idempotency, maxBodyBytes: services.config.maxBodyBytes,
+                                                        maxImportBytes: services.config.maxImportBytes))
 
     router.get("/health") { _, _ in "ok" }
     router.get("/ready") { _, _ -> Response in

@@ -209,6 +209,7 @@ struct BodyAndIdempotencyMiddleware: RouterMiddleware {
     typealias Context = O2ORequestContext
     let store: IdempotencyStore
     let maxBodyBytes: Int
+    var maxImportBytes: Int = 64 << 20
     var waitForInProgress: Duration = .seconds(10)
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -216,14 +217,16 @@ struct BodyAndIdempotencyMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         var request = request
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-            throw Problem.tooLarge(limit: maxBodyBytes)
+        let path = request.uri.path
+        let limit = ServerConfig.importPaths.contains(where: { path.hasPrefix($0) }) ? maxImportBytes : maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw Problem.tooLarge(limit: limit)
         }
         let body: ByteBuffer
         do {
-            body = try await request.collectBody(upTo: maxBodyBytes)
+            body = try await request.collectBody(upTo: limit)
         } catch let e as HTTPError where e.status == .contentTooLarge {
-            throw Problem.tooLarge(limit: maxBodyBytes)
+            throw Problem.tooLarge(limit: limit)
         }
         guard request.uri.path.hasPrefix("/api/"), let key = request.headers[.idempotencyKey] else {
             return try await next(request, context)

@@ -10,6 +10,10 @@ public struct ServerConfig: Sendable {
     public var database = "sqlite:./o2o.sqlite"
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes = 1 << 20
+    /// Largest body of a CSV import (the API's and the console's), in bytes.
+    public var maxImportBytes = 64 << 20
+    /// The paths that take imports.
+    public static let importPaths = ["/api/v1/catalog/imports/", "/console/imports"]
     /// How long an Idempotency-Key is remembered, in seconds.
     public var idempotencyTTL: TimeInterval = 24 * 3600
     /// How long a login session lasts, in seconds.

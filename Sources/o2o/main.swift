@@ -48,6 +48,7 @@ struct CommonOptions: ParsableArguments {
         c.host = reader.string(forKey: "host", default: c.host)
         c.port = reader.int(forKey: "port", default: c.port)
         c.maxBodyBytes = reader.int(forKey: "body.limit", default: c.maxBodyBytes)
+        c.maxImportBytes = reader.int(forKey: "import.limit", default: c.maxImportBytes)
         c.idempotencyTTL = reader.double(forKey: "idempotency.ttl", default: c.idempotencyTTL)
         c.sessionLifetime = reader.double(forKey: "session.lifetime", default: c.sessionLifetime)
         c.bcryptCost = UInt8(clamping: reader.int(forKey: "bcrypt.cost", default: Int(c.bcryptCost)))
@@ -93,6 +94,7 @@ struct Serve: AsyncParsableCommand {
               O2O_DATABASE          sqlite:PATH (default ./o2o.sqlite) or postgres://…
               O2O_HOST, O2O_PORT    where to listen (default 127.0.0.1, 8080)
               O2O_BODY_LIMIT        largest request body in bytes (default 1048576)
+              O2O_IMPORT_LIMIT      largest CSV import body in bytes (default 67108864)
               O2O_IDEMPOTENCY_TTL   seconds a key is remembered (default 86400)
               O2O_SESSION_LIFETIME  seconds a login lasts (default 43200)
               O2O_BCRYPT_COST       bcrypt cost of new password hashes (default 10)
@@ -182,6 +184,7 @@ struct Demo: AsyncParsableCommand {
     static func print(_ s: DemoData.Summary) {
         Swift.print("""
             Demo data loaded: \(s.organisations) organisations, \(s.warehouses) warehouses, \(s.stores) stores.
+            Catalog: \(s.brands) brands, \(s.categories) categories, \(s.products) products, \(s.skus) SKUs, \(s.channels) channels, \(s.listings) listings, \(s.priceLists) price lists (\(s.priceEntries) prices).
             Users (one per role): \(s.users.joined(separator: ", "))
             Password for all demo users: \(s.passwordGenerated ? s.password + "   (generated; shown once — set O2O_DEMO_PASSWORD to choose it)" : "from O2O_DEMO_PASSWORD")
             API key for the demo web shop channel (shown once): \(s.apiKey ?? "-")

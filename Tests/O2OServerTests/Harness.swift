@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import O2OCatalog
 import O2ONetwork
 import NIOCore
 import O2OCore
@@ -68,3 +69,27 @@ let validLocationJSON = """
      "coordinates":{"lat":31.2235,"lng":121.4457},
      "capabilities":{"pickup":true,"shipFromStore":true,"storeDelivery":true,"deliveryRadiusKm":5,"acceptsReturns":true}}
     """
+
+/// A small catalog of our own (codes prefixed AM-), beside whatever the demo holds.
+struct CatalogFixture {
+    let brandId: String
+    let categoryId: String
+    let productId: String
+    let skuId: String
+    let channelId: String
+    let priceListId: String
+
+    static func make(_ services: AppServices) async throws -> CatalogFixture {
+        let brand = try await services.catalog.createBrand(code: "AM-B", name: "Fixture brand", nameEn: nil, caller: .system)
+        let category = try await services.catalog.createCategory(code: "AM-C", name: "Fixture category", nameEn: nil, parentId: nil, caller: .system)
+        let product = try await services.catalog.createProduct(.init(
+            code: "AM-P", name: "测试圆领T恤", nameEn: "Fixture crew tee", brandId: brand.id, categoryId: category.id, optionNames: ["size"],
+            status: .active, skus: [.init(code: "AM-P-M", barcode: GTIN.ean13("690000000001"), options: ["size": "M"], listPrice: 9900)]),
+            caller: .system)
+        let channel = try await services.catalog.createChannel(code: "AM-WEB", name: "Fixture web", kind: .web, currency: nil, caller: .system)
+        let list = try await services.prices.createPriceList(.init(code: "AM-PL", name: "Fixture list", priority: 9999, channelId: channel.id),
+                                                             caller: .system)
+        return CatalogFixture(brandId: brand.id, categoryId: category.id, productId: product.id, skuId: product.skus[0].id,
+                              channelId: channel.id, priceListId: list.id)
+    }
+}

@@ -32,6 +32,8 @@ servers:
 tags:
   - name: auth
   - name: network
+  - name: catalog
+  - name: pricing
   - name: identity
   - name: audit
   - name: webhooks
@@ -285,6 +287,645 @@ paths:
         '413': { $ref: '#/components/responses/PayloadTooLarge' }
         '422': { $ref: '#/components/responses/UnprocessableContent' }
         '500': { $ref: '#/components/responses/InternalError' }
+  /brands:
+    get:
+      operationId: listBrands
+      tags: [catalog]
+      parameters:
+        - $ref: '#/components/parameters/Limit'
+        - $ref: '#/components/parameters/Cursor'
+      responses:
+        '200':
+          description: A page of brands.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/BrandPage' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '500': { $ref: '#/components/responses/InternalError' }
+    post:
+      operationId: createBrand
+      tags: [catalog]
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/BrandCreate' }
+      responses:
+        '201':
+          description: Created.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Brand' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '409': { $ref: '#/components/responses/Conflict' }
+        '413': { $ref: '#/components/responses/PayloadTooLarge' }
+        '422': { $ref: '#/components/responses/UnprocessableContent' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /categories:
+    get:
+      operationId: listCategories
+      tags: [catalog]
+      summary: The whole category tree, parents before children.
+      responses:
+        '200':
+          description: Every category.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/CategoryList' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '500': { $ref: '#/components/responses/InternalError' }
+    post:
+      operationId: createCategory
+      tags: [catalog]
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/CategoryCreate' }
+      responses:
+        '201':
+          description: Created.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Category' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '409': { $ref: '#/components/responses/Conflict' }
+        '413': { $ref: '#/components/responses/PayloadTooLarge' }
+        '422': { $ref: '#/components/responses/UnprocessableContent' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /categories/{categoryId}:
+    patch:
+      operationId: updateCategory
+      tags: [catalog]
+      summary: Rename a category or move it (with its subtree); a move that would make a cycle is refused.
+      parameters:
+        - name: categoryId
+          in: path
+          required: true
+          schema: { type: string }
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/CategoryPatch' }
+      responses:
+        '200':
+          description: The updated category.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Category' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '409': { $ref: '#/components/responses/Conflict' }
+        '413': { $ref: '#/components/responses/PayloadTooLarge' }
+        '422': { $ref: '#/components/responses/UnprocessableContent' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /products:
+    get:
+      operationId: listProducts
+      tags: [catalog]
+      summary: Search products by name (Chinese or English), style code, SKU code or barcode, with filters.
+      description: |
+        `q` matches as a case-insensitive substring of the product's code, name, English name and its
+        SKUs' codes and barcodes. A category filter includes the category's descendants; a channel
+        filter keeps products with a SKU listed on that channel.
+      parameters:
+        - $ref: '#/components/parameters/Limit'
+        - $ref: '#/components/parameters/Cursor'
+        - name: q
+          in: query
+          schema: { type: string, maxLength: 100 }
+        - name: categoryId
+          in: query
+          schema: { type: string }
+        - name: brandId
+          in: query
+          schema: { type: string }
+        - name: channelId
+          in: query
+          schema: { type: string }
+        - name: status
+          in: query
+          schema: { $ref: '#/components/schemas/CatalogStatus' }
+      responses:
+        '200':
+          description: A page of products with their SKUs.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/ProductPage' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '500': { $ref: '#/components/responses/InternalError' }
+    post:
+      operationId: createProduct
+      tags: [catalog]
+      summary: Create a style (SPU) with its SKUs.
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/ProductCreate' }
+      responses:
+        '201':
+          description: Created.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Product' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '409': { $ref: '#/components/responses/Conflict' }
+        '413': { $ref: '#/components/responses/PayloadTooLarge' }
+        '422': { $ref: '#/components/responses/UnprocessableContent' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /products/{productId}:
+    get:
+      operationId: getProduct
+      tags: [catalog]
+      parameters:
+        - $ref: '#/components/parameters/ProductId'
+      responses:
+        '200':
+          description: The product with its SKUs.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Product' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '500': { $ref: '#/components/responses/InternalError' }
+    patch:
+      operationId: updateProduct
+      tags: [catalog]
+      parameters:
+        - $ref: '#/components/parameters/ProductId'
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/ProductPatch' }
+      responses:
+        '200':
+          description: The updated product.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Product' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '409': { $ref: '#/components/responses/Conflict' }
+        '413': { $ref: '#/components/responses/PayloadTooLarge' }
+        '422': { $ref: '#/components/responses/UnprocessableContent' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /products/{productId}/skus:
+    post:
+      operationId: createSku
+      tags: [catalog]
+      summary: Add a variant to a product.
+      parameters:
+        - $ref: '#/components/parameters/ProductId'
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/SkuCreate' }
+      responses:
+        '201':
+          description: Created.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Sku' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '409': { $ref: '#/components/responses/Conflict' }
+        '413': { $ref: '#/components/responses/PayloadTooLarge' }
+        '422': { $ref: '#/components/responses/UnprocessableContent' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /skus:
+    get:
+      operationId: listSkus
+      tags: [catalog]
+      summary: SKUs by product, barcode (a scan), code, or an external system's code.
+      parameters:
+        - $ref: '#/components/parameters/Limit'
+        - $ref: '#/components/parameters/Cursor'
+        - name: productId
+          in: query
+          schema: { type: string }
+        - name: barcode
+          in: query
+          schema: { type: string }
+        - name: code
+          in: query
+          schema: { type: string }
+        - name: externalSystem
+          in: query
+          schema: { type: string }
+        - name: externalCode
+          in: query
+          schema: { type: string }
+      responses:
+        '200':
+          description: A page of SKUs.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/SkuPage' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /skus/{skuId}:
+    get:
+      operationId: getSku
+      tags: [catalog]
+      parameters:
+        - $ref: '#/components/parameters/SkuId'
+      responses:
+        '200':
+          description: The SKU.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Sku' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '500': { $ref: '#/components/responses/InternalError' }
+    patch:
+      operationId: updateSku
+      tags: [catalog]
+      summary: Change a SKU's barcode, unified retail price, measures, status or external codes.
+      parameters:
+        - $ref: '#/components/parameters/SkuId'
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/SkuPatch' }
+      responses:
+        '200':
+          description: The updated SKU.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Sku' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '409': { $ref: '#/components/responses/Conflict' }
+        '413': { $ref: '#/components/responses/PayloadTooLarge' }
+        '422': { $ref: '#/components/responses/UnprocessableContent' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /skus/{skuId}/price-history:
+    get:
+      operationId: listSkuPriceHistory
+      tags: [catalog]
+      summary: Every change of the SKU's prices, newest first.
+      parameters:
+        - $ref: '#/components/parameters/SkuId'
+        - $ref: '#/components/parameters/Limit'
+        - $ref: '#/components/parameters/Cursor'
+      responses:
+        '200':
+          description: A page of price changes.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/PriceChangePage' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /channels:
+    get:
+      operationId: listChannels
+      tags: [catalog]
+      responses:
+        '200':
+          description: Every sales channel.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/ChannelList' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '500': { $ref: '#/components/responses/InternalError' }
+    post:
+      operationId: createChannel
+      tags: [catalog]
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/ChannelCreate' }
+      responses:
+        '201':
+          description: Created.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Channel' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '409': { $ref: '#/components/responses/Conflict' }
+        '413': { $ref: '#/components/responses/PayloadTooLarge' }
+        '422': { $ref: '#/components/responses/UnprocessableContent' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /listings:
+    get:
+      operationId: listListings
+      tags: [catalog]
+      parameters:
+        - $ref: '#/components/parameters/Limit'
+        - $ref: '#/components/parameters/Cursor'
+        - name: channelId
+          in: query
+          schema: { type: string }
+        - name: skuId
+          in: query
+          schema: { type: string }
+        - name: productId
+          in: query
+          schema: { type: string }
+      responses:
+        '200':
+          description: A page of listings.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/ListingPage' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '500': { $ref: '#/components/responses/InternalError' }
+    post:
+      operationId: setListings
+      tags: [catalog]
+      summary: List SKUs on a channel (上架/下架), now or at scheduled times.
+      description: |
+        Creates or replaces each SKU's listing on the channel. A SKU is published from `publishAt`
+        until `unpublishAt`; omit `publishAt` to hold it unpublished, set `unpublishAt` to now to take
+        it off sale. The assortment rules hold: online-exclusive products are never listed on a
+        store channel, store-exclusive products only there, and a product launching online first
+        reaches store channels only from its `onlineFirstUntil`. One bad item refuses the request.
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/ListingsSet' }
+      responses:
+        '200':
+          description: The listings as they now stand, in request order.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/ListingList' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '413': { $ref: '#/components/responses/PayloadTooLarge' }
+        '422': { $ref: '#/components/responses/UnprocessableContent' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /price-lists:
+    get:
+      operationId: listPriceLists
+      tags: [pricing]
+      parameters:
+        - $ref: '#/components/parameters/Limit'
+        - $ref: '#/components/parameters/Cursor'
+      responses:
+        '200':
+          description: A page of price lists.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/PriceListPage' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '500': { $ref: '#/components/responses/InternalError' }
+    post:
+      operationId: createPriceList
+      tags: [pricing]
+      summary: A price list for a channel, a franchisee's stores, a region or one store.
+      description: |
+        Active lists of equal priority whose targets and validity periods overlap are refused (422
+        on `priority`): the winner of a price must never be left to chance. The currency must be the
+        one the channel or store sells in.
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/PriceListCreate' }
+      responses:
+        '201':
+          description: Created.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/PriceList' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '409': { $ref: '#/components/responses/Conflict' }
+        '413': { $ref: '#/components/responses/PayloadTooLarge' }
+        '422': { $ref: '#/components/responses/UnprocessableContent' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /price-lists/{priceListId}:
+    get:
+      operationId: getPriceList
+      tags: [pricing]
+      parameters:
+        - $ref: '#/components/parameters/PriceListId'
+      responses:
+        '200':
+          description: The price list.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/PriceList' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '500': { $ref: '#/components/responses/InternalError' }
+    patch:
+      operationId: updatePriceList
+      tags: [pricing]
+      parameters:
+        - $ref: '#/components/parameters/PriceListId'
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/PriceListPatch' }
+      responses:
+        '200':
+          description: The updated price list.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/PriceList' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '409': { $ref: '#/components/responses/Conflict' }
+        '413': { $ref: '#/components/responses/PayloadTooLarge' }
+        '422': { $ref: '#/components/responses/UnprocessableContent' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /price-lists/{priceListId}/entries:
+    get:
+      operationId: listPriceListEntries
+      tags: [pricing]
+      parameters:
+        - $ref: '#/components/parameters/PriceListId'
+        - $ref: '#/components/parameters/Limit'
+        - $ref: '#/components/parameters/Cursor'
+      responses:
+        '200':
+          description: A page of the list's prices.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/PriceEntryPage' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '500': { $ref: '#/components/responses/InternalError' }
+    post:
+      operationId: setPriceListEntries
+      tags: [pricing]
+      summary: Set (or, with `price` omitted, remove) the list's price of many SKUs; each change enters the price history.
+      parameters:
+        - $ref: '#/components/parameters/PriceListId'
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/PriceEntriesSet' }
+      responses:
+        '200':
+          description: How many prices changed.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/PriceEntriesResult' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '413': { $ref: '#/components/responses/PayloadTooLarge' }
+        '422': { $ref: '#/components/responses/UnprocessableContent' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /prices/resolve:
+    post:
+      operationId: resolvePrices
+      tags: [pricing]
+      summary: What each SKU costs on a channel (at a store), now or at a given time, and the rule that decided it.
+      description: |
+        The one price function every channel and module uses. Among the active price lists that
+        apply (channel, franchisee, region, store; validity) and price the SKU, the highest priority
+        wins, then the more specific target; without one the unified retail price (统一零售价)
+        stands. `sellable` says whether the SKU may be sold there at that time (status, assortment,
+        first launch online, listing). Unknown SKUs are reported all at once (422). Read-only: the
+        request changes nothing.
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/PriceResolveRequest' }
+      responses:
+        '200':
+          description: One resolved price per requested SKU, in request order.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/PriceResolveResponse' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '413': { $ref: '#/components/responses/PayloadTooLarge' }
+        '422': { $ref: '#/components/responses/UnprocessableContent' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /catalog/imports/{kind}:
+    post:
+      operationId: importCatalog
+      tags: [catalog]
+      summary: Import SKUs (with their products), listings or prices from CSV, all or nothing.
+      description: |
+        Every row is checked first, against the file and the database; a file with any bad row is
+        refused with `422` (`type` …/import-rejected) whose `errors` give each row's `line` (the
+        header is line 1), column and reason, and nothing is written. A clean file is applied whole in
+        one transaction. `dryRun=true` checks and counts without writing. Columns (header row
+        required, any order): `skus` — product_code, product_name, product_name_en, brand_code,
+        category_code, assortment, unit, tax_class, product_status, sku_code, barcode, options
+        (`colour=黑色;size=M`), list_price (major units, e.g. 199.00), currency, weight_g, volume_cm3,
+        sku_status, external_codes (`erp=A100;tmall=5521`); `listings` — channel_code, sku_code,
+        publish_at, unpublish_at (ISO 8601), clearance; `prices` — price_list_code, sku_code, price
+        (empty removes). Bodies up to the import limit (64 MiB by default) are accepted here.
+      parameters:
+        - $ref: '#/components/parameters/ImportKind'
+        - name: dryRun
+          in: query
+          schema: { type: boolean, default: false }
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          text/csv:
+            schema: { type: string }
+      responses:
+        '200':
+          description: Applied (or, with dryRun, checked) without errors.
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/ImportResult' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '413': { $ref: '#/components/responses/PayloadTooLarge' }
+        '422': { $ref: '#/components/responses/UnprocessableContent' }
+        '500': { $ref: '#/components/responses/InternalError' }
+  /catalog/exports/{kind}:
+    get:
+      operationId: exportCatalog
+      tags: [catalog]
+      summary: The catalog's SKUs, listings or prices as CSV, in the import format.
+      parameters:
+        - $ref: '#/components/parameters/ImportKind'
+      responses:
+        '200':
+          description: CSV with a header row.
+          content:
+            text/csv:
+              schema: { type: string }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        '500': { $ref: '#/components/responses/InternalError' }
   /users:
     get:
       operationId: listUsers
@@ -537,6 +1178,31 @@ components:
       in: path
       required: true
       schema: { type: string }
+    ProductId:
+      name: productId
+      in: path
+      required: true
+      description: The product's id or style code.
+      schema: { type: string }
+    SkuId:
+      name: skuId
+      in: path
+      required: true
+      description: The SKU's id or code.
+      schema: { type: string }
+    PriceListId:
+      name: priceListId
+      in: path
+      required: true
+      description: The price list's id or code.
+      schema: { type: string }
+    ImportKind:
+      name: kind
+      in: path
+      required: true
+      schema:
+        type: string
+        enum: [skus, listings, prices]
   responses:
     BadRequest:
       description: The request could not be read (malformed JSON, wrong type, unknown enum value, bad parameter).
@@ -607,6 +1273,7 @@ components:
       properties:
         field: { type: string, description: 'JSON pointer-like path, e.g. `coordinates.lat`.' }
         message: { type: string }
+        line: { type: integer, description: 'For imports: the line of the file (the header is line 1).' }
     LoginRequest:
       type: object
       required: [username, password]
@@ -719,7 +1386,7 @@ components:
       enum: [active, inactive]
     Location:
       type: object
-      required: [id, code, name, kind, ownership, organisationId, address, coordinates, timeZone, openingHours, capabilities, dailyCapacity, priority, status, version, createdAt, updatedAt]
+      required: [id, code, name, kind, ownership, organisationId, address, coordinates, timeZone, currency, openingHours, capabilities, dailyCapacity, priority, status, version, createdAt, updatedAt]
       properties:
         id: { type: string }
         code: { type: string }
@@ -730,6 +1397,7 @@ components:
         address: { $ref: '#/components/schemas/Address' }
         coordinates: { $ref: '#/components/schemas/Coordinates' }
         timeZone: { type: string }
+        currency: { type: string, description: 'ISO 4217 code the location sells in.' }
         openingHours:
           type: array
           items: { $ref: '#/components/schemas/OpeningHours' }
@@ -752,6 +1420,7 @@ components:
         address: { $ref: '#/components/schemas/Address' }
         coordinates: { $ref: '#/components/schemas/Coordinates' }
         timeZone: { type: string, description: 'IANA zone; default Asia/Shanghai.' }
+        currency: { type: string, description: 'ISO 4217 code; default CNY.' }
         openingHours:
           type: array
           maxItems: 21
@@ -951,9 +1620,460 @@ components:
           type: array
           items: { $ref: '#/components/schemas/WebhookDelivery' }
         nextCursor: { type: string }
+    CatalogStatus:
+      type: string
+      enum: [draft, active, discontinued]
+    Assortment:
+      type: string
+      description: 'shared (共享): every channel; online_exclusive (网络专供): never in stores; store_exclusive (专卖店专供): stores only.'
+      enum: [shared, online_exclusive, store_exclusive]
+    ChannelKind:
+      type: string
+      enum: [web, app, mini_program, marketplace, pos, call_center]
+    Brand:
+      type: object
+      required: [id, code, name, createdAt]
+      properties:
+        id: { type: string }
+        code: { type: string }
+        name: { type: string }
+        nameEn: { type: string }
+        createdAt: { type: string, format: date-time }
+    BrandCreate:
+      type: object
+      required: [code, name]
+      properties:
+        code: { type: string, maxLength: 40 }
+        name: { type: string, maxLength: 100 }
+        nameEn: { type: string, maxLength: 100 }
+    BrandPage:
+      type: object
+      required: [items]
+      properties:
+        items:
+          type: array
+          items: { $ref: '#/components/schemas/Brand' }
+        nextCursor: { type: string }
+    Category:
+      type: object
+      required: [id, code, name, path, version, createdAt, updatedAt]
+      properties:
+        id: { type: string }
+        code: { type: string }
+        name: { type: string }
+        nameEn: { type: string }
+        parentId: { type: string }
+        path: { type: string, description: 'Ids from the root down, `/`-separated.' }
+        version: { type: integer }
+        createdAt: { type: string, format: date-time }
+        updatedAt: { type: string, format: date-time }
+    CategoryCreate:
+      type: object
+      required: [code, name]
+      properties:
+        code: { type: string, maxLength: 40 }
+        name: { type: string, maxLength: 100 }
+        nameEn: { type: string, maxLength: 100 }
+        parentId: { type: string }
+    CategoryPatch:
+      type: object
+      properties:
+        name: { type: string, maxLength: 100 }
+        nameEn: { type: string, maxLength: 100 }
+        parentId: { type: string, description: 'The new parent; an empty string makes the category a root.' }
+        expectedVersion: { type: integer }
+    CategoryList:
+      type: object
+      required: [items]
+      properties:
+        items:
+          type: array
+          items: { $ref: '#/components/schemas/Category' }
+    ExternalCode:
+      type: object
+      required: [system, code]
+      properties:
+        system: { type: string, maxLength: 40, description: 'e.g. erp, tmall, jd.' }
+        code: { type: string, maxLength: 100 }
+    Sku:
+      type: object
+      required: [id, productId, code, options, listPrice, currency, status, externalCodes, version, createdAt, updatedAt]
+      properties:
+        id: { type: string }
+        productId: { type: string }
+        code: { type: string }
+        barcode: { type: string, description: 'GTIN-8/12/13/14 with a valid GS1 check digit.' }
+        options:
+          type: object
+          additionalProperties: { type: string }
+        listPrice: { type: integer, format: int64, description: 'Unified retail price (统一零售价) in minor units (fen).' }
+        currency: { type: string }
+        weightGrams: { type: integer }
+        volumeCm3: { type: integer }
+        status: { $ref: '#/components/schemas/CatalogStatus' }
+        externalCodes:
+          type: array
+          items: { $ref: '#/components/schemas/ExternalCode' }
+        version: { type: integer }
+        createdAt: { type: string, format: date-time }
+        updatedAt: { type: string, format: date-time }
+    SkuCreate:
+      type: object
+      required: [code, options, listPrice]
+      properties:
+        code: { type: string, maxLength: 40 }
+        barcode: { type: string }
+        options:
+          type: object
+          additionalProperties: { type: string }
+        listPrice: { type: integer, format: int64 }
+        currency: { type: string }
+        weightGrams: { type: integer }
+        volumeCm3: { type: integer }
+        status: { $ref: '#/components/schemas/CatalogStatus' }
+        externalCodes:
+          type: array
+          items: { $ref: '#/components/schemas/ExternalCode' }
+    SkuPatch:
+      type: object
+      properties:
+        barcode: { type: string, description: 'An empty string removes the barcode.' }
+        listPrice: { type: integer, format: int64 }
+        weightGrams: { type: integer }
+        volumeCm3: { type: integer }
+        status: { $ref: '#/components/schemas/CatalogStatus' }
+        externalCodes:
+          type: array
+          description: Replaces the SKU's external codes.
+          items: { $ref: '#/components/schemas/ExternalCode' }
+        expectedVersion: { type: integer }
+    SkuPage:
+      type: object
+      required: [items]
+      properties:
+        items:
+          type: array
+          items: { $ref: '#/components/schemas/Sku' }
+        nextCursor: { type: string }
+    Product:
+      type: object
+      required: [id, code, name, brandId, categoryId, optionNames, attributes, images, unit, taxClass, assortment, status, version, createdAt, updatedAt, skus]
+      properties:
+        id: { type: string }
+        code: { type: string, description: Style code. }
+        name: { type: string }
+        nameEn: { type: string }
+        description: { type: string }
+        brandId: { type: string }
+        categoryId: { type: string }
+        optionNames:
+          type: array
+          items: { type: string }
+        attributes:
+          type: object
+          additionalProperties: { type: string }
+        images:
+          type: array
+          items: { type: string }
+        unit: { type: string }
+        taxClass: { type: string }
+        assortment: { $ref: '#/components/schemas/Assortment' }
+        onlineFirstUntil: { type: string, format: date-time, description: 'New product first launch online (新品首销): store channels sell it from this time.' }
+        status: { $ref: '#/components/schemas/CatalogStatus' }
+        version: { type: integer }
+        createdAt: { type: string, format: date-time }
+        updatedAt: { type: string, format: date-time }
+        skus:
+          type: array
+          items: { $ref: '#/components/schemas/Sku' }
+    ProductCreate:
+      type: object
+      required: [code, name, brandId, categoryId, optionNames, skus]
+      properties:
+        code: { type: string, maxLength: 40 }
+        name: { type: string, maxLength: 200 }
+        nameEn: { type: string, maxLength: 200 }
+        description: { type: string, maxLength: 4000 }
+        brandId: { type: string }
+        categoryId: { type: string }
+        optionNames:
+          type: array
+          maxItems: 3
+          items: { type: string }
+        attributes:
+          type: object
+          additionalProperties: { type: string }
+        images:
+          type: array
+          maxItems: 20
+          items: { type: string }
+        unit: { type: string }
+        taxClass: { type: string }
+        assortment: { $ref: '#/components/schemas/Assortment' }
+        onlineFirstUntil: { type: string, format: date-time }
+        status: { $ref: '#/components/schemas/CatalogStatus' }
+        skus:
+          type: array
+          maxItems: 1000
+          items: { $ref: '#/components/schemas/SkuCreate' }
+    ProductPatch:
+      type: object
+      properties:
+        name: { type: string, maxLength: 200 }
+        nameEn: { type: string, maxLength: 200 }
+        description: { type: string, maxLength: 4000 }
+        brandId: { type: string }
+        categoryId: { type: string }
+        attributes:
+          type: object
+          additionalProperties: { type: string }
+        images:
+          type: array
+          items: { type: string }
+        unit: { type: string }
+        taxClass: { type: string }
+        assortment: { $ref: '#/components/schemas/Assortment' }
+        onlineFirstUntil: { type: string, format: date-time }
+        status: { $ref: '#/components/schemas/CatalogStatus' }
+        expectedVersion: { type: integer }
+    ProductPage:
+      type: object
+      required: [items]
+      properties:
+        items:
+          type: array
+          items: { $ref: '#/components/schemas/Product' }
+        nextCursor: { type: string }
+    Channel:
+      type: object
+      required: [id, code, name, kind, currency, status, createdAt]
+      properties:
+        id: { type: string }
+        code: { type: string }
+        name: { type: string }
+        kind: { $ref: '#/components/schemas/ChannelKind' }
+        currency: { type: string }
+        status: { type: string }
+        createdAt: { type: string, format: date-time }
+    ChannelCreate:
+      type: object
+      required: [code, name, kind]
+      properties:
+        code: { type: string, maxLength: 40 }
+        name: { type: string, maxLength: 100 }
+        kind: { $ref: '#/components/schemas/ChannelKind' }
+        currency: { type: string, description: 'ISO 4217; default CNY.' }
+    ChannelList:
+      type: object
+      required: [items]
+      properties:
+        items:
+          type: array
+          items: { $ref: '#/components/schemas/Channel' }
+    Listing:
+      type: object
+      required: [id, skuId, channelId, clearance, published, version, createdAt, updatedAt]
+      properties:
+        id: { type: string }
+        skuId: { type: string }
+        channelId: { type: string }
+        publishAt: { type: string, format: date-time }
+        unpublishAt: { type: string, format: date-time }
+        clearance: { type: boolean, description: 'Sold as clearance (尾货) on this channel.' }
+        published: { type: boolean, description: Whether the SKU is on sale on the channel now. }
+        version: { type: integer }
+        createdAt: { type: string, format: date-time }
+        updatedAt: { type: string, format: date-time }
+    ListingsSet:
+      type: object
+      required: [channelId, items]
+      properties:
+        channelId: { type: string, description: The channel's id or code. }
+        items:
+          type: array
+          maxItems: 5000
+          items:
+            type: object
+            required: [sku]
+            properties:
+              sku: { type: string, description: A SKU id or code. }
+              publishAt: { type: string, format: date-time }
+              unpublishAt: { type: string, format: date-time }
+              clearance: { type: boolean }
+    ListingPage:
+      type: object
+      required: [items]
+      properties:
+        items:
+          type: array
+          items: { $ref: '#/components/schemas/Listing' }
+        nextCursor: { type: string }
+    ListingList:
+      type: object
+      required: [items]
+      properties:
+        items:
+          type: array
+          items: { $ref: '#/components/schemas/Listing' }
+    PriceList:
+      type: object
+      required: [id, code, name, currency, priority, status, version, createdAt, updatedAt, target]
+      properties:
+        id: { type: string }
+        code: { type: string }
+        name: { type: string }
+        currency: { type: string }
+        priority: { type: integer, description: Higher wins. }
+        channelId: { type: string }
+        organisationId: { type: string, description: "A franchisee: the list applies at its stores." }
+        locationId: { type: string, description: One store. }
+        regionCode: { type: string, description: 'A province, city or district code: the stores there.' }
+        validFrom: { type: string, format: date-time }
+        validTo: { type: string, format: date-time }
+        status: { type: string, enum: [active, inactive] }
+        target: { type: string, description: What the list targets, in words. }
+        version: { type: integer }
+        createdAt: { type: string, format: date-time }
+        updatedAt: { type: string, format: date-time }
+    PriceListCreate:
+      type: object
+      required: [code, name, priority]
+      properties:
+        code: { type: string, maxLength: 40 }
+        name: { type: string, maxLength: 200 }
+        currency: { type: string, description: 'ISO 4217; default CNY.' }
+        priority: { type: integer, minimum: 0, maximum: 10000 }
+        channelId: { type: string, description: A channel id or code. }
+        organisationId: { type: string }
+        locationId: { type: string }
+        regionCode: { type: string }
+        validFrom: { type: string, format: date-time }
+        validTo: { type: string, format: date-time }
+    PriceListPatch:
+      type: object
+      properties:
+        name: { type: string, maxLength: 200 }
+        priority: { type: integer }
+        validFrom: { type: string, format: date-time }
+        validTo: { type: string, format: date-time }
+        status: { type: string, enum: [active, inactive] }
+        expectedVersion: { type: integer }
+    PriceListPage:
+      type: object
+      required: [items]
+      properties:
+        items:
+          type: array
+          items: { $ref: '#/components/schemas/PriceList' }
+        nextCursor: { type: string }
+    PriceEntry:
+      type: object
+      required: [skuId, skuCode, price, currency]
+      properties:
+        skuId: { type: string }
+        skuCode: { type: string }
+        price: { type: integer, format: int64, description: Minor units. }
+        currency: { type: string }
+    PriceEntryPage:
+      type: object
+      required: [items]
+      properties:
+        items:
+          type: array
+          items: { $ref: '#/components/schemas/PriceEntry' }
+        nextCursor: { type: string }
+    PriceEntriesSet:
+      type: object
+      required: [items]
+      properties:
+        items:
+          type: array
+          maxItems: 10000
+          items:
+            type: object
+            required: [sku]
+            properties:
+              sku: { type: string, description: A SKU id or code. }
+              price: { type: integer, format: int64, description: 'Minor units; omit to remove the SKU from the list.' }
+    PriceEntriesResult:
+      type: object
+      required: [changed]
+      properties:
+        changed: { type: integer }
+    PriceChange:
+      type: object
+      required: [id, skuId, currency, at, actorId, source]
+      properties:
+        id: { type: string }
+        skuId: { type: string }
+        priceListId: { type: string, description: Absent for the unified retail price. }
+        oldPrice: { type: integer, format: int64 }
+        newPrice: { type: integer, format: int64 }
+        currency: { type: string }
+        at: { type: string, format: date-time }
+        actorId: { type: string }
+        source: { type: string, enum: [api, import] }
+    PriceChangePage:
+      type: object
+      required: [items]
+      properties:
+        items:
+          type: array
+          items: { $ref: '#/components/schemas/PriceChange' }
+        nextCursor: { type: string }
+    PriceResolveRequest:
+      type: object
+      required: [channelId, skus]
+      properties:
+        channelId: { type: string, description: The channel's id or code. }
+        locationId: { type: string, description: The store selling, when the sale is at or for a store. }
+        at: { type: string, format: date-time, description: Default now. }
+        skus:
+          type: array
+          minItems: 1
+          maxItems: 1000
+          items: { type: string, description: A SKU id or code. }
+    ResolvedPrice:
+      type: object
+      required: [skuId, skuCode, currency, listPrice, price, rule, overridden, sellable]
+      properties:
+        skuId: { type: string }
+        skuCode: { type: string }
+        currency: { type: string }
+        listPrice: { type: integer, format: int64, description: 'Unified retail price (统一零售价), minor units.' }
+        price: { type: integer, format: int64, description: 'The price before promotions, minor units.' }
+        priceListId: { type: string }
+        priceListCode: { type: string }
+        rule: { type: string, description: The rule that decided the price, in words. }
+        overridden:
+          type: array
+          description: Codes of other lists that priced the SKU here and lost, best first.
+          items: { type: string }
+        sellable: { type: boolean }
+        notSellableReason: { type: string }
+    PriceResolveResponse:
+      type: object
+      required: [channelId, at, items]
+      properties:
+        channelId: { type: string }
+        locationId: { type: string }
+        at: { type: string, format: date-time }
+        items:
+          type: array
+          items: { $ref: '#/components/schemas/ResolvedPrice' }
+    ImportResult:
+      type: object
+      required: [kind, dryRun, rows, created, updated, unchanged]
+      properties:
+        kind: { type: string, enum: [skus, listings, prices] }
+        dryRun: { type: boolean }
+        rows: { type: integer }
+        created: { type: integer }
+        updated: { type: integer }
+        unchanged: { type: integer }
 """####
 
     public static let json = ####"""
-{"components":{"parameters":{"Cursor":{"in":"query","name":"cursor","schema":{"type":"string"}},"IdempotencyKey":{"description":"Any unique string up to 255 characters; retries with the same key and body are answered from the first response.","in":"header","name":"Idempotency-Key","required":false,"schema":{"maxLength":255,"type":"string"}},"Limit":{"in":"query","name":"limit","schema":{"default":50,"maximum":200,"minimum":1,"type":"integer"}},"LocationId":{"in":"path","name":"locationId","required":true,"schema":{"type":"string"}}},"responses":{"BadRequest":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The request could not be read (malformed JSON, wrong type, unknown enum value, bad parameter)."},"Conflict":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The change conflicts with the current state (a duplicate, or a concurrent request with the same Idempotency-Key still in progress)."},"Forbidden":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The caller's role may not perform this operation."},"InternalError":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"A bug on our side; the body carries a request id to report."},"NotFound":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"No such resource within the caller's scope."},"PayloadTooLarge":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The request body exceeds the configured limit."},"TooManyRequests":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"Too many attempts; retry later."},"Unauthorized":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"No valid credentials."},"UnprocessableContent":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The request breaks a rule; `errors` names every offending field."}},"schemas":{"Address":{"properties":{"cityCode":{"type":"string"},"cityName":{"type":"string"},"districtCode":{"type":"string"},"districtName":{"type":"string"},"line1":{"maxLength":200,"type":"string"},"postalCode":{"type":"string"},"provinceCode":{"description":"6-digit administrative division code (GB/T 2260).","type":"string"},"provinceName":{"type":"string"}},"required":["line1","provinceCode","cityCode","districtCode"],"type":"object"},"ApiKey":{"properties":{"channel":{"description":"The integrated channel, e.g. `web`, `tmall`, `pos`.","type":"string"},"createdAt":{"format":"date-time","type":"string"},"id":{"type":"string"},"name":{"type":"string"},"organisationId":{"type":"string"},"prefix":{"description":"The first characters of the key, to recognise it.","type":"string"},"revokedAt":{"format":"date-time","type":"string"}},"required":["id","name","channel","prefix","createdAt"],"type":"object"},"ApiKeyCreate":{"properties":{"channel":{"maxLength":40,"type":"string"},"name":{"maxLength":100,"type":"string"},"organisationId":{"type":"string"}},"required":["name","channel"],"type":"object"},"ApiKeyCreated":{"properties":{"apiKey":{"$ref":"#/components/schemas/ApiKey"},"secret":{"description":"The key itself; shown only in this response.","type":"string"}},"required":["apiKey","secret"],"type":"object"},"ApiKeyPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/ApiKey"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"AuditEvent":{"properties":{"action":{"type":"string"},"actorId":{"type":"string"},"after":{"description":"JSON of the entity after the change (absent on delete).","type":"string"},"at":{"format":"date-time","type":"string"},"before":{"description":"JSON of the entity before the change (absent on create).","type":"string"},"entityId":{"type":"string"},"entityType":{"type":"string"},"id":{"type":"string"},"locationId":{"type":"string"},"organisationId":{"type":"string"},"requestId":{"type":"string"}},"required":["id","at","actorId","action","entityType","entityId"],"type":"object"},"AuditEventPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/AuditEvent"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"Capabilities":{"properties":{"acceptsReturns":{"type":"boolean"},"deliveryRadiusKm":{"format":"double","maximum":100,"minimum":0,"type":"number"},"pickup":{"type":"boolean"},"shipFromStore":{"type":"boolean"},"storeDelivery":{"type":"boolean"}},"required":["pickup","shipFromStore","storeDelivery","acceptsReturns"],"type":"object"},"Coordinates":{"properties":{"lat":{"format":"double","maximum":90,"minimum":-90,"type":"number"},"lng":{"format":"double","maximum":180,"minimum":-180,"type":"number"}},"required":["lat","lng"],"type":"object"},"CoveringLocation":{"properties":{"distanceKm":{"format":"double","type":"number"},"location":{"$ref":"#/components/schemas/Location"}},"required":["location","distanceKm"],"type":"object"},"CoveringLocationList":{"properties":{"items":{"items":{"$ref":"#/components/schemas/CoveringLocation"},"type":"array"}},"required":["items"],"type":"object"},"DeliveryStatus":{"enum":["pending","delivered","dead"],"type":"string"},"EventType":{"properties":{"description":{"type":"string"},"name":{"type":"string"}},"required":["name","description"],"type":"object"},"FieldError":{"properties":{"field":{"description":"JSON pointer-like path, e.g. `coordinates.lat`.","type":"string"},"message":{"type":"string"}},"required":["field","message"],"type":"object"},"Location":{"properties":{"address":{"$ref":"#/components/schemas/Address"},"capabilities":{"$ref":"#/components/schemas/Capabilities"},"code":{"type":"string"},"coordinates":{"$ref":"#/components/schemas/Coordinates"},"createdAt":{"format":"date-time","type":"string"},"dailyCapacity":{"description":"Orders the location can fulfil per day.","type":"integer"},"id":{"type":"string"},"kind":{"$ref":"#/components/schemas/LocationKind"},"name":{"type":"string"},"openingHours":{"items":{"$ref":"#/components/schemas/OpeningHours"},"type":"array"},"organisationId":{"type":"string"},"ownership":{"$ref":"#/components/schemas/Ownership"},"priority":{"description":"Higher is preferred by routing when other costs tie.","type":"integer"},"status":{"$ref":"#/components/schemas/LocationStatus"},"timeZone":{"type":"string"},"updatedAt":{"format":"date-time","type":"string"},"version":{"type":"integer"}},"required":["id","code","name","kind","ownership","organisationId","address","coordinates","timeZone","openingHours","capabilities","dailyCapacity","priority","status","version","createdAt","updatedAt"],"type":"object"},"LocationCreate":{"properties":{"address":{"$ref":"#/components/schemas/Address"},"capabilities":{"$ref":"#/components/schemas/Capabilities"},"code":{"maxLength":40,"type":"string"},"coordinates":{"$ref":"#/components/schemas/Coordinates"},"dailyCapacity":{"maximum":1000000,"minimum":0,"type":"integer"},"kind":{"$ref":"#/components/schemas/LocationKind"},"name":{"maxLength":200,"type":"string"},"openingHours":{"items":{"$ref":"#/components/schemas/OpeningHours"},"maxItems":21,"type":"array"},"organisationId":{"description":"Owner; defaults to HQ. A franchise store must name its franchisee.","type":"string"},"ownership":{"$ref":"#/components/schemas/Ownership"},"priority":{"maximum":1000,"minimum":0,"type":"integer"},"timeZone":{"description":"IANA zone; default Asia/Shanghai.","type":"string"}},"required":["code","name","kind","address","coordinates"],"type":"object"},"LocationKind":{"enum":["factory_warehouse","ecommerce_warehouse","regional_dc","store"],"type":"string"},"LocationPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/Location"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"LocationPatch":{"properties":{"address":{"$ref":"#/components/schemas/Address"},"capabilities":{"$ref":"#/components/schemas/Capabilities"},"coordinates":{"$ref":"#/components/schemas/Coordinates"},"dailyCapacity":{"maximum":1000000,"minimum":0,"type":"integer"},"expectedVersion":{"description":"When given, the update applies only if the location is still at this version (409 otherwise).","type":"integer"},"name":{"maxLength":200,"type":"string"},"openingHours":{"items":{"$ref":"#/components/schemas/OpeningHours"},"maxItems":21,"type":"array"},"priority":{"maximum":1000,"minimum":0,"type":"integer"},"status":{"$ref":"#/components/schemas/LocationStatus"},"timeZone":{"type":"string"}},"type":"object"},"LocationStatus":{"enum":["active","inactive"],"type":"string"},"LoginRequest":{"properties":{"password":{"maxLength":200,"type":"string"},"username":{"maxLength":100,"type":"string"}},"required":["username","password"],"type":"object"},"LoginResponse":{"properties":{"expiresAt":{"format":"date-time","type":"string"},"principal":{"$ref":"#/components/schemas/Principal"},"token":{"type":"string"}},"required":["token","expiresAt","principal"],"type":"object"},"OpeningHours":{"properties":{"closes":{"description":"HH:MM local time; after `opens`.","type":"string"},"opens":{"description":"HH:MM local time.","type":"string"},"weekday":{"description":"1 = Monday … 7 = Sunday (ISO 8601).","maximum":7,"minimum":1,"type":"integer"}},"required":["weekday","opens","closes"],"type":"object"},"Organisation":{"properties":{"code":{"type":"string"},"contactPhone":{"type":"string"},"createdAt":{"format":"date-time","type":"string"},"id":{"type":"string"},"kind":{"$ref":"#/components/schemas/OrganisationKind"},"name":{"type":"string"},"status":{"enum":["active","inactive"],"type":"string"},"updatedAt":{"format":"date-time","type":"string"}},"required":["id","code","name","kind","status","createdAt","updatedAt"],"type":"object"},"OrganisationCreate":{"properties":{"code":{"maxLength":40,"type":"string"},"contactPhone":{"maxLength":40,"type":"string"},"kind":{"$ref":"#/components/schemas/OrganisationKind"},"name":{"maxLength":200,"type":"string"}},"required":["code","name","kind"],"type":"object"},"OrganisationKind":{"enum":["hq","franchisee","supplier"],"type":"string"},"OrganisationPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/Organisation"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"Ownership":{"enum":["direct","franchise"],"type":"string"},"Principal":{"properties":{"id":{"type":"string"},"kind":{"enum":["user","api_key"],"type":"string"},"name":{"type":"string"},"permissions":{"items":{"type":"string"},"type":"array"},"role":{"$ref":"#/components/schemas/Role"},"scope":{"$ref":"#/components/schemas/Scope"}},"required":["id","kind","name","role","scope","permissions"],"type":"object"},"Problem":{"description":"RFC 9457 problem details.","properties":{"allowed":{"items":{"type":"string"},"type":"array"},"detail":{"type":"string"},"errors":{"items":{"$ref":"#/components/schemas/FieldError"},"type":"array"},"instance":{"type":"string"},"requestId":{"type":"string"},"status":{"type":"integer"},"title":{"type":"string"},"type":{"description":"A stable URI naming the kind of problem, e.g. `https://o2o.dev/problems/validation`.","type":"string"}},"required":["type","title","status"],"type":"object"},"Role":{"enum":["hq_admin","merchandiser","marketer","ops","customer_service","warehouse","finance","store_manager","clerk","franchisee","supplier","integration"],"type":"string"},"Scope":{"description":"What data the principal sees. `all` is HQ; `organisation` a franchisee's or supplier's own records; `location` one store or warehouse.","properties":{"level":{"enum":["all","organisation","location"],"type":"string"},"locationId":{"type":"string"},"organisationId":{"type":"string"}},"required":["level"],"type":"object"},"User":{"properties":{"createdAt":{"format":"date-time","type":"string"},"displayName":{"type":"string"},"id":{"type":"string"},"locationId":{"type":"string"},"organisationId":{"type":"string"},"role":{"$ref":"#/components/schemas/Role"},"status":{"enum":["active","disabled"],"type":"string"},"username":{"type":"string"}},"required":["id","username","displayName","role","status","createdAt"],"type":"object"},"UserCreate":{"properties":{"displayName":{"maxLength":100,"type":"string"},"locationId":{"description":"Required for store_manager and clerk.","type":"string"},"organisationId":{"description":"Required for franchisee and supplier roles.","type":"string"},"password":{"maxLength":200,"minLength":8,"type":"string"},"role":{"$ref":"#/components/schemas/Role"},"username":{"maxLength":64,"type":"string"}},"required":["username","password","role"],"type":"object"},"UserPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/User"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"WebhookDelivery":{"properties":{"attempts":{"type":"integer"},"createdAt":{"format":"date-time","type":"string"},"deliveredAt":{"format":"date-time","type":"string"},"endpointId":{"type":"string"},"eventId":{"type":"string"},"eventType":{"type":"string"},"id":{"type":"string"},"lastError":{"type":"string"},"lastStatusCode":{"type":"integer"},"nextAttemptAt":{"format":"date-time","type":"string"},"status":{"$ref":"#/components/schemas/DeliveryStatus"}},"required":["id","endpointId","eventId","eventType","status","attempts","createdAt"],"type":"object"},"WebhookDeliveryPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/WebhookDelivery"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"WebhookEndpoint":{"properties":{"createdAt":{"format":"date-time","type":"string"},"description":{"type":"string"},"eventTypes":{"description":"Event names to deliver; `*` for all.","items":{"type":"string"},"type":"array"},"id":{"type":"string"},"status":{"enum":["active","disabled"],"type":"string"},"url":{"type":"string"}},"required":["id","url","eventTypes","status","createdAt"],"type":"object"},"WebhookEndpointCreate":{"properties":{"description":{"maxLength":200,"type":"string"},"eventTypes":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"},"url":{"maxLength":2000,"type":"string"}},"required":["url","eventTypes"],"type":"object"},"WebhookEndpointCreated":{"properties":{"endpoint":{"$ref":"#/components/schemas/WebhookEndpoint"},"secret":{"description":"HMAC-SHA256 signing secret; shown only in this response.","type":"string"}},"required":["endpoint","secret"],"type":"object"},"WebhookEndpointPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/WebhookEndpoint"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"}},"securitySchemes":{"bearer":{"description":"A session token from `POST /auth/login` or an API key.","scheme":"bearer","type":"http"}}},"info":{"description":"The O2O unified-commerce API. All resources live under `/api/v1`.\n\n**Authentication.** `POST /auth/login` returns a bearer token; API keys for channel\nintegrations use the same `Authorization: Bearer …` header.\n\n**Status codes.** `401` means no valid credentials were sent. `403` means the caller is\nknown but its role may not perform this operation at all. `404` means the resource does not\nexist *or* lies outside the caller's scope (a franchisee asking for another franchisee's store\ngets `404`, so ids outside a scope reveal nothing). `400` is a request that cannot be read\n(malformed JSON, wrong types, unknown enum values); `422` is a readable request that breaks a\nrule (a field out of range, a duplicate code, an Idempotency-Key reused with a different body).\nEvery error body is RFC 9457 `application/problem+json`.\n\n**Idempotency.** Every POST and PATCH accepts an `Idempotency-Key` header. The same key with the\nsame body returns the stored response without doing the work again, even when both requests\nrace; the same key with a different body is answered `422`.\n\n**Lists** are cursor-paginated: `?limit=&cursor=` → `{items, nextCursor}`.\n","summary":"One inventory, one member, one order flow across stores and online channels.","title":"O2O API","version":"0.1.0"},"openapi":"3.1.0","paths":{"/api-keys":{"get":{"operationId":"listApiKeys","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ApiKeyPage"}}},"description":"A page of API keys (never their secrets)."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["identity"]},"post":{"operationId":"createApiKey","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ApiKeyCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ApiKeyCreated"}}},"description":"Created; `secret` is not shown again."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Create an API key for a channel integration; the secret is shown once.","tags":["identity"]}},"/api-keys/{apiKeyId}/revoke":{"post":{"operationId":"revokeApiKey","parameters":[{"in":"path","name":"apiKeyId","required":true,"schema":{"type":"string"}},{"$ref":"#/components/parameters/IdempotencyKey"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ApiKey"}}},"description":"Revoked."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["identity"]}},"/audit-events":{"get":{"operationId":"listAuditEvents","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"},{"in":"query","name":"entityType","schema":{"type":"string"}},{"in":"query","name":"entityId","schema":{"type":"string"}}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/AuditEventPage"}}},"description":"A page of audit events."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"State changes, newest first, limited to the caller's scope.","tags":["audit"]}},"/auth/login":{"post":{"operationId":"login","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/LoginRequest"}}},"required":true},"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/LoginResponse"}}},"description":"Logged in."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"429":{"$ref":"#/components/responses/TooManyRequests"},"500":{"$ref":"#/components/responses/InternalError"}},"security":[],"summary":"Exchange a username and password for a bearer token.","tags":["auth"]}},"/auth/logout":{"post":{"operationId":"logout","responses":{"204":{"description":"Logged out."},"401":{"$ref":"#/components/responses/Unauthorized"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Revoke the bearer token used for this request.","tags":["auth"]}},"/event-types":{"get":{"operationId":"listEventTypes","responses":{"200":{"content":{"application/json":{"schema":{"items":{"$ref":"#/components/schemas/EventType"},"type":"array"}}},"description":"The event catalogue."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"The catalogue of domain events a webhook endpoint can subscribe to.","tags":["webhooks"]}},"/locations":{"get":{"operationId":"listLocations","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"},{"in":"query","name":"kind","schema":{"$ref":"#/components/schemas/LocationKind"}},{"in":"query","name":"organisationId","schema":{"type":"string"}},{"in":"query","name":"cityCode","schema":{"type":"string"}},{"description":"Matches code or name (substring).","in":"query","name":"q","schema":{"maxLength":100,"type":"string"}}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/LocationPage"}}},"description":"A page of locations."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Warehouses and stores visible to the caller.","tags":["network"]},"post":{"operationId":"createLocation","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/LocationCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Location"}}},"description":"Created."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Create a warehouse or store.","tags":["network"]}},"/locations/covering":{"get":{"description":"A store covers a point when it offers store delivery and the great-circle distance from\nthe store to the point is within its delivery radius. With `capability=pickup` the stores\noffering pickup within `radiusKm` (default 10) are returned instead.\n","operationId":"listLocationsCovering","parameters":[{"in":"query","name":"lat","required":true,"schema":{"format":"double","type":"number"}},{"in":"query","name":"lng","required":true,"schema":{"format":"double","type":"number"}},{"in":"query","name":"capability","schema":{"enum":["store_delivery","pickup"],"type":"string"}},{"in":"query","name":"radiusKm","schema":{"format":"double","type":"number"}},{"$ref":"#/components/parameters/Limit"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/CoveringLocationList"}}},"description":"Covering locations, nearest first."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Stores whose delivery radius covers a point, nearest first.","tags":["network"]}},"/locations/{locationId}":{"get":{"operationId":"getLocation","parameters":[{"$ref":"#/components/parameters/LocationId"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Location"}}},"description":"The location."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["network"]},"patch":{"operationId":"updateLocation","parameters":[{"$ref":"#/components/parameters/LocationId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/LocationPatch"}}},"required":true},"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Location"}}},"description":"The updated location."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Change some fields of a location.","tags":["network"]}},"/me":{"get":{"operationId":"getCurrentPrincipal","responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Principal"}}},"description":"The caller."},"401":{"$ref":"#/components/responses/Unauthorized"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Who am I, with which role and scope.","tags":["auth"]}},"/organisations":{"get":{"operationId":"listOrganisations","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"},{"in":"query","name":"kind","schema":{"$ref":"#/components/schemas/OrganisationKind"}}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/OrganisationPage"}}},"description":"A page of organisations."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Organisations visible to the caller (HQ, franchisees, suppliers).","tags":["network"]},"post":{"operationId":"createOrganisation","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/OrganisationCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Organisation"}}},"description":"Created."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Create an organisation.","tags":["network"]}},"/organisations/{organisationId}":{"get":{"operationId":"getOrganisation","parameters":[{"in":"path","name":"organisationId","required":true,"schema":{"type":"string"}}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Organisation"}}},"description":"The organisation."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["network"]}},"/users":{"get":{"operationId":"listUsers","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/UserPage"}}},"description":"A page of staff users."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["identity"]},"post":{"operationId":"createUser","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/UserCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/User"}}},"description":"Created."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["identity"]}},"/webhook-deliveries":{"get":{"operationId":"listWebhookDeliveries","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"},{"in":"query","name":"status","schema":{"$ref":"#/components/schemas/DeliveryStatus"}},{"in":"query","name":"endpointId","schema":{"type":"string"}}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/WebhookDeliveryPage"}}},"description":"A page of deliveries, newest first."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["webhooks"]}},"/webhook-deliveries/{deliveryId}/redeliver":{"post":{"operationId":"redeliverWebhook","parameters":[{"in":"path","name":"deliveryId","required":true,"schema":{"type":"string"}},{"$ref":"#/components/parameters/IdempotencyKey"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/WebhookDelivery"}}},"description":"Queued again."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Queue a delivery (typically a dead-lettered one) to be sent again now.","tags":["webhooks"]}},"/webhook-endpoints":{"get":{"operationId":"listWebhookEndpoints","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/WebhookEndpointPage"}}},"description":"A page of webhook endpoints."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["webhooks"]},"post":{"operationId":"createWebhookEndpoint","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/WebhookEndpointCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/WebhookEndpointCreated"}}},"description":"Created."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Register a URL to receive signed event deliveries; the signing secret is shown once.","tags":["webhooks"]}}},"security":[{"bearer":[]}],"servers":[{"url":"/api/v1"}],"tags":[{"name":"auth"},{"name":"network"},{"name":"identity"},{"name":"audit"},{"name":"webhooks"}]}
+{"components":{"parameters":{"Cursor":{"in":"query","name":"cursor","schema":{"type":"string"}},"IdempotencyKey":{"description":"Any unique string up to 255 characters; retries with the same key and body are answered from the first response.","in":"header","name":"Idempotency-Key","required":false,"schema":{"maxLength":255,"type":"string"}},"ImportKind":{"in":"path","name":"kind","required":true,"schema":{"enum":["skus","listings","prices"],"type":"string"}},"Limit":{"in":"query","name":"limit","schema":{"default":50,"maximum":200,"minimum":1,"type":"integer"}},"LocationId":{"in":"path","name":"locationId","required":true,"schema":{"type":"string"}},"PriceListId":{"description":"The price list's id or code.","in":"path","name":"priceListId","required":true,"schema":{"type":"string"}},"ProductId":{"description":"The product's id or style code.","in":"path","name":"productId","required":true,"schema":{"type":"string"}},"SkuId":{"description":"The SKU's id or code.","in":"path","name":"skuId","required":true,"schema":{"type":"string"}}},"responses":{"BadRequest":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The request could not be read (malformed JSON, wrong type, unknown enum value, bad parameter)."},"Conflict":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The change conflicts with the current state (a duplicate, or a concurrent request with the same Idempotency-Key still in progress)."},"Forbidden":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The caller's role may not perform this operation."},"InternalError":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"A bug on our side; the body carries a request id to report."},"NotFound":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"No such resource within the caller's scope."},"PayloadTooLarge":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The request body exceeds the configured limit."},"TooManyRequests":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"Too many attempts; retry later."},"Unauthorized":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"No valid credentials."},"UnprocessableContent":{"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The request breaks a rule; `errors` names every offending field."}},"schemas":{"Address":{"properties":{"cityCode":{"type":"string"},"cityName":{"type":"string"},"districtCode":{"type":"string"},"districtName":{"type":"string"},"line1":{"maxLength":200,"type":"string"},"postalCode":{"type":"string"},"provinceCode":{"description":"6-digit administrative division code (GB/T 2260).","type":"string"},"provinceName":{"type":"string"}},"required":["line1","provinceCode","cityCode","districtCode"],"type":"object"},"ApiKey":{"properties":{"channel":{"description":"The integrated channel, e.g. `web`, `tmall`, `pos`.","type":"string"},"createdAt":{"format":"date-time","type":"string"},"id":{"type":"string"},"name":{"type":"string"},"organisationId":{"type":"string"},"prefix":{"description":"The first characters of the key, to recognise it.","type":"string"},"revokedAt":{"format":"date-time","type":"string"}},"required":["id","name","channel","prefix","createdAt"],"type":"object"},"ApiKeyCreate":{"properties":{"channel":{"maxLength":40,"type":"string"},"name":{"maxLength":100,"type":"string"},"organisationId":{"type":"string"}},"required":["name","channel"],"type":"object"},"ApiKeyCreated":{"properties":{"apiKey":{"$ref":"#/components/schemas/ApiKey"},"secret":{"description":"The key itself; shown only in this response.","type":"string"}},"required":["apiKey","secret"],"type":"object"},"ApiKeyPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/ApiKey"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"Assortment":{"description":"shared (共享): every channel; online_exclusive (网络专供): never in stores; store_exclusive (专卖店专供): stores only.","enum":["shared","online_exclusive","store_exclusive"],"type":"string"},"AuditEvent":{"properties":{"action":{"type":"string"},"actorId":{"type":"string"},"after":{"description":"JSON of the entity after the change (absent on delete).","type":"string"},"at":{"format":"date-time","type":"string"},"before":{"description":"JSON of the entity before the change (absent on create).","type":"string"},"entityId":{"type":"string"},"entityType":{"type":"string"},"id":{"type":"string"},"locationId":{"type":"string"},"organisationId":{"type":"string"},"requestId":{"type":"string"}},"required":["id","at","actorId","action","entityType","entityId"],"type":"object"},"AuditEventPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/AuditEvent"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"Brand":{"properties":{"code":{"type":"string"},"createdAt":{"format":"date-time","type":"string"},"id":{"type":"string"},"name":{"type":"string"},"nameEn":{"type":"string"}},"required":["id","code","name","createdAt"],"type":"object"},"BrandCreate":{"properties":{"code":{"maxLength":40,"type":"string"},"name":{"maxLength":100,"type":"string"},"nameEn":{"maxLength":100,"type":"string"}},"required":["code","name"],"type":"object"},"BrandPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/Brand"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"Capabilities":{"properties":{"acceptsReturns":{"type":"boolean"},"deliveryRadiusKm":{"format":"double","maximum":100,"minimum":0,"type":"number"},"pickup":{"type":"boolean"},"shipFromStore":{"type":"boolean"},"storeDelivery":{"type":"boolean"}},"required":["pickup","shipFromStore","storeDelivery","acceptsReturns"],"type":"object"},"CatalogStatus":{"enum":["draft","active","discontinued"],"type":"string"},"Category":{"properties":{"code":{"type":"string"},"createdAt":{"format":"date-time","type":"string"},"id":{"type":"string"},"name":{"type":"string"},"nameEn":{"type":"string"},"parentId":{"type":"string"},"path":{"description":"Ids from the root down, `/`-separated.","type":"string"},"updatedAt":{"format":"date-time","type":"string"},"version":{"type":"integer"}},"required":["id","code","name","path","version","createdAt","updatedAt"],"type":"object"},"CategoryCreate":{"properties":{"code":{"maxLength":40,"type":"string"},"name":{"maxLength":100,"type":"string"},"nameEn":{"maxLength":100,"type":"string"},"parentId":{"type":"string"}},"required":["code","name"],"type":"object"},"CategoryList":{"properties":{"items":{"items":{"$ref":"#/components/schemas/Category"},"type":"array"}},"required":["items"],"type":"object"},"CategoryPatch":{"properties":{"expectedVersion":{"type":"integer"},"name":{"maxLength":100,"type":"string"},"nameEn":{"maxLength":100,"type":"string"},"parentId":{"description":"The new parent; an empty string makes the category a root.","type":"string"}},"type":"object"},"Channel":{"properties":{"code":{"type":"string"},"createdAt":{"format":"date-time","type":"string"},"currency":{"type":"string"},"id":{"type":"string"},"kind":{"$ref":"#/components/schemas/ChannelKind"},"name":{"type":"string"},"status":{"type":"string"}},"required":["id","code","name","kind","currency","status","createdAt"],"type":"object"},"ChannelCreate":{"properties":{"code":{"maxLength":40,"type":"string"},"currency":{"description":"ISO 4217; default CNY.","type":"string"},"kind":{"$ref":"#/components/schemas/ChannelKind"},"name":{"maxLength":100,"type":"string"}},"required":["code","name","kind"],"type":"object"},"ChannelKind":{"enum":["web","app","mini_program","marketplace","pos","call_center"],"type":"string"},"ChannelList":{"properties":{"items":{"items":{"$ref":"#/components/schemas/Channel"},"type":"array"}},"required":["items"],"type":"object"},"Coordinates":{"properties":{"lat":{"format":"double","maximum":90,"minimum":-90,"type":"number"},"lng":{"format":"double","maximum":180,"minimum":-180,"type":"number"}},"required":["lat","lng"],"type":"object"},"CoveringLocation":{"properties":{"distanceKm":{"format":"double","type":"number"},"location":{"$ref":"#/components/schemas/Location"}},"required":["location","distanceKm"],"type":"object"},"CoveringLocationList":{"properties":{"items":{"items":{"$ref":"#/components/schemas/CoveringLocation"},"type":"array"}},"required":["items"],"type":"object"},"DeliveryStatus":{"enum":["pending","delivered","dead"],"type":"string"},"EventType":{"properties":{"description":{"type":"string"},"name":{"type":"string"}},"required":["name","description"],"type":"object"},"ExternalCode":{"properties":{"code":{"maxLength":100,"type":"string"},"system":{"description":"e.g. erp, tmall, jd.","maxLength":40,"type":"string"}},"required":["system","code"],"type":"object"},"FieldError":{"properties":{"field":{"description":"JSON pointer-like path, e.g. `coordinates.lat`.","type":"string"},"line":{"description":"For imports: the line of the file (the header is line 1).","type":"integer"},"message":{"type":"string"}},"required":["field","message"],"type":"object"},"ImportResult":{"properties":{"created":{"type":"integer"},"dryRun":{"type":"boolean"},"kind":{"enum":["skus","listings","prices"],"type":"string"},"rows":{"type":"integer"},"unchanged":{"type":"integer"},"updated":{"type":"integer"}},"required":["kind","dryRun","rows","created","updated","unchanged"],"type":"object"},"Listing":{"properties":{"channelId":{"type":"string"},"clearance":{"description":"Sold as clearance (尾货) on this channel.","type":"boolean"},"createdAt":{"format":"date-time","type":"string"},"id":{"type":"string"},"publishAt":{"format":"date-time","type":"string"},"published":{"description":"Whether the SKU is on sale on the channel now.","type":"boolean"},"skuId":{"type":"string"},"unpublishAt":{"format":"date-time","type":"string"},"updatedAt":{"format":"date-time","type":"string"},"version":{"type":"integer"}},"required":["id","skuId","channelId","clearance","published","version","createdAt","updatedAt"],"type":"object"},"ListingList":{"properties":{"items":{"items":{"$ref":"#/components/schemas/Listing"},"type":"array"}},"required":["items"],"type":"object"},"ListingPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/Listing"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"ListingsSet":{"properties":{"channelId":{"description":"The channel's id or code.","type":"string"},"items":{"items":{"properties":{"clearance":{"type":"boolean"},"publishAt":{"format":"date-time","type":"string"},"sku":{"description":"A SKU id or code.","type":"string"},"unpublishAt":{"format":"date-time","type":"string"}},"required":["sku"],"type":"object"},"maxItems":5000,"type":"array"}},"required":["channelId","items"],"type":"object"},"Location":{"properties":{"address":{"$ref":"#/components/schemas/Address"},"capabilities":{"$ref":"#/components/schemas/Capabilities"},"code":{"type":"string"},"coordinates":{"$ref":"#/components/schemas/Coordinates"},"createdAt":{"format":"date-time","type":"string"},"currency":{"description":"ISO 4217 code the location sells in.","type":"string"},"dailyCapacity":{"description":"Orders the location can fulfil per day.","type":"integer"},"id":{"type":"string"},"kind":{"$ref":"#/components/schemas/LocationKind"},"name":{"type":"string"},"openingHours":{"items":{"$ref":"#/components/schemas/OpeningHours"},"type":"array"},"organisationId":{"type":"string"},"ownership":{"$ref":"#/components/schemas/Ownership"},"priority":{"description":"Higher is preferred by routing when other costs tie.","type":"integer"},"status":{"$ref":"#/components/schemas/LocationStatus"},"timeZone":{"type":"string"},"updatedAt":{"format":"date-time","type":"string"},"version":{"type":"integer"}},"required":["id","code","name","kind","ownership","organisationId","address","coordinates","timeZone","currency","openingHours","capabilities","dailyCapacity","priority","status","version","createdAt","updatedAt"],"type":"object"},"LocationCreate":{"properties":{"address":{"$ref":"#/components/schemas/Address"},"capabilities":{"$ref":"#/components/schemas/Capabilities"},"code":{"maxLength":40,"type":"string"},"coordinates":{"$ref":"#/components/schemas/Coordinates"},"currency":{"description":"ISO 4217 code; default CNY.","type":"string"},"dailyCapacity":{"maximum":1000000,"minimum":0,"type":"integer"},"kind":{"$ref":"#/components/schemas/LocationKind"},"name":{"maxLength":200,"type":"string"},"openingHours":{"items":{"$ref":"#/components/schemas/OpeningHours"},"maxItems":21,"type":"array"},"organisationId":{"description":"Owner; defaults to HQ. A franchise store must name its franchisee.","type":"string"},"ownership":{"$ref":"#/components/schemas/Ownership"},"priority":{"maximum":1000,"minimum":0,"type":"integer"},"timeZone":{"description":"IANA zone; default Asia/Shanghai.","type":"string"}},"required":["code","name","kind","address","coordinates"],"type":"object"},"LocationKind":{"enum":["factory_warehouse","ecommerce_warehouse","regional_dc","store"],"type":"string"},"LocationPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/Location"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"LocationPatch":{"properties":{"address":{"$ref":"#/components/schemas/Address"},"capabilities":{"$ref":"#/components/schemas/Capabilities"},"coordinates":{"$ref":"#/components/schemas/Coordinates"},"dailyCapacity":{"maximum":1000000,"minimum":0,"type":"integer"},"expectedVersion":{"description":"When given, the update applies only if the location is still at this version (409 otherwise).","type":"integer"},"name":{"maxLength":200,"type":"string"},"openingHours":{"items":{"$ref":"#/components/schemas/OpeningHours"},"maxItems":21,"type":"array"},"priority":{"maximum":1000,"minimum":0,"type":"integer"},"status":{"$ref":"#/components/schemas/LocationStatus"},"timeZone":{"type":"string"}},"type":"object"},"LocationStatus":{"enum":["active","inactive"],"type":"string"},"LoginRequest":{"properties":{"password":{"maxLength":200,"type":"string"},"username":{"maxLength":100,"type":"string"}},"required":["username","password"],"type":"object"},"LoginResponse":{"properties":{"expiresAt":{"format":"date-time","type":"string"},"principal":{"$ref":"#/components/schemas/Principal"},"token":{"type":"string"}},"required":["token","expiresAt","principal"],"type":"object"},"OpeningHours":{"properties":{"closes":{"description":"HH:MM local time; after `opens`.","type":"string"},"opens":{"description":"HH:MM local time.","type":"string"},"weekday":{"description":"1 = Monday … 7 = Sunday (ISO 8601).","maximum":7,"minimum":1,"type":"integer"}},"required":["weekday","opens","closes"],"type":"object"},"Organisation":{"properties":{"code":{"type":"string"},"contactPhone":{"type":"string"},"createdAt":{"format":"date-time","type":"string"},"id":{"type":"string"},"kind":{"$ref":"#/components/schemas/OrganisationKind"},"name":{"type":"string"},"status":{"enum":["active","inactive"],"type":"string"},"updatedAt":{"format":"date-time","type":"string"}},"required":["id","code","name","kind","status","createdAt","updatedAt"],"type":"object"},"OrganisationCreate":{"properties":{"code":{"maxLength":40,"type":"string"},"contactPhone":{"maxLength":40,"type":"string"},"kind":{"$ref":"#/components/schemas/OrganisationKind"},"name":{"maxLength":200,"type":"string"}},"required":["code","name","kind"],"type":"object"},"OrganisationKind":{"enum":["hq","franchisee","supplier"],"type":"string"},"OrganisationPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/Organisation"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"Ownership":{"enum":["direct","franchise"],"type":"string"},"PriceChange":{"properties":{"actorId":{"type":"string"},"at":{"format":"date-time","type":"string"},"currency":{"type":"string"},"id":{"type":"string"},"newPrice":{"format":"int64","type":"integer"},"oldPrice":{"format":"int64","type":"integer"},"priceListId":{"description":"Absent for the unified retail price.","type":"string"},"skuId":{"type":"string"},"source":{"enum":["api","import"],"type":"string"}},"required":["id","skuId","currency","at","actorId","source"],"type":"object"},"PriceChangePage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/PriceChange"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"PriceEntriesResult":{"properties":{"changed":{"type":"integer"}},"required":["changed"],"type":"object"},"PriceEntriesSet":{"properties":{"items":{"items":{"properties":{"price":{"description":"Minor units; omit to remove the SKU from the list.","format":"int64","type":"integer"},"sku":{"description":"A SKU id or code.","type":"string"}},"required":["sku"],"type":"object"},"maxItems":10000,"type":"array"}},"required":["items"],"type":"object"},"PriceEntry":{"properties":{"currency":{"type":"string"},"price":{"description":"Minor units.","format":"int64","type":"integer"},"skuCode":{"type":"string"},"skuId":{"type":"string"}},"required":["skuId","skuCode","price","currency"],"type":"object"},"PriceEntryPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/PriceEntry"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"PriceList":{"properties":{"channelId":{"type":"string"},"code":{"type":"string"},"createdAt":{"format":"date-time","type":"string"},"currency":{"type":"string"},"id":{"type":"string"},"locationId":{"description":"One store.","type":"string"},"name":{"type":"string"},"organisationId":{"description":"A franchisee: the list applies at its stores.","type":"string"},"priority":{"description":"Higher wins.","type":"integer"},"regionCode":{"description":"A province, city or district code: the stores there.","type":"string"},"status":{"enum":["active","inactive"],"type":"string"},"target":{"description":"What the list targets","in words.":null,"type":"string"},"updatedAt":{"format":"date-time","type":"string"},"validFrom":{"format":"date-time","type":"string"},"validTo":{"format":"date-time","type":"string"},"version":{"type":"integer"}},"required":["id","code","name","currency","priority","status","version","createdAt","updatedAt","target"],"type":"object"},"PriceListCreate":{"properties":{"channelId":{"description":"A channel id or code.","type":"string"},"code":{"maxLength":40,"type":"string"},"currency":{"description":"ISO 4217; default CNY.","type":"string"},"locationId":{"type":"string"},"name":{"maxLength":200,"type":"string"},"organisationId":{"type":"string"},"priority":{"maximum":10000,"minimum":0,"type":"integer"},"regionCode":{"type":"string"},"validFrom":{"format":"date-time","type":"string"},"validTo":{"format":"date-time","type":"string"}},"required":["code","name","priority"],"type":"object"},"PriceListPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/PriceList"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"PriceListPatch":{"properties":{"expectedVersion":{"type":"integer"},"name":{"maxLength":200,"type":"string"},"priority":{"type":"integer"},"status":{"enum":["active","inactive"],"type":"string"},"validFrom":{"format":"date-time","type":"string"},"validTo":{"format":"date-time","type":"string"}},"type":"object"},"PriceResolveRequest":{"properties":{"at":{"description":"Default now.","format":"date-time","type":"string"},"channelId":{"description":"The channel's id or code.","type":"string"},"locationId":{"description":"The store selling","type":"string","when the sale is at or for a store.":null},"skus":{"items":{"description":"A SKU id or code.","type":"string"},"maxItems":1000,"minItems":1,"type":"array"}},"required":["channelId","skus"],"type":"object"},"PriceResolveResponse":{"properties":{"at":{"format":"date-time","type":"string"},"channelId":{"type":"string"},"items":{"items":{"$ref":"#/components/schemas/ResolvedPrice"},"type":"array"},"locationId":{"type":"string"}},"required":["channelId","at","items"],"type":"object"},"Principal":{"properties":{"id":{"type":"string"},"kind":{"enum":["user","api_key"],"type":"string"},"name":{"type":"string"},"permissions":{"items":{"type":"string"},"type":"array"},"role":{"$ref":"#/components/schemas/Role"},"scope":{"$ref":"#/components/schemas/Scope"}},"required":["id","kind","name","role","scope","permissions"],"type":"object"},"Problem":{"description":"RFC 9457 problem details.","properties":{"allowed":{"items":{"type":"string"},"type":"array"},"detail":{"type":"string"},"errors":{"items":{"$ref":"#/components/schemas/FieldError"},"type":"array"},"instance":{"type":"string"},"requestId":{"type":"string"},"status":{"type":"integer"},"title":{"type":"string"},"type":{"description":"A stable URI naming the kind of problem, e.g. `https://o2o.dev/problems/validation`.","type":"string"}},"required":["type","title","status"],"type":"object"},"Product":{"properties":{"assortment":{"$ref":"#/components/schemas/Assortment"},"attributes":{"additionalProperties":{"type":"string"},"type":"object"},"brandId":{"type":"string"},"categoryId":{"type":"string"},"code":{"description":"Style code.","type":"string"},"createdAt":{"format":"date-time","type":"string"},"description":{"type":"string"},"id":{"type":"string"},"images":{"items":{"type":"string"},"type":"array"},"name":{"type":"string"},"nameEn":{"type":"string"},"onlineFirstUntil":{"description":"New product first launch online (新品首销): store channels sell it from this time.","format":"date-time","type":"string"},"optionNames":{"items":{"type":"string"},"type":"array"},"skus":{"items":{"$ref":"#/components/schemas/Sku"},"type":"array"},"status":{"$ref":"#/components/schemas/CatalogStatus"},"taxClass":{"type":"string"},"unit":{"type":"string"},"updatedAt":{"format":"date-time","type":"string"},"version":{"type":"integer"}},"required":["id","code","name","brandId","categoryId","optionNames","attributes","images","unit","taxClass","assortment","status","version","createdAt","updatedAt","skus"],"type":"object"},"ProductCreate":{"properties":{"assortment":{"$ref":"#/components/schemas/Assortment"},"attributes":{"additionalProperties":{"type":"string"},"type":"object"},"brandId":{"type":"string"},"categoryId":{"type":"string"},"code":{"maxLength":40,"type":"string"},"description":{"maxLength":4000,"type":"string"},"images":{"items":{"type":"string"},"maxItems":20,"type":"array"},"name":{"maxLength":200,"type":"string"},"nameEn":{"maxLength":200,"type":"string"},"onlineFirstUntil":{"format":"date-time","type":"string"},"optionNames":{"items":{"type":"string"},"maxItems":3,"type":"array"},"skus":{"items":{"$ref":"#/components/schemas/SkuCreate"},"maxItems":1000,"type":"array"},"status":{"$ref":"#/components/schemas/CatalogStatus"},"taxClass":{"type":"string"},"unit":{"type":"string"}},"required":["code","name","brandId","categoryId","optionNames","skus"],"type":"object"},"ProductPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/Product"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"ProductPatch":{"properties":{"assortment":{"$ref":"#/components/schemas/Assortment"},"attributes":{"additionalProperties":{"type":"string"},"type":"object"},"brandId":{"type":"string"},"categoryId":{"type":"string"},"description":{"maxLength":4000,"type":"string"},"expectedVersion":{"type":"integer"},"images":{"items":{"type":"string"},"type":"array"},"name":{"maxLength":200,"type":"string"},"nameEn":{"maxLength":200,"type":"string"},"onlineFirstUntil":{"format":"date-time","type":"string"},"status":{"$ref":"#/components/schemas/CatalogStatus"},"taxClass":{"type":"string"},"unit":{"type":"string"}},"type":"object"},"ResolvedPrice":{"properties":{"currency":{"type":"string"},"listPrice":{"description":"Unified retail price (统一零售价), minor units.","format":"int64","type":"integer"},"notSellableReason":{"type":"string"},"overridden":{"description":"Codes of other lists that priced the SKU here and lost, best first.","items":{"type":"string"},"type":"array"},"price":{"description":"The price before promotions, minor units.","format":"int64","type":"integer"},"priceListCode":{"type":"string"},"priceListId":{"type":"string"},"rule":{"description":"The rule that decided the price","in words.":null,"type":"string"},"sellable":{"type":"boolean"},"skuCode":{"type":"string"},"skuId":{"type":"string"}},"required":["skuId","skuCode","currency","listPrice","price","rule","overridden","sellable"],"type":"object"},"Role":{"enum":["hq_admin","merchandiser","marketer","ops","customer_service","warehouse","finance","store_manager","clerk","franchisee","supplier","integration"],"type":"string"},"Scope":{"description":"What data the principal sees. `all` is HQ; `organisation` a franchisee's or supplier's own records; `location` one store or warehouse.","properties":{"level":{"enum":["all","organisation","location"],"type":"string"},"locationId":{"type":"string"},"organisationId":{"type":"string"}},"required":["level"],"type":"object"},"Sku":{"properties":{"barcode":{"description":"GTIN-8/12/13/14 with a valid GS1 check digit.","type":"string"},"code":{"type":"string"},"createdAt":{"format":"date-time","type":"string"},"currency":{"type":"string"},"externalCodes":{"items":{"$ref":"#/components/schemas/ExternalCode"},"type":"array"},"id":{"type":"string"},"listPrice":{"description":"Unified retail price (统一零售价) in minor units (fen).","format":"int64","type":"integer"},"options":{"additionalProperties":{"type":"string"},"type":"object"},"productId":{"type":"string"},"status":{"$ref":"#/components/schemas/CatalogStatus"},"updatedAt":{"format":"date-time","type":"string"},"version":{"type":"integer"},"volumeCm3":{"type":"integer"},"weightGrams":{"type":"integer"}},"required":["id","productId","code","options","listPrice","currency","status","externalCodes","version","createdAt","updatedAt"],"type":"object"},"SkuCreate":{"properties":{"barcode":{"type":"string"},"code":{"maxLength":40,"type":"string"},"currency":{"type":"string"},"externalCodes":{"items":{"$ref":"#/components/schemas/ExternalCode"},"type":"array"},"listPrice":{"format":"int64","type":"integer"},"options":{"additionalProperties":{"type":"string"},"type":"object"},"status":{"$ref":"#/components/schemas/CatalogStatus"},"volumeCm3":{"type":"integer"},"weightGrams":{"type":"integer"}},"required":["code","options","listPrice"],"type":"object"},"SkuPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/Sku"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"SkuPatch":{"properties":{"barcode":{"description":"An empty string removes the barcode.","type":"string"},"expectedVersion":{"type":"integer"},"externalCodes":{"description":"Replaces the SKU's external codes.","items":{"$ref":"#/components/schemas/ExternalCode"},"type":"array"},"listPrice":{"format":"int64","type":"integer"},"status":{"$ref":"#/components/schemas/CatalogStatus"},"volumeCm3":{"type":"integer"},"weightGrams":{"type":"integer"}},"type":"object"},"User":{"properties":{"createdAt":{"format":"date-time","type":"string"},"displayName":{"type":"string"},"id":{"type":"string"},"locationId":{"type":"string"},"organisationId":{"type":"string"},"role":{"$ref":"#/components/schemas/Role"},"status":{"enum":["active","disabled"],"type":"string"},"username":{"type":"string"}},"required":["id","username","displayName","role","status","createdAt"],"type":"object"},"UserCreate":{"properties":{"displayName":{"maxLength":100,"type":"string"},"locationId":{"description":"Required for store_manager and clerk.","type":"string"},"organisationId":{"description":"Required for franchisee and supplier roles.","type":"string"},"password":{"maxLength":200,"minLength":8,"type":"string"},"role":{"$ref":"#/components/schemas/Role"},"username":{"maxLength":64,"type":"string"}},"required":["username","password","role"],"type":"object"},"UserPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/User"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"WebhookDelivery":{"properties":{"attempts":{"type":"integer"},"createdAt":{"format":"date-time","type":"string"},"deliveredAt":{"format":"date-time","type":"string"},"endpointId":{"type":"string"},"eventId":{"type":"string"},"eventType":{"type":"string"},"id":{"type":"string"},"lastError":{"type":"string"},"lastStatusCode":{"type":"integer"},"nextAttemptAt":{"format":"date-time","type":"string"},"status":{"$ref":"#/components/schemas/DeliveryStatus"}},"required":["id","endpointId","eventId","eventType","status","attempts","createdAt"],"type":"object"},"WebhookDeliveryPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/WebhookDelivery"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"},"WebhookEndpoint":{"properties":{"createdAt":{"format":"date-time","type":"string"},"description":{"type":"string"},"eventTypes":{"description":"Event names to deliver; `*` for all.","items":{"type":"string"},"type":"array"},"id":{"type":"string"},"status":{"enum":["active","disabled"],"type":"string"},"url":{"type":"string"}},"required":["id","url","eventTypes","status","createdAt"],"type":"object"},"WebhookEndpointCreate":{"properties":{"description":{"maxLength":200,"type":"string"},"eventTypes":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"},"url":{"maxLength":2000,"type":"string"}},"required":["url","eventTypes"],"type":"object"},"WebhookEndpointCreated":{"properties":{"endpoint":{"$ref":"#/components/schemas/WebhookEndpoint"},"secret":{"description":"HMAC-SHA256 signing secret; shown only in this response.","type":"string"}},"required":["endpoint","secret"],"type":"object"},"WebhookEndpointPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/WebhookEndpoint"},"type":"array"},"nextCursor":{"type":"string"}},"required":["items"],"type":"object"}},"securitySchemes":{"bearer":{"description":"A session token from `POST /auth/login` or an API key.","scheme":"bearer","type":"http"}}},"info":{"description":"The O2O unified-commerce API. All resources live under `/api/v1`.\n\n**Authentication.** `POST /auth/login` returns a bearer token; API keys for channel\nintegrations use the same `Authorization: Bearer …` header.\n\n**Status codes.** `401` means no valid credentials were sent. `403` means the caller is\nknown but its role may not perform this operation at all. `404` means the resource does not\nexist *or* lies outside the caller's scope (a franchisee asking for another franchisee's store\ngets `404`, so ids outside a scope reveal nothing). `400` is a request that cannot be read\n(malformed JSON, wrong types, unknown enum values); `422` is a readable request that breaks a\nrule (a field out of range, a duplicate code, an Idempotency-Key reused with a different body).\nEvery error body is RFC 9457 `application/problem+json`.\n\n**Idempotency.** Every POST and PATCH accepts an `Idempotency-Key` header. The same key with the\nsame body returns the stored response without doing the work again, even when both requests\nrace; the same key with a different body is answered `422`.\n\n**Lists** are cursor-paginated: `?limit=&cursor=` → `{items, nextCursor}`.\n","summary":"One inventory, one member, one order flow across stores and online channels.","title":"O2O API","version":"0.1.0"},"openapi":"3.1.0","paths":{"/api-keys":{"get":{"operationId":"listApiKeys","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ApiKeyPage"}}},"description":"A page of API keys (never their secrets)."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["identity"]},"post":{"operationId":"createApiKey","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ApiKeyCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ApiKeyCreated"}}},"description":"Created; `secret` is not shown again."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Create an API key for a channel integration; the secret is shown once.","tags":["identity"]}},"/api-keys/{apiKeyId}/revoke":{"post":{"operationId":"revokeApiKey","parameters":[{"in":"path","name":"apiKeyId","required":true,"schema":{"type":"string"}},{"$ref":"#/components/parameters/IdempotencyKey"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ApiKey"}}},"description":"Revoked."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["identity"]}},"/audit-events":{"get":{"operationId":"listAuditEvents","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"},{"in":"query","name":"entityType","schema":{"type":"string"}},{"in":"query","name":"entityId","schema":{"type":"string"}}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/AuditEventPage"}}},"description":"A page of audit events."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"State changes, newest first, limited to the caller's scope.","tags":["audit"]}},"/auth/login":{"post":{"operationId":"login","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/LoginRequest"}}},"required":true},"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/LoginResponse"}}},"description":"Logged in."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"429":{"$ref":"#/components/responses/TooManyRequests"},"500":{"$ref":"#/components/responses/InternalError"}},"security":[],"summary":"Exchange a username and password for a bearer token.","tags":["auth"]}},"/auth/logout":{"post":{"operationId":"logout","responses":{"204":{"description":"Logged out."},"401":{"$ref":"#/components/responses/Unauthorized"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Revoke the bearer token used for this request.","tags":["auth"]}},"/brands":{"get":{"operationId":"listBrands","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/BrandPage"}}},"description":"A page of brands."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["catalog"]},"post":{"operationId":"createBrand","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/BrandCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Brand"}}},"description":"Created."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["catalog"]}},"/catalog/exports/{kind}":{"get":{"operationId":"exportCatalog","parameters":[{"$ref":"#/components/parameters/ImportKind"}],"responses":{"200":{"content":{"text/csv":{"schema":{"type":"string"}}},"description":"CSV with a header row."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"The catalog's SKUs, listings or prices as CSV, in the import format.","tags":["catalog"]}},"/catalog/imports/{kind}":{"post":{"description":"Every row is checked first, against the file and the database; a file with any bad row is\nrefused with `422` (`type` …/import-rejected) whose `errors` give each row's `line` (the\nheader is line 1), column and reason, and nothing is written. A clean file is applied whole in\none transaction. `dryRun=true` checks and counts without writing. Columns (header row\nrequired, any order): `skus` — product_code, product_name, product_name_en, brand_code,\ncategory_code, assortment, unit, tax_class, product_status, sku_code, barcode, options\n(`colour=黑色;size=M`), list_price (major units, e.g. 199.00), currency, weight_g, volume_cm3,\nsku_status, external_codes (`erp=A100;tmall=5521`); `listings` — channel_code, sku_code,\npublish_at, unpublish_at (ISO 8601), clearance; `prices` — price_list_code, sku_code, price\n(empty removes). Bodies up to the import limit (64 MiB by default) are accepted here.\n","operationId":"importCatalog","parameters":[{"$ref":"#/components/parameters/ImportKind"},{"in":"query","name":"dryRun","schema":{"default":false,"type":"boolean"}},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"text/csv":{"schema":{"type":"string"}}},"required":true},"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ImportResult"}}},"description":"Applied (or, with dryRun, checked) without errors."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Import SKUs (with their products), listings or prices from CSV, all or nothing.","tags":["catalog"]}},"/categories":{"get":{"operationId":"listCategories","responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/CategoryList"}}},"description":"Every category."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"The whole category tree, parents before children.","tags":["catalog"]},"post":{"operationId":"createCategory","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/CategoryCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Category"}}},"description":"Created."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["catalog"]}},"/categories/{categoryId}":{"patch":{"operationId":"updateCategory","parameters":[{"in":"path","name":"categoryId","required":true,"schema":{"type":"string"}},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/CategoryPatch"}}},"required":true},"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Category"}}},"description":"The updated category."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Rename a category or move it (with its subtree); a move that would make a cycle is refused.","tags":["catalog"]}},"/channels":{"get":{"operationId":"listChannels","responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ChannelList"}}},"description":"Every sales channel."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["catalog"]},"post":{"operationId":"createChannel","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ChannelCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Channel"}}},"description":"Created."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["catalog"]}},"/event-types":{"get":{"operationId":"listEventTypes","responses":{"200":{"content":{"application/json":{"schema":{"items":{"$ref":"#/components/schemas/EventType"},"type":"array"}}},"description":"The event catalogue."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"The catalogue of domain events a webhook endpoint can subscribe to.","tags":["webhooks"]}},"/listings":{"get":{"operationId":"listListings","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"},{"in":"query","name":"channelId","schema":{"type":"string"}},{"in":"query","name":"skuId","schema":{"type":"string"}},{"in":"query","name":"productId","schema":{"type":"string"}}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ListingPage"}}},"description":"A page of listings."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["catalog"]},"post":{"description":"Creates or replaces each SKU's listing on the channel. A SKU is published from `publishAt`\nuntil `unpublishAt`; omit `publishAt` to hold it unpublished, set `unpublishAt` to now to take\nit off sale. The assortment rules hold: online-exclusive products are never listed on a\nstore channel, store-exclusive products only there, and a product launching online first\nreaches store channels only from its `onlineFirstUntil`. One bad item refuses the request.\n","operationId":"setListings","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ListingsSet"}}},"required":true},"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ListingList"}}},"description":"The listings as they now stand, in request order."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"List SKUs on a channel (上架/下架), now or at scheduled times.","tags":["catalog"]}},"/locations":{"get":{"operationId":"listLocations","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"},{"in":"query","name":"kind","schema":{"$ref":"#/components/schemas/LocationKind"}},{"in":"query","name":"organisationId","schema":{"type":"string"}},{"in":"query","name":"cityCode","schema":{"type":"string"}},{"description":"Matches code or name (substring).","in":"query","name":"q","schema":{"maxLength":100,"type":"string"}}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/LocationPage"}}},"description":"A page of locations."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Warehouses and stores visible to the caller.","tags":["network"]},"post":{"operationId":"createLocation","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/LocationCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Location"}}},"description":"Created."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Create a warehouse or store.","tags":["network"]}},"/locations/covering":{"get":{"description":"A store covers a point when it offers store delivery and the great-circle distance from\nthe store to the point is within its delivery radius. With `capability=pickup` the stores\noffering pickup within `radiusKm` (default 10) are returned instead.\n","operationId":"listLocationsCovering","parameters":[{"in":"query","name":"lat","required":true,"schema":{"format":"double","type":"number"}},{"in":"query","name":"lng","required":true,"schema":{"format":"double","type":"number"}},{"in":"query","name":"capability","schema":{"enum":["store_delivery","pickup"],"type":"string"}},{"in":"query","name":"radiusKm","schema":{"format":"double","type":"number"}},{"$ref":"#/components/parameters/Limit"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/CoveringLocationList"}}},"description":"Covering locations, nearest first."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Stores whose delivery radius covers a point, nearest first.","tags":["network"]}},"/locations/{locationId}":{"get":{"operationId":"getLocation","parameters":[{"$ref":"#/components/parameters/LocationId"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Location"}}},"description":"The location."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["network"]},"patch":{"operationId":"updateLocation","parameters":[{"$ref":"#/components/parameters/LocationId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/LocationPatch"}}},"required":true},"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Location"}}},"description":"The updated location."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Change some fields of a location.","tags":["network"]}},"/me":{"get":{"operationId":"getCurrentPrincipal","responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Principal"}}},"description":"The caller."},"401":{"$ref":"#/components/responses/Unauthorized"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Who am I, with which role and scope.","tags":["auth"]}},"/organisations":{"get":{"operationId":"listOrganisations","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"},{"in":"query","name":"kind","schema":{"$ref":"#/components/schemas/OrganisationKind"}}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/OrganisationPage"}}},"description":"A page of organisations."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Organisations visible to the caller (HQ, franchisees, suppliers).","tags":["network"]},"post":{"operationId":"createOrganisation","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/OrganisationCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Organisation"}}},"description":"Created."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Create an organisation.","tags":["network"]}},"/organisations/{organisationId}":{"get":{"operationId":"getOrganisation","parameters":[{"in":"path","name":"organisationId","required":true,"schema":{"type":"string"}}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Organisation"}}},"description":"The organisation."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["network"]}},"/price-lists":{"get":{"operationId":"listPriceLists","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/PriceListPage"}}},"description":"A page of price lists."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["pricing"]},"post":{"description":"Active lists of equal priority whose targets and validity periods overlap are refused (422\non `priority`): the winner of a price must never be left to chance. The currency must be the\none the channel or store sells in.\n","operationId":"createPriceList","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/PriceListCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/PriceList"}}},"description":"Created."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"A price list for a channel, a franchisee's stores, a region or one store.","tags":["pricing"]}},"/price-lists/{priceListId}":{"get":{"operationId":"getPriceList","parameters":[{"$ref":"#/components/parameters/PriceListId"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/PriceList"}}},"description":"The price list."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["pricing"]},"patch":{"operationId":"updatePriceList","parameters":[{"$ref":"#/components/parameters/PriceListId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/PriceListPatch"}}},"required":true},"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/PriceList"}}},"description":"The updated price list."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["pricing"]}},"/price-lists/{priceListId}/entries":{"get":{"operationId":"listPriceListEntries","parameters":[{"$ref":"#/components/parameters/PriceListId"},{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/PriceEntryPage"}}},"description":"A page of the list's prices."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["pricing"]},"post":{"operationId":"setPriceListEntries","parameters":[{"$ref":"#/components/parameters/PriceListId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/PriceEntriesSet"}}},"required":true},"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/PriceEntriesResult"}}},"description":"How many prices changed."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Set (or, with `price` omitted, remove) the list's price of many SKUs; each change enters the price history.","tags":["pricing"]}},"/prices/resolve":{"post":{"description":"The one price function every channel and module uses. Among the active price lists that\napply (channel, franchisee, region, store; validity) and price the SKU, the highest priority\nwins, then the more specific target; without one the unified retail price (统一零售价)\nstands. `sellable` says whether the SKU may be sold there at that time (status, assortment,\nfirst launch online, listing). Unknown SKUs are reported all at once (422). Read-only: the\nrequest changes nothing.\n","operationId":"resolvePrices","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/PriceResolveRequest"}}},"required":true},"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/PriceResolveResponse"}}},"description":"One resolved price per requested SKU, in request order."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"What each SKU costs on a channel (at a store), now or at a given time, and the rule that decided it.","tags":["pricing"]}},"/products":{"get":{"description":"`q` matches as a case-insensitive substring of the product's code, name, English name and its\nSKUs' codes and barcodes. A category filter includes the category's descendants; a channel\nfilter keeps products with a SKU listed on that channel.\n","operationId":"listProducts","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"},{"in":"query","name":"q","schema":{"maxLength":100,"type":"string"}},{"in":"query","name":"categoryId","schema":{"type":"string"}},{"in":"query","name":"brandId","schema":{"type":"string"}},{"in":"query","name":"channelId","schema":{"type":"string"}},{"in":"query","name":"status","schema":{"$ref":"#/components/schemas/CatalogStatus"}}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ProductPage"}}},"description":"A page of products with their SKUs."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Search products by name (Chinese or English), style code, SKU code or barcode, with filters.","tags":["catalog"]},"post":{"operationId":"createProduct","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ProductCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Product"}}},"description":"Created."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Create a style (SPU) with its SKUs.","tags":["catalog"]}},"/products/{productId}":{"get":{"operationId":"getProduct","parameters":[{"$ref":"#/components/parameters/ProductId"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Product"}}},"description":"The product with its SKUs."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["catalog"]},"patch":{"operationId":"updateProduct","parameters":[{"$ref":"#/components/parameters/ProductId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ProductPatch"}}},"required":true},"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Product"}}},"description":"The updated product."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["catalog"]}},"/products/{productId}/skus":{"post":{"operationId":"createSku","parameters":[{"$ref":"#/components/parameters/ProductId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/SkuCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Sku"}}},"description":"Created."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Add a variant to a product.","tags":["catalog"]}},"/skus":{"get":{"operationId":"listSkus","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"},{"in":"query","name":"productId","schema":{"type":"string"}},{"in":"query","name":"barcode","schema":{"type":"string"}},{"in":"query","name":"code","schema":{"type":"string"}},{"in":"query","name":"externalSystem","schema":{"type":"string"}},{"in":"query","name":"externalCode","schema":{"type":"string"}}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/SkuPage"}}},"description":"A page of SKUs."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"SKUs by product, barcode (a scan), code, or an external system's code.","tags":["catalog"]}},"/skus/{skuId}":{"get":{"operationId":"getSku","parameters":[{"$ref":"#/components/parameters/SkuId"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Sku"}}},"description":"The SKU."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["catalog"]},"patch":{"operationId":"updateSku","parameters":[{"$ref":"#/components/parameters/SkuId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/SkuPatch"}}},"required":true},"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Sku"}}},"description":"The updated SKU."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Change a SKU's barcode, unified retail price, measures, status or external codes.","tags":["catalog"]}},"/skus/{skuId}/price-history":{"get":{"operationId":"listSkuPriceHistory","parameters":[{"$ref":"#/components/parameters/SkuId"},{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/PriceChangePage"}}},"description":"A page of price changes."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Every change of the SKU's prices, newest first.","tags":["catalog"]}},"/users":{"get":{"operationId":"listUsers","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/UserPage"}}},"description":"A page of staff users."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["identity"]},"post":{"operationId":"createUser","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/UserCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/User"}}},"description":"Created."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"409":{"$ref":"#/components/responses/Conflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["identity"]}},"/webhook-deliveries":{"get":{"operationId":"listWebhookDeliveries","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"},{"in":"query","name":"status","schema":{"$ref":"#/components/schemas/DeliveryStatus"}},{"in":"query","name":"endpointId","schema":{"type":"string"}}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/WebhookDeliveryPage"}}},"description":"A page of deliveries, newest first."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["webhooks"]}},"/webhook-deliveries/{deliveryId}/redeliver":{"post":{"operationId":"redeliverWebhook","parameters":[{"in":"path","name":"deliveryId","required":true,"schema":{"type":"string"}},{"$ref":"#/components/parameters/IdempotencyKey"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/WebhookDelivery"}}},"description":"Queued again."},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"404":{"$ref":"#/components/responses/NotFound"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Queue a delivery (typically a dead-lettered one) to be sent again now.","tags":["webhooks"]}},"/webhook-endpoints":{"get":{"operationId":"listWebhookEndpoints","parameters":[{"$ref":"#/components/parameters/Limit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/WebhookEndpointPage"}}},"description":"A page of webhook endpoints."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"500":{"$ref":"#/components/responses/InternalError"}},"tags":["webhooks"]},"post":{"operationId":"createWebhookEndpoint","parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/WebhookEndpointCreate"}}},"required":true},"responses":{"201":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/WebhookEndpointCreated"}}},"description":"Created."},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableContent"},"500":{"$ref":"#/components/responses/InternalError"}},"summary":"Register a URL to receive signed event deliveries; the signing secret is shown once.","tags":["webhooks"]}}},"security":[{"bearer":[]}],"servers":[{"url":"/api/v1"}],"tags":[{"name":"auth"},{"name":"network"},{"name":"catalog"},{"name":"pricing"},{"name":"identity"},{"name":"audit"},{"name":"webhooks"}]}
 """####
 }

@@ -28,5 +28,23 @@ extension Components {
         public typealias Cursor = Swift.String
         /// - Remark: Generated from `#/components/parameters/LocationId`.
         public typealias LocationId = Swift.String
+        /// The product's id or style code.
+        ///
+        /// - Remark: Generated from `#/components/parameters/ProductId`.
+        public typealias ProductId = Swift.String
+        /// The SKU's id or code.
+        ///
+        /// - Remark: Generated from `#/components/parameters/SkuId`.
+        public typealias SkuId = Swift.String
+        /// The price list's id or code.
+        ///
+        /// - Remark: Generated from `#/components/parameters/PriceListId`.
+        public typealias PriceListId = Swift.String
+        /// - Remark: Generated from `#/components/parameters/ImportKind`.
+        @frozen public enum ImportKind: String, Codable, Hashable, Sendable, CaseIterable {
+            case skus = "skus"
+            case listings = "listings"
+            case prices = "prices"
+        }
     }
 }

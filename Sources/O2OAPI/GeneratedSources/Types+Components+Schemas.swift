@@ -89,21 +89,29 @@ extension Components {
             public var field: Swift.String
             /// - Remark: Generated from `#/components/schemas/FieldError/message`.
             public var message: Swift.String
+            /// For imports: the line of the file (the header is line 1).
+            ///
+            /// - Remark: Generated from `#/components/schemas/FieldError/line`.
+            public var line: Swift.Int?
             /// Creates a new `FieldError`.
             ///
             /// - Parameters:
             ///   - field: JSON pointer-like path, e.g. `coordinates.lat`.
             ///   - message:
+            ///   - line: For imports: the line of the file (the header is line 1).
             public init(
                 field: Swift.String,
-                message: Swift.String
+                message: Swift.String,
+                line: Swift.Int? = nil
             ) {
                 self.field = field
                 self.message = message
+                self.line = line
             }
             public enum CodingKeys: String, CodingKey {
                 case field
                 case message
+                case line
             }
         }
         /// - Remark: Generated from `#/components/schemas/LoginRequest`.
@@ -587,6 +595,10 @@ extension Components {
             public var coordinates: Components.Schemas.Coordinates
             /// - Remark: Generated from `#/components/schemas/Location/timeZone`.
             public var timeZone: Swift.String
+            /// ISO 4217 code the location sells in.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Location/currency`.
+            public var currency: Swift.String
             /// - Remark: Generated from `#/components/schemas/Location/openingHours`.
             public var openingHours: [Components.Schemas.OpeningHours]
             /// - Remark: Generated from `#/components/schemas/Location/capabilities`.
@@ -619,6 +631,7 @@ extension Components {
             ///   - address:
             ///   - coordinates:
             ///   - timeZone:
+            ///   - currency: ISO 4217 code the location sells in.
             ///   - openingHours:
             ///   - capabilities:
             ///   - dailyCapacity: Orders the location can fulfil per day.
@@ -637,6 +650,7 @@ extension Components {
                 address: Components.Schemas.Address,
                 coordinates: Components.Schemas.Coordinates,
                 timeZone: Swift.String,
+                currency: Swift.String,
                 openingHours: [Components.Schemas.OpeningHours],
                 capabilities: Components.Schemas.Capabilities,
                 dailyCapacity: Swift.Int,
@@ -655,6 +669,7 @@ extension Components {
                 self.address = address
                 self.coordinates = coordinates
                 self.timeZone = timeZone
+                self.currency = currency
                 self.openingHours = openingHours
                 self.capabilities = capabilities
                 self.dailyCapacity = dailyCapacity
@@ -674,6 +689,7 @@ extension Components {
                 case address
                 case coordinates
                 case timeZone
+                case currency
                 case openingHours
                 case capabilities
                 case dailyCapacity
@@ -706,6 +722,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/LocationCreate/timeZone`.
             public var timeZone: Swift.String?
+            /// ISO 4217 code; default CNY.
+            ///
+            /// - Remark: Generated from `#/components/schemas/LocationCreate/currency`.
+            public var currency: Swift.String?
             /// - Remark: Generated from `#/components/schemas/LocationCreate/openingHours`.
             public var openingHours: [Components.Schemas.OpeningHours]?
             /// - Remark: Generated from `#/components/schemas/LocationCreate/capabilities`.
@@ -725,6 +745,7 @@ extension Components {
             ///   - address:
             ///   - coordinates:
             ///   - timeZone: IANA zone; default Asia/Shanghai.
+            ///   - currency: ISO 4217 code; default CNY.
             ///   - openingHours:
             ///   - capabilities:
             ///   - dailyCapacity:
@@ -738,6 +759,7 @@ extension Components {
                 address: Components.Schemas.Address,
                 coordinates: Components.Schemas.Coordinates,
                 timeZone: Swift.String? = nil,
+                currency: Swift.String? = nil,
                 openingHours: [Components.Schemas.OpeningHours]? = nil,
                 capabilities: Components.Schemas.Capabilities? = nil,
                 dailyCapacity: Swift.Int? = nil,
@@ -751,6 +773,7 @@ extension Components {
                 self.address = address
                 self.coordinates = coordinates
                 self.timeZone = timeZone
+                self.currency = currency
                 self.openingHours = openingHours
                 self.capabilities = capabilities
                 self.dailyCapacity = dailyCapacity
@@ -765,6 +788,7 @@ extension Components {
                 case address
                 case coordinates
                 case timeZone
+                case currency
                 case openingHours
                 case capabilities
                 case dailyCapacity
@@ -1539,6 +1563,1959 @@ extension Components {
             public enum CodingKeys: String, CodingKey {
                 case items
                 case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CatalogStatus`.
+        @frozen public enum CatalogStatus: String, Codable, Hashable, Sendable, CaseIterable {
+            case draft = "draft"
+            case active = "active"
+            case discontinued = "discontinued"
+        }
+        /// shared (共享): every channel; online_exclusive (网络专供): never in stores; store_exclusive (专卖店专供): stores only.
+        ///
+        /// - Remark: Generated from `#/components/schemas/Assortment`.
+        @frozen public enum Assortment: String, Codable, Hashable, Sendable, CaseIterable {
+            case shared = "shared"
+            case onlineExclusive = "online_exclusive"
+            case storeExclusive = "store_exclusive"
+        }
+        /// - Remark: Generated from `#/components/schemas/ChannelKind`.
+        @frozen public enum ChannelKind: String, Codable, Hashable, Sendable, CaseIterable {
+            case web = "web"
+            case app = "app"
+            case miniProgram = "mini_program"
+            case marketplace = "marketplace"
+            case pos = "pos"
+            case callCenter = "call_center"
+        }
+        /// - Remark: Generated from `#/components/schemas/Brand`.
+        public struct Brand: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Brand/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Brand/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Brand/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Brand/nameEn`.
+            public var nameEn: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Brand/createdAt`.
+            public var createdAt: Foundation.Date
+            /// Creates a new `Brand`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - code:
+            ///   - name:
+            ///   - nameEn:
+            ///   - createdAt:
+            public init(
+                id: Swift.String,
+                code: Swift.String,
+                name: Swift.String,
+                nameEn: Swift.String? = nil,
+                createdAt: Foundation.Date
+            ) {
+                self.id = id
+                self.code = code
+                self.name = name
+                self.nameEn = nameEn
+                self.createdAt = createdAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case code
+                case name
+                case nameEn
+                case createdAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BrandCreate`.
+        public struct BrandCreate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BrandCreate/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BrandCreate/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BrandCreate/nameEn`.
+            public var nameEn: Swift.String?
+            /// Creates a new `BrandCreate`.
+            ///
+            /// - Parameters:
+            ///   - code:
+            ///   - name:
+            ///   - nameEn:
+            public init(
+                code: Swift.String,
+                name: Swift.String,
+                nameEn: Swift.String? = nil
+            ) {
+                self.code = code
+                self.name = name
+                self.nameEn = nameEn
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case name
+                case nameEn
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BrandPage`.
+        public struct BrandPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BrandPage/items`.
+            public var items: [Components.Schemas.Brand]
+            /// - Remark: Generated from `#/components/schemas/BrandPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `BrandPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Brand],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Category`.
+        public struct Category: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Category/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Category/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Category/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Category/nameEn`.
+            public var nameEn: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Category/parentId`.
+            public var parentId: Swift.String?
+            /// Ids from the root down, `/`-separated.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Category/path`.
+            public var path: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Category/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Category/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Category/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `Category`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - code:
+            ///   - name:
+            ///   - nameEn:
+            ///   - parentId:
+            ///   - path: Ids from the root down, `/`-separated.
+            ///   - version:
+            ///   - createdAt:
+            ///   - updatedAt:
+            public init(
+                id: Swift.String,
+                code: Swift.String,
+                name: Swift.String,
+                nameEn: Swift.String? = nil,
+                parentId: Swift.String? = nil,
+                path: Swift.String,
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.code = code
+                self.name = name
+                self.nameEn = nameEn
+                self.parentId = parentId
+                self.path = path
+                self.version = version
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case code
+                case name
+                case nameEn
+                case parentId
+                case path
+                case version
+                case createdAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CategoryCreate`.
+        public struct CategoryCreate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CategoryCreate/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CategoryCreate/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CategoryCreate/nameEn`.
+            public var nameEn: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/CategoryCreate/parentId`.
+            public var parentId: Swift.String?
+            /// Creates a new `CategoryCreate`.
+            ///
+            /// - Parameters:
+            ///   - code:
+            ///   - name:
+            ///   - nameEn:
+            ///   - parentId:
+            public init(
+                code: Swift.String,
+                name: Swift.String,
+                nameEn: Swift.String? = nil,
+                parentId: Swift.String? = nil
+            ) {
+                self.code = code
+                self.name = name
+                self.nameEn = nameEn
+                self.parentId = parentId
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case name
+                case nameEn
+                case parentId
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CategoryPatch`.
+        public struct CategoryPatch: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CategoryPatch/name`.
+            public var name: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/CategoryPatch/nameEn`.
+            public var nameEn: Swift.String?
+            /// The new parent; an empty string makes the category a root.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CategoryPatch/parentId`.
+            public var parentId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/CategoryPatch/expectedVersion`.
+            public var expectedVersion: Swift.Int?
+            /// Creates a new `CategoryPatch`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - nameEn:
+            ///   - parentId: The new parent; an empty string makes the category a root.
+            ///   - expectedVersion:
+            public init(
+                name: Swift.String? = nil,
+                nameEn: Swift.String? = nil,
+                parentId: Swift.String? = nil,
+                expectedVersion: Swift.Int? = nil
+            ) {
+                self.name = name
+                self.nameEn = nameEn
+                self.parentId = parentId
+                self.expectedVersion = expectedVersion
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case nameEn
+                case parentId
+                case expectedVersion
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CategoryList`.
+        public struct CategoryList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CategoryList/items`.
+            public var items: [Components.Schemas.Category]
+            /// Creates a new `CategoryList`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            public init(items: [Components.Schemas.Category]) {
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ExternalCode`.
+        public struct ExternalCode: Codable, Hashable, Sendable {
+            /// e.g. erp, tmall, jd.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ExternalCode/system`.
+            public var system: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ExternalCode/code`.
+            public var code: Swift.String
+            /// Creates a new `ExternalCode`.
+            ///
+            /// - Parameters:
+            ///   - system: e.g. erp, tmall, jd.
+            ///   - code:
+            public init(
+                system: Swift.String,
+                code: Swift.String
+            ) {
+                self.system = system
+                self.code = code
+            }
+            public enum CodingKeys: String, CodingKey {
+                case system
+                case code
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Sku`.
+        public struct Sku: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Sku/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Sku/productId`.
+            public var productId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Sku/code`.
+            public var code: Swift.String
+            /// GTIN-8/12/13/14 with a valid GS1 check digit.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Sku/barcode`.
+            public var barcode: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Sku/options`.
+            public struct OptionsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `OptionsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/Sku/options`.
+            public var options: Components.Schemas.Sku.OptionsPayload
+            /// Unified retail price (统一零售价) in minor units (fen).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Sku/listPrice`.
+            public var listPrice: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Sku/currency`.
+            public var currency: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Sku/weightGrams`.
+            public var weightGrams: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/Sku/volumeCm3`.
+            public var volumeCm3: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/Sku/status`.
+            public var status: Components.Schemas.CatalogStatus
+            /// - Remark: Generated from `#/components/schemas/Sku/externalCodes`.
+            public var externalCodes: [Components.Schemas.ExternalCode]
+            /// - Remark: Generated from `#/components/schemas/Sku/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Sku/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Sku/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `Sku`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - productId:
+            ///   - code:
+            ///   - barcode: GTIN-8/12/13/14 with a valid GS1 check digit.
+            ///   - options:
+            ///   - listPrice: Unified retail price (统一零售价) in minor units (fen).
+            ///   - currency:
+            ///   - weightGrams:
+            ///   - volumeCm3:
+            ///   - status:
+            ///   - externalCodes:
+            ///   - version:
+            ///   - createdAt:
+            ///   - updatedAt:
+            public init(
+                id: Swift.String,
+                productId: Swift.String,
+                code: Swift.String,
+                barcode: Swift.String? = nil,
+                options: Components.Schemas.Sku.OptionsPayload,
+                listPrice: Swift.Int64,
+                currency: Swift.String,
+                weightGrams: Swift.Int? = nil,
+                volumeCm3: Swift.Int? = nil,
+                status: Components.Schemas.CatalogStatus,
+                externalCodes: [Components.Schemas.ExternalCode],
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.productId = productId
+                self.code = code
+                self.barcode = barcode
+                self.options = options
+                self.listPrice = listPrice
+                self.currency = currency
+                self.weightGrams = weightGrams
+                self.volumeCm3 = volumeCm3
+                self.status = status
+                self.externalCodes = externalCodes
+                self.version = version
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case productId
+                case code
+                case barcode
+                case options
+                case listPrice
+                case currency
+                case weightGrams
+                case volumeCm3
+                case status
+                case externalCodes
+                case version
+                case createdAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SkuCreate`.
+        public struct SkuCreate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SkuCreate/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SkuCreate/barcode`.
+            public var barcode: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SkuCreate/options`.
+            public struct OptionsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `OptionsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/SkuCreate/options`.
+            public var options: Components.Schemas.SkuCreate.OptionsPayload
+            /// - Remark: Generated from `#/components/schemas/SkuCreate/listPrice`.
+            public var listPrice: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/SkuCreate/currency`.
+            public var currency: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SkuCreate/weightGrams`.
+            public var weightGrams: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SkuCreate/volumeCm3`.
+            public var volumeCm3: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SkuCreate/status`.
+            public var status: Components.Schemas.CatalogStatus?
+            /// - Remark: Generated from `#/components/schemas/SkuCreate/externalCodes`.
+            public var externalCodes: [Components.Schemas.ExternalCode]?
+            /// Creates a new `SkuCreate`.
+            ///
+            /// - Parameters:
+            ///   - code:
+            ///   - barcode:
+            ///   - options:
+            ///   - listPrice:
+            ///   - currency:
+            ///   - weightGrams:
+            ///   - volumeCm3:
+            ///   - status:
+            ///   - externalCodes:
+            public init(
+                code: Swift.String,
+                barcode: Swift.String? = nil,
+                options: Components.Schemas.SkuCreate.OptionsPayload,
+                listPrice: Swift.Int64,
+                currency: Swift.String? = nil,
+                weightGrams: Swift.Int? = nil,
+                volumeCm3: Swift.Int? = nil,
+                status: Components.Schemas.CatalogStatus? = nil,
+                externalCodes: [Components.Schemas.ExternalCode]? = nil
+            ) {
+                self.code = code
+                self.barcode = barcode
+                self.options = options
+                self.listPrice = listPrice
+                self.currency = currency
+                self.weightGrams = weightGrams
+                self.volumeCm3 = volumeCm3
+                self.status = status
+                self.externalCodes = externalCodes
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case barcode
+                case options
+                case listPrice
+                case currency
+                case weightGrams
+                case volumeCm3
+                case status
+                case externalCodes
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SkuPatch`.
+        public struct SkuPatch: Codable, Hashable, Sendable {
+            /// An empty string removes the barcode.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SkuPatch/barcode`.
+            public var barcode: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SkuPatch/listPrice`.
+            public var listPrice: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/SkuPatch/weightGrams`.
+            public var weightGrams: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SkuPatch/volumeCm3`.
+            public var volumeCm3: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SkuPatch/status`.
+            public var status: Components.Schemas.CatalogStatus?
+            /// Replaces the SKU's external codes.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SkuPatch/externalCodes`.
+            public var externalCodes: [Components.Schemas.ExternalCode]?
+            /// - Remark: Generated from `#/components/schemas/SkuPatch/expectedVersion`.
+            public var expectedVersion: Swift.Int?
+            /// Creates a new `SkuPatch`.
+            ///
+            /// - Parameters:
+            ///   - barcode: An empty string removes the barcode.
+            ///   - listPrice:
+            ///   - weightGrams:
+            ///   - volumeCm3:
+            ///   - status:
+            ///   - externalCodes: Replaces the SKU's external codes.
+            ///   - expectedVersion:
+            public init(
+                barcode: Swift.String? = nil,
+                listPrice: Swift.Int64? = nil,
+                weightGrams: Swift.Int? = nil,
+                volumeCm3: Swift.Int? = nil,
+                status: Components.Schemas.CatalogStatus? = nil,
+                externalCodes: [Components.Schemas.ExternalCode]? = nil,
+                expectedVersion: Swift.Int? = nil
+            ) {
+                self.barcode = barcode
+                self.listPrice = listPrice
+                self.weightGrams = weightGrams
+                self.volumeCm3 = volumeCm3
+                self.status = status
+                self.externalCodes = externalCodes
+                self.expectedVersion = expectedVersion
+            }
+            public enum CodingKeys: String, CodingKey {
+                case barcode
+                case listPrice
+                case weightGrams
+                case volumeCm3
+                case status
+                case externalCodes
+                case expectedVersion
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SkuPage`.
+        public struct SkuPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SkuPage/items`.
+            public var items: [Components.Schemas.Sku]
+            /// - Remark: Generated from `#/components/schemas/SkuPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `SkuPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Sku],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Product`.
+        public struct Product: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Product/id`.
+            public var id: Swift.String
+            /// Style code.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Product/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Product/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Product/nameEn`.
+            public var nameEn: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Product/description`.
+            public var description: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Product/brandId`.
+            public var brandId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Product/categoryId`.
+            public var categoryId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Product/optionNames`.
+            public var optionNames: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Product/attributes`.
+            public struct AttributesPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `AttributesPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/Product/attributes`.
+            public var attributes: Components.Schemas.Product.AttributesPayload
+            /// - Remark: Generated from `#/components/schemas/Product/images`.
+            public var images: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Product/unit`.
+            public var unit: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Product/taxClass`.
+            public var taxClass: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Product/assortment`.
+            public var assortment: Components.Schemas.Assortment
+            /// New product first launch online (新品首销): store channels sell it from this time.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Product/onlineFirstUntil`.
+            public var onlineFirstUntil: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/Product/status`.
+            public var status: Components.Schemas.CatalogStatus
+            /// - Remark: Generated from `#/components/schemas/Product/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Product/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Product/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Product/skus`.
+            public var skus: [Components.Schemas.Sku]
+            /// Creates a new `Product`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - code: Style code.
+            ///   - name:
+            ///   - nameEn:
+            ///   - description:
+            ///   - brandId:
+            ///   - categoryId:
+            ///   - optionNames:
+            ///   - attributes:
+            ///   - images:
+            ///   - unit:
+            ///   - taxClass:
+            ///   - assortment:
+            ///   - onlineFirstUntil: New product first launch online (新品首销): store channels sell it from this time.
+            ///   - status:
+            ///   - version:
+            ///   - createdAt:
+            ///   - updatedAt:
+            ///   - skus:
+            public init(
+                id: Swift.String,
+                code: Swift.String,
+                name: Swift.String,
+                nameEn: Swift.String? = nil,
+                description: Swift.String? = nil,
+                brandId: Swift.String,
+                categoryId: Swift.String,
+                optionNames: [Swift.String],
+                attributes: Components.Schemas.Product.AttributesPayload,
+                images: [Swift.String],
+                unit: Swift.String,
+                taxClass: Swift.String,
+                assortment: Components.Schemas.Assortment,
+                onlineFirstUntil: Foundation.Date? = nil,
+                status: Components.Schemas.CatalogStatus,
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date,
+                skus: [Components.Schemas.Sku]
+            ) {
+                self.id = id
+                self.code = code
+                self.name = name
+                self.nameEn = nameEn
+                self.description = description
+                self.brandId = brandId
+                self.categoryId = categoryId
+                self.optionNames = optionNames
+                self.attributes = attributes
+                self.images = images
+                self.unit = unit
+                self.taxClass = taxClass
+                self.assortment = assortment
+                self.onlineFirstUntil = onlineFirstUntil
+                self.status = status
+                self.version = version
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+                self.skus = skus
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case code
+                case name
+                case nameEn
+                case description
+                case brandId
+                case categoryId
+                case optionNames
+                case attributes
+                case images
+                case unit
+                case taxClass
+                case assortment
+                case onlineFirstUntil
+                case status
+                case version
+                case createdAt
+                case updatedAt
+                case skus
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ProductCreate`.
+        public struct ProductCreate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/nameEn`.
+            public var nameEn: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/description`.
+            public var description: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/brandId`.
+            public var brandId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/categoryId`.
+            public var categoryId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/optionNames`.
+            public var optionNames: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/attributes`.
+            public struct AttributesPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `AttributesPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/attributes`.
+            public var attributes: Components.Schemas.ProductCreate.AttributesPayload?
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/images`.
+            public var images: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/unit`.
+            public var unit: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/taxClass`.
+            public var taxClass: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/assortment`.
+            public var assortment: Components.Schemas.Assortment?
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/onlineFirstUntil`.
+            public var onlineFirstUntil: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/status`.
+            public var status: Components.Schemas.CatalogStatus?
+            /// - Remark: Generated from `#/components/schemas/ProductCreate/skus`.
+            public var skus: [Components.Schemas.SkuCreate]
+            /// Creates a new `ProductCreate`.
+            ///
+            /// - Parameters:
+            ///   - code:
+            ///   - name:
+            ///   - nameEn:
+            ///   - description:
+            ///   - brandId:
+            ///   - categoryId:
+            ///   - optionNames:
+            ///   - attributes:
+            ///   - images:
+            ///   - unit:
+            ///   - taxClass:
+            ///   - assortment:
+            ///   - onlineFirstUntil:
+            ///   - status:
+            ///   - skus:
+            public init(
+                code: Swift.String,
+                name: Swift.String,
+                nameEn: Swift.String? = nil,
+                description: Swift.String? = nil,
+                brandId: Swift.String,
+                categoryId: Swift.String,
+                optionNames: [Swift.String],
+                attributes: Components.Schemas.ProductCreate.AttributesPayload? = nil,
+                images: [Swift.String]? = nil,
+                unit: Swift.String? = nil,
+                taxClass: Swift.String? = nil,
+                assortment: Components.Schemas.Assortment? = nil,
+                onlineFirstUntil: Foundation.Date? = nil,
+                status: Components.Schemas.CatalogStatus? = nil,
+                skus: [Components.Schemas.SkuCreate]
+            ) {
+                self.code = code
+                self.name = name
+                self.nameEn = nameEn
+                self.description = description
+                self.brandId = brandId
+                self.categoryId = categoryId
+                self.optionNames = optionNames
+                self.attributes = attributes
+                self.images = images
+                self.unit = unit
+                self.taxClass = taxClass
+                self.assortment = assortment
+                self.onlineFirstUntil = onlineFirstUntil
+                self.status = status
+                self.skus = skus
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case name
+                case nameEn
+                case description
+                case brandId
+                case categoryId
+                case optionNames
+                case attributes
+                case images
+                case unit
+                case taxClass
+                case assortment
+                case onlineFirstUntil
+                case status
+                case skus
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ProductPatch`.
+        public struct ProductPatch: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ProductPatch/name`.
+            public var name: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ProductPatch/nameEn`.
+            public var nameEn: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ProductPatch/description`.
+            public var description: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ProductPatch/brandId`.
+            public var brandId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ProductPatch/categoryId`.
+            public var categoryId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ProductPatch/attributes`.
+            public struct AttributesPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `AttributesPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/ProductPatch/attributes`.
+            public var attributes: Components.Schemas.ProductPatch.AttributesPayload?
+            /// - Remark: Generated from `#/components/schemas/ProductPatch/images`.
+            public var images: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/ProductPatch/unit`.
+            public var unit: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ProductPatch/taxClass`.
+            public var taxClass: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ProductPatch/assortment`.
+            public var assortment: Components.Schemas.Assortment?
+            /// - Remark: Generated from `#/components/schemas/ProductPatch/onlineFirstUntil`.
+            public var onlineFirstUntil: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/ProductPatch/status`.
+            public var status: Components.Schemas.CatalogStatus?
+            /// - Remark: Generated from `#/components/schemas/ProductPatch/expectedVersion`.
+            public var expectedVersion: Swift.Int?
+            /// Creates a new `ProductPatch`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - nameEn:
+            ///   - description:
+            ///   - brandId:
+            ///   - categoryId:
+            ///   - attributes:
+            ///   - images:
+            ///   - unit:
+            ///   - taxClass:
+            ///   - assortment:
+            ///   - onlineFirstUntil:
+            ///   - status:
+            ///   - expectedVersion:
+            public init(
+                name: Swift.String? = nil,
+                nameEn: Swift.String? = nil,
+                description: Swift.String? = nil,
+                brandId: Swift.String? = nil,
+                categoryId: Swift.String? = nil,
+                attributes: Components.Schemas.ProductPatch.AttributesPayload? = nil,
+                images: [Swift.String]? = nil,
+                unit: Swift.String? = nil,
+                taxClass: Swift.String? = nil,
+                assortment: Components.Schemas.Assortment? = nil,
+                onlineFirstUntil: Foundation.Date? = nil,
+                status: Components.Schemas.CatalogStatus? = nil,
+                expectedVersion: Swift.Int? = nil
+            ) {
+                self.name = name
+                self.nameEn = nameEn
+                self.description = description
+                self.brandId = brandId
+                self.categoryId = categoryId
+                self.attributes = attributes
+                self.images = images
+                self.unit = unit
+                self.taxClass = taxClass
+                self.assortment = assortment
+                self.onlineFirstUntil = onlineFirstUntil
+                self.status = status
+                self.expectedVersion = expectedVersion
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case nameEn
+                case description
+                case brandId
+                case categoryId
+                case attributes
+                case images
+                case unit
+                case taxClass
+                case assortment
+                case onlineFirstUntil
+                case status
+                case expectedVersion
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ProductPage`.
+        public struct ProductPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ProductPage/items`.
+            public var items: [Components.Schemas.Product]
+            /// - Remark: Generated from `#/components/schemas/ProductPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `ProductPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Product],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Channel`.
+        public struct Channel: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Channel/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Channel/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Channel/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Channel/kind`.
+            public var kind: Components.Schemas.ChannelKind
+            /// - Remark: Generated from `#/components/schemas/Channel/currency`.
+            public var currency: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Channel/status`.
+            public var status: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Channel/createdAt`.
+            public var createdAt: Foundation.Date
+            /// Creates a new `Channel`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - code:
+            ///   - name:
+            ///   - kind:
+            ///   - currency:
+            ///   - status:
+            ///   - createdAt:
+            public init(
+                id: Swift.String,
+                code: Swift.String,
+                name: Swift.String,
+                kind: Components.Schemas.ChannelKind,
+                currency: Swift.String,
+                status: Swift.String,
+                createdAt: Foundation.Date
+            ) {
+                self.id = id
+                self.code = code
+                self.name = name
+                self.kind = kind
+                self.currency = currency
+                self.status = status
+                self.createdAt = createdAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case code
+                case name
+                case kind
+                case currency
+                case status
+                case createdAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ChannelCreate`.
+        public struct ChannelCreate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ChannelCreate/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ChannelCreate/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ChannelCreate/kind`.
+            public var kind: Components.Schemas.ChannelKind
+            /// ISO 4217; default CNY.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ChannelCreate/currency`.
+            public var currency: Swift.String?
+            /// Creates a new `ChannelCreate`.
+            ///
+            /// - Parameters:
+            ///   - code:
+            ///   - name:
+            ///   - kind:
+            ///   - currency: ISO 4217; default CNY.
+            public init(
+                code: Swift.String,
+                name: Swift.String,
+                kind: Components.Schemas.ChannelKind,
+                currency: Swift.String? = nil
+            ) {
+                self.code = code
+                self.name = name
+                self.kind = kind
+                self.currency = currency
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case name
+                case kind
+                case currency
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ChannelList`.
+        public struct ChannelList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ChannelList/items`.
+            public var items: [Components.Schemas.Channel]
+            /// Creates a new `ChannelList`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            public init(items: [Components.Schemas.Channel]) {
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Listing`.
+        public struct Listing: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Listing/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Listing/skuId`.
+            public var skuId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Listing/channelId`.
+            public var channelId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Listing/publishAt`.
+            public var publishAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/Listing/unpublishAt`.
+            public var unpublishAt: Foundation.Date?
+            /// Sold as clearance (尾货) on this channel.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Listing/clearance`.
+            public var clearance: Swift.Bool
+            /// Whether the SKU is on sale on the channel now.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Listing/published`.
+            public var published: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/Listing/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Listing/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Listing/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `Listing`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - skuId:
+            ///   - channelId:
+            ///   - publishAt:
+            ///   - unpublishAt:
+            ///   - clearance: Sold as clearance (尾货) on this channel.
+            ///   - published: Whether the SKU is on sale on the channel now.
+            ///   - version:
+            ///   - createdAt:
+            ///   - updatedAt:
+            public init(
+                id: Swift.String,
+                skuId: Swift.String,
+                channelId: Swift.String,
+                publishAt: Foundation.Date? = nil,
+                unpublishAt: Foundation.Date? = nil,
+                clearance: Swift.Bool,
+                published: Swift.Bool,
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.skuId = skuId
+                self.channelId = channelId
+                self.publishAt = publishAt
+                self.unpublishAt = unpublishAt
+                self.clearance = clearance
+                self.published = published
+                self.version = version
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case skuId
+                case channelId
+                case publishAt
+                case unpublishAt
+                case clearance
+                case published
+                case version
+                case createdAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ListingsSet`.
+        public struct ListingsSet: Codable, Hashable, Sendable {
+            /// The channel's id or code.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ListingsSet/channelId`.
+            public var channelId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ListingsSet/ItemsPayload`.
+            public struct ItemsPayloadPayload: Codable, Hashable, Sendable {
+                /// A SKU id or code.
+                ///
+                /// - Remark: Generated from `#/components/schemas/ListingsSet/ItemsPayload/sku`.
+                public var sku: Swift.String
+                /// - Remark: Generated from `#/components/schemas/ListingsSet/ItemsPayload/publishAt`.
+                public var publishAt: Foundation.Date?
+                /// - Remark: Generated from `#/components/schemas/ListingsSet/ItemsPayload/unpublishAt`.
+                public var unpublishAt: Foundation.Date?
+                /// - Remark: Generated from `#/components/schemas/ListingsSet/ItemsPayload/clearance`.
+                public var clearance: Swift.Bool?
+                /// Creates a new `ItemsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - sku: A SKU id or code.
+                ///   - publishAt:
+                ///   - unpublishAt:
+                ///   - clearance:
+                public init(
+                    sku: Swift.String,
+                    publishAt: Foundation.Date? = nil,
+                    unpublishAt: Foundation.Date? = nil,
+                    clearance: Swift.Bool? = nil
+                ) {
+                    self.sku = sku
+                    self.publishAt = publishAt
+                    self.unpublishAt = unpublishAt
+                    self.clearance = clearance
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case sku
+                    case publishAt
+                    case unpublishAt
+                    case clearance
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/ListingsSet/items`.
+            public typealias ItemsPayload = [Components.Schemas.ListingsSet.ItemsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/ListingsSet/items`.
+            public var items: Components.Schemas.ListingsSet.ItemsPayload
+            /// Creates a new `ListingsSet`.
+            ///
+            /// - Parameters:
+            ///   - channelId: The channel's id or code.
+            ///   - items:
+            public init(
+                channelId: Swift.String,
+                items: Components.Schemas.ListingsSet.ItemsPayload
+            ) {
+                self.channelId = channelId
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case channelId
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ListingPage`.
+        public struct ListingPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ListingPage/items`.
+            public var items: [Components.Schemas.Listing]
+            /// - Remark: Generated from `#/components/schemas/ListingPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `ListingPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Listing],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ListingList`.
+        public struct ListingList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ListingList/items`.
+            public var items: [Components.Schemas.Listing]
+            /// Creates a new `ListingList`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            public init(items: [Components.Schemas.Listing]) {
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PriceList`.
+        public struct PriceList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PriceList/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PriceList/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PriceList/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PriceList/currency`.
+            public var currency: Swift.String
+            /// Higher wins.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PriceList/priority`.
+            public var priority: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/PriceList/channelId`.
+            public var channelId: Swift.String?
+            /// A franchisee: the list applies at its stores.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PriceList/organisationId`.
+            public var organisationId: Swift.String?
+            /// One store.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PriceList/locationId`.
+            public var locationId: Swift.String?
+            /// A province, city or district code: the stores there.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PriceList/regionCode`.
+            public var regionCode: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PriceList/validFrom`.
+            public var validFrom: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/PriceList/validTo`.
+            public var validTo: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/PriceList/status`.
+            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case active = "active"
+                case inactive = "inactive"
+            }
+            /// - Remark: Generated from `#/components/schemas/PriceList/status`.
+            public var status: Components.Schemas.PriceList.StatusPayload
+            /// What the list targets
+            ///
+            /// - Remark: Generated from `#/components/schemas/PriceList/target`.
+            public var target: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PriceList/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/PriceList/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/PriceList/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `PriceList`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - code:
+            ///   - name:
+            ///   - currency:
+            ///   - priority: Higher wins.
+            ///   - channelId:
+            ///   - organisationId: A franchisee: the list applies at its stores.
+            ///   - locationId: One store.
+            ///   - regionCode: A province, city or district code: the stores there.
+            ///   - validFrom:
+            ///   - validTo:
+            ///   - status:
+            ///   - target: What the list targets
+            ///   - version:
+            ///   - createdAt:
+            ///   - updatedAt:
+            public init(
+                id: Swift.String,
+                code: Swift.String,
+                name: Swift.String,
+                currency: Swift.String,
+                priority: Swift.Int,
+                channelId: Swift.String? = nil,
+                organisationId: Swift.String? = nil,
+                locationId: Swift.String? = nil,
+                regionCode: Swift.String? = nil,
+                validFrom: Foundation.Date? = nil,
+                validTo: Foundation.Date? = nil,
+                status: Components.Schemas.PriceList.StatusPayload,
+                target: Swift.String,
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.code = code
+                self.name = name
+                self.currency = currency
+                self.priority = priority
+                self.channelId = channelId
+                self.organisationId = organisationId
+                self.locationId = locationId
+                self.regionCode = regionCode
+                self.validFrom = validFrom
+                self.validTo = validTo
+                self.status = status
+                self.target = target
+                self.version = version
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case code
+                case name
+                case currency
+                case priority
+                case channelId
+                case organisationId
+                case locationId
+                case regionCode
+                case validFrom
+                case validTo
+                case status
+                case target
+                case version
+                case createdAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PriceListCreate`.
+        public struct PriceListCreate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PriceListCreate/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PriceListCreate/name`.
+            public var name: Swift.String
+            /// ISO 4217; default CNY.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PriceListCreate/currency`.
+            public var currency: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PriceListCreate/priority`.
+            public var priority: Swift.Int
+            /// A channel id or code.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PriceListCreate/channelId`.
+            public var channelId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PriceListCreate/organisationId`.
+            public var organisationId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PriceListCreate/locationId`.
+            public var locationId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PriceListCreate/regionCode`.
+            public var regionCode: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PriceListCreate/validFrom`.
+            public var validFrom: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/PriceListCreate/validTo`.
+            public var validTo: Foundation.Date?
+            /// Creates a new `PriceListCreate`.
+            ///
+            /// - Parameters:
+            ///   - code:
+            ///   - name:
+            ///   - currency: ISO 4217; default CNY.
+            ///   - priority:
+            ///   - channelId: A channel id or code.
+            ///   - organisationId:
+            ///   - locationId:
+            ///   - regionCode:
+            ///   - validFrom:
+            ///   - validTo:
+            public init(
+                code: Swift.String,
+                name: Swift.String,
+                currency: Swift.String? = nil,
+                priority: Swift.Int,
+                channelId: Swift.String? = nil,
+                organisationId: Swift.String? = nil,
+                locationId: Swift.String? = nil,
+                regionCode: Swift.String? = nil,
+                validFrom: Foundation.Date? = nil,
+                validTo: Foundation.Date? = nil
+            ) {
+                self.code = code
+                self.name = name
+                self.currency = currency
+                self.priority = priority
+                self.channelId = channelId
+                self.organisationId = organisationId
+                self.locationId = locationId
+                self.regionCode = regionCode
+                self.validFrom = validFrom
+                self.validTo = validTo
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case name
+                case currency
+                case priority
+                case channelId
+                case organisationId
+                case locationId
+                case regionCode
+                case validFrom
+                case validTo
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PriceListPatch`.
+        public struct PriceListPatch: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PriceListPatch/name`.
+            public var name: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PriceListPatch/priority`.
+            public var priority: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/PriceListPatch/validFrom`.
+            public var validFrom: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/PriceListPatch/validTo`.
+            public var validTo: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/PriceListPatch/status`.
+            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case active = "active"
+                case inactive = "inactive"
+            }
+            /// - Remark: Generated from `#/components/schemas/PriceListPatch/status`.
+            public var status: Components.Schemas.PriceListPatch.StatusPayload?
+            /// - Remark: Generated from `#/components/schemas/PriceListPatch/expectedVersion`.
+            public var expectedVersion: Swift.Int?
+            /// Creates a new `PriceListPatch`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - priority:
+            ///   - validFrom:
+            ///   - validTo:
+            ///   - status:
+            ///   - expectedVersion:
+            public init(
+                name: Swift.String? = nil,
+                priority: Swift.Int? = nil,
+                validFrom: Foundation.Date? = nil,
+                validTo: Foundation.Date? = nil,
+                status: Components.Schemas.PriceListPatch.StatusPayload? = nil,
+                expectedVersion: Swift.Int? = nil
+            ) {
+                self.name = name
+                self.priority = priority
+                self.validFrom = validFrom
+                self.validTo = validTo
+                self.status = status
+                self.expectedVersion = expectedVersion
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case priority
+                case validFrom
+                case validTo
+                case status
+                case expectedVersion
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PriceListPage`.
+        public struct PriceListPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PriceListPage/items`.
+            public var items: [Components.Schemas.PriceList]
+            /// - Remark: Generated from `#/components/schemas/PriceListPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `PriceListPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.PriceList],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PriceEntry`.
+        public struct PriceEntry: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PriceEntry/skuId`.
+            public var skuId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PriceEntry/skuCode`.
+            public var skuCode: Swift.String
+            /// Minor units.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PriceEntry/price`.
+            public var price: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PriceEntry/currency`.
+            public var currency: Swift.String
+            /// Creates a new `PriceEntry`.
+            ///
+            /// - Parameters:
+            ///   - skuId:
+            ///   - skuCode:
+            ///   - price: Minor units.
+            ///   - currency:
+            public init(
+                skuId: Swift.String,
+                skuCode: Swift.String,
+                price: Swift.Int64,
+                currency: Swift.String
+            ) {
+                self.skuId = skuId
+                self.skuCode = skuCode
+                self.price = price
+                self.currency = currency
+            }
+            public enum CodingKeys: String, CodingKey {
+                case skuId
+                case skuCode
+                case price
+                case currency
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PriceEntryPage`.
+        public struct PriceEntryPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PriceEntryPage/items`.
+            public var items: [Components.Schemas.PriceEntry]
+            /// - Remark: Generated from `#/components/schemas/PriceEntryPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `PriceEntryPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.PriceEntry],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PriceEntriesSet`.
+        public struct PriceEntriesSet: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PriceEntriesSet/ItemsPayload`.
+            public struct ItemsPayloadPayload: Codable, Hashable, Sendable {
+                /// A SKU id or code.
+                ///
+                /// - Remark: Generated from `#/components/schemas/PriceEntriesSet/ItemsPayload/sku`.
+                public var sku: Swift.String
+                /// Minor units; omit to remove the SKU from the list.
+                ///
+                /// - Remark: Generated from `#/components/schemas/PriceEntriesSet/ItemsPayload/price`.
+                public var price: Swift.Int64?
+                /// Creates a new `ItemsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - sku: A SKU id or code.
+                ///   - price: Minor units; omit to remove the SKU from the list.
+                public init(
+                    sku: Swift.String,
+                    price: Swift.Int64? = nil
+                ) {
+                    self.sku = sku
+                    self.price = price
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case sku
+                    case price
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/PriceEntriesSet/items`.
+            public typealias ItemsPayload = [Components.Schemas.PriceEntriesSet.ItemsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/PriceEntriesSet/items`.
+            public var items: Components.Schemas.PriceEntriesSet.ItemsPayload
+            /// Creates a new `PriceEntriesSet`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            public init(items: Components.Schemas.PriceEntriesSet.ItemsPayload) {
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PriceEntriesResult`.
+        public struct PriceEntriesResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PriceEntriesResult/changed`.
+            public var changed: Swift.Int
+            /// Creates a new `PriceEntriesResult`.
+            ///
+            /// - Parameters:
+            ///   - changed:
+            public init(changed: Swift.Int) {
+                self.changed = changed
+            }
+            public enum CodingKeys: String, CodingKey {
+                case changed
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PriceChange`.
+        public struct PriceChange: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PriceChange/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PriceChange/skuId`.
+            public var skuId: Swift.String
+            /// Absent for the unified retail price.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PriceChange/priceListId`.
+            public var priceListId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PriceChange/oldPrice`.
+            public var oldPrice: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/PriceChange/newPrice`.
+            public var newPrice: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/PriceChange/currency`.
+            public var currency: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PriceChange/at`.
+            public var at: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/PriceChange/actorId`.
+            public var actorId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PriceChange/source`.
+            @frozen public enum SourcePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case api = "api"
+                case _import = "import"
+            }
+            /// - Remark: Generated from `#/components/schemas/PriceChange/source`.
+            public var source: Components.Schemas.PriceChange.SourcePayload
+            /// Creates a new `PriceChange`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - skuId:
+            ///   - priceListId: Absent for the unified retail price.
+            ///   - oldPrice:
+            ///   - newPrice:
+            ///   - currency:
+            ///   - at:
+            ///   - actorId:
+            ///   - source:
+            public init(
+                id: Swift.String,
+                skuId: Swift.String,
+                priceListId: Swift.String? = nil,
+                oldPrice: Swift.Int64? = nil,
+                newPrice: Swift.Int64? = nil,
+                currency: Swift.String,
+                at: Foundation.Date,
+                actorId: Swift.String,
+                source: Components.Schemas.PriceChange.SourcePayload
+            ) {
+                self.id = id
+                self.skuId = skuId
+                self.priceListId = priceListId
+                self.oldPrice = oldPrice
+                self.newPrice = newPrice
+                self.currency = currency
+                self.at = at
+                self.actorId = actorId
+                self.source = source
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case skuId
+                case priceListId
+                case oldPrice
+                case newPrice
+                case currency
+                case at
+                case actorId
+                case source
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PriceChangePage`.
+        public struct PriceChangePage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PriceChangePage/items`.
+            public var items: [Components.Schemas.PriceChange]
+            /// - Remark: Generated from `#/components/schemas/PriceChangePage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `PriceChangePage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.PriceChange],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PriceResolveRequest`.
+        public struct PriceResolveRequest: Codable, Hashable, Sendable {
+            /// The channel's id or code.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PriceResolveRequest/channelId`.
+            public var channelId: Swift.String
+            /// The store selling
+            ///
+            /// - Remark: Generated from `#/components/schemas/PriceResolveRequest/locationId`.
+            public var locationId: Swift.String?
+            /// Default now.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PriceResolveRequest/at`.
+            public var at: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/PriceResolveRequest/skus`.
+            public var skus: [Swift.String]
+            /// Creates a new `PriceResolveRequest`.
+            ///
+            /// - Parameters:
+            ///   - channelId: The channel's id or code.
+            ///   - locationId: The store selling
+            ///   - at: Default now.
+            ///   - skus:
+            public init(
+                channelId: Swift.String,
+                locationId: Swift.String? = nil,
+                at: Foundation.Date? = nil,
+                skus: [Swift.String]
+            ) {
+                self.channelId = channelId
+                self.locationId = locationId
+                self.at = at
+                self.skus = skus
+            }
+            public enum CodingKeys: String, CodingKey {
+                case channelId
+                case locationId
+                case at
+                case skus
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ResolvedPrice`.
+        public struct ResolvedPrice: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ResolvedPrice/skuId`.
+            public var skuId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ResolvedPrice/skuCode`.
+            public var skuCode: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ResolvedPrice/currency`.
+            public var currency: Swift.String
+            /// Unified retail price (统一零售价), minor units.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ResolvedPrice/listPrice`.
+            public var listPrice: Swift.Int64
+            /// The price before promotions, minor units.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ResolvedPrice/price`.
+            public var price: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/ResolvedPrice/priceListId`.
+            public var priceListId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ResolvedPrice/priceListCode`.
+            public var priceListCode: Swift.String?
+            /// The rule that decided the price
+            ///
+            /// - Remark: Generated from `#/components/schemas/ResolvedPrice/rule`.
+            public var rule: Swift.String
+            /// Codes of other lists that priced the SKU here and lost, best first.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ResolvedPrice/overridden`.
+            public var overridden: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/ResolvedPrice/sellable`.
+            public var sellable: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/ResolvedPrice/notSellableReason`.
+            public var notSellableReason: Swift.String?
+            /// Creates a new `ResolvedPrice`.
+            ///
+            /// - Parameters:
+            ///   - skuId:
+            ///   - skuCode:
+            ///   - currency:
+            ///   - listPrice: Unified retail price (统一零售价), minor units.
+            ///   - price: The price before promotions, minor units.
+            ///   - priceListId:
+            ///   - priceListCode:
+            ///   - rule: The rule that decided the price
+            ///   - overridden: Codes of other lists that priced the SKU here and lost, best first.
+            ///   - sellable:
+            ///   - notSellableReason:
+            public init(
+                skuId: Swift.String,
+                skuCode: Swift.String,
+                currency: Swift.String,
+                listPrice: Swift.Int64,
+                price: Swift.Int64,
+                priceListId: Swift.String? = nil,
+                priceListCode: Swift.String? = nil,
+                rule: Swift.String,
+                overridden: [Swift.String],
+                sellable: Swift.Bool,
+                notSellableReason: Swift.String? = nil
+            ) {
+                self.skuId = skuId
+                self.skuCode = skuCode
+                self.currency = currency
+                self.listPrice = listPrice
+                self.price = price
+                self.priceListId = priceListId
+                self.priceListCode = priceListCode
+                self.rule = rule
+                self.overridden = overridden
+                self.sellable = sellable
+                self.notSellableReason = notSellableReason
+            }
+            public enum CodingKeys: String, CodingKey {
+                case skuId
+                case skuCode
+                case currency
+                case listPrice
+                case price
+                case priceListId
+                case priceListCode
+                case rule
+                case overridden
+                case sellable
+                case notSellableReason
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PriceResolveResponse`.
+        public struct PriceResolveResponse: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PriceResolveResponse/channelId`.
+            public var channelId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PriceResolveResponse/locationId`.
+            public var locationId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PriceResolveResponse/at`.
+            public var at: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/PriceResolveResponse/items`.
+            public var items: [Components.Schemas.ResolvedPrice]
+            /// Creates a new `PriceResolveResponse`.
+            ///
+            /// - Parameters:
+            ///   - channelId:
+            ///   - locationId:
+            ///   - at:
+            ///   - items:
+            public init(
+                channelId: Swift.String,
+                locationId: Swift.String? = nil,
+                at: Foundation.Date,
+                items: [Components.Schemas.ResolvedPrice]
+            ) {
+                self.channelId = channelId
+                self.locationId = locationId
+                self.at = at
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case channelId
+                case locationId
+                case at
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ImportResult`.
+        public struct ImportResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ImportResult/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case skus = "skus"
+                case listings = "listings"
+                case prices = "prices"
+            }
+            /// - Remark: Generated from `#/components/schemas/ImportResult/kind`.
+            public var kind: Components.Schemas.ImportResult.KindPayload
+            /// - Remark: Generated from `#/components/schemas/ImportResult/dryRun`.
+            public var dryRun: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/ImportResult/rows`.
+            public var rows: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ImportResult/created`.
+            public var created: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ImportResult/updated`.
+            public var updated: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ImportResult/unchanged`.
+            public var unchanged: Swift.Int
+            /// Creates a new `ImportResult`.
+            ///
+            /// - Parameters:
+            ///   - kind:
+            ///   - dryRun:
+            ///   - rows:
+            ///   - created:
+            ///   - updated:
+            ///   - unchanged:
+            public init(
+                kind: Components.Schemas.ImportResult.KindPayload,
+                dryRun: Swift.Bool,
+                rows: Swift.Int,
+                created: Swift.Int,
+                updated: Swift.Int,
+                unchanged: Swift.Int
+            ) {
+                self.kind = kind
+                self.dryRun = dryRun
+                self.rows = rows
+                self.created = created
+                self.updated = updated
+                self.unchanged = unchanged
+            }
+            public enum CodingKeys: String, CodingKey {
+                case kind
+                case dryRun
+                case rows
+                case created
+                case updated
+                case unchanged
             }
         }
     }

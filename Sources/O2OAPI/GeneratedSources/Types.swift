@@ -73,6 +73,152 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `PATCH /locations/{locationId}`.
     /// - Remark: Generated from `#/paths//locations/{locationId}/patch(updateLocation)`.
     func updateLocation(_ input: Operations.UpdateLocation.Input) async throws -> Operations.UpdateLocation.Output
+    /// - Remark: HTTP `GET /brands`.
+    /// - Remark: Generated from `#/paths//brands/get(listBrands)`.
+    func listBrands(_ input: Operations.ListBrands.Input) async throws -> Operations.ListBrands.Output
+    /// - Remark: HTTP `POST /brands`.
+    /// - Remark: Generated from `#/paths//brands/post(createBrand)`.
+    func createBrand(_ input: Operations.CreateBrand.Input) async throws -> Operations.CreateBrand.Output
+    /// The whole category tree, parents before children.
+    ///
+    /// - Remark: HTTP `GET /categories`.
+    /// - Remark: Generated from `#/paths//categories/get(listCategories)`.
+    func listCategories(_ input: Operations.ListCategories.Input) async throws -> Operations.ListCategories.Output
+    /// - Remark: HTTP `POST /categories`.
+    /// - Remark: Generated from `#/paths//categories/post(createCategory)`.
+    func createCategory(_ input: Operations.CreateCategory.Input) async throws -> Operations.CreateCategory.Output
+    /// Rename a category or move it (with its subtree); a move that would make a cycle is refused.
+    ///
+    /// - Remark: HTTP `PATCH /categories/{categoryId}`.
+    /// - Remark: Generated from `#/paths//categories/{categoryId}/patch(updateCategory)`.
+    func updateCategory(_ input: Operations.UpdateCategory.Input) async throws -> Operations.UpdateCategory.Output
+    /// Search products by name (Chinese or English), style code, SKU code or barcode, with filters.
+    ///
+    /// `q` matches as a case-insensitive substring of the product's code, name, English name and its
+    /// SKUs' codes and barcodes. A category filter includes the category's descendants; a channel
+    /// filter keeps products with a SKU listed on that channel.
+    ///
+    ///
+    /// - Remark: HTTP `GET /products`.
+    /// - Remark: Generated from `#/paths//products/get(listProducts)`.
+    func listProducts(_ input: Operations.ListProducts.Input) async throws -> Operations.ListProducts.Output
+    /// Create a style (SPU) with its SKUs.
+    ///
+    /// - Remark: HTTP `POST /products`.
+    /// - Remark: Generated from `#/paths//products/post(createProduct)`.
+    func createProduct(_ input: Operations.CreateProduct.Input) async throws -> Operations.CreateProduct.Output
+    /// - Remark: HTTP `GET /products/{productId}`.
+    /// - Remark: Generated from `#/paths//products/{productId}/get(getProduct)`.
+    func getProduct(_ input: Operations.GetProduct.Input) async throws -> Operations.GetProduct.Output
+    /// - Remark: HTTP `PATCH /products/{productId}`.
+    /// - Remark: Generated from `#/paths//products/{productId}/patch(updateProduct)`.
+    func updateProduct(_ input: Operations.UpdateProduct.Input) async throws -> Operations.UpdateProduct.Output
+    /// Add a variant to a product.
+    ///
+    /// - Remark: HTTP `POST /products/{productId}/skus`.
+    /// - Remark: Generated from `#/paths//products/{productId}/skus/post(createSku)`.
+    func createSku(_ input: Operations.CreateSku.Input) async throws -> Operations.CreateSku.Output
+    /// SKUs by product, barcode (a scan), code, or an external system's code.
+    ///
+    /// - Remark: HTTP `GET /skus`.
+    /// - Remark: Generated from `#/paths//skus/get(listSkus)`.
+    func listSkus(_ input: Operations.ListSkus.Input) async throws -> Operations.ListSkus.Output
+    /// - Remark: HTTP `GET /skus/{skuId}`.
+    /// - Remark: Generated from `#/paths//skus/{skuId}/get(getSku)`.
+    func getSku(_ input: Operations.GetSku.Input) async throws -> Operations.GetSku.Output
+    /// Change a SKU's barcode, unified retail price, measures, status or external codes.
+    ///
+    /// - Remark: HTTP `PATCH /skus/{skuId}`.
+    /// - Remark: Generated from `#/paths//skus/{skuId}/patch(updateSku)`.
+    func updateSku(_ input: Operations.UpdateSku.Input) async throws -> Operations.UpdateSku.Output
+    /// Every change of the SKU's prices, newest first.
+    ///
+    /// - Remark: HTTP `GET /skus/{skuId}/price-history`.
+    /// - Remark: Generated from `#/paths//skus/{skuId}/price-history/get(listSkuPriceHistory)`.
+    func listSkuPriceHistory(_ input: Operations.ListSkuPriceHistory.Input) async throws -> Operations.ListSkuPriceHistory.Output
+    /// - Remark: HTTP `GET /channels`.
+    /// - Remark: Generated from `#/paths//channels/get(listChannels)`.
+    func listChannels(_ input: Operations.ListChannels.Input) async throws -> Operations.ListChannels.Output
+    /// - Remark: HTTP `POST /channels`.
+    /// - Remark: Generated from `#/paths//channels/post(createChannel)`.
+    func createChannel(_ input: Operations.CreateChannel.Input) async throws -> Operations.CreateChannel.Output
+    /// - Remark: HTTP `GET /listings`.
+    /// - Remark: Generated from `#/paths//listings/get(listListings)`.
+    func listListings(_ input: Operations.ListListings.Input) async throws -> Operations.ListListings.Output
+    /// List SKUs on a channel (上架/下架), now or at scheduled times.
+    ///
+    /// Creates or replaces each SKU's listing on the channel. A SKU is published from `publishAt`
+    /// until `unpublishAt`; omit `publishAt` to hold it unpublished, set `unpublishAt` to now to take
+    /// it off sale. The assortment rules hold: online-exclusive products are never listed on a
+    /// store channel, store-exclusive products only there, and a product launching online first
+    /// reaches store channels only from its `onlineFirstUntil`. One bad item refuses the request.
+    ///
+    ///
+    /// - Remark: HTTP `POST /listings`.
+    /// - Remark: Generated from `#/paths//listings/post(setListings)`.
+    func setListings(_ input: Operations.SetListings.Input) async throws -> Operations.SetListings.Output
+    /// - Remark: HTTP `GET /price-lists`.
+    /// - Remark: Generated from `#/paths//price-lists/get(listPriceLists)`.
+    func listPriceLists(_ input: Operations.ListPriceLists.Input) async throws -> Operations.ListPriceLists.Output
+    /// A price list for a channel, a franchisee's stores, a region or one store.
+    ///
+    /// Active lists of equal priority whose targets and validity periods overlap are refused (422
+    /// on `priority`): the winner of a price must never be left to chance. The currency must be the
+    /// one the channel or store sells in.
+    ///
+    ///
+    /// - Remark: HTTP `POST /price-lists`.
+    /// - Remark: Generated from `#/paths//price-lists/post(createPriceList)`.
+    func createPriceList(_ input: Operations.CreatePriceList.Input) async throws -> Operations.CreatePriceList.Output
+    /// - Remark: HTTP `GET /price-lists/{priceListId}`.
+    /// - Remark: Generated from `#/paths//price-lists/{priceListId}/get(getPriceList)`.
+    func getPriceList(_ input: Operations.GetPriceList.Input) async throws -> Operations.GetPriceList.Output
+    /// - Remark: HTTP `PATCH /price-lists/{priceListId}`.
+    /// - Remark: Generated from `#/paths//price-lists/{priceListId}/patch(updatePriceList)`.
+    func updatePriceList(_ input: Operations.UpdatePriceList.Input) async throws -> Operations.UpdatePriceList.Output
+    /// - Remark: HTTP `GET /price-lists/{priceListId}/entries`.
+    /// - Remark: Generated from `#/paths//price-lists/{priceListId}/entries/get(listPriceListEntries)`.
+    func listPriceListEntries(_ input: Operations.ListPriceListEntries.Input) async throws -> Operations.ListPriceListEntries.Output
+    /// Set (or, with `price` omitted, remove) the list's price of many SKUs; each change enters the price history.
+    ///
+    /// - Remark: HTTP `POST /price-lists/{priceListId}/entries`.
+    /// - Remark: Generated from `#/paths//price-lists/{priceListId}/entries/post(setPriceListEntries)`.
+    func setPriceListEntries(_ input: Operations.SetPriceListEntries.Input) async throws -> Operations.SetPriceListEntries.Output
+    /// What each SKU costs on a channel (at a store), now or at a given time, and the rule that decided it.
+    ///
+    /// The one price function every channel and module uses. Among the active price lists that
+    /// apply (channel, franchisee, region, store; validity) and price the SKU, the highest priority
+    /// wins, then the more specific target; without one the unified retail price (统一零售价)
+    /// stands. `sellable` says whether the SKU may be sold there at that time (status, assortment,
+    /// first launch online, listing). Unknown SKUs are reported all at once (422). Read-only: the
+    /// request changes nothing.
+    ///
+    ///
+    /// - Remark: HTTP `POST /prices/resolve`.
+    /// - Remark: Generated from `#/paths//prices/resolve/post(resolvePrices)`.
+    func resolvePrices(_ input: Operations.ResolvePrices.Input) async throws -> Operations.ResolvePrices.Output
+    /// Import SKUs (with their products), listings or prices from CSV, all or nothing.
+    ///
+    /// Every row is checked first, against the file and the database; a file with any bad row is
+    /// refused with `422` (`type` …/import-rejected) whose `errors` give each row's `line` (the
+    /// header is line 1), column and reason, and nothing is written. A clean file is applied whole in
+    /// one transaction. `dryRun=true` checks and counts without writing. Columns (header row
+    /// required, any order): `skus` — product_code, product_name, product_name_en, brand_code,
+    /// category_code, assortment, unit, tax_class, product_status, sku_code, barcode, options
+    /// (`colour=黑色;size=M`), list_price (major units, e.g. 199.00), currency, weight_g, volume_cm3,
+    /// sku_status, external_codes (`erp=A100;tmall=5521`); `listings` — channel_code, sku_code,
+    /// publish_at, unpublish_at (ISO 8601), clearance; `prices` — price_list_code, sku_code, price
+    /// (empty removes). Bodies up to the import limit (64 MiB by default) are accepted here.
+    ///
+    ///
+    /// - Remark: HTTP `POST /catalog/imports/{kind}`.
+    /// - Remark: Generated from `#/paths//catalog/imports/{kind}/post(importCatalog)`.
+    func importCatalog(_ input: Operations.ImportCatalog.Input) async throws -> Operations.ImportCatalog.Output
+    /// The catalog's SKUs, listings or prices as CSV, in the import format.
+    ///
+    /// - Remark: HTTP `GET /catalog/exports/{kind}`.
+    /// - Remark: Generated from `#/paths//catalog/exports/{kind}/get(exportCatalog)`.
+    func exportCatalog(_ input: Operations.ExportCatalog.Input) async throws -> Operations.ExportCatalog.Output
     /// - Remark: HTTP `GET /users`.
     /// - Remark: Generated from `#/paths//users/get(listUsers)`.
     func listUsers(_ input: Operations.ListUsers.Input) async throws -> Operations.ListUsers.Output
@@ -252,6 +398,376 @@ extension APIProtocol {
             path: path,
             headers: headers,
             body: body
+        ))
+    }
+    /// - Remark: HTTP `GET /brands`.
+    /// - Remark: Generated from `#/paths//brands/get(listBrands)`.
+    public func listBrands(
+        query: Operations.ListBrands.Input.Query = .init(),
+        headers: Operations.ListBrands.Input.Headers = .init()
+    ) async throws -> Operations.ListBrands.Output {
+        try await listBrands(Operations.ListBrands.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// - Remark: HTTP `POST /brands`.
+    /// - Remark: Generated from `#/paths//brands/post(createBrand)`.
+    public func createBrand(
+        headers: Operations.CreateBrand.Input.Headers = .init(),
+        body: Operations.CreateBrand.Input.Body
+    ) async throws -> Operations.CreateBrand.Output {
+        try await createBrand(Operations.CreateBrand.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The whole category tree, parents before children.
+    ///
+    /// - Remark: HTTP `GET /categories`.
+    /// - Remark: Generated from `#/paths//categories/get(listCategories)`.
+    public func listCategories(headers: Operations.ListCategories.Input.Headers = .init()) async throws -> Operations.ListCategories.Output {
+        try await listCategories(Operations.ListCategories.Input(headers: headers))
+    }
+    /// - Remark: HTTP `POST /categories`.
+    /// - Remark: Generated from `#/paths//categories/post(createCategory)`.
+    public func createCategory(
+        headers: Operations.CreateCategory.Input.Headers = .init(),
+        body: Operations.CreateCategory.Input.Body
+    ) async throws -> Operations.CreateCategory.Output {
+        try await createCategory(Operations.CreateCategory.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Rename a category or move it (with its subtree); a move that would make a cycle is refused.
+    ///
+    /// - Remark: HTTP `PATCH /categories/{categoryId}`.
+    /// - Remark: Generated from `#/paths//categories/{categoryId}/patch(updateCategory)`.
+    public func updateCategory(
+        path: Operations.UpdateCategory.Input.Path,
+        headers: Operations.UpdateCategory.Input.Headers = .init(),
+        body: Operations.UpdateCategory.Input.Body
+    ) async throws -> Operations.UpdateCategory.Output {
+        try await updateCategory(Operations.UpdateCategory.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Search products by name (Chinese or English), style code, SKU code or barcode, with filters.
+    ///
+    /// `q` matches as a case-insensitive substring of the product's code, name, English name and its
+    /// SKUs' codes and barcodes. A category filter includes the category's descendants; a channel
+    /// filter keeps products with a SKU listed on that channel.
+    ///
+    ///
+    /// - Remark: HTTP `GET /products`.
+    /// - Remark: Generated from `#/paths//products/get(listProducts)`.
+    public func listProducts(
+        query: Operations.ListProducts.Input.Query = .init(),
+        headers: Operations.ListProducts.Input.Headers = .init()
+    ) async throws -> Operations.ListProducts.Output {
+        try await listProducts(Operations.ListProducts.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Create a style (SPU) with its SKUs.
+    ///
+    /// - Remark: HTTP `POST /products`.
+    /// - Remark: Generated from `#/paths//products/post(createProduct)`.
+    public func createProduct(
+        headers: Operations.CreateProduct.Input.Headers = .init(),
+        body: Operations.CreateProduct.Input.Body
+    ) async throws -> Operations.CreateProduct.Output {
+        try await createProduct(Operations.CreateProduct.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// - Remark: HTTP `GET /products/{productId}`.
+    /// - Remark: Generated from `#/paths//products/{productId}/get(getProduct)`.
+    public func getProduct(
+        path: Operations.GetProduct.Input.Path,
+        headers: Operations.GetProduct.Input.Headers = .init()
+    ) async throws -> Operations.GetProduct.Output {
+        try await getProduct(Operations.GetProduct.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// - Remark: HTTP `PATCH /products/{productId}`.
+    /// - Remark: Generated from `#/paths//products/{productId}/patch(updateProduct)`.
+    public func updateProduct(
+        path: Operations.UpdateProduct.Input.Path,
+        headers: Operations.UpdateProduct.Input.Headers = .init(),
+        body: Operations.UpdateProduct.Input.Body
+    ) async throws -> Operations.UpdateProduct.Output {
+        try await updateProduct(Operations.UpdateProduct.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Add a variant to a product.
+    ///
+    /// - Remark: HTTP `POST /products/{productId}/skus`.
+    /// - Remark: Generated from `#/paths//products/{productId}/skus/post(createSku)`.
+    public func createSku(
+        path: Operations.CreateSku.Input.Path,
+        headers: Operations.CreateSku.Input.Headers = .init(),
+        body: Operations.CreateSku.Input.Body
+    ) async throws -> Operations.CreateSku.Output {
+        try await createSku(Operations.CreateSku.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// SKUs by product, barcode (a scan), code, or an external system's code.
+    ///
+    /// - Remark: HTTP `GET /skus`.
+    /// - Remark: Generated from `#/paths//skus/get(listSkus)`.
+    public func listSkus(
+        query: Operations.ListSkus.Input.Query = .init(),
+        headers: Operations.ListSkus.Input.Headers = .init()
+    ) async throws -> Operations.ListSkus.Output {
+        try await listSkus(Operations.ListSkus.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// - Remark: HTTP `GET /skus/{skuId}`.
+    /// - Remark: Generated from `#/paths//skus/{skuId}/get(getSku)`.
+    public func getSku(
+        path: Operations.GetSku.Input.Path,
+        headers: Operations.GetSku.Input.Headers = .init()
+    ) async throws -> Operations.GetSku.Output {
+        try await getSku(Operations.GetSku.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Change a SKU's barcode, unified retail price, measures, status or external codes.
+    ///
+    /// - Remark: HTTP `PATCH /skus/{skuId}`.
+    /// - Remark: Generated from `#/paths//skus/{skuId}/patch(updateSku)`.
+    public func updateSku(
+        path: Operations.UpdateSku.Input.Path,
+        headers: Operations.UpdateSku.Input.Headers = .init(),
+        body: Operations.UpdateSku.Input.Body
+    ) async throws -> Operations.UpdateSku.Output {
+        try await updateSku(Operations.UpdateSku.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Every change of the SKU's prices, newest first.
+    ///
+    /// - Remark: HTTP `GET /skus/{skuId}/price-history`.
+    /// - Remark: Generated from `#/paths//skus/{skuId}/price-history/get(listSkuPriceHistory)`.
+    public func listSkuPriceHistory(
+        path: Operations.ListSkuPriceHistory.Input.Path,
+        query: Operations.ListSkuPriceHistory.Input.Query = .init(),
+        headers: Operations.ListSkuPriceHistory.Input.Headers = .init()
+    ) async throws -> Operations.ListSkuPriceHistory.Output {
+        try await listSkuPriceHistory(Operations.ListSkuPriceHistory.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// - Remark: HTTP `GET /channels`.
+    /// - Remark: Generated from `#/paths//channels/get(listChannels)`.
+    public func listChannels(headers: Operations.ListChannels.Input.Headers = .init()) async throws -> Operations.ListChannels.Output {
+        try await listChannels(Operations.ListChannels.Input(headers: headers))
+    }
+    /// - Remark: HTTP `POST /channels`.
+    /// - Remark: Generated from `#/paths//channels/post(createChannel)`.
+    public func createChannel(
+        headers: Operations.CreateChannel.Input.Headers = .init(),
+        body: Operations.CreateChannel.Input.Body
+    ) async throws -> Operations.CreateChannel.Output {
+        try await createChannel(Operations.CreateChannel.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// - Remark: HTTP `GET /listings`.
+    /// - Remark: Generated from `#/paths//listings/get(listListings)`.
+    public func listListings(
+        query: Operations.ListListings.Input.Query = .init(),
+        headers: Operations.ListListings.Input.Headers = .init()
+    ) async throws -> Operations.ListListings.Output {
+        try await listListings(Operations.ListListings.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// List SKUs on a channel (上架/下架), now or at scheduled times.
+    ///
+    /// Creates or replaces each SKU's listing on the channel. A SKU is published from `publishAt`
+    /// until `unpublishAt`; omit `publishAt` to hold it unpublished, set `unpublishAt` to now to take
+    /// it off sale. The assortment rules hold: online-exclusive products are never listed on a
+    /// store channel, store-exclusive products only there, and a product launching online first
+    /// reaches store channels only from its `onlineFirstUntil`. One bad item refuses the request.
+    ///
+    ///
+    /// - Remark: HTTP `POST /listings`.
+    /// - Remark: Generated from `#/paths//listings/post(setListings)`.
+    public func setListings(
+        headers: Operations.SetListings.Input.Headers = .init(),
+        body: Operations.SetListings.Input.Body
+    ) async throws -> Operations.SetListings.Output {
+        try await setListings(Operations.SetListings.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// - Remark: HTTP `GET /price-lists`.
+    /// - Remark: Generated from `#/paths//price-lists/get(listPriceLists)`.
+    public func listPriceLists(
+        query: Operations.ListPriceLists.Input.Query = .init(),
+        headers: Operations.ListPriceLists.Input.Headers = .init()
+    ) async throws -> Operations.ListPriceLists.Output {
+        try await listPriceLists(Operations.ListPriceLists.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// A price list for a channel, a franchisee's stores, a region or one store.
+    ///
+    /// Active lists of equal priority whose targets and validity periods overlap are refused (422
+    /// on `priority`): the winner of a price must never be left to chance. The currency must be the
+    /// one the channel or store sells in.
+    ///
+    ///
+    /// - Remark: HTTP `POST /price-lists`.
+    /// - Remark: Generated from `#/paths//price-lists/post(createPriceList)`.
+    public func createPriceList(
+        headers: Operations.CreatePriceList.Input.Headers = .init(),
+        body: Operations.CreatePriceList.Input.Body
+    ) async throws -> Operations.CreatePriceList.Output {
+        try await createPriceList(Operations.CreatePriceList.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// - Remark: HTTP `GET /price-lists/{priceListId}`.
+    /// - Remark: Generated from `#/paths//price-lists/{priceListId}/get(getPriceList)`.
+    public func getPriceList(
+        path: Operations.GetPriceList.Input.Path,
+        headers: Operations.GetPriceList.Input.Headers = .init()
+    ) async throws -> Operations.GetPriceList.Output {
+        try await getPriceList(Operations.GetPriceList.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// - Remark: HTTP `PATCH /price-lists/{priceListId}`.
+    /// - Remark: Generated from `#/paths//price-lists/{priceListId}/patch(updatePriceList)`.
+    public func updatePriceList(
+        path: Operations.UpdatePriceList.Input.Path,
+        headers: Operations.UpdatePriceList.Input.Headers = .init(),
+        body: Operations.UpdatePriceList.Input.Body
+    ) async throws -> Operations.UpdatePriceList.Output {
+        try await updatePriceList(Operations.UpdatePriceList.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// - Remark: HTTP `GET /price-lists/{priceListId}/entries`.
+    /// - Remark: Generated from `#/paths//price-lists/{priceListId}/entries/get(listPriceListEntries)`.
+    public func listPriceListEntries(
+        path: Operations.ListPriceListEntries.Input.Path,
+        query: Operations.ListPriceListEntries.Input.Query = .init(),
+        headers: Operations.ListPriceListEntries.Input.Headers = .init()
+    ) async throws -> Operations.ListPriceListEntries.Output {
+        try await listPriceListEntries(Operations.ListPriceListEntries.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Set (or, with `price` omitted, remove) the list's price of many SKUs; each change enters the price history.
+    ///
+    /// - Remark: HTTP `POST /price-lists/{priceListId}/entries`.
+    /// - Remark: Generated from `#/paths//price-lists/{priceListId}/entries/post(setPriceListEntries)`.
+    public func setPriceListEntries(
+        path: Operations.SetPriceListEntries.Input.Path,
+        headers: Operations.SetPriceListEntries.Input.Headers = .init(),
+        body: Operations.SetPriceListEntries.Input.Body
+    ) async throws -> Operations.SetPriceListEntries.Output {
+        try await setPriceListEntries(Operations.SetPriceListEntries.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// What each SKU costs on a channel (at a store), now or at a given time, and the rule that decided it.
+    ///
+    /// The one price function every channel and module uses. Among the active price lists that
+    /// apply (channel, franchisee, region, store; validity) and price the SKU, the highest priority
+    /// wins, then the more specific target; without one the unified retail price (统一零售价)
+    /// stands. `sellable` says whether the SKU may be sold there at that time (status, assortment,
+    /// first launch online, listing). Unknown SKUs are reported all at once (422). Read-only: the
+    /// request changes nothing.
+    ///
+    ///
+    /// - Remark: HTTP `POST /prices/resolve`.
+    /// - Remark: Generated from `#/paths//prices/resolve/post(resolvePrices)`.
+    public func resolvePrices(
+        headers: Operations.ResolvePrices.Input.Headers = .init(),
+        body: Operations.ResolvePrices.Input.Body
+    ) async throws -> Operations.ResolvePrices.Output {
+        try await resolvePrices(Operations.ResolvePrices.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Import SKUs (with their products), listings or prices from CSV, all or nothing.
+    ///
+    /// Every row is checked first, against the file and the database; a file with any bad row is
+    /// refused with `422` (`type` …/import-rejected) whose `errors` give each row's `line` (the
+    /// header is line 1), column and reason, and nothing is written. A clean file is applied whole in
+    /// one transaction. `dryRun=true` checks and counts without writing. Columns (header row
+    /// required, any order): `skus` — product_code, product_name, product_name_en, brand_code,
+    /// category_code, assortment, unit, tax_class, product_status, sku_code, barcode, options
+    /// (`colour=黑色;size=M`), list_price (major units, e.g. 199.00), currency, weight_g, volume_cm3,
+    /// sku_status, external_codes (`erp=A100;tmall=5521`); `listings` — channel_code, sku_code,
+    /// publish_at, unpublish_at (ISO 8601), clearance; `prices` — price_list_code, sku_code, price
+    /// (empty removes). Bodies up to the import limit (64 MiB by default) are accepted here.
+    ///
+    ///
+    /// - Remark: HTTP `POST /catalog/imports/{kind}`.
+    /// - Remark: Generated from `#/paths//catalog/imports/{kind}/post(importCatalog)`.
+    public func importCatalog(
+        path: Operations.ImportCatalog.Input.Path,
+        query: Operations.ImportCatalog.Input.Query = .init(),
+        headers: Operations.ImportCatalog.Input.Headers = .init(),
+        body: Operations.ImportCatalog.Input.Body
+    ) async throws -> Operations.ImportCatalog.Output {
+        try await importCatalog(Operations.ImportCatalog.Input(
+            path: path,
+            query: query,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The catalog's SKUs, listings or prices as CSV, in the import format.
+    ///
+    /// - Remark: HTTP `GET /catalog/exports/{kind}`.
+    /// - Remark: Generated from `#/paths//catalog/exports/{kind}/get(exportCatalog)`.
+    public func exportCatalog(
+        path: Operations.ExportCatalog.Input.Path,
+        headers: Operations.ExportCatalog.Input.Headers = .init()
+    ) async throws -> Operations.ExportCatalog.Output {
+        try await exportCatalog(Operations.ExportCatalog.Input(
+            path: path,
+            headers: headers
         ))
     }
     /// - Remark: HTTP `GET /users`.
