@@ -76,7 +76,7 @@ public func buildRouter(services: AppServices) -> Router<O2ORequestContext> {
     // The generated code wraps our handlers' errors; ProblemMiddleware maps them.
     try! handlers.registerHandlers(
         on: router, serverURL: URL(string: "/api/v1")!,
-        configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
+        configuration: .init(dateTranscoder: ISO8601Dates(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
         middlewares: [AccessPolicy()])
     Console(services: services, principalCache: principalCache, loginLimiter: loginLimiter).register(on: router)
     return router
@@ -141,5 +141,18 @@ struct OutboxWorker: Service, CustomStringConvertible {
             }
         }
         logger.info("outbox worker stopped")
+    }
+}
+
+/// Times out with milliseconds; times in with or without fractional seconds (integrators send both).
+struct ISO8601Dates: DateTranscoder {
+    func encode(_ date: Date) throws -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    func decode(_ text: String) throws -> Date {
+        if let d = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return d }
+        if let d = try? Date.ISO8601FormatStyle().parse(text) { return d }
+        throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "Expected an ISO 8601 date-time, got '\(text)'."))
     }
 }

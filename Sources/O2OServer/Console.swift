@@ -25,7 +25,7 @@ enum Language: String, CaseIterable {
 struct Texts {
     let lang: Language
     func callAsFunction(_ key: String) -> String {
-        let entry = Self.table[key] ?? (key, key)
+        let entry = Self.table[key] ?? Self.catalogTable[key] ?? (key, key)
         return lang == .zh ? entry.1 : entry.0
     }
 
@@ -120,6 +120,7 @@ struct Console {
         group.get("audit") { req, ctx in
             try await page(req, ctx, active: "audit", needs: .auditRead) { t in try await audit(t, ctx) }
         }
+        registerCatalog(on: group)
     }
 
     // MARK: Sign-in
@@ -178,8 +179,8 @@ struct Console {
 
     // MARK: Layout
 
-    private func page(_ req: Request, _ ctx: O2ORequestContext, active: String, needs: Permission = .consoleUse,
-                      content: (Texts) async throws -> (title: String, body: String)) async throws -> Response {
+    func page(_ req: Request, _ ctx: O2ORequestContext, active: String, needs: Permission = .consoleUse,
+              content: (Texts) async throws -> (title: String, body: String)) async throws -> Response {
         let lang = Language.pick(req)
         let t = Texts(lang: lang)
         guard let principal = ctx.principal else {
@@ -197,6 +198,9 @@ struct Console {
             } catch let p as Problem where p.status == 404 {
                 status = .notFound
                 (title, body) = (t("notFound"), "<p>\(esc(t("notFound")))</p>")
+            } catch let p as Problem where p.status == 403 {
+                status = .forbidden
+                (title, body) = (t("forbidden"), "<p>\(esc(t("forbidden")))</p>" + (p.detail.map { "<p class=\"muted\">\(esc($0))</p>" } ?? ""))
             }
         }
         func link(_ key: String, _ href: String) -> String {
@@ -204,15 +208,18 @@ struct Console {
         }
         var nav = "<h2>\(esc(t("overview")))</h2>" + link("overview", "/console")
         nav += "<h2>\(esc(t("network")))</h2>" + link("locations", "/console/locations")
+        nav += "<h2>\(esc(t("catalog")))</h2>" + link("products", "/console/products") + link("channels", "/console/channels")
+            + link("priceLists", "/console/price-lists") + link("imports", "/console/imports")
         nav += "<h2>\(esc(t("platform")))</h2>"
         if principal.can(.auditRead) { nav += link("audit", "/console/audit") }
         nav += "<a href=\"/docs\">\(esc(t("apiDocs")))</a>"
         let other = lang == .zh ? Language.en : Language.zh
-        var path = req.uri.path
-        if let q = req.uri.queryParameters["q"] { path += "?q=\(String(q).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")&" } else { path += "?" }
+        // The language switch keeps the page and its filters.
+        let kept = (req.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("lang=") }.joined(separator: "&")
+        let path = req.uri.path + "?" + (kept.isEmpty ? "" : kept + "&")
         let html = """
             <!doctype html><html lang="\(lang.rawValue)"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">
-            <title>\(esc(title)) · \(esc(t("console")))</title><style>\(baseCSS)</style></head><body>
+            <title>\(esc(title)) · \(esc(t("console")))</title><style>\(baseCSS)\(catalogCSS)</style></head><body>
             <header class="top"><span class="brand">O2O</span><span class="muted">\(esc(t("signedInAs"))) <b>\(esc(principal.name))</b> · \(esc(principal.role.rawValue))</span>
             <span class="spacer"></span><a href="\(esc(path))lang=\(other.rawValue)" hreflang="\(other.rawValue)">\(other == .zh ? "中文" : "English")</a>
             <form method="post" action="/console/logout" style="margin:0"><button class="link" type="submit">\(esc(t("logout")))</button></form></header>
@@ -242,6 +249,7 @@ struct Console {
             }
             cursor = page.nextCursor
         } while cursor != nil
+        let counts = try await services.catalog.counts()
         let p = ctx.principal!
         let scopeText = [p.scope.level.rawValue, p.scope.organisationId, p.scope.locationId].compactMap { $0 }.joined(separator: " · ")
         return (t("overview"), """
@@ -249,6 +257,10 @@ struct Console {
             <div class="card"><div class="n">\(stores)</div>\(esc(t("stores")))</div>
             <div class="card"><div class="n">\(franchise)</div>\(esc(t("franchise")))</div>
             <div class="card"><div class="n">\(warehouses)</div>\(esc(t("warehouses")))</div>
+            <div class="card"><div class="n"><a href="/console/products">\(counts.products)</a></div>\(esc(t("products")))</div>
+            <div class="card"><div class="n">\(counts.skus)</div>\(esc(t("skus")))</div>
+            <div class="card"><div class="n"><a href="/console/channels">\(counts.channels)</a></div>\(esc(t("channels")))</div>
+            <div class="card"><div class="n"><a href="/console/price-lists">\(counts.priceLists)</a></div>\(esc(t("priceLists")))</div>
             </div>
             <dl class="grid"><dt>\(esc(t("role")))</dt><dd>\(esc(p.role.rawValue))</dd><dt>\(esc(t("scope")))</dt><dd>\(esc(scopeText))</dd></dl>
             """)
@@ -257,7 +269,7 @@ struct Console {
     private func locations(_ req: Request, _ t: Texts, _ ctx: O2ORequestContext) async throws -> (title: String, body: String) {
         var f = LocationFilter()
         let qp = req.uri.queryParameters
-        f.text = qp["q"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        f.text = Self.param(req, "q")
         f.kind = qp["kind"].flatMap { LocationKind(rawValue: String($0)) }
         f.cursor = qp["cursor"].map(String.init)
         f.limit = 50
@@ -338,7 +350,7 @@ struct Console {
         return (t("audit"), auditTable(page.items, t))
     }
 
-    private func auditTable(_ events: [AuditEvent], _ t: Texts) -> String {
+    func auditTable(_ events: [AuditEvent], _ t: Texts) -> String {
         let fmt = ISO8601DateFormatter()
         var rows = events.map { e in
             "<tr><td>\(esc(fmt.string(from: e.at)))</td><td>\(esc(e.actorId))</td><td>\(esc(e.action))</td><td>\(esc(e.entityType)) <code>\(esc(e.entityId))</code></td></tr>"

@@ -59,8 +59,9 @@ struct CatalogHTTPTests {
         try await TestServer.run(engine) { (s: TestServer) async throws in
             // setup
             _ = try await CatalogFixture.make(s.services)
-            _ = try await s.call(.post, "/api/v1/listings", as: .merchandiser,
-                                 json: #"{"channelId":"AM-WEB","items":[{"sku":"AM-P-M","publishAt":"2020-01-01T00:00:00Z"}]}"#)
+            let listed = try await s.call(.post, "/api/v1/listings", as: .merchandiser,
+                                          json: #"{"channelId":"AM-WEB","items":[{"sku":"AM-P-M","publishAt":"2020-01-01T00:00:00Z"}]}"#)
+            #expect(listed.status == 200 && (listed.json["items"] as? [[String: Any]])?.first?["published"] as? Bool == true, "\(listed.body)")
             let set = try await s.call(.post, "/api/v1/price-lists/AM-PL/entries", as: .merchandiser, json: #"{"items":[{"sku":"AM-P-M","price":7900}]}"#)
             #expect(set.status == 200 && set.json["changed"] as? Int == 1)
             // act

@@ -11,7 +11,7 @@ import O2OTestSupport
 
 let demoPassword = "test-password-1"
 
-/// A server over a fresh database holding the city demo, driven through the router.
+/// A server over a fresh database holding the city demo network, driven through the router.
 struct TestServer {
     let services: AppServices
     let client: any TestClientProtocol
@@ -38,7 +38,9 @@ struct TestServer {
     static func run<T: Sendable>(_ engine: DatabaseEngine = .sqlite, configure: @escaping @Sendable (inout ServerConfig) -> Void = { _ in },
                                  _ body: @escaping @Sendable (TestServer) async throws -> T) async throws -> T {
         try await TestDatabase.withServices(engine, configure: configure) { (services: AppServices) async throws in
-            _ = try await DemoData(services: services).load(scale: .city, password: demoPassword)
+            // The demo network and users; no demo catalog (tests that need one build their own, and
+            // two thousand SKUs per test would make every server test slow).
+            _ = try await DemoData(services: services).load(scale: .city, password: demoPassword, catalogSKUs: 0)
             let app = Application(router: buildRouter(services: services))
             return try await app.test(.router) { client in
                 var server = TestServer(services: services, client: client)

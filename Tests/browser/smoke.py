@@ -8,8 +8,10 @@ Drives Debian's `chromium` through Debian's `chromium-driver` with Selenium
 
 Steps: log in at /console/login, open /console/locations and wait for a
 table of at least 5 rows, open the first location's detail page, come back,
-switch the UI to Chinese with ?lang=zh-CN, save a screenshot, and fail on any
-SEVERE entry in the browser console log.
+switch the UI to Chinese with ?lang=zh-CN, save a screenshot; then the catalog:
+the products list, a T-shirt's page with its colour × size SKU matrix, the
+price lists and one list's effective-price checker, and a dry-run import on
+the import page; fail on any SEVERE entry in the browser console log.
 
 The last line printed is `smoke: 1 passed, 0 failed` on success or
 `smoke: 0 passed, 1 failed` on failure (exit status 1).
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import time
@@ -28,7 +31,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 TIMEOUT = 30  # seconds, for each wait
 
@@ -88,6 +91,62 @@ def location_rows(driver):
     return rows if len(rows) >= 5 else False
 
 
+def rows_at_least(selector: str, n: int):
+    def cond(driver):
+        rows = driver.find_elements(By.CSS_SELECTOR, selector)
+        return rows if len(rows) >= n else False
+    return cond
+
+
+def catalog(driver, base: str) -> None:
+    # 6. Products list, filtered to T-shirts (their styles have a colour × size matrix).
+    driver.get(f"{base}/console/products?q=-TS-")
+    rows = wait_for(driver, "a products table with at least 5 rows", rows_at_least("table.products tbody tr", 5))
+    log(f"products table has {len(rows)} rows")
+    first = driver.find_element(By.CSS_SELECTOR, "table.products tbody tr a")
+    log(f"open product: {first.get_attribute('href')}")
+    first.click()
+    wait_for(driver, "navigation to the product page", EC.staleness_of(first))
+
+    # 7. The SKU matrix: colours down, sizes across, each cell a SKU code, an EAN-13 and a price.
+    cells = wait_for(driver, "a SKU matrix with at least 4 cells", rows_at_least("table.matrix tbody td code", 4))
+    matrix = driver.find_element(By.CSS_SELECTOR, "table.matrix").text
+    if "¥" not in matrix or not re.search(r"\b69\d{11}\b", matrix):
+        raise SmokeFailure("the SKU matrix shows no ¥ price or no 69… EAN-13 barcode")
+    sizes = driver.find_element(By.CSS_SELECTOR, "table.matrix").find_elements(By.CSS_SELECTOR, "thead th")
+    sku_code = cells[0].text.strip()
+    log(f"SKU matrix: {len(cells)} SKUs, {len(sizes) - 1} sizes, first {sku_code}")
+
+    # 8. Price lists, one list's entries and its effective-price checker.
+    driver.get(f"{base}/console/price-lists")
+    wait_for(driver, "a price-list table with at least 2 rows", rows_at_least("table tbody tr a", 2))
+    link = driver.find_element(By.CSS_SELECTOR, "table tbody tr a")
+    list_code = link.text.strip()
+    log(f"open price list: {list_code}")
+    link.click()
+    wait_for(driver, "navigation to the price list", EC.staleness_of(link))
+    wait_for(driver, "the list's entries", rows_at_least("table tbody tr td code", 1))
+    button = driver.find_element(By.CSS_SELECTOR, "form[action*='#checker'] button[type=submit]")
+    button.click()
+    wait_for(driver, "the submitted checker", EC.staleness_of(button))
+    checked = wait_for(driver, "effective prices", rows_at_least("table.checker tbody tr", 1))
+    log(f"effective-price checker answered {len(checked)} rows: {checked[0].text[:120]!r}")
+
+    # 9. Import page: a dry run of a one-row price file.
+    driver.get(f"{base}/console/imports")
+    form = wait_for(driver, "the import form", lambda d: d.find_element(By.ID, "import-form"))
+    Select(form.find_element(By.NAME, "kind")).select_by_value("prices")
+    box = form.find_element(By.NAME, "dryRun")
+    if not box.is_selected():
+        box.click()
+    form.find_element(By.NAME, "csv").send_keys(f"price_list_code,sku_code,price\n{list_code},{sku_code},99.00\n")
+    submit = form.find_element(By.CSS_SELECTOR, "button[type=submit]")
+    submit.click()
+    wait_for(driver, "the import result", EC.staleness_of(submit))
+    notice = wait_for(driver, "a passed dry run", lambda d: d.find_element(By.CSS_SELECTOR, ".notice.ok"))
+    log(f"dry-run import: {notice.text!r}")
+
+
 def run(driver, base: str, username: str, password: str, screenshot: str) -> None:
     # 1. Log in.
     log(f"open {base}/console/login")
@@ -138,6 +197,8 @@ def run(driver, base: str, username: str, password: str, screenshot: str) -> Non
     if not driver.save_screenshot(screenshot):
         raise SmokeFailure(f"could not save screenshot to {screenshot}")
     log(f"screenshot saved to {screenshot}")
+
+    catalog(driver, base)
 
 
 def check_console(driver) -> None:
