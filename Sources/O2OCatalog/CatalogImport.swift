@@ -186,12 +186,15 @@ public struct CatalogImporter: Sendable {
 
         // Within the file: one SKU code and one barcode per row; one description and one option set per product.
         var firstOfProduct: [String: SKURow] = [:]
-        var codeLine: [String: Int] = [:], barcodeLine: [String: Int] = [:], comboLine: [String: Int] = [:]
+        var codeLine: [String: Int] = [:], barcodeLine: [String: Int] = [:], comboLine: [String: Int] = [:], externalLine: [ExternalCode: Int] = [:]
         for (n, r) in parsed.enumerated() {
             if n % 5_000 == 0 { await Task.yield() }
             if let l = codeLine[r.sku.code] { errors.add(r.line, "sku_code", "'\(r.sku.code)' is also on line \(l)") } else { codeLine[r.sku.code] = r.line }
             if let b = r.sku.barcode {
                 if let l = barcodeLine[b] { errors.add(r.line, "barcode", "\(b) is also on line \(l)") } else { barcodeLine[b] = r.line }
+            }
+            for e in r.sku.externalCodes {
+                if let l = externalLine[e] { errors.add(r.line, "external_codes", "\(e.system)=\(e.code) is also on line \(l)") } else { externalLine[e] = r.line }
             }
             let combo = r.productCode + "\u{1}" + r.optionOrder.sorted().map { "\($0)=\(r.sku.options[$0]!)" }.joined(separator: ";")
             if let l = comboLine[combo] { errors.add(r.line, "options", "the same option values for \(r.productCode) as line \(l)") } else { comboLine[combo] = r.line }
@@ -208,7 +211,7 @@ public struct CatalogImporter: Sendable {
 
         // Against the database: existing products and SKUs are updated, not duplicated.
         let existing = try await existingCatalog(productCodes: Array(firstOfProduct.keys), skuCodes: parsed.map(\.sku.code),
-                                                 barcodes: parsed.compactMap(\.sku.barcode))
+                                                 barcodes: parsed.compactMap(\.sku.barcode), externalCodes: Array(externalLine.keys))
         for (n, r) in parsed.enumerated() {
             if n % 5_000 == 0 { await Task.yield() }
             if let s = existing.skusByCode[r.sku.code], let p = existing.productsById[s.productId], p.code != r.productCode {
@@ -218,8 +221,27 @@ public struct CatalogImporter: Sendable {
                codeLine[owner] == nil || parsed.first(where: { $0.sku.code == owner })?.sku.barcode == b {
                 errors.add(r.line, "barcode", "\(b) already belongs to SKU \(owner)")
             }
+            for e in r.sku.externalCodes {
+                if let owner = existing.externalOwner[e], owner != r.sku.code,
+                   codeLine[owner] == nil || parsed.first(where: { $0.sku.code == owner })?.sku.externalCodes.contains(e) == true {
+                    errors.add(r.line, "external_codes", "\(e.system)=\(e.code) already maps to SKU \(owner)")
+                }
+            }
             if let p = existing.productsByCode[r.productCode], Set(p.optionNames) != Set(r.optionOrder) {
                 errors.add(r.line, "options", "product \(r.productCode) has options \(p.optionNames.joined(separator: ", "))")
+            } else if let s = existing.skusByCode[r.sku.code] {
+                // As through the API, a SKU's option values are what it is: they do not change.
+                if s.options != r.sku.options { errors.add(r.line, "options", "\(s.code) is \(Self.describe(s.options)); a SKU's option values cannot change") }
+            } else if let p = existing.productsByCode[r.productCode], let twin = existing.skuByOptions[p.id]?[r.sku.options] {
+                errors.add(r.line, "options", "product \(r.productCode) already has \(Self.describe(r.sku.options)) as SKU \(twin)")
+            }
+        }
+        // A product may not become exclusive to one side while the other side lists it (as updateProduct refuses).
+        for (code, first) in firstOfProduct {
+            guard let p = existing.productsByCode[code], p.assortment != first.assortment else { continue }
+            let channels = try await db.read { try await CatalogService.listingChannels(productId: p.id, $0) }
+            if let c = channels.first(where: { !CatalogService.assortment(first.assortment, allows: $0.kind) }) {
+                errors.add(first.line, "assortment", "\(first.assortment.rawValue) clashes with the listing on channel \(c.code); unlist it first")
             }
         }
         try errors.finish()
@@ -280,6 +302,15 @@ public struct CatalogImporter: Sendable {
             var history: [(String, Int64?, Int64, String)] = []
             // Sorted, so the new SKUs' id order (the order they are read back in) is the file's order.
             var newIds = (0..<newSKUs).map { _ in O2OID.make("sku", at: now) }.sorted().makeIterator()
+            // Barcodes and external codes may move between SKUs of the file (a swap): release the changed
+            // ones first, so no row is written while another still holds its value.
+            let releasing = rowsToApply.compactMap { r in existing.skusByCode[r.sku.code].map { (s: $0, r: r) } }
+            for chunk in releasing.filter({ $0.s.barcode != nil && $0.s.barcode != $0.r.sku.barcode }).map(\.s.id).chunked(400) {
+                try await tx.sql.raw("UPDATE skus SET barcode = NULL WHERE id IN \(CatalogRows.list(Array(chunk)))").run()
+            }
+            for chunk in releasing.filter({ Set($0.s.externalCodes) != Set($0.r.sku.externalCodes) }).map(\.s.id).chunked(400) {
+                try await tx.sql.raw("DELETE FROM sku_external_codes WHERE sku_id IN \(CatalogRows.list(Array(chunk)))").run()
+            }
             for r in rowsToApply {
                 if var s = existing.skusByCode[r.sku.code] {
                     let before = s
@@ -288,7 +319,8 @@ public struct CatalogImporter: Sendable {
                     s.weightGrams = r.sku.weightGrams
                     s.volumeCm3 = r.sku.volumeCm3
                     s.status = r.sku.status ?? .active
-                    s.externalCodes = r.sku.externalCodes
+                    // The same codes in another order are no change (the counts above compare sets too).
+                    if Set(r.sku.externalCodes) != Set(before.externalCodes) { s.externalCodes = r.sku.externalCodes }
                     if s != before {
                         s.version += 1
                         s.updatedAt = now
@@ -321,9 +353,14 @@ public struct CatalogImporter: Sendable {
         var productsById: [String: Product] = [:]
         var skusByCode: [String: SKU] = [:]
         var barcodeOwner: [String: String] = [:]
+        /// External code → the code of the SKU it maps to.
+        var externalOwner: [ExternalCode: String] = [:]
+        /// Product id → option values → the code of the SKU that has them.
+        var skuByOptions: [String: [[String: String]: String]] = [:]
     }
 
-    private func existingCatalog(productCodes: [String], skuCodes: [String], barcodes: [String]) async throws -> Existing {
+    private func existingCatalog(productCodes: [String], skuCodes: [String], barcodes: [String],
+                                 externalCodes: [ExternalCode]) async throws -> Existing {
         try await db.read { sql in
             var e = Existing()
             var skuRows: [SKU] = []
@@ -353,6 +390,21 @@ public struct CatalogImporter: Sendable {
             for p in products {
                 e.productsByCode[p.code] = p
                 e.productsById[p.id] = p
+            }
+            for chunk in products.map(\.id).chunked(400) {
+                for r in try await sql.raw("SELECT product_id, code, options FROM skus WHERE product_id IN \(CatalogRows.list(Array(chunk)))").all() {
+                    let options = CatalogRows.decode([String: String].self, try r.decode(column: "options", as: String.self)) ?? [:]
+                    e.skuByOptions[try r.decode(column: "product_id", as: String.self), default: [:]][options] = try r.decode(column: "code", as: String.self)
+                }
+            }
+            for chunk in Array(Set(externalCodes.map(\.code))).chunked(400) {
+                for r in try await sql.raw("""
+                    SELECT x.system, x.code, s.code AS sku_code FROM sku_external_codes x JOIN skus s ON s.id = x.sku_id
+                    WHERE x.code IN \(CatalogRows.list(Array(chunk)))
+                    """).all() {
+                    let code = ExternalCode(system: try r.decode(column: "system", as: String.self), code: try r.decode(column: "code", as: String.self))
+                    e.externalOwner[code] = try r.decode(column: "sku_code", as: String.self)
+                }
             }
             return e
         }
@@ -469,23 +521,45 @@ public struct CatalogImporter: Sendable {
         }
         try errors.finish()
         var result = Result(kind: .listings, dryRun: dryRun, rows: rows.count, created: 0, updated: 0, unchanged: 0)
-        if dryRun { return result }
+        let work = byChannel
+        if dryRun {
+            (result.created, result.updated, result.unchanged) = try await db.read { try await Self.listingCounts(work, $0) }
+            return result
+        }
         let now = catalog.clock.instant()
         let recorder = catalog.recorder
         let byId = Dictionary(uniqueKeysWithValues: channels.values.map { ($0.id, $0) })
-        let work = byChannel
         let counts = try await db.write { tx in
-            var created = 0, updated = 0, unchanged = 0
+            let counts = try await Self.listingCounts(work, tx.sql)
             for (channelId, changes) in work {
-                let listings = try await CatalogService.applyListings(byId[channelId]!, changes, tx, caller: caller, at: now, recorder: recorder)
-                for l in listings {
-                    if l.createdAt == now && l.version == 1 { created += 1 } else if l.updatedAt == now { updated += 1 } else { unchanged += 1 }
-                }
+                _ = try await CatalogService.applyListings(byId[channelId]!, changes, tx, caller: caller, at: now, recorder: recorder)
             }
-            return (created, updated, unchanged)
+            return counts
         }
         (result.created, result.updated, result.unchanged) = counts
         return result
+    }
+
+    /// How many of these listings are new, would change, or are as they are.
+    static func listingCounts(_ work: [String: [(skuId: String, change: CatalogService.ListingChange)]],
+                              _ sql: any SQLDatabase) async throws -> (created: Int, updated: Int, unchanged: Int) {
+        var created = 0, updated = 0, unchanged = 0
+        for (channelId, changes) in work {
+            var current: [String: Listing] = [:]
+            for chunk in changes.map(\.skuId).chunked(400) {
+                for r in try await sql.raw("""
+                    SELECT * FROM listings WHERE channel_id = \(bind: channelId) AND sku_id IN \(CatalogRows.list(Array(chunk)))
+                    """).all() {
+                    let l = try CatalogRows.listing(r)
+                    current[l.skuId] = l
+                }
+            }
+            for (skuId, c) in changes {
+                guard let l = current[skuId] else { created += 1; continue }
+                if l.publishAt == c.publishAt && l.unpublishAt == c.unpublishAt && l.clearance == c.clearance { unchanged += 1 } else { updated += 1 }
+            }
+        }
+        return (created, updated, unchanged)
     }
 
     // MARK: Prices
@@ -520,21 +594,43 @@ public struct CatalogImporter: Sendable {
         }
         try errors.finish()
         var result = Result(kind: .prices, dryRun: dryRun, rows: rows.count, created: 0, updated: 0, unchanged: 0)
-        if dryRun { return result }
+        let work = byList
+        if dryRun {
+            (result.created, result.updated, result.unchanged) = try await db.read { try await Self.priceCounts(work, $0) }
+            return result
+        }
         let now = catalog.clock.instant()
         let recorder = prices.recorder
         let byId = Dictionary(uniqueKeysWithValues: lists.map { ($0.id, $0) })
-        let work = byList
-        let changed = try await db.write { tx in
-            var changed = 0
+        let counts = try await db.write { tx in
+            let counts = try await Self.priceCounts(work, tx.sql)
             for (listId, changes) in work {
-                changed += try await PriceService.applyEntries(byId[listId]!, changes, tx, caller: caller, at: now, source: "import", recorder: recorder)
+                _ = try await PriceService.applyEntries(byId[listId]!, changes, tx, caller: caller, at: now, source: "import", recorder: recorder)
             }
-            return changed
+            return counts
         }
-        result.updated = changed
-        result.unchanged = rows.count - changed
+        (result.created, result.updated, result.unchanged) = counts
         return result
+    }
+
+    /// How many of these prices are new to their list, would change (or be removed), or are as they are.
+    static func priceCounts(_ work: [String: [(skuId: String, price: Int64?)]],
+                            _ sql: any SQLDatabase) async throws -> (created: Int, updated: Int, unchanged: Int) {
+        var created = 0, updated = 0, unchanged = 0
+        for (listId, changes) in work {
+            var current: [String: Int64] = [:]
+            for chunk in changes.map(\.skuId).chunked(400) {
+                for r in try await sql.raw("""
+                    SELECT sku_id, price FROM price_list_entries WHERE price_list_id = \(bind: listId) AND sku_id IN \(CatalogRows.list(Array(chunk)))
+                    """).all() {
+                    current[try r.decode(column: "sku_id", as: String.self)] = try r.decode(column: "price", as: Int64.self)
+                }
+            }
+            for (skuId, price) in changes {
+                if current[skuId] == price { unchanged += 1 } else if current[skuId] == nil { created += 1 } else { updated += 1 }
+            }
+        }
+        return (created, updated, unchanged)
     }
 
     // MARK: Export
@@ -580,11 +676,15 @@ public struct CatalogImporter: Sendable {
                     FROM listings l JOIN channels c ON c.id = l.channel_id JOIN skus s ON s.id = l.sku_id ORDER BY c.code, s.code
                     """).all()
             }
-            let fmt = ISO8601DateFormatter()
+            // Times are kept to the millisecond: write the milliseconds when there are any, so an
+            // exported file imports back unchanged.
+            let fmt = ISO8601DateFormatter(), fmtMillis = ISO8601DateFormatter()
+            fmtMillis.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            func text(_ d: Date) -> String { d.epochMillis % 1000 == 0 ? fmt.string(from: d) : fmtMillis.string(from: d) }
             for r in rows {
                 out += CSV.line([
                     try r.decode(column: "channel_code", as: String.self), try r.decode(column: "sku_code", as: String.self),
-                    try CatalogRows.date(r, "publish_at").map(fmt.string) ?? "", try CatalogRows.date(r, "unpublish_at").map(fmt.string) ?? "",
+                    try CatalogRows.date(r, "publish_at").map(text) ?? "", try CatalogRows.date(r, "unpublish_at").map(text) ?? "",
                     try r.decode(column: "clearance", as: Int.self) != 0 ? "true" : "false",
                 ]) + "\n"
             }
@@ -619,6 +719,11 @@ public struct CatalogImporter: Sendable {
         return out
     }
 
+    /// Option values as the file writes them, in name order: `colour=黑色;size=M`.
+    static func describe(_ options: [String: String]) -> String {
+        options.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
+    }
+
     /// A SKU validation field (`listPrice`) as its CSV column (`list_price`).
     static func column(_ field: String) -> String {
         switch field {
@@ -632,10 +737,11 @@ public struct CatalogImporter: Sendable {
         }
     }
 
+    /// An ISO 8601 time, to the millisecond as it is stored (so it compares equal to what is read back).
     static func date(_ text: String) -> Date? {
         let f = ISO8601DateFormatter()
-        if let d = f.date(from: text) { return d }
+        if let d = f.date(from: text) { return Date(epochMillis: d.epochMillis) }
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.date(from: text)
+        return f.date(from: text).map { Date(epochMillis: $0.epochMillis) }
     }
 }

@@ -583,8 +583,11 @@ public struct CatalogService: Sendable {
             }
             let skus = try await CatalogRows.sellability(skuRefs: changes.map(\.sku), tx.sql)
             var v = Validator()
+            var seenIds = Set<String>()
             for (i, c) in changes.enumerated() {
                 guard let s = skus[c.sku] else { v.add("items[\(i)].sku", "no SKU '\(c.sku)'"); continue }
+                // One SKU named by its id and by its code would be listed twice.
+                if !seenIds.insert(s.id).inserted { v.add("items[\(i)].sku", "'\(c.sku)' is \(s.code), which another item names too") }
                 for (field, message) in Self.listingRefusals(s, c, channel: channel) { v.add("items[\(i)].\(field)", message) }
             }
             try v.finish()

@@ -221,7 +221,12 @@ public struct PriceService: Sendable {
             let list = try await Self.priceList(priceListId, tx.sql)
             let skus = try await CatalogRows.sellability(skuRefs: changes.map(\.sku), tx.sql)
             var missing = Validator()
-            for (i, c) in changes.enumerated() where skus[c.sku] == nil { missing.add("items[\(i)].sku", "no SKU '\(c.sku)'") }
+            var seenIds = Set<String>()
+            for (i, c) in changes.enumerated() {
+                guard let s = skus[c.sku] else { missing.add("items[\(i)].sku", "no SKU '\(c.sku)'"); continue }
+                // One SKU named by its id and by its code would be priced twice.
+                if !seenIds.insert(s.id).inserted { missing.add("items[\(i)].sku", "'\(c.sku)' is \(s.code), which another item names too") }
+            }
             try missing.finish()
             let ids = changes.map { skus[$0.sku]!.id }
             return try await Self.applyEntries(list, Array(zip(ids, changes.map(\.price))), tx, caller: caller, at: now, source: source,
