@@ -738,10 +738,9 @@ public struct CatalogImporter: Sendable {
     }
 
     /// An ISO 8601 time, to the millisecond as it is stored (so it compares equal to what is read back).
+    /// An ISO 8601 time with or without fractional seconds, kept to the millisecond as stored.
     static func date(_ text: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        if let d = f.date(from: text) { return Date(epochMillis: d.epochMillis) }
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.date(from: text).map { Date(epochMillis: $0.epochMillis) }
+        let d = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
+        return d.map { Date(epochMillis: $0.epochMillis) }
     }
 }

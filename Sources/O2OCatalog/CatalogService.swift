@@ -495,10 +495,16 @@ public struct CatalogService: Sendable {
         guard !products.isEmpty else { return }
         for chunk in products.chunked(400) {
             if tx.engine == .sqlite {
-                try await tx.sql.raw("DELETE FROM product_search WHERE product_id IN \(CatalogRows.list(chunk.map(\.id)))").run()
-                var q: SQLQueryString = "INSERT INTO product_search (product_id, doc) VALUES "
+                // The FTS row's rowid is derived from the product id: deleting by rowid is a lookup,
+                // where deleting by an unindexed FTS column would scan the whole index.
+                let rowids = chunk.map { SearchText.rowid($0.id) }
+                var d: SQLQueryString = "DELETE FROM product_search WHERE rowid IN ("
+                for (i, r) in rowids.enumerated() { d += "\(unsafeRaw: i == 0 ? "" : ",")\(bind: r)" }
+                d += ")"
+                try await tx.sql.raw(d).run()
+                var q: SQLQueryString = "INSERT INTO product_search (rowid, product_id, doc) VALUES "
                 for (i, p) in chunk.enumerated() {
-                    q += "\(unsafeRaw: i == 0 ? "" : ",")(\(bind: p.id), \(bind: SearchText.document(p)))"
+                    q += "\(unsafeRaw: i == 0 ? "" : ",")(\(bind: rowids[i]), \(bind: p.id), \(bind: SearchText.document(p)))"
                 }
                 try await tx.sql.raw(q).run()
             }
@@ -609,6 +615,7 @@ public struct CatalogService: Sendable {
             }
         }
         var result: [Listing] = []
+        var changed: [(before: Listing?, after: Listing)] = []
         for (skuId, c) in changes {
             let before = bySku[skuId]
             var after = before ?? Listing(id: O2OID.make("lst", at: now), skuId: skuId, channelId: channel.id, publishAt: nil,
@@ -619,26 +626,74 @@ public struct CatalogService: Sendable {
             if let before, after == before { result.append(before); continue }
             after.version += 1
             after.updatedAt = now
-            if before == nil {
-                try await tx.sql.raw("""
-                    INSERT INTO listings (id, sku_id, channel_id, publish_at, unpublish_at, clearance, version, created_at, updated_at)
-                    VALUES (\(bind: after.id), \(bind: skuId), \(bind: channel.id), \(bind: after.publishAt?.epochMillis),
-                            \(bind: after.unpublishAt?.epochMillis), \(bind: after.clearance ? 1 : 0), 1, \(bind: now.epochMillis),
-                            \(bind: now.epochMillis))
-                    """).run()
-            } else {
-                try await tx.sql.raw("""
-                    UPDATE listings SET publish_at = \(bind: after.publishAt?.epochMillis), unpublish_at = \(bind: after.unpublishAt?.epochMillis),
-                        clearance = \(bind: after.clearance ? 1 : 0), version = \(bind: after.version), updated_at = \(bind: now.epochMillis)
-                    WHERE id = \(bind: after.id)
-                    """).run()
-            }
-            try await recorder.record(tx, caller: caller, action: before == nil ? "create" : "update", entityType: "listing",
-                                      entityId: after.id, before: before, after: after, organisationId: nil, locationId: nil,
-                                      event: "listing.changed")
+            changed.append((before, after))
             result.append(after)
         }
+        guard !changed.isEmpty else { return result }
+        // New and changed listings in multi-row upserts; one audit row and one event for the batch.
+        for chunk in changed.chunked(300) {
+            var q: SQLQueryString = "INSERT INTO listings (id, sku_id, channel_id, publish_at, unpublish_at, clearance, version, created_at, updated_at) VALUES "
+            for (i, c) in chunk.enumerated() {
+                let l = c.after
+                q += """
+                    \(unsafeRaw: i == 0 ? "" : ",")(\(bind: l.id), \(bind: l.skuId), \(bind: l.channelId), \(bind: l.publishAt?.epochMillis),
+                    \(bind: l.unpublishAt?.epochMillis), \(bind: l.clearance ? 1 : 0), \(bind: l.version), \(bind: l.createdAt.epochMillis),
+                    \(bind: l.updatedAt.epochMillis))
+                    """
+            }
+            q += """
+                 ON CONFLICT (sku_id, channel_id) DO UPDATE SET publish_at = excluded.publish_at, unpublish_at = excluded.unpublish_at,
+                    clearance = excluded.clearance, version = excluded.version, updated_at = excluded.updated_at
+                """
+            try await tx.sql.raw(q).run()
+        }
+        struct ListingChanges: Encodable {
+            let channelId: String
+            let channelCode: String
+            let created: Int
+            let listings: [Listing]
+        }
+        let before = ListingChanges(channelId: channel.id, channelCode: channel.code, created: 0, listings: changed.compactMap(\.before))
+        let after = ListingChanges(channelId: channel.id, channelCode: channel.code, created: changed.filter { $0.before == nil }.count,
+                                   listings: changed.map(\.after))
+        try await recorder.record(tx, caller: caller, action: "set_listings", entityType: "channel", entityId: channel.id,
+                                  before: before, after: after, organisationId: nil, locationId: nil, event: "listings.changed")
         return result
+    }
+
+    public struct ListingCounts: Sendable, Equatable {
+        public var listed = 0
+        public var published = 0
+        public var scheduled = 0
+        public var clearance = 0
+        public init(listed: Int = 0, published: Int = 0, scheduled: Int = 0, clearance: Int = 0) {
+            self.listed = listed
+            self.published = published
+            self.scheduled = scheduled
+            self.clearance = clearance
+        }
+    }
+
+    /// Per channel id: SKUs listed, on sale at `t`, scheduled to go on sale after `t`, marked clearance.
+    public func listingCounts(at t: Date) async throws -> [String: ListingCounts] {
+        let now = t.epochMillis
+        let rows = try await db.read { sql in
+            try await sql.raw("""
+                SELECT channel_id, COUNT(*) AS listed,
+                    SUM(CASE WHEN publish_at IS NOT NULL AND publish_at <= \(bind: now) AND (unpublish_at IS NULL OR unpublish_at > \(bind: now))
+                        THEN 1 ELSE 0 END) AS published,
+                    SUM(CASE WHEN publish_at > \(bind: now) THEN 1 ELSE 0 END) AS scheduled,
+                    SUM(CASE WHEN clearance <> 0 THEN 1 ELSE 0 END) AS clearance
+                FROM listings GROUP BY channel_id
+                """).all()
+        }
+        var out: [String: ListingCounts] = [:]
+        for r in rows {
+            out[try r.decode(column: "channel_id", as: String.self)] = ListingCounts(
+                listed: try r.decode(column: "listed", as: Int.self), published: try r.decode(column: "published", as: Int?.self) ?? 0,
+                scheduled: try r.decode(column: "scheduled", as: Int?.self) ?? 0, clearance: try r.decode(column: "clearance", as: Int?.self) ?? 0)
+        }
+        return out
     }
 
     public struct ListingFilter: Sendable {
@@ -831,6 +886,16 @@ enum SearchText {
             if let b = s.barcode { parts.append(b) }
         }
         return parts.joined(separator: "\n").lowercased()
+    }
+
+    /// A stable positive 63-bit key for a product id (FNV-1a): the product's row in the SQLite FTS index.
+    static func rowid(_ productId: String) -> Int64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in productId.utf8 {
+            h ^= UInt64(b)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        return Int64(bitPattern: h & 0x7FFF_FFFF_FFFF_FFFF)
     }
 
     static func escapeLike(_ text: String) -> String {

@@ -195,6 +195,16 @@ public struct PriceService: Sendable {
         try await db.page("SELECT * FROM price_lists WHERE 1=1", limit: limit, cursor: cursor, map: CatalogRows.priceList, id: \.id)
     }
 
+    /// Per price list id: how many SKUs it prices.
+    public func entryCounts() async throws -> [String: Int] {
+        let rows = try await db.read { sql in
+            try await sql.raw("SELECT price_list_id, COUNT(*) AS n FROM price_list_entries GROUP BY price_list_id").all()
+        }
+        var out: [String: Int] = [:]
+        for r in rows { out[try r.decode(column: "price_list_id", as: String.self)] = try r.decode(column: "n", as: Int.self) }
+        return out
+    }
+
     public struct EntryChange: Sendable {
         /// A SKU id or code.
         public var sku: String

@@ -43,7 +43,7 @@ public enum EventCatalog {
         EventType("sku.created", "A SKU was added to a product."),
         EventType("sku.updated", "A SKU's barcode, unified retail price, measures, status or external codes changed."),
         EventType("channel.created", "A sales channel was created."),
-        EventType("listing.changed", "A SKU's listing on a channel was created or changed (publish, unpublish, schedule, clearance)."),
+        EventType("listings.changed", "Listings on a channel were created or changed (publish, unpublish, schedule, clearance); the payload lists them."),
         EventType("price_list.created", "A price list was created."),
         EventType("price_list.updated", "A price list's name, priority, validity or status changed."),
         EventType("price_list.prices_changed", "Prices in a price list were set or removed."),

@@ -473,25 +473,11 @@ extension Console {
 
     private func channels(_ t: Texts) async throws -> (title: String, body: String) {
         let channels = try await services.catalog.channels()
-        let now = services.clock.instant().epochMillis
-        let counts = try await services.db.read { sql in
-            try await sql.raw("""
-                SELECT channel_id, COUNT(*) AS listed,
-                    SUM(CASE WHEN publish_at IS NOT NULL AND publish_at <= \(bind: now) AND (unpublish_at IS NULL OR unpublish_at > \(bind: now))
-                        THEN 1 ELSE 0 END) AS published,
-                    SUM(CASE WHEN publish_at > \(bind: now) THEN 1 ELSE 0 END) AS scheduled,
-                    SUM(CASE WHEN clearance <> 0 THEN 1 ELSE 0 END) AS clearance
-                FROM listings GROUP BY channel_id
-                """).all().map { r in
-                (try r.decode(column: "channel_id", as: String.self),
-                 [try r.decode(column: "listed", as: Int.self), try r.decode(column: "published", as: Int?.self) ?? 0,
-                  try r.decode(column: "scheduled", as: Int?.self) ?? 0, try r.decode(column: "clearance", as: Int?.self) ?? 0])
-            }
-        }
-        let byChannel = Dictionary(counts, uniquingKeysWith: { a, _ in a })
+        let byChannel = try await services.catalog.listingCounts(at: services.clock.instant())
         var rows = ""
         for c in channels {
-            let n = byChannel[c.id] ?? [0, 0, 0, 0]
+            let counts = byChannel[c.id] ?? .init()
+            let n = [counts.listed, counts.published, counts.scheduled, counts.clearance]
             rows += "<tr><td><a href=\"/console/products?channel=\(esc(c.id))\"><code>\(esc(c.code))</code></a></td><td>\(esc(c.name))</td>"
             rows += "<td>\(esc(t(c.kind.rawValue)))</td><td>\(esc(c.currency))</td><td class=\"num\">\(n[0])</td><td class=\"num\">\(n[1])</td>"
             rows += "<td class=\"num\">\(n[2])</td><td class=\"num\">\(n[3])</td>"
@@ -532,15 +518,6 @@ extension Console {
 
     nonisolated(unsafe) static let idPattern = try! Regex("(chn|org|loc)_[0-9A-Z]{26}")
 
-    private func entryCounts() async throws -> [String: Int] {
-        let rows = try await services.db.read { sql in
-            try await sql.raw("SELECT price_list_id, COUNT(*) AS n FROM price_list_entries GROUP BY price_list_id").all().map { r in
-                (try r.decode(column: "price_list_id", as: String.self), try r.decode(column: "n", as: Int.self))
-            }
-        }
-        return Dictionary(rows, uniquingKeysWith: { a, _ in a })
-    }
-
     private func validity(_ l: PriceList, _ t: Texts) -> String {
         l.validFrom == nil && l.validTo == nil ? t("always") : "\(Self.time(l.validFrom)) – \(Self.time(l.validTo))"
     }
@@ -555,7 +532,7 @@ extension Console {
         } while cursor != nil && lists.count < 2_000
         lists.sort { ($0.priority, $1.code) > ($1.priority, $0.code) }
         let channels = Dictionary(uniqueKeysWithValues: try await services.catalog.channels().map { ($0.id, $0) })
-        let entries = try await entryCounts()
+        let entries = try await services.prices.entryCounts()
         let now = services.clock.instant()
         var rows = ""
         for l in lists {
@@ -576,7 +553,7 @@ extension Console {
         let l = try await services.prices.priceList(id)
         let channelList = try await services.catalog.channels()
         let channels = Dictionary(uniqueKeysWithValues: channelList.map { ($0.id, $0) })
-        let count = try await entryCounts()[l.id] ?? 0
+        let count = try await services.prices.entryCounts()[l.id] ?? 0
         let now = services.clock.instant()
         var body = """
             <dl class="grid">
