@@ -86,6 +86,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Benchmarks (scripts/bench-catalog.sh): catalog import, price resolution and search on a fresh database.
+        .executableTarget(
+            name: "o2o-bench",
+            dependencies: [
+                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "O2OTestSupport",
             dependencies: ["O2OCore", "O2ONetwork", "O2OCatalog", "O2OServer"],

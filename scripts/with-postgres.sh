@@ -138,7 +138,7 @@ s.close()' 2>/dev/null)" && [[ -n "$p" ]]; then
 # All server-side commands run from $TOP so that `postgres` never needs
 # access to the caller's working directory.
 (cd "$TOP" && as_pg "$BINDIR/initdb" -D "$DATA" -A trust -U "$PG_USER" \
-    -E UTF8 --locale=C --no-sync >"$TOP/initdb.log" 2>&1) || {
+    -E UTF8 --locale=C.UTF-8 --no-sync >"$TOP/initdb.log" 2>&1) || {
   log "error: initdb failed:"
   cat "$TOP/initdb.log" >&2
   exit 1

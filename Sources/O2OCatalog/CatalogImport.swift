@@ -292,10 +292,8 @@ public struct CatalogImporter: Sendable {
                                     attributes: [:], images: [], unit: first.unit, taxClass: first.taxClass, assortment: first.assortment,
                                     onlineFirstUntil: nil, status: first.productStatus, version: 1, createdAt: now, updatedAt: now, skus: [])
                     newProductRows.append(p)
-                    touched.append(p.id)
                 }
             }
-            try await Self.insertProducts(newProductRows, tx)
             let productIds = Dictionary(uniqueKeysWithValues: newProductRows.map { ($0.code, $0.id) })
                 .merging(existing.productsByCode.mapValues(\.id), uniquingKeysWith: { a, _ in a })
             var newSKURows: [SKU] = []
@@ -336,8 +334,13 @@ public struct CatalogImporter: Sendable {
                     history.append((s.id, nil, s.listPrice.minorUnits, s.listPrice.currency))
                 }
             }
+            // New products carry their search document from the start; only changed ones are re-read.
+            let newSKUsByProduct = Dictionary(grouping: newSKURows, by: \.productId)
+            for i in newProductRows.indices { newProductRows[i].skus = newSKUsByProduct[newProductRows[i].id] ?? [] }
+            try await Self.insertProducts(newProductRows, tx)
             try await Self.insertSKUs(newSKURows, tx)
-            try await Self.insertHistory(history, at: now, caller: caller, tx)
+            try await CatalogService.indexForSearch(newProductRows, tx, columnWritten: true)
+            try await PriceHistory.insert(history.map { ($0.0, nil, $0.1, $0.2, $0.3) }, at: now, caller: caller, source: "import", tx)
             try await Self.reindex(productIds: touched, tx)
             struct ImportSummary: Encodable { let kind: String; let rows: Int; let created: Int; let updated: Int; let newProducts: Int }
             try await recorder.record(tx, caller: caller, action: "import", entityType: "catalog_import", entityId: importId, before: ImportSummary?.none,
@@ -421,7 +424,7 @@ public struct CatalogImporter: Sendable {
                     \(unsafeRaw: i == 0 ? "" : ",")(\(bind: p.id), \(bind: p.code), \(bind: p.name), \(bind: p.nameEn), \(bind: p.description),
                     \(bind: p.brandId), \(bind: p.categoryId), \(bind: CatalogRows.json(p.optionNames)), \(bind: CatalogRows.json(p.attributes)),
                     \(bind: CatalogRows.json(p.images)), \(bind: p.unit), \(bind: p.taxClass), \(bind: p.assortment.rawValue),
-                    \(bind: p.onlineFirstUntil?.epochMillis), \(bind: p.status.rawValue), '', \(bind: p.version),
+                    \(bind: p.onlineFirstUntil?.epochMillis), \(bind: p.status.rawValue), \(bind: SearchText.document(p)), \(bind: p.version),
                     \(bind: p.createdAt.epochMillis), \(bind: p.updatedAt.epochMillis))
                     """
             }
@@ -449,20 +452,6 @@ public struct CatalogImporter: Sendable {
         for chunk in codes.chunked(300) {
             var q: SQLQueryString = "INSERT INTO sku_external_codes (system, code, sku_id) VALUES "
             for (i, (id, e)) in chunk.enumerated() { q += "\(unsafeRaw: i == 0 ? "" : ",")(\(bind: e.system), \(bind: e.code), \(bind: id))" }
-            try await tx.sql.raw(q).run()
-        }
-    }
-
-    static func insertHistory(_ rows: [(skuId: String, old: Int64?, new: Int64, currency: String)], at now: Date, caller: Caller,
-                              _ tx: Transaction) async throws {
-        for chunk in rows.chunked(300) {
-            var q: SQLQueryString = "INSERT INTO price_history (id, sku_id, price_list_id, old_price, new_price, currency, at, actor_id, source) VALUES "
-            for (i, h) in chunk.enumerated() {
-                q += """
-                    \(unsafeRaw: i == 0 ? "" : ",")(\(bind: O2OID.make("prh", at: now)), \(bind: h.skuId), NULL, \(bind: h.old), \(bind: h.new),
-                    \(bind: h.currency), \(bind: now.epochMillis), \(bind: caller.principal.id), 'import')
-                    """
-            }
             try await tx.sql.raw(q).run()
         }
     }

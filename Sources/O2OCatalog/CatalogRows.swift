@@ -227,11 +227,22 @@ enum CatalogRows {
 enum PriceHistory {
     static func record(_ tx: Transaction, skuId: String, priceListId: String?, old: Int64?, new: Int64?, currency: String,
                        at: Date, caller: Caller, source: String) async throws {
-        try await tx.sql.raw("""
-            INSERT INTO price_history (id, sku_id, price_list_id, old_price, new_price, currency, at, actor_id, source)
-            VALUES (\(bind: O2OID.make("prh", at: at)), \(bind: skuId), \(bind: priceListId), \(bind: old), \(bind: new), \(bind: currency),
-                    \(bind: at.epochMillis), \(bind: caller.principal.id), \(bind: source))
-            """).run()
+        try await insert([(skuId, priceListId, old, new, currency)], at: at, caller: caller, source: source, tx)
+    }
+
+    /// Many changes in multi-row inserts.
+    static func insert(_ rows: [(skuId: String, priceListId: String?, old: Int64?, new: Int64?, currency: String)], at now: Date, caller: Caller,
+                       source: String, _ tx: Transaction) async throws {
+        for chunk in rows.chunked(300) {
+            var q: SQLQueryString = "INSERT INTO price_history (id, sku_id, price_list_id, old_price, new_price, currency, at, actor_id, source) VALUES "
+            for (i, h) in chunk.enumerated() {
+                q += """
+                    \(unsafeRaw: i == 0 ? "" : ",")(\(bind: O2OID.make("prh", at: now)), \(bind: h.skuId), \(bind: h.priceListId), \(bind: h.old),
+                    \(bind: h.new), \(bind: h.currency), \(bind: now.epochMillis), \(bind: caller.principal.id), \(bind: source))
+                    """
+            }
+            try await tx.sql.raw(q).run()
+        }
     }
 
     static func change(_ r: any SQLRow) throws -> PriceChange {

@@ -491,7 +491,8 @@ public struct CatalogService: Sendable {
     }
 
     /// Rewrites the search documents of these products (same transaction as the change).
-    static func indexForSearch(_ products: [Product], _ tx: Transaction) async throws {
+    /// `columnWritten`: the rows were just inserted with their `search_text`; only the SQLite index is missing.
+    static func indexForSearch(_ products: [Product], _ tx: Transaction, columnWritten: Bool = false) async throws {
         guard !products.isEmpty else { return }
         for chunk in products.chunked(400) {
             if tx.engine == .sqlite {
@@ -508,7 +509,7 @@ public struct CatalogService: Sendable {
                 }
                 try await tx.sql.raw(q).run()
             }
-            for p in chunk {
+            for p in chunk where !columnWritten {
                 try await tx.sql.raw("UPDATE products SET search_text = \(bind: SearchText.document(p)) WHERE id = \(bind: p.id)").run()
             }
         }

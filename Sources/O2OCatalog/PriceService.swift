@@ -255,20 +255,20 @@ public struct PriceService: Sendable {
                 current[try r.decode(column: "sku_id", as: String.self)] = try r.decode(column: "price", as: Int64.self)
             }
         }
-        var changed: [String] = []
-        for (skuId, price) in changes where current[skuId] != price {
-            if let price {
-                try await tx.sql.raw("""
-                    INSERT INTO price_list_entries (price_list_id, sku_id, price) VALUES (\(bind: list.id), \(bind: skuId), \(bind: price))
-                    ON CONFLICT (price_list_id, sku_id) DO UPDATE SET price = excluded.price
-                    """).run()
-            } else {
-                try await tx.sql.raw("DELETE FROM price_list_entries WHERE price_list_id = \(bind: list.id) AND sku_id = \(bind: skuId)").run()
-            }
-            try await PriceHistory.record(tx, skuId: skuId, priceListId: list.id, old: current[skuId], new: price, currency: list.currency,
-                                          at: now, caller: caller, source: source)
-            changed.append(skuId)
+        let changes = changes.filter { current[$0.skuId] != $0.price }
+        let changed = changes.map(\.skuId)
+        // Multi-row statements: a 10,000-price batch is a few dozen statements, not 20,000.
+        for chunk in changes.filter({ $0.price != nil }).chunked(300) {
+            var q: SQLQueryString = "INSERT INTO price_list_entries (price_list_id, sku_id, price) VALUES "
+            for (i, c) in chunk.enumerated() { q += "\(unsafeRaw: i == 0 ? "" : ",")(\(bind: list.id), \(bind: c.skuId), \(bind: c.price))" }
+            q += " ON CONFLICT (price_list_id, sku_id) DO UPDATE SET price = excluded.price"
+            try await tx.sql.raw(q).run()
         }
+        for chunk in changes.filter({ $0.price == nil }).map(\.skuId).chunked(400) {
+            try await tx.sql.raw("DELETE FROM price_list_entries WHERE price_list_id = \(bind: list.id) AND sku_id IN \(CatalogRows.list(Array(chunk)))").run()
+        }
+        try await PriceHistory.insert(changes.map { (skuId: $0.skuId, priceListId: list.id, old: current[$0.skuId], new: $0.price, currency: list.currency) },
+                                      at: now, caller: caller, source: source, tx)
         if !changed.isEmpty {
             struct Summary: Encodable { let priceListId: String; let code: String; let changed: Int; let skuIds: [String] }
             try await recorder.record(tx, caller: caller, action: "set_prices", entityType: "price_list", entityId: list.id,
@@ -347,15 +347,16 @@ public struct PriceService: Sendable {
             let ids = Array(Set(skus.values.map(\.id)))
             var entries: [String: [(listId: String, price: Int64)]] = [:]
             var listings: [String: Listing] = [:]
+            let applying = Set(lists.map(\.id))
             for chunk in ids.chunked(400) {
                 let idList = CatalogRows.list(Array(chunk))
                 if !lists.isEmpty {
-                    for r in try await sql.raw("""
-                        SELECT price_list_id, sku_id, price FROM price_list_entries
-                        WHERE sku_id IN \(idList) AND price_list_id IN \(CatalogRows.list(lists.map(\.id)))
-                        """).all() {
-                        entries[try r.decode(column: "sku_id", as: String.self), default: []].append(
-                            (try r.decode(column: "price_list_id", as: String.self), try r.decode(column: "price", as: Int64.self)))
+                    // By SKU only (a handful of lists price each SKU), then kept when the list applies: an
+                    // IN on both columns makes SQLite probe the key once per list × SKU pair.
+                    for r in try await sql.raw("SELECT price_list_id, sku_id, price FROM price_list_entries WHERE sku_id IN \(idList)").all() {
+                        let listId = try r.decode(column: "price_list_id", as: String.self)
+                        guard applying.contains(listId) else { continue }
+                        entries[try r.decode(column: "sku_id", as: String.self), default: []].append((listId, try r.decode(column: "price", as: Int64.self)))
                     }
                 }
                 for r in try await sql.raw("SELECT * FROM listings WHERE channel_id = \(bind: channel.id) AND sku_id IN \(idList)").all() {

@@ -75,18 +75,6 @@ public struct DemoData: Sendable {
         (.init(code: "640100", name: "银川市", lat: 38.4872, lng: 106.2309), "宁夏回族自治区"), (.init(code: "650100", name: "乌鲁木齐市", lat: 43.8256, lng: 87.6168), "新疆维吾尔自治区"),
     ]
 
-    /// A small deterministic generator (SplitMix64), so demo networks repeat exactly.
-    struct SeededRandom: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Loads the demo into an empty database. Refuses when locations already exist.
     ///
     /// The catalog has about 2,000 (city), 10,000 (province) or 50,000 (nation) SKUs; `catalogSKUs`

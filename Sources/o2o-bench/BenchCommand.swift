@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Logging
+import O2OCore
+
+/// `o2o-bench`: measurements of a release build against a fresh database.
+@main
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "o2o-bench",
+        abstract: "Benchmarks of the O2O server on a fresh database (scripts/bench-catalog.sh runs them on SQLite and PostgreSQL).",
+        subcommands: [CatalogBench.self])
+}
+
+enum Engine: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case sqlite, postgres
+}
+
+/// A database made for one run, and how to get rid of it.
+struct BenchDatabase {
+    let url: String
+    let description: String
+    let cleanup: @Sendable () async -> Void
+
+    static let logger: Logger = {
+        var l = Logger(label: "o2o-bench")
+        l.logLevel = .warning
+        return l
+    }()
+
+    /// `--database` as given (it must hold no catalog yet); else a temporary SQLite file; else, for
+    /// `--engine postgres`, a new database on the server O2O_TEST_POSTGRES_URL names (as
+    /// Tests/O2OTestSupport/TestDatabase.swift does), dropped afterwards.
+    static func make(database: String?, engine: Engine?, keep: Bool) async throws -> BenchDatabase {
+        if let database {
+            let location = try DatabaseLocation(parsing: database)
+            if let engine, engine.rawValue != location.engine.rawValue {
+                throw ValidationError("--engine \(engine.rawValue) does not match --database \(location)")
+            }
+            return BenchDatabase(url: database, description: location.description, cleanup: {})
+        }
+        switch engine ?? .sqlite {
+        case .sqlite:
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("o2o-bench-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let path = dir.appendingPathComponent("bench.sqlite").path
+            return BenchDatabase(url: "sqlite:" + path, description: "sqlite:" + path + (keep ? "" : " (temporary)"), cleanup: {
+                if !keep { try? FileManager.default.removeItem(at: dir) }
+            })
+        case .postgres:
+            guard let server = ProcessInfo.processInfo.environment["O2O_TEST_POSTGRES_URL"], !server.isEmpty else {
+                throw ValidationError("--engine postgres needs --database postgres://… or O2O_TEST_POSTGRES_URL (scripts/with-postgres.sh sets it)")
+            }
+            let admin = try await Database.open(try DatabaseLocation(parsing: server), logger: logger)
+            let name = "o2o_bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+            do {
+                try await admin.read { sql in try await sql.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+            } catch {
+                await admin.close()
+                throw error
+            }
+            var components = URLComponents(string: server)!
+            components.path = "/" + name
+            let url = components.string!
+            return BenchDatabase(url: url, description: try DatabaseLocation(parsing: url).description + (keep ? "" : " (temporary)"), cleanup: {
+                if !keep {
+                    try? await admin.read { sql in try await sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
+                }
+                await admin.close()
+            })
+        }
+    }
+}
