@@ -13,7 +13,31 @@ enum CatalogRows {
         return q
     }
 
-    static func json<T: Encodable>(_ value: T) -> String { JSONCoding.string(value) }
+    /// The stored JSON of a string map (sorted keys) or a string list, written directly: an import
+    /// writes hundreds of thousands of them, and a JSONEncoder per value is costly at that count.
+    static func json(_ map: [String: String]) -> String {
+        "{" + map.sorted { $0.key < $1.key }.map { quote($0.key) + ":" + quote($0.value) }.joined(separator: ",") + "}"
+    }
+
+    static func json(_ list: [String]) -> String { "[" + list.map(quote).joined(separator: ",") + "]" }
+
+    /// A JSON string literal (RFC 8259 escapes).
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for u in text.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
         try? JSONDecoder().decode(T.self, from: Data(text.utf8))

@@ -138,3 +138,18 @@ struct MoneyTextTests {
         }
     }
 }
+
+@Suite("Stored JSON of options, attributes and images")
+struct StoredJSONTests {
+    @Test func json_ofAwkwardStrings_decodesBackEqual() throws {
+        // setup
+        let map = ["颜色": "黑\"色", "size": "M\\L", "note": "line\nbreak\t\u{1}", "": "empty key"]
+        let list = ["https://img.example.com/a b.jpg", "引号\"", "\u{7F}"]
+        // act
+        let mapText = CatalogRows.json(map), listText = CatalogRows.json(list)
+        // check
+        #expect(try JSONDecoder().decode([String: String].self, from: Data(mapText.utf8)) == map)
+        #expect(try JSONDecoder().decode([String].self, from: Data(listText.utf8)) == list)
+        #expect(CatalogRows.json(["b": "2", "a": "1"]) == #"{"a":"1","b":"2"}"#)
+    }
+}
