@@ -293,7 +293,8 @@ public struct CatalogService: Sendable {
         public init() {}
     }
 
-    public func updateProduct(_ id: String, _ patch: ProductPatch, caller: Caller) async throws -> Product {
+    /// `ref`: the product's id or style code.
+    public func updateProduct(_ ref: String, _ patch: ProductPatch, caller: Caller) async throws -> Product {
         var v = Validator()
         v.text(patch.name, "name", required: false, max: 200)
         v.text(patch.nameEn, "nameEn", required: false, max: 200)
@@ -305,10 +306,11 @@ public struct CatalogService: Sendable {
         try v.finish()
         let now = clock.instant()
         return try await db.write { tx in
-            guard let row = try await tx.sql.raw("SELECT * FROM products WHERE id = \(bind: id)\(unsafeRaw: Self.lock(tx))").first() else {
-                throw Problem.notFound("product", id)
+            guard let row = try await tx.sql.raw("SELECT * FROM products WHERE id = \(bind: ref) OR code = \(bind: ref)\(unsafeRaw: Self.lock(tx))").first() else {
+                throw Problem.notFound("product", ref)
             }
             var before = try CatalogRows.product(row)
+            let id = before.id
             before.skus = try await CatalogRows.skus(productIds: [id], tx.sql)[id] ?? []
             if let expected = patch.expectedVersion, expected != before.version {
                 throw Problem.conflict("Product \(id) is at version \(before.version), not \(expected).", kind: "version-mismatch")

@@ -125,7 +125,8 @@ public struct PriceService: Sendable {
         public init() {}
     }
 
-    public func updatePriceList(_ id: String, _ patch: PriceListPatch, caller: Caller) async throws -> PriceList {
+    /// `ref`: the list's id or code.
+    public func updatePriceList(_ ref: String, _ patch: PriceListPatch, caller: Caller) async throws -> PriceList {
         var v = Validator()
         v.text(patch.name, "name", required: false, max: 200)
         v.range(patch.priority, "priority", 0...10_000)
@@ -134,7 +135,8 @@ public struct PriceService: Sendable {
         let now = clock.instant()
         return try await db.write { tx in
             try await Self.serialisePriceListChanges(tx)
-            let before = try await Self.priceList(id, tx.sql)
+            let before = try await Self.priceList(ref, tx.sql)
+            let id = before.id
             if let expected = patch.expectedVersion, expected != before.version {
                 throw Problem.conflict("Price list \(id) is at version \(before.version), not \(expected).", kind: "version-mismatch")
             }

@@ -84,14 +84,12 @@ extension APIHandlers {
         if let d = b.onlineFirstUntil { p.onlineFirstUntil = .some(d) }
         p.status = b.status.flatMap { CatalogStatus(rawValue: $0.rawValue) }
         p.expectedVersion = b.expectedVersion
-        let id = try await services.catalog.product(input.path.productId).id
-        return .ok(.init(body: .json(Self.product(try await services.catalog.updateProduct(id, p, caller: try caller)))))
+        return .ok(.init(body: .json(Self.product(try await services.catalog.updateProduct(input.path.productId, p, caller: try caller)))))
     }
 
     func createSku(_ input: Operations.CreateSku.Input) async throws -> Operations.CreateSku.Output {
         guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
-        let id = try await services.catalog.product(input.path.productId).id
-        let sku = try await services.catalog.addSKU(productId: id, Self.newSKU(b), caller: try caller)
+        let sku = try await services.catalog.addSKU(productId: input.path.productId, Self.newSKU(b), caller: try caller)
         return .created(.init(body: .json(Self.sku(sku))))
     }
 
@@ -126,8 +124,7 @@ extension APIHandlers {
         p.status = b.status.flatMap { CatalogStatus(rawValue: $0.rawValue) }
         p.externalCodes = b.externalCodes?.map { ExternalCode(system: $0.system, code: $0.code) }
         p.expectedVersion = b.expectedVersion
-        let id = try await services.catalog.sku(input.path.skuId).id
-        return .ok(.init(body: .json(Self.sku(try await services.catalog.updateSKU(id, p, caller: try caller)))))
+        return .ok(.init(body: .json(Self.sku(try await services.catalog.updateSKU(input.path.skuId, p, caller: try caller)))))
     }
 
     func listSkuPriceHistory(_ input: Operations.ListSkuPriceHistory.Input) async throws -> Operations.ListSkuPriceHistory.Output {
@@ -197,8 +194,7 @@ extension APIHandlers {
         if let d = b.validTo { p.validTo = .some(d) }
         p.status = b.status?.rawValue
         p.expectedVersion = b.expectedVersion
-        let id = try await services.prices.priceList(input.path.priceListId).id
-        return .ok(.init(body: .json(Self.priceList(try await services.prices.updatePriceList(id, p, caller: try caller)))))
+        return .ok(.init(body: .json(Self.priceList(try await services.prices.updatePriceList(input.path.priceListId, p, caller: try caller)))))
     }
 
     func listPriceListEntries(_ input: Operations.ListPriceListEntries.Input) async throws -> Operations.ListPriceListEntries.Output {
