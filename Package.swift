@@ -55,6 +55,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "O2OInventory",
+            dependencies: ["O2OCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "O2OAPI",
             dependencies: [
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -65,7 +70,7 @@ let package = Package(
         .target(
             name: "O2OServer",
             dependencies: [
-                "O2OCore", "O2ONetwork", "O2OCatalog", "O2OAPI",
+                "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -80,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "o2o",
             dependencies: [
-                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog",
+                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ],
@@ -90,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "o2o-bench",
             dependencies: [
-                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog",
+                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -98,7 +103,7 @@ let package = Package(
         ),
         .target(
             name: "O2OTestSupport",
-            dependencies: ["O2OCore", "O2ONetwork", "O2OCatalog", "O2OServer"],
+            dependencies: ["O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OServer"],
             path: "Tests/O2OTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -118,9 +123,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "O2OInventoryTests",
+            dependencies: ["O2OInventory", "O2OCatalog", "O2ONetwork", "O2OCore", "O2OServer", "O2OTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "O2OServerTests",
             dependencies: [
-                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OAPI", "O2OTestSupport",
+                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OAPI", "O2OTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -18,3 +18,6 @@ if ! python3 Tests/release/load_smoke.py --base-url "http://127.0.0.1:$PORT" --p
   echo "--- server log"; tail -n 200 "$TMP/serve.log"; exit 1
 fi
 kill -0 "$PID" || { echo "server died"; tail -n 200 "$TMP/serve.log"; exit 1; }
+kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+# Zero oversell with two server processes on one PostgreSQL database.
+scripts/with-postgres.sh python3 Tests/release/oversell.py --bin "$BIN"

@@ -5,13 +5,7 @@ import SQLKit
 /// Catalog rows ⇄ models, in one place.
 enum CatalogRows {
     /// `(?, ?, …)` for an IN clause; never empty (an empty list matches nothing).
-    static func list(_ values: [String]) -> SQLQueryString {
-        guard !values.isEmpty else { return "(NULL)" }
-        var q: SQLQueryString = "("
-        for (i, v) in values.enumerated() { q += "\(unsafeRaw: i == 0 ? "" : ",")\(bind: v)" }
-        q += ")"
-        return q
-    }
+    static func list(_ values: [String]) -> SQLQueryString { SQLQueryString.list(values) }
 
     /// The stored JSON of a string map (sorted keys) or a string list, written directly: an import
     /// writes hundreds of thousands of them, and a JSONEncoder per value is costly at that count.

@@ -427,6 +427,26 @@ public struct CatalogService: Sendable {
         return sku
     }
 
+    /// The SKU id of each reference that is a SKU id, code or barcode; unknown references are left out.
+    public func skuIds(_ refs: [String]) async throws -> [String: String] {
+        guard !refs.isEmpty else { return [:] }
+        var found: [String: String] = [:]
+        for start in stride(from: 0, to: refs.count, by: 300) {
+            let chunk = Array(refs[start..<min(start + 300, refs.count)])
+            let l = CatalogRows.list(chunk)
+            let rows = try await db.read { sql in
+                try await sql.raw("SELECT id, code, barcode FROM skus WHERE id IN \(l) OR code IN \(l) OR barcode IN \(l)").all()
+            }
+            let wanted = Set(chunk)
+            for r in rows {
+                let id = try r.decode(column: "id", as: String.self)
+                for key in [id, try r.decode(column: "code", as: String.self), try r.decode(column: "barcode", as: String?.self)].compactMap({ $0 })
+                where wanted.contains(key) { found[key] = id }
+            }
+        }
+        return found
+    }
+
     public struct SKUFilter: Sendable {
         public var productId: String?
         public var barcode: String?

@@ -42,26 +42,39 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case catalogRead = "catalog.read"
     case catalogManage = "catalog.manage"
     case pricesManage = "prices.manage"
+    case inventoryRead = "inventory.read"
+    /// Hold, sell and release stock for orders.
+    case inventoryReserve = "inventory.reserve"
+    /// Post receipts, sales, adjustments, returns and damage at a location.
+    case inventoryManage = "inventory.manage"
+    /// Channel pools and safety stock.
+    case inventoryConfigure = "inventory.configure"
 }
 
 extension Role {
     public var permissions: Set<Permission> {
-        var p: Set<Permission> = [.sessionSelf, .organisationsRead, .locationsRead, .catalogRead]
+        var p: Set<Permission> = [.sessionSelf, .organisationsRead, .locationsRead, .catalogRead, .inventoryRead]
         if self != .integration { p.insert(.consoleUse) }
         switch self {
         case .hqAdmin:
             return Set(Permission.allCases)
         case .ops:
-            p.formUnion([.locationsCreate, .locationsUpdate, .auditRead, .eventTypesRead])
+            p.formUnion([.locationsCreate, .locationsUpdate, .auditRead, .eventTypesRead, .inventoryReserve, .inventoryManage, .inventoryConfigure])
         case .merchandiser:
-            p.formUnion([.catalogManage, .pricesManage, .auditRead, .eventTypesRead])
+            p.formUnion([.catalogManage, .pricesManage, .auditRead, .eventTypesRead, .inventoryConfigure])
         case .finance:
             p.formUnion([.auditRead, .pricesManage])
-        case .storeManager, .franchisee:
-            p.formUnion([.locationsUpdate, .auditRead])
+        case .storeManager:
+            p.formUnion([.locationsUpdate, .auditRead, .inventoryReserve, .inventoryManage])
+        case .franchisee:
+            p.formUnion([.locationsUpdate, .auditRead, .inventoryManage])
         case .integration:
-            p.insert(.eventTypesRead)
-        case .marketer, .customerService, .warehouse, .clerk, .supplier:
+            p.formUnion([.eventTypesRead, .inventoryReserve])
+        case .customerService, .clerk:
+            p.insert(.inventoryReserve)
+        case .warehouse:
+            p.insert(.inventoryManage)
+        case .marketer, .supplier:
             break
         }
         return p

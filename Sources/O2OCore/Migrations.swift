@@ -88,3 +88,14 @@ extension SQLQueryString {
         self.appendInterpolation(unsafeRaw: text)
     }
 }
+
+extension SQLQueryString {
+    /// `(?, ?, …)` binding each value, for `IN` lists; `(NULL)` when empty, which matches nothing.
+    public static func list(_ values: [String]) -> SQLQueryString {
+        guard !values.isEmpty else { return "(NULL)" }
+        var q: SQLQueryString = "("
+        for (i, v) in values.enumerated() { q += "\(unsafeRaw: i == 0 ? "" : ",")\(bind: v)" }
+        q += ")"
+        return q
+    }
+}

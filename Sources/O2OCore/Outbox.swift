@@ -48,6 +48,14 @@ public enum EventCatalog {
         EventType("price_list.updated", "A price list's name, priority, validity or status changed."),
         EventType("price_list.prices_changed", "Prices in a price list were set or removed."),
         EventType("catalog.imported", "A CSV import of SKUs was applied."),
+        EventType("inventory.movements_posted", "Receipts, sales, adjustments, returns to stock or damage were posted at a location; the payload lists the movements."),
+        EventType("inventory.reservation_created", "Stock was reserved for an order (every line)."),
+        EventType("inventory.reservation_consumed", "Part of a reservation was sold (shipped or picked up)."),
+        EventType("inventory.reservation_completed", "Everything a reservation held was sold or released, with some sold."),
+        EventType("inventory.reservation_released", "Reserved stock was given back (cancelled order or line)."),
+        EventType("inventory.reservation_expired", "An unpaid reservation ran out of time and its stock was released."),
+        EventType("inventory.pool_updated", "A channel's pool (locations, shares, reservation lifetime, threshold) was defined or changed."),
+        EventType("inventory.safety_stock_set", "A safety-stock rule was set, changed or removed."),
     ]
     public static let names = Set(all.map(\.name))
 }

@@ -130,3 +130,8 @@ public struct Validator: Sendable {
         if !errors.isEmpty { throw Problem.validation(errors) }
     }
 }
+
+/// A module's own error that knows its problem+json form; mapped once, where errors become responses.
+public protocol ProblemConvertible: Error {
+    var problem: Problem { get }
+}

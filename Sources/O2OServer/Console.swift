@@ -25,7 +25,7 @@ enum Language: String, CaseIterable {
 struct Texts {
     let lang: Language
     func callAsFunction(_ key: String) -> String {
-        let entry = Self.table[key] ?? Self.catalogTable[key] ?? (key, key)
+        let entry = Self.table[key] ?? Self.catalogTable[key] ?? Self.inventoryTable[key] ?? (key, key)
         return lang == .zh ? entry.1 : entry.0
     }
 
@@ -121,6 +121,7 @@ struct Console {
             try await page(req, ctx, active: "audit", needs: .auditRead) { t in try await audit(t, ctx) }
         }
         registerCatalog(on: group)
+        registerInventory(on: group)
     }
 
     // MARK: Sign-in
@@ -210,6 +211,7 @@ struct Console {
         nav += "<h2>\(esc(t("network")))</h2>" + link("locations", "/console/locations")
         nav += "<h2>\(esc(t("catalog")))</h2>" + link("products", "/console/products") + link("channels", "/console/channels")
             + link("priceLists", "/console/price-lists") + link("imports", "/console/imports")
+        if principal.can(.inventoryRead) { nav += "<h2>\(esc(t("inventory")))</h2>" + link("stock", "/console/stock") }
         nav += "<h2>\(esc(t("platform")))</h2>"
         if principal.can(.auditRead) { nav += link("audit", "/console/audit") }
         nav += "<a href=\"/docs\">\(esc(t("apiDocs")))</a>"

@@ -1,5 +1,6 @@
 import Foundation
 import O2OCatalog
+import O2OInventory
 import O2ONetwork
 import O2OCore
 
@@ -25,6 +26,8 @@ public struct DemoData: Sendable {
         public var listings = 0
         public var priceLists = 0
         public var priceEntries = 0
+        public var stockRows = 0
+        public var stockUnits = 0
     }
 
     let services: AppServices
@@ -207,6 +210,7 @@ public struct DemoData: Sendable {
         if skuTarget > 0 {
             try await loadCatalog(skus: skuTarget, seed: seed, franchiseeId: franchiseStore.organisationId,
                                   region: (places[0].prov.0, places[0].prov.1), summary: &summary)
+            try await loadStock(warehouses: warehouses, stores: stores, scale: scale, seed: seed, summary: &summary)
         }
         return summary
     }
@@ -634,5 +638,64 @@ extension DemoData {
         summary.listings = listingCount
         summary.priceLists = counts.priceLists
         summary.priceEntries = entryCount
+    }
+}
+
+// MARK: - Stock
+
+extension DemoData {
+    /// Warehouses deep, stores shallow with some sizes out; online-exclusive styles never in
+    /// stores, store-exclusive ones never in the e-commerce warehouse. Channel pools: the own
+    /// online channels draw on the warehouses and half of what shipping stores hold, the
+    /// marketplaces on the warehouses only; the POS channel keeps the default pool.
+    func loadStock(warehouses: [Location], stores: [Location], scale: Scale, seed: UInt64, summary: inout Summary) async throws {
+        var rng = SeededRandom(state: seed &+ 0x5_70C4)
+        func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(rng.next() % UInt64(r.count)) }
+        func chance(_ perMille: Int) -> Bool { Int(rng.next() % 1000) < perMille }
+        var skus: [(id: String, assortment: Assortment)] = []
+        var cursor: String?
+        repeat {
+            var f = CatalogService.ProductFilter()
+            f.limit = 1000
+            f.cursor = cursor
+            let page = try await services.catalog.products(f)
+            for p in page.items where p.status != .draft { skus += p.skus.map { ($0.id, p.assortment) } }
+            cursor = page.nextCursor
+        } while cursor != nil
+        let inventory = services.inventory
+        func receive(_ location: Location, _ lines: [InventoryService.MovementLine]) async throws {
+            for start in stride(from: 0, to: lines.count, by: 500) {
+                _ = try await inventory.post(.init(location: location.id, kind: .receipt, reason: "opening stock", referenceType: "demo",
+                                                   referenceId: "OPENING", lines: Array(lines[start..<min(start + 500, lines.count)])), caller: .system)
+            }
+            summary.stockRows += lines.count
+            summary.stockUnits += lines.reduce(0) { $0 + $1.quantity }
+        }
+        for (i, w) in warehouses.enumerated() {
+            let deep = i == 0 ? 40...400 : 10...150
+            try await receive(w, skus.filter { i > 0 || $0.assortment != .storeExclusive }.map { .init(sku: $0.id, quantity: int(deep)) })
+        }
+        // Per mille of the catalog a store carries: a city store most of it, a nation's stores a slice.
+        let share = scale == .city ? 700 : scale == .province ? 60 : 8
+        for store in stores {
+            var lines: [InventoryService.MovementLine] = []
+            for k in skus where k.assortment != .onlineExclusive && chance(share) {
+                if chance(220) { continue }  // this size is out here
+                lines.append(.init(sku: k.id, quantity: int(1...6)))
+            }
+            try await receive(store, lines)
+        }
+        let warehouseMembers = warehouses.map { (location: $0.id, exposure: Exposure.all, shipping: true, pickup: false) }
+        let storeMembers = stores.map { s in
+            (location: s.id, exposure: Exposure.percent(50),
+             shipping: s.capabilities.shipFromStore || s.capabilities.storeDelivery, pickup: s.capabilities.pickup)
+        }.filter { $0.shipping || $0.pickup }
+        for code in ["WEB", "APP", "WXMP"] {
+            _ = try await inventory.setPool(.init(channel: code, members: warehouseMembers + storeMembers, reservationTTL: 1800), caller: .system)
+        }
+        for code in ["TMALL", "JD"] {
+            _ = try await inventory.setPool(.init(channel: code, members: warehouseMembers, reservationTTL: 86_400, threshold: 2), caller: .system)
+        }
+        _ = try await inventory.setSafetyStock(.init(quantity: 1), caller: .system)
     }
 }

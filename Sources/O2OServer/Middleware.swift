@@ -74,9 +74,12 @@ enum ProblemMapper {
         switch error {
         case let p as Problem:
             return p
+        case let c as any ProblemConvertible:
+            return c.problem
         case let e as ServerError:
             // The generated server wraps both our handlers' errors and its own decoding failures.
             if let p = e.underlyingError as? Problem { return p }
+            if let c = e.underlyingError as? any ProblemConvertible { return c.problem }
             if let decoding = e.underlyingError as? DecodingError { return decodingProblem(decoding) }
             if String(reflecting: type(of: e.underlyingError)).contains("OpenAPIRuntime") || e.underlyingError is DecodingError {
                 return .malformed(readable(e.underlyingError))

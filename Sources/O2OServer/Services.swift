@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdBcrypt
 import Logging
 import O2OCatalog
+import O2OInventory
 import O2ONetwork
 import NIOPosix
 import O2OCore
@@ -29,6 +30,7 @@ public struct AppServices: Sendable {
     public let catalog: CatalogService
     public let prices: PriceService
     public let importer: CatalogImporter
+    public let inventory: InventoryService
     public let audit: AuditLog
     public let webhooks: WebhookService
     public let idempotency: IdempotencyStore
@@ -45,13 +47,14 @@ public struct AppServices: Sendable {
         catalog = CatalogService(db: db, clock: clock)
         prices = PriceService(db: db, clock: clock, directory: NetworkDirectory(network: network))
         importer = CatalogImporter(catalog: catalog, prices: prices)
+        inventory = InventoryService(db: db, clock: clock, directory: StockDirectory(network: network, catalog: catalog))
         audit = AuditLog(db: db)
         webhooks = WebhookService(db: db, clock: clock, policy: config.webhooks)
         idempotency = IdempotencyStore(db: db, clock: clock, ttl: config.idempotencyTTL)
     }
 
     /// Every module's migrations, in dependency order.
-    public static let migrations: [Migration] = CoreMigrations.all + NetworkMigrations.all + CatalogMigrations.all
+    public static let migrations: [Migration] = CoreMigrations.all + NetworkMigrations.all + CatalogMigrations.all + InventoryMigrations.all
 
     public func migrate() async throws -> [String] {
         try await Migrator(db: db, migrations: Self.migrations, logger: logger).migrate(clock: clock)
@@ -87,5 +90,28 @@ struct NetworkDirectory: LocationDirectory {
     func organisationExists(_ organisationId: String) async throws -> Bool {
         do { _ = try await network.organisation(organisationId, scope: .all) } catch let p as Problem where p.status == 404 { return false }
         return true
+    }
+}
+
+/// Inventory's view of the network and the catalog.
+struct StockDirectory: InventoryDirectory {
+    let network: NetworkService
+    let catalog: CatalogService
+
+    func locations() async throws -> [StockLocation] {
+        var f = LocationFilter()
+        f.limit = 1_000_000
+        return try await network.locations(f, scope: .all).items.map { l in
+            StockLocation(id: l.id, code: l.code, name: l.name, organisationId: l.organisationId, isStore: l.kind == .store,
+                          active: l.status == .active, lat: l.coordinates.lat, lng: l.coordinates.lng,
+                          pickup: l.kind == .store && l.capabilities.pickup,
+                          ships: l.kind.isWarehouse || l.capabilities.shipFromStore || l.capabilities.storeDelivery)
+        }
+    }
+
+    func skuIds(_ refs: [String]) async throws -> [String: String] { try await catalog.skuIds(refs) }
+
+    func channelId(_ ref: String) async throws -> String? {
+        do { return try await catalog.channel(ref).id } catch let p as Problem where p.status == 404 { return nil }
     }
 }

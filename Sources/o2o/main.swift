@@ -3,6 +3,7 @@ import Configuration
 import Foundation
 import Hummingbird
 import Logging
+import O2OInventory
 import O2ONetwork
 import O2OCore
 import O2OServer
@@ -14,7 +15,7 @@ struct O2OCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "o2o",
         abstract: "O2O unified commerce: one inventory, one member, one order flow across stores and online channels.",
-        subcommands: [Serve.self, Migrate.self, Demo.self, Users.self, APIKeys.self],
+        subcommands: [Serve.self, Migrate.self, Demo.self, Users.self, APIKeys.self, Inventory.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -185,6 +186,7 @@ struct Demo: AsyncParsableCommand {
         Swift.print("""
             Demo data loaded: \(s.organisations) organisations, \(s.warehouses) warehouses, \(s.stores) stores.
             Catalog: \(s.brands) brands, \(s.categories) categories, \(s.products) products, \(s.skus) SKUs, \(s.channels) channels, \(s.listings) listings, \(s.priceLists) price lists (\(s.priceEntries) prices).
+            Stock: \(s.stockUnits) units in \(s.stockRows) SKU × location balances.
             Users (one per role): \(s.users.joined(separator: ", "))
             Password for all demo users: \(s.passwordGenerated ? s.password + "   (generated; shown once — set O2O_DEMO_PASSWORD to choose it)" : "from O2O_DEMO_PASSWORD")
             API key for the demo web shop channel (shown once): \(s.apiKey ?? "-")
@@ -242,6 +244,32 @@ struct APIKeys: AsyncParsableCommand {
                     name: name ?? "\(channel) integration", channel: channel, organisationId: scope, caller: .system)
             }
             print("Created API key \(key.id) for channel \(key.channel).\nKey (shown once): \(secret)")
+        }
+    }
+}
+
+struct Inventory: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Inventory maintenance.", subcommands: [Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check that every balance equals the sum of its ledger movements and that no bucket is below zero; exits 1 if not.")
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            let (config, _) = try await common.resolve()
+            let report = try await common.withServices(config) { try await $0.inventory.verify() }
+            print("\(report.balances) balances, \(report.movements) movements.")
+            for m in report.mismatches.prefix(50) {
+                print("MISMATCH \(m.skuId) at \(m.locationId): \(m.bucket) balance \(m.balance), ledger \(m.ledger)")
+            }
+            for n in report.negative.prefix(50) { print("NEGATIVE \(n)") }
+            if report.ok {
+                print("OK: every balance equals the sum of its movements.")
+            } else {
+                print("FAILED: \(report.mismatches.count) mismatches, \(report.negative.count) negative buckets.")
+                throw ExitCode(1)
+            }
         }
     }
 }

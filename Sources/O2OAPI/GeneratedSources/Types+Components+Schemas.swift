@@ -3518,5 +3518,1056 @@ extension Components {
                 case unchanged
             }
         }
+        /// - Remark: Generated from `#/components/schemas/Balance`.
+        public struct Balance: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Balance/skuId`.
+            public var skuId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Balance/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Balance/onHand`.
+            public var onHand: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Balance/reserved`.
+            public var reserved: Swift.Int
+            /// On hand − reserved − safety stock, at least 0.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Balance/available`.
+            public var available: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Balance/safetyStock`.
+            public var safetyStock: Swift.Int
+            /// Shipped to this location by a transfer
+            ///
+            /// - Remark: Generated from `#/components/schemas/Balance/inTransit`.
+            public var inTransit: Swift.Int
+            /// Damaged or awaiting quality check; not sellable.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Balance/quarantined`.
+            public var quarantined: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Balance/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `Balance`.
+            ///
+            /// - Parameters:
+            ///   - skuId:
+            ///   - locationId:
+            ///   - onHand:
+            ///   - reserved:
+            ///   - available: On hand − reserved − safety stock, at least 0.
+            ///   - safetyStock:
+            ///   - inTransit: Shipped to this location by a transfer
+            ///   - quarantined: Damaged or awaiting quality check; not sellable.
+            ///   - updatedAt:
+            public init(
+                skuId: Swift.String,
+                locationId: Swift.String,
+                onHand: Swift.Int,
+                reserved: Swift.Int,
+                available: Swift.Int,
+                safetyStock: Swift.Int,
+                inTransit: Swift.Int,
+                quarantined: Swift.Int,
+                updatedAt: Foundation.Date
+            ) {
+                self.skuId = skuId
+                self.locationId = locationId
+                self.onHand = onHand
+                self.reserved = reserved
+                self.available = available
+                self.safetyStock = safetyStock
+                self.inTransit = inTransit
+                self.quarantined = quarantined
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case skuId
+                case locationId
+                case onHand
+                case reserved
+                case available
+                case safetyStock
+                case inTransit
+                case quarantined
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BalancePage`.
+        public struct BalancePage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BalancePage/items`.
+            public var items: [Components.Schemas.Balance]
+            /// - Remark: Generated from `#/components/schemas/BalancePage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `BalancePage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Balance],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Movement`.
+        public struct Movement: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Movement/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Movement/at`.
+            public var at: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Movement/skuId`.
+            public var skuId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Movement/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Movement/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case receipt = "receipt"
+                case sale = "sale"
+                case reservation = "reservation"
+                case release = "release"
+                case transferOut = "transfer_out"
+                case transferIn = "transfer_in"
+                case adjustment = "adjustment"
+                case countVariance = "count_variance"
+                case returnToStock = "return_to_stock"
+                case damage = "damage"
+            }
+            /// - Remark: Generated from `#/components/schemas/Movement/kind`.
+            public var kind: Components.Schemas.Movement.KindPayload
+            /// - Remark: Generated from `#/components/schemas/Movement/onHandDelta`.
+            public var onHandDelta: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Movement/reservedDelta`.
+            public var reservedDelta: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Movement/inTransitDelta`.
+            public var inTransitDelta: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Movement/quarantinedDelta`.
+            public var quarantinedDelta: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Movement/reason`.
+            public var reason: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Movement/referenceType`.
+            public var referenceType: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Movement/referenceId`.
+            public var referenceId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Movement/channelId`.
+            public var channelId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Movement/actorId`.
+            public var actorId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Movement/requestId`.
+            public var requestId: Swift.String?
+            /// Creates a new `Movement`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - at:
+            ///   - skuId:
+            ///   - locationId:
+            ///   - kind:
+            ///   - onHandDelta:
+            ///   - reservedDelta:
+            ///   - inTransitDelta:
+            ///   - quarantinedDelta:
+            ///   - reason:
+            ///   - referenceType:
+            ///   - referenceId:
+            ///   - channelId:
+            ///   - actorId:
+            ///   - requestId:
+            public init(
+                id: Swift.String,
+                at: Foundation.Date,
+                skuId: Swift.String,
+                locationId: Swift.String,
+                kind: Components.Schemas.Movement.KindPayload,
+                onHandDelta: Swift.Int,
+                reservedDelta: Swift.Int,
+                inTransitDelta: Swift.Int,
+                quarantinedDelta: Swift.Int,
+                reason: Swift.String? = nil,
+                referenceType: Swift.String? = nil,
+                referenceId: Swift.String? = nil,
+                channelId: Swift.String? = nil,
+                actorId: Swift.String,
+                requestId: Swift.String? = nil
+            ) {
+                self.id = id
+                self.at = at
+                self.skuId = skuId
+                self.locationId = locationId
+                self.kind = kind
+                self.onHandDelta = onHandDelta
+                self.reservedDelta = reservedDelta
+                self.inTransitDelta = inTransitDelta
+                self.quarantinedDelta = quarantinedDelta
+                self.reason = reason
+                self.referenceType = referenceType
+                self.referenceId = referenceId
+                self.channelId = channelId
+                self.actorId = actorId
+                self.requestId = requestId
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case at
+                case skuId
+                case locationId
+                case kind
+                case onHandDelta
+                case reservedDelta
+                case inTransitDelta
+                case quarantinedDelta
+                case reason
+                case referenceType
+                case referenceId
+                case channelId
+                case actorId
+                case requestId
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MovementPage`.
+        public struct MovementPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MovementPage/items`.
+            public var items: [Components.Schemas.Movement]
+            /// - Remark: Generated from `#/components/schemas/MovementPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `MovementPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Movement],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MovementList`.
+        public struct MovementList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MovementList/items`.
+            public var items: [Components.Schemas.Movement]
+            /// Creates a new `MovementList`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            public init(items: [Components.Schemas.Movement]) {
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DocumentReference`.
+        public struct DocumentReference: Codable, Hashable, Sendable {
+            /// What kind of document: order, delivery_note, purchase_order, …
+            ///
+            /// - Remark: Generated from `#/components/schemas/DocumentReference/type`.
+            public var _type: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DocumentReference/id`.
+            public var id: Swift.String
+            /// Creates a new `DocumentReference`.
+            ///
+            /// - Parameters:
+            ///   - _type: What kind of document: order, delivery_note, purchase_order, …
+            ///   - id:
+            public init(
+                _type: Swift.String,
+                id: Swift.String
+            ) {
+                self._type = _type
+                self.id = id
+            }
+            public enum CodingKeys: String, CodingKey {
+                case _type = "type"
+                case id
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/NewMovements`.
+        public struct NewMovements: Codable, Hashable, Sendable {
+            /// The location's id or code.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewMovements/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NewMovements/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case receipt = "receipt"
+                case sale = "sale"
+                case adjustment = "adjustment"
+                case returnToStock = "return_to_stock"
+                case damage = "damage"
+            }
+            /// - Remark: Generated from `#/components/schemas/NewMovements/kind`.
+            public var kind: Components.Schemas.NewMovements.KindPayload
+            /// Required for adjustment and damage.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewMovements/reason`.
+            public var reason: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/NewMovements/reference`.
+            public var reference: Components.Schemas.DocumentReference?
+            /// - Remark: Generated from `#/components/schemas/NewMovements/LinesPayload`.
+            public struct LinesPayloadPayload: Codable, Hashable, Sendable {
+                /// A SKU id
+                ///
+                /// - Remark: Generated from `#/components/schemas/NewMovements/LinesPayload/sku`.
+                public var sku: Swift.String
+                /// Units, 1 to 1,000,000; signed for adjustments.
+                ///
+                /// - Remark: Generated from `#/components/schemas/NewMovements/LinesPayload/quantity`.
+                public var quantity: Swift.Int
+                /// Creates a new `LinesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - sku: A SKU id
+                ///   - quantity: Units, 1 to 1,000,000; signed for adjustments.
+                public init(
+                    sku: Swift.String,
+                    quantity: Swift.Int
+                ) {
+                    self.sku = sku
+                    self.quantity = quantity
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case sku
+                    case quantity
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/NewMovements/lines`.
+            public typealias LinesPayload = [Components.Schemas.NewMovements.LinesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/NewMovements/lines`.
+            public var lines: Components.Schemas.NewMovements.LinesPayload
+            /// Creates a new `NewMovements`.
+            ///
+            /// - Parameters:
+            ///   - locationId: The location's id or code.
+            ///   - kind:
+            ///   - reason: Required for adjustment and damage.
+            ///   - reference:
+            ///   - lines:
+            public init(
+                locationId: Swift.String,
+                kind: Components.Schemas.NewMovements.KindPayload,
+                reason: Swift.String? = nil,
+                reference: Components.Schemas.DocumentReference? = nil,
+                lines: Components.Schemas.NewMovements.LinesPayload
+            ) {
+                self.locationId = locationId
+                self.kind = kind
+                self.reason = reason
+                self.reference = reference
+                self.lines = lines
+            }
+            public enum CodingKeys: String, CodingKey {
+                case locationId
+                case kind
+                case reason
+                case reference
+                case lines
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/NewReservation`.
+        public struct NewReservation: Codable, Hashable, Sendable {
+            /// The selling channel's id or code; required when a line has no location.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewReservation/channelId`.
+            public var channelId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/NewReservation/reference`.
+            public var reference: Components.Schemas.DocumentReference?
+            /// 60 s to 30 days; default the channel pool's setting, else never.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewReservation/expiresInSeconds`.
+            public var expiresInSeconds: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/NewReservation/LinesPayload`.
+            public struct LinesPayloadPayload: Codable, Hashable, Sendable {
+                /// A SKU id
+                ///
+                /// - Remark: Generated from `#/components/schemas/NewReservation/LinesPayload/sku`.
+                public var sku: Swift.String
+                /// Where to hold it (id or code); leave out to let the channel's pool choose.
+                ///
+                /// - Remark: Generated from `#/components/schemas/NewReservation/LinesPayload/locationId`.
+                public var locationId: Swift.String?
+                /// 1 to 1,000,000.
+                ///
+                /// - Remark: Generated from `#/components/schemas/NewReservation/LinesPayload/quantity`.
+                public var quantity: Swift.Int
+                /// Creates a new `LinesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - sku: A SKU id
+                ///   - locationId: Where to hold it (id or code); leave out to let the channel's pool choose.
+                ///   - quantity: 1 to 1,000,000.
+                public init(
+                    sku: Swift.String,
+                    locationId: Swift.String? = nil,
+                    quantity: Swift.Int
+                ) {
+                    self.sku = sku
+                    self.locationId = locationId
+                    self.quantity = quantity
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case sku
+                    case locationId
+                    case quantity
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/NewReservation/lines`.
+            public typealias LinesPayload = [Components.Schemas.NewReservation.LinesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/NewReservation/lines`.
+            public var lines: Components.Schemas.NewReservation.LinesPayload
+            /// Creates a new `NewReservation`.
+            ///
+            /// - Parameters:
+            ///   - channelId: The selling channel's id or code; required when a line has no location.
+            ///   - reference:
+            ///   - expiresInSeconds: 60 s to 30 days; default the channel pool's setting, else never.
+            ///   - lines:
+            public init(
+                channelId: Swift.String? = nil,
+                reference: Components.Schemas.DocumentReference? = nil,
+                expiresInSeconds: Swift.Int? = nil,
+                lines: Components.Schemas.NewReservation.LinesPayload
+            ) {
+                self.channelId = channelId
+                self.reference = reference
+                self.expiresInSeconds = expiresInSeconds
+                self.lines = lines
+            }
+            public enum CodingKeys: String, CodingKey {
+                case channelId
+                case reference
+                case expiresInSeconds
+                case lines
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ReservationLine`.
+        public struct ReservationLine: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ReservationLine/line`.
+            public var line: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ReservationLine/skuId`.
+            public var skuId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ReservationLine/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ReservationLine/quantity`.
+            public var quantity: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ReservationLine/consumed`.
+            public var consumed: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ReservationLine/released`.
+            public var released: Swift.Int
+            /// Still held.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReservationLine/open`.
+            public var open: Swift.Int
+            /// Creates a new `ReservationLine`.
+            ///
+            /// - Parameters:
+            ///   - line:
+            ///   - skuId:
+            ///   - locationId:
+            ///   - quantity:
+            ///   - consumed:
+            ///   - released:
+            ///   - open: Still held.
+            public init(
+                line: Swift.Int,
+                skuId: Swift.String,
+                locationId: Swift.String,
+                quantity: Swift.Int,
+                consumed: Swift.Int,
+                released: Swift.Int,
+                open: Swift.Int
+            ) {
+                self.line = line
+                self.skuId = skuId
+                self.locationId = locationId
+                self.quantity = quantity
+                self.consumed = consumed
+                self.released = released
+                self.open = open
+            }
+            public enum CodingKeys: String, CodingKey {
+                case line
+                case skuId
+                case locationId
+                case quantity
+                case consumed
+                case released
+                case open
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Reservation`.
+        public struct Reservation: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Reservation/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Reservation/channelId`.
+            public var channelId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Reservation/reference`.
+            public var reference: Components.Schemas.DocumentReference?
+            /// - Remark: Generated from `#/components/schemas/Reservation/status`.
+            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case active = "active"
+                case completed = "completed"
+                case released = "released"
+                case expired = "expired"
+            }
+            /// - Remark: Generated from `#/components/schemas/Reservation/status`.
+            public var status: Components.Schemas.Reservation.StatusPayload
+            /// - Remark: Generated from `#/components/schemas/Reservation/expiresAt`.
+            public var expiresAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/Reservation/lines`.
+            public var lines: [Components.Schemas.ReservationLine]
+            /// - Remark: Generated from `#/components/schemas/Reservation/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Reservation/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Reservation/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `Reservation`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - channelId:
+            ///   - reference:
+            ///   - status:
+            ///   - expiresAt:
+            ///   - lines:
+            ///   - version:
+            ///   - createdAt:
+            ///   - updatedAt:
+            public init(
+                id: Swift.String,
+                channelId: Swift.String? = nil,
+                reference: Components.Schemas.DocumentReference? = nil,
+                status: Components.Schemas.Reservation.StatusPayload,
+                expiresAt: Foundation.Date? = nil,
+                lines: [Components.Schemas.ReservationLine],
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.channelId = channelId
+                self.reference = reference
+                self.status = status
+                self.expiresAt = expiresAt
+                self.lines = lines
+                self.version = version
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case channelId
+                case reference
+                case status
+                case expiresAt
+                case lines
+                case version
+                case createdAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SettleReservation`.
+        public struct SettleReservation: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SettleReservation/reason`.
+            public var reason: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SettleReservation/LinesPayload`.
+            public struct LinesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/SettleReservation/LinesPayload/line`.
+                public var line: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/SettleReservation/LinesPayload/quantity`.
+                public var quantity: Swift.Int
+                /// Creates a new `LinesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - line:
+                ///   - quantity:
+                public init(
+                    line: Swift.Int,
+                    quantity: Swift.Int
+                ) {
+                    self.line = line
+                    self.quantity = quantity
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case line
+                    case quantity
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/SettleReservation/lines`.
+            public typealias LinesPayload = [Components.Schemas.SettleReservation.LinesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/SettleReservation/lines`.
+            public var lines: Components.Schemas.SettleReservation.LinesPayload?
+            /// Creates a new `SettleReservation`.
+            ///
+            /// - Parameters:
+            ///   - reason:
+            ///   - lines:
+            public init(
+                reason: Swift.String? = nil,
+                lines: Components.Schemas.SettleReservation.LinesPayload? = nil
+            ) {
+                self.reason = reason
+                self.lines = lines
+            }
+            public enum CodingKeys: String, CodingKey {
+                case reason
+                case lines
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/LocationAtp`.
+        public struct LocationAtp: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/LocationAtp/locationId`.
+            public var locationId: Swift.String
+            /// What this location adds to the channel.
+            ///
+            /// - Remark: Generated from `#/components/schemas/LocationAtp/available`.
+            public var available: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/LocationAtp/shipping`.
+            public var shipping: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/LocationAtp/pickup`.
+            public var pickup: Swift.Bool
+            /// Creates a new `LocationAtp`.
+            ///
+            /// - Parameters:
+            ///   - locationId:
+            ///   - available: What this location adds to the channel.
+            ///   - shipping:
+            ///   - pickup:
+            public init(
+                locationId: Swift.String,
+                available: Swift.Int,
+                shipping: Swift.Bool,
+                pickup: Swift.Bool
+            ) {
+                self.locationId = locationId
+                self.available = available
+                self.shipping = shipping
+                self.pickup = pickup
+            }
+            public enum CodingKeys: String, CodingKey {
+                case locationId
+                case available
+                case shipping
+                case pickup
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ChannelAtp`.
+        public struct ChannelAtp: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ChannelAtp/skuId`.
+            public var skuId: Swift.String
+            /// Units the channel may promise for delivery.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ChannelAtp/shipping`.
+            public var shipping: Swift.Int
+            /// Units the channel may promise for pickup in store.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ChannelAtp/pickup`.
+            public var pickup: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ChannelAtp/locations`.
+            public var locations: [Components.Schemas.LocationAtp]
+            /// Creates a new `ChannelAtp`.
+            ///
+            /// - Parameters:
+            ///   - skuId:
+            ///   - shipping: Units the channel may promise for delivery.
+            ///   - pickup: Units the channel may promise for pickup in store.
+            ///   - locations:
+            public init(
+                skuId: Swift.String,
+                shipping: Swift.Int,
+                pickup: Swift.Int,
+                locations: [Components.Schemas.LocationAtp]
+            ) {
+                self.skuId = skuId
+                self.shipping = shipping
+                self.pickup = pickup
+                self.locations = locations
+            }
+            public enum CodingKeys: String, CodingKey {
+                case skuId
+                case shipping
+                case pickup
+                case locations
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AtpList`.
+        public struct AtpList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AtpList/channelId`.
+            public var channelId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AtpList/items`.
+            public var items: [Components.Schemas.ChannelAtp]
+            /// Creates a new `AtpList`.
+            ///
+            /// - Parameters:
+            ///   - channelId:
+            ///   - items:
+            public init(
+                channelId: Swift.String,
+                items: [Components.Schemas.ChannelAtp]
+            ) {
+                self.channelId = channelId
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case channelId
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/NearbyStore`.
+        public struct NearbyStore: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/NearbyStore/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NearbyStore/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NearbyStore/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NearbyStore/distanceKm`.
+            public var distanceKm: Swift.Double
+            /// Every asked SKU is there in the asked quantity.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NearbyStore/hasAll`.
+            public var hasAll: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/NearbyStore/SkusPayload`.
+            public struct SkusPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/NearbyStore/SkusPayload/skuId`.
+                public var skuId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/NearbyStore/SkusPayload/available`.
+                public var available: Swift.Int
+                /// Creates a new `SkusPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - skuId:
+                ///   - available:
+                public init(
+                    skuId: Swift.String,
+                    available: Swift.Int
+                ) {
+                    self.skuId = skuId
+                    self.available = available
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case skuId
+                    case available
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/NearbyStore/skus`.
+            public typealias SkusPayload = [Components.Schemas.NearbyStore.SkusPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/NearbyStore/skus`.
+            public var skus: Components.Schemas.NearbyStore.SkusPayload
+            /// Creates a new `NearbyStore`.
+            ///
+            /// - Parameters:
+            ///   - locationId:
+            ///   - code:
+            ///   - name:
+            ///   - distanceKm:
+            ///   - hasAll: Every asked SKU is there in the asked quantity.
+            ///   - skus:
+            public init(
+                locationId: Swift.String,
+                code: Swift.String,
+                name: Swift.String,
+                distanceKm: Swift.Double,
+                hasAll: Swift.Bool,
+                skus: Components.Schemas.NearbyStore.SkusPayload
+            ) {
+                self.locationId = locationId
+                self.code = code
+                self.name = name
+                self.distanceKm = distanceKm
+                self.hasAll = hasAll
+                self.skus = skus
+            }
+            public enum CodingKeys: String, CodingKey {
+                case locationId
+                case code
+                case name
+                case distanceKm
+                case hasAll
+                case skus
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/NearbyStockList`.
+        public struct NearbyStockList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/NearbyStockList/items`.
+            public var items: [Components.Schemas.NearbyStore]
+            /// Creates a new `NearbyStockList`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            public init(items: [Components.Schemas.NearbyStore]) {
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PoolMember`.
+        public struct PoolMember: Codable, Hashable, Sendable {
+            /// The location's id (or code
+            ///
+            /// - Remark: Generated from `#/components/schemas/PoolMember/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PoolMember/exposure`.
+            @frozen public enum ExposurePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case all = "all"
+                case percent = "percent"
+                case cap = "cap"
+            }
+            /// - Remark: Generated from `#/components/schemas/PoolMember/exposure`.
+            public var exposure: Components.Schemas.PoolMember.ExposurePayload?
+            /// The percentage (1–100) or the cap in units.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PoolMember/value`.
+            public var value: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/PoolMember/shipping`.
+            public var shipping: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/PoolMember/pickup`.
+            public var pickup: Swift.Bool?
+            /// Creates a new `PoolMember`.
+            ///
+            /// - Parameters:
+            ///   - locationId: The location's id (or code
+            ///   - exposure:
+            ///   - value: The percentage (1–100) or the cap in units.
+            ///   - shipping:
+            ///   - pickup:
+            public init(
+                locationId: Swift.String,
+                exposure: Components.Schemas.PoolMember.ExposurePayload? = nil,
+                value: Swift.Int? = nil,
+                shipping: Swift.Bool? = nil,
+                pickup: Swift.Bool? = nil
+            ) {
+                self.locationId = locationId
+                self.exposure = exposure
+                self.value = value
+                self.shipping = shipping
+                self.pickup = pickup
+            }
+            public enum CodingKeys: String, CodingKey {
+                case locationId
+                case exposure
+                case value
+                case shipping
+                case pickup
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ChannelPoolInput`.
+        public struct ChannelPoolInput: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ChannelPoolInput/channelId`.
+            public var channelId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ChannelPoolInput/members`.
+            public var members: [Components.Schemas.PoolMember]?
+            /// Lifetime of unpaid reservations, 60 s to 30 days.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ChannelPoolInput/reservationTtlSeconds`.
+            public var reservationTtlSeconds: Swift.Int?
+            /// Below this total for a SKU the channel shows 0.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ChannelPoolInput/threshold`.
+            public var threshold: Swift.Int?
+            /// Creates a new `ChannelPoolInput`.
+            ///
+            /// - Parameters:
+            ///   - channelId:
+            ///   - members:
+            ///   - reservationTtlSeconds: Lifetime of unpaid reservations, 60 s to 30 days.
+            ///   - threshold: Below this total for a SKU the channel shows 0.
+            public init(
+                channelId: Swift.String,
+                members: [Components.Schemas.PoolMember]? = nil,
+                reservationTtlSeconds: Swift.Int? = nil,
+                threshold: Swift.Int? = nil
+            ) {
+                self.channelId = channelId
+                self.members = members
+                self.reservationTtlSeconds = reservationTtlSeconds
+                self.threshold = threshold
+            }
+            public enum CodingKeys: String, CodingKey {
+                case channelId
+                case members
+                case reservationTtlSeconds
+                case threshold
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ChannelPool`.
+        public struct ChannelPool: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ChannelPool/channelId`.
+            public var channelId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ChannelPool/members`.
+            public var members: [Components.Schemas.PoolMember]
+            /// - Remark: Generated from `#/components/schemas/ChannelPool/reservationTtlSeconds`.
+            public var reservationTtlSeconds: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/ChannelPool/threshold`.
+            public var threshold: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ChannelPool/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ChannelPool/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `ChannelPool`.
+            ///
+            /// - Parameters:
+            ///   - channelId:
+            ///   - members:
+            ///   - reservationTtlSeconds:
+            ///   - threshold:
+            ///   - version:
+            ///   - updatedAt:
+            public init(
+                channelId: Swift.String,
+                members: [Components.Schemas.PoolMember],
+                reservationTtlSeconds: Swift.Int? = nil,
+                threshold: Swift.Int,
+                version: Swift.Int,
+                updatedAt: Foundation.Date
+            ) {
+                self.channelId = channelId
+                self.members = members
+                self.reservationTtlSeconds = reservationTtlSeconds
+                self.threshold = threshold
+                self.version = version
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case channelId
+                case members
+                case reservationTtlSeconds
+                case threshold
+                case version
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SafetyStockRule`.
+        public struct SafetyStockRule: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SafetyStockRule/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SafetyStockRule/locationId`.
+            public var locationId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SafetyStockRule/skuId`.
+            public var skuId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SafetyStockRule/channelId`.
+            public var channelId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SafetyStockRule/quantity`.
+            public var quantity: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/SafetyStockRule/createdAt`.
+            public var createdAt: Foundation.Date
+            /// Creates a new `SafetyStockRule`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - locationId:
+            ///   - skuId:
+            ///   - channelId:
+            ///   - quantity:
+            ///   - createdAt:
+            public init(
+                id: Swift.String,
+                locationId: Swift.String? = nil,
+                skuId: Swift.String? = nil,
+                channelId: Swift.String? = nil,
+                quantity: Swift.Int,
+                createdAt: Foundation.Date
+            ) {
+                self.id = id
+                self.locationId = locationId
+                self.skuId = skuId
+                self.channelId = channelId
+                self.quantity = quantity
+                self.createdAt = createdAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case locationId
+                case skuId
+                case channelId
+                case quantity
+                case createdAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SafetyStockPage`.
+        public struct SafetyStockPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SafetyStockPage/items`.
+            public var items: [Components.Schemas.SafetyStockRule]
+            /// - Remark: Generated from `#/components/schemas/SafetyStockPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `SafetyStockPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.SafetyStockRule],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SafetyStockInput`.
+        public struct SafetyStockInput: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SafetyStockInput/locationId`.
+            public var locationId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SafetyStockInput/skuId`.
+            public var skuId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SafetyStockInput/channelId`.
+            public var channelId: Swift.String?
+            /// 0 to 1,000,000; 0 removes the rule.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SafetyStockInput/quantity`.
+            public var quantity: Swift.Int
+            /// Creates a new `SafetyStockInput`.
+            ///
+            /// - Parameters:
+            ///   - locationId:
+            ///   - skuId:
+            ///   - channelId:
+            ///   - quantity: 0 to 1,000,000; 0 removes the rule.
+            public init(
+                locationId: Swift.String? = nil,
+                skuId: Swift.String? = nil,
+                channelId: Swift.String? = nil,
+                quantity: Swift.Int
+            ) {
+                self.locationId = locationId
+                self.skuId = skuId
+                self.channelId = channelId
+                self.quantity = quantity
+            }
+            public enum CodingKeys: String, CodingKey {
+                case locationId
+                case skuId
+                case channelId
+                case quantity
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SafetyStockResult`.
+        public struct SafetyStockResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SafetyStockResult/rule`.
+            public var rule: Components.Schemas.SafetyStockRule?
+            /// Creates a new `SafetyStockResult`.
+            ///
+            /// - Parameters:
+            ///   - rule:
+            public init(rule: Components.Schemas.SafetyStockRule? = nil) {
+                self.rule = rule
+            }
+            public enum CodingKeys: String, CodingKey {
+                case rule
+            }
+        }
     }
 }

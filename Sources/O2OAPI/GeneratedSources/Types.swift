@@ -219,6 +219,100 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /catalog/exports/{kind}`.
     /// - Remark: Generated from `#/paths//catalog/exports/{kind}/get(exportCatalog)`.
     func exportCatalog(_ input: Operations.ExportCatalog.Input) async throws -> Operations.ExportCatalog.Output
+    /// Stock per SKU and location in the caller's scope (on hand, reserved, available, in transit, quarantined).
+    ///
+    /// `available` is on hand − reserved − safety stock (the most specific rule without a channel),
+    /// never below zero. Store and warehouse staff see their own location, franchisees their own
+    /// stores.
+    ///
+    ///
+    /// - Remark: HTTP `GET /inventory/balances`.
+    /// - Remark: Generated from `#/paths//inventory/balances/get(listInventoryBalances)`.
+    func listInventoryBalances(_ input: Operations.ListInventoryBalances.Input) async throws -> Operations.ListInventoryBalances.Output
+    /// The stock ledger, newest first; every balance equals the sum of its movements.
+    ///
+    /// - Remark: HTTP `GET /inventory/movements`.
+    /// - Remark: Generated from `#/paths//inventory/movements/get(listInventoryMovements)`.
+    func listInventoryMovements(_ input: Operations.ListInventoryMovements.Input) async throws -> Operations.ListInventoryMovements.Output
+    /// Post receipts, over-the-counter sales, adjustments, returns to stock or damage at one location.
+    ///
+    /// All lines or none. `receipt` and `return_to_stock` add to on hand; `sale` takes from what is
+    /// available (on hand − reserved); `adjustment` adds or takes (signed quantity, reason
+    /// required; it may not take more than is on hand); `damage` moves units from on hand to
+    /// quarantined (reason required). A line that does not fit makes the whole request a `409`
+    /// (`type` …/insufficient-stock) naming every such line, and nothing is written.
+    ///
+    ///
+    /// - Remark: HTTP `POST /inventory/movements`.
+    /// - Remark: Generated from `#/paths//inventory/movements/post(postInventoryMovements)`.
+    func postInventoryMovements(_ input: Operations.PostInventoryMovements.Input) async throws -> Operations.PostInventoryMovements.Output
+    /// Hold stock for an order, every line or none.
+    ///
+    /// Each line names a location, or leaves it to the channel's pool, which picks the location
+    /// with the most available. When any line is short nothing is held and the `409`
+    /// (`type` …/insufficient-stock) lists every short line with what is available. An unpaid
+    /// online order's reservation expires after `expiresInSeconds` (default: the channel pool's
+    /// `reservationTtlSeconds`) and is released automatically. Retrying with the same
+    /// `Idempotency-Key` never reserves twice.
+    ///
+    ///
+    /// - Remark: HTTP `POST /inventory/reservations`.
+    /// - Remark: Generated from `#/paths//inventory/reservations/post(reserveStock)`.
+    func reserveStock(_ input: Operations.ReserveStock.Input) async throws -> Operations.ReserveStock.Output
+    /// - Remark: HTTP `GET /inventory/reservations/{reservationId}`.
+    /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/get(getReservation)`.
+    func getReservation(_ input: Operations.GetReservation.Input) async throws -> Operations.GetReservation.Output
+    /// Give held stock back (a cancelled order or line); without lines, everything still held.
+    ///
+    /// - Remark: HTTP `POST /inventory/reservations/{reservationId}/release`.
+    /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/release/post(releaseReservation)`.
+    func releaseReservation(_ input: Operations.ReleaseReservation.Input) async throws -> Operations.ReleaseReservation.Output
+    /// Turn held stock into a sale on shipment or pickup; without lines, everything still held.
+    ///
+    /// - Remark: HTTP `POST /inventory/reservations/{reservationId}/consume`.
+    /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/consume/post(consumeReservation)`.
+    func consumeReservation(_ input: Operations.ConsumeReservation.Input) async throws -> Operations.ConsumeReservation.Output
+    /// What a channel may promise for many SKUs (虚拟仓), split by shipping and pickup, with the locations behind it.
+    ///
+    /// Sums, over the channel's pool, each location's share (all, a percentage, a cap) of what is
+    /// available after the most specific safety stock; a SKU whose total is below the pool's
+    /// `threshold` shows 0. A channel without a pool draws on every active location: warehouses
+    /// and shipping stores for shipping, pickup stores for pickup.
+    ///
+    ///
+    /// - Remark: HTTP `GET /inventory/atp`.
+    /// - Remark: Generated from `#/paths//inventory/atp/get(getChannelAtp)`.
+    func getChannelAtp(_ input: Operations.GetChannelAtp.Input) async throws -> Operations.GetChannelAtp.Output
+    /// Stores near a point that have these SKUs now (find the colour and size in a nearby store).
+    ///
+    /// Active pickup stores within `radiusKm` holding any of the SKUs, those with every SKU in the
+    /// asked quantity first, then nearest first. `quantity` repeats in the order of `sku`
+    /// (default 1 each).
+    ///
+    ///
+    /// - Remark: HTTP `GET /inventory/nearby`.
+    /// - Remark: Generated from `#/paths//inventory/nearby/get(listNearbyStock)`.
+    func listNearbyStock(_ input: Operations.ListNearbyStock.Input) async throws -> Operations.ListNearbyStock.Output
+    /// Define which locations feed a channel, how much of each it may sell, its reservation lifetime and threshold.
+    ///
+    /// Replaces the channel's whole pool definition. An empty `members` list means the default pool.
+    ///
+    /// - Remark: HTTP `POST /inventory/pools`.
+    /// - Remark: Generated from `#/paths//inventory/pools/post(setChannelPool)`.
+    func setChannelPool(_ input: Operations.SetChannelPool.Input) async throws -> Operations.SetChannelPool.Output
+    /// - Remark: HTTP `GET /inventory/pools/{channelId}`.
+    /// - Remark: Generated from `#/paths//inventory/pools/{channelId}/get(getChannelPool)`.
+    func getChannelPool(_ input: Operations.GetChannelPool.Input) async throws -> Operations.GetChannelPool.Output
+    /// Safety-stock rules; the most specific wins (SKU, then location, then channel).
+    ///
+    /// - Remark: HTTP `GET /inventory/safety-stock`.
+    /// - Remark: Generated from `#/paths//inventory/safety-stock/get(listSafetyStock)`.
+    func listSafetyStock(_ input: Operations.ListSafetyStock.Input) async throws -> Operations.ListSafetyStock.Output
+    /// Set the safety stock for a location, SKU and channel combination (any may be left open); 0 removes it.
+    ///
+    /// - Remark: HTTP `POST /inventory/safety-stock`.
+    /// - Remark: Generated from `#/paths//inventory/safety-stock/post(setSafetyStock)`.
+    func setSafetyStock(_ input: Operations.SetSafetyStock.Input) async throws -> Operations.SetSafetyStock.Output
     /// - Remark: HTTP `GET /users`.
     /// - Remark: Generated from `#/paths//users/get(listUsers)`.
     func listUsers(_ input: Operations.ListUsers.Input) async throws -> Operations.ListUsers.Output
@@ -768,6 +862,208 @@ extension APIProtocol {
         try await exportCatalog(Operations.ExportCatalog.Input(
             path: path,
             headers: headers
+        ))
+    }
+    /// Stock per SKU and location in the caller's scope (on hand, reserved, available, in transit, quarantined).
+    ///
+    /// `available` is on hand − reserved − safety stock (the most specific rule without a channel),
+    /// never below zero. Store and warehouse staff see their own location, franchisees their own
+    /// stores.
+    ///
+    ///
+    /// - Remark: HTTP `GET /inventory/balances`.
+    /// - Remark: Generated from `#/paths//inventory/balances/get(listInventoryBalances)`.
+    public func listInventoryBalances(
+        query: Operations.ListInventoryBalances.Input.Query = .init(),
+        headers: Operations.ListInventoryBalances.Input.Headers = .init()
+    ) async throws -> Operations.ListInventoryBalances.Output {
+        try await listInventoryBalances(Operations.ListInventoryBalances.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// The stock ledger, newest first; every balance equals the sum of its movements.
+    ///
+    /// - Remark: HTTP `GET /inventory/movements`.
+    /// - Remark: Generated from `#/paths//inventory/movements/get(listInventoryMovements)`.
+    public func listInventoryMovements(
+        query: Operations.ListInventoryMovements.Input.Query = .init(),
+        headers: Operations.ListInventoryMovements.Input.Headers = .init()
+    ) async throws -> Operations.ListInventoryMovements.Output {
+        try await listInventoryMovements(Operations.ListInventoryMovements.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Post receipts, over-the-counter sales, adjustments, returns to stock or damage at one location.
+    ///
+    /// All lines or none. `receipt` and `return_to_stock` add to on hand; `sale` takes from what is
+    /// available (on hand − reserved); `adjustment` adds or takes (signed quantity, reason
+    /// required; it may not take more than is on hand); `damage` moves units from on hand to
+    /// quarantined (reason required). A line that does not fit makes the whole request a `409`
+    /// (`type` …/insufficient-stock) naming every such line, and nothing is written.
+    ///
+    ///
+    /// - Remark: HTTP `POST /inventory/movements`.
+    /// - Remark: Generated from `#/paths//inventory/movements/post(postInventoryMovements)`.
+    public func postInventoryMovements(
+        headers: Operations.PostInventoryMovements.Input.Headers = .init(),
+        body: Operations.PostInventoryMovements.Input.Body
+    ) async throws -> Operations.PostInventoryMovements.Output {
+        try await postInventoryMovements(Operations.PostInventoryMovements.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Hold stock for an order, every line or none.
+    ///
+    /// Each line names a location, or leaves it to the channel's pool, which picks the location
+    /// with the most available. When any line is short nothing is held and the `409`
+    /// (`type` …/insufficient-stock) lists every short line with what is available. An unpaid
+    /// online order's reservation expires after `expiresInSeconds` (default: the channel pool's
+    /// `reservationTtlSeconds`) and is released automatically. Retrying with the same
+    /// `Idempotency-Key` never reserves twice.
+    ///
+    ///
+    /// - Remark: HTTP `POST /inventory/reservations`.
+    /// - Remark: Generated from `#/paths//inventory/reservations/post(reserveStock)`.
+    public func reserveStock(
+        headers: Operations.ReserveStock.Input.Headers = .init(),
+        body: Operations.ReserveStock.Input.Body
+    ) async throws -> Operations.ReserveStock.Output {
+        try await reserveStock(Operations.ReserveStock.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// - Remark: HTTP `GET /inventory/reservations/{reservationId}`.
+    /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/get(getReservation)`.
+    public func getReservation(
+        path: Operations.GetReservation.Input.Path,
+        headers: Operations.GetReservation.Input.Headers = .init()
+    ) async throws -> Operations.GetReservation.Output {
+        try await getReservation(Operations.GetReservation.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Give held stock back (a cancelled order or line); without lines, everything still held.
+    ///
+    /// - Remark: HTTP `POST /inventory/reservations/{reservationId}/release`.
+    /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/release/post(releaseReservation)`.
+    public func releaseReservation(
+        path: Operations.ReleaseReservation.Input.Path,
+        headers: Operations.ReleaseReservation.Input.Headers = .init(),
+        body: Operations.ReleaseReservation.Input.Body? = nil
+    ) async throws -> Operations.ReleaseReservation.Output {
+        try await releaseReservation(Operations.ReleaseReservation.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Turn held stock into a sale on shipment or pickup; without lines, everything still held.
+    ///
+    /// - Remark: HTTP `POST /inventory/reservations/{reservationId}/consume`.
+    /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/consume/post(consumeReservation)`.
+    public func consumeReservation(
+        path: Operations.ConsumeReservation.Input.Path,
+        headers: Operations.ConsumeReservation.Input.Headers = .init(),
+        body: Operations.ConsumeReservation.Input.Body? = nil
+    ) async throws -> Operations.ConsumeReservation.Output {
+        try await consumeReservation(Operations.ConsumeReservation.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// What a channel may promise for many SKUs (虚拟仓), split by shipping and pickup, with the locations behind it.
+    ///
+    /// Sums, over the channel's pool, each location's share (all, a percentage, a cap) of what is
+    /// available after the most specific safety stock; a SKU whose total is below the pool's
+    /// `threshold` shows 0. A channel without a pool draws on every active location: warehouses
+    /// and shipping stores for shipping, pickup stores for pickup.
+    ///
+    ///
+    /// - Remark: HTTP `GET /inventory/atp`.
+    /// - Remark: Generated from `#/paths//inventory/atp/get(getChannelAtp)`.
+    public func getChannelAtp(
+        query: Operations.GetChannelAtp.Input.Query,
+        headers: Operations.GetChannelAtp.Input.Headers = .init()
+    ) async throws -> Operations.GetChannelAtp.Output {
+        try await getChannelAtp(Operations.GetChannelAtp.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Stores near a point that have these SKUs now (find the colour and size in a nearby store).
+    ///
+    /// Active pickup stores within `radiusKm` holding any of the SKUs, those with every SKU in the
+    /// asked quantity first, then nearest first. `quantity` repeats in the order of `sku`
+    /// (default 1 each).
+    ///
+    ///
+    /// - Remark: HTTP `GET /inventory/nearby`.
+    /// - Remark: Generated from `#/paths//inventory/nearby/get(listNearbyStock)`.
+    public func listNearbyStock(
+        query: Operations.ListNearbyStock.Input.Query,
+        headers: Operations.ListNearbyStock.Input.Headers = .init()
+    ) async throws -> Operations.ListNearbyStock.Output {
+        try await listNearbyStock(Operations.ListNearbyStock.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Define which locations feed a channel, how much of each it may sell, its reservation lifetime and threshold.
+    ///
+    /// Replaces the channel's whole pool definition. An empty `members` list means the default pool.
+    ///
+    /// - Remark: HTTP `POST /inventory/pools`.
+    /// - Remark: Generated from `#/paths//inventory/pools/post(setChannelPool)`.
+    public func setChannelPool(
+        headers: Operations.SetChannelPool.Input.Headers = .init(),
+        body: Operations.SetChannelPool.Input.Body
+    ) async throws -> Operations.SetChannelPool.Output {
+        try await setChannelPool(Operations.SetChannelPool.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// - Remark: HTTP `GET /inventory/pools/{channelId}`.
+    /// - Remark: Generated from `#/paths//inventory/pools/{channelId}/get(getChannelPool)`.
+    public func getChannelPool(
+        path: Operations.GetChannelPool.Input.Path,
+        headers: Operations.GetChannelPool.Input.Headers = .init()
+    ) async throws -> Operations.GetChannelPool.Output {
+        try await getChannelPool(Operations.GetChannelPool.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Safety-stock rules; the most specific wins (SKU, then location, then channel).
+    ///
+    /// - Remark: HTTP `GET /inventory/safety-stock`.
+    /// - Remark: Generated from `#/paths//inventory/safety-stock/get(listSafetyStock)`.
+    public func listSafetyStock(
+        query: Operations.ListSafetyStock.Input.Query = .init(),
+        headers: Operations.ListSafetyStock.Input.Headers = .init()
+    ) async throws -> Operations.ListSafetyStock.Output {
+        try await listSafetyStock(Operations.ListSafetyStock.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Set the safety stock for a location, SKU and channel combination (any may be left open); 0 removes it.
+    ///
+    /// - Remark: HTTP `POST /inventory/safety-stock`.
+    /// - Remark: Generated from `#/paths//inventory/safety-stock/post(setSafetyStock)`.
+    public func setSafetyStock(
+        headers: Operations.SetSafetyStock.Input.Headers = .init(),
+        body: Operations.SetSafetyStock.Input.Body
+    ) async throws -> Operations.SetSafetyStock.Output {
+        try await setSafetyStock(Operations.SetSafetyStock.Input(
+            headers: headers,
+            body: body
         ))
     }
     /// - Remark: HTTP `GET /users`.
