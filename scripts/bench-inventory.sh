@@ -5,6 +5,7 @@
 # from 10,000, beside the same use case called in process by 64 tasks on the same database
 # (`o2o-bench inventory reserve`). Ends with `o2o inventory verify` (balance = ledger).
 #   scripts/bench-inventory.sh [seconds per run, default 15] [sqlite|postgres, default sqlite]
+# BINDIR=DIR runs the binaries in DIR instead of building them.
 # PostgreSQL runs on a throwaway server (scripts/with-postgres.sh). Needs wrk and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +16,11 @@ if [ "$ENGINE" = postgres ] && [ -z "${O2O_TEST_POSTGRES_URL:-}" ]; then
   exec scripts/with-postgres.sh "$0" "$DURATION" postgres
 fi
 
-swift build -c release --product o2o >&2
-swift build -c release --product o2o-bench >&2
-BINDIR=$(swift build -c release --show-bin-path)
+if [ -z "${BINDIR:-}" ]; then  # BINDIR=… reuses binaries built before
+  swift build -c release --product o2o >&2
+  swift build -c release --product o2o-bench >&2
+  BINDIR=$(swift build -c release --show-bin-path)
+fi
 TMP=$(mktemp -d)
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 export O2O_DEMO_PASSWORD=bench-password-1 O2O_LOG_LEVEL=warning

@@ -145,3 +145,12 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 }
+
+/// Great-circle distance in kilometres (haversine, mean Earth radius).
+public func greatCircleKm(lat1: Double, lng1: Double, lat2: Double, lng2: Double) -> Double {
+    let r = 6371.0088
+    let dLat = (lat2 - lat1) * .pi / 180
+    let dLng = (lng2 - lng1) * .pi / 180
+    let a = sin(dLat / 2) * sin(dLat / 2) + cos(lat1 * .pi / 180) * cos(lat2 * .pi / 180) * sin(dLng / 2) * sin(dLng / 2)
+    return 2 * r * asin(min(1, sqrt(a)))
+}

@@ -56,6 +56,11 @@ public enum EventCatalog {
         EventType("inventory.reservation_expired", "An unpaid reservation ran out of time and its stock was released."),
         EventType("inventory.pool_updated", "A channel's pool (locations, shares, reservation lifetime, threshold) was defined or changed."),
         EventType("inventory.safety_stock_set", "A safety-stock rule was set, changed or removed."),
+        EventType("inventory.count_posted", "A count or a store system's snapshot was posted; the payload has each SKU's variance."),
+        EventType("inventory.transfer_requested", "A transfer between two locations was requested; its units are held at the source."),
+        EventType("inventory.transfer_shipped", "A transfer left its source; its units are in transit."),
+        EventType("inventory.transfer_received", "A transfer arrived; the payload has what was received and any discrepancy."),
+        EventType("inventory.transfer_cancelled", "A transfer was cancelled before shipping; its units were released at the source."),
     ]
     public static let names = Set(all.map(\.name))
 }

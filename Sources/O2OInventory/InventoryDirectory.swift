@@ -33,11 +33,7 @@ public struct StockLocation: Sendable, Equatable {
 
     /// Great-circle distance in kilometres.
     public func distanceKm(lat: Double, lng: Double) -> Double {
-        let r = 6371.0088
-        let dLat = (lat - self.lat) * .pi / 180
-        let dLng = (lng - self.lng) * .pi / 180
-        let a = sin(dLat / 2) * sin(dLat / 2) + cos(self.lat * .pi / 180) * cos(lat * .pi / 180) * sin(dLng / 2) * sin(dLng / 2)
-        return 2 * r * asin(min(1, sqrt(a)))
+        greatCircleKm(lat1: self.lat, lng1: self.lng, lat2: lat, lng2: lng)
     }
 }
 

@@ -49,9 +49,33 @@ public enum InventoryMigrations {
             quantity BIGINT NOT NULL, created_at BIGINT NOT NULL)
         """,
         "CREATE INDEX inventory_safety_rules_sku ON inventory_safety_rules (sku_id)",
+        """
+        CREATE TABLE inventory_counts (
+            id TEXT PRIMARY KEY, location_id TEXT NOT NULL, organisation_id TEXT NOT NULL, kind TEXT NOT NULL,
+            counted_at BIGINT NOT NULL, source TEXT, posted_at BIGINT NOT NULL, actor_id TEXT NOT NULL)
+        """,
+        "CREATE INDEX inventory_counts_location ON inventory_counts (location_id, id)",
+        """
+        CREATE TABLE inventory_count_lines (
+            count_id TEXT NOT NULL REFERENCES inventory_counts(id), sku_id TEXT NOT NULL, counted BIGINT NOT NULL,
+            expected BIGINT NOT NULL, variance BIGINT NOT NULL, PRIMARY KEY (count_id, sku_id))
+        """,
+        """
+        CREATE TABLE inventory_transfers (
+            id TEXT PRIMARY KEY, from_location_id TEXT NOT NULL, to_location_id TEXT NOT NULL, from_organisation_id TEXT NOT NULL,
+            to_organisation_id TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, reference_type TEXT, reference_id TEXT,
+            version BIGINT NOT NULL, created_at BIGINT NOT NULL, shipped_at BIGINT, received_at BIGINT, updated_at BIGINT NOT NULL)
+        """,
+        "CREATE INDEX inventory_transfers_from ON inventory_transfers (from_location_id, id)",
+        "CREATE INDEX inventory_transfers_to ON inventory_transfers (to_location_id, id)",
+        """
+        CREATE TABLE inventory_transfer_lines (
+            transfer_id TEXT NOT NULL REFERENCES inventory_transfers(id), line BIGINT NOT NULL, sku_id TEXT NOT NULL,
+            quantity BIGINT NOT NULL, received BIGINT, PRIMARY KEY (transfer_id, line))
+        """,
     ]
 
     public static let all: [Migration] = [
-        Migration(module: "inventory", version: 1, name: "balances, ledger, reservations, channel pools, safety stock", tables),
+        Migration(module: "inventory", version: 1, name: "balances, ledger, reservations, channel pools, safety stock, counts, transfers", tables),
     ]
 }

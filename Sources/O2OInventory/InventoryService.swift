@@ -273,17 +273,10 @@ public struct InventoryService: Sendable {
 
     /// Balances in the caller's scope, with their safety stock and what is available.
     public func balances(_ f: BalanceFilter, scope: Scope) async throws -> Page<Balance> {
-        var q: SQLQueryString = "SELECT * FROM inventory_balances WHERE 1=1"
-        if let s = f.sku {
-            guard let id = try await directory.skuIds([s])[s] else { return Page(items: [], nextCursor: nil) }
-            q += " AND sku_id = \(bind: id)"
-        }
-        if let l = f.location {
-            guard let loc = try await locations.find(l) else { return Page(items: [], nextCursor: nil) }
-            q += " AND location_id = \(bind: loc.id)"
+        guard var q = try await filtered("inventory_balances", sku: f.sku, location: f.location, scope: scope) else {
+            return Page(items: [], nextCursor: nil)
         }
         if f.nonZero { q += " AND (on_hand <> 0 OR reserved <> 0 OR in_transit <> 0 OR quarantined <> 0)" }
-        q += scope.sqlFilter(organisationColumn: "organisation_id", locationColumn: "location_id")
         let page = try await db.page(q, limit: f.limit, cursor: f.cursor, map: { try ($0.decode(column: "id", as: String.self), Self.balance($0)) },
                                      id: { $0.0 })
         let items = try await withSafety(page.items.map(\.1))
@@ -313,18 +306,26 @@ public struct InventoryService: Sendable {
 
     /// The ledger, newest first, in the caller's scope.
     public func movements(_ f: MovementFilter, scope: Scope) async throws -> Page<Movement> {
-        var q: SQLQueryString = "SELECT * FROM inventory_movements WHERE 1=1"
-        if let s = f.sku {
-            guard let id = try await directory.skuIds([s])[s] else { return Page(items: [], nextCursor: nil) }
-            q += " AND sku_id = \(bind: id)"
-        }
-        if let l = f.location {
-            guard let loc = try await locations.find(l) else { return Page(items: [], nextCursor: nil) }
-            q += " AND location_id = \(bind: loc.id)"
+        guard var q = try await filtered("inventory_movements", sku: f.sku, location: f.location, scope: scope) else {
+            return Page(items: [], nextCursor: nil)
         }
         if let r = f.referenceId { q += " AND reference_id = \(bind: r)" }
-        q += scope.sqlFilter(organisationColumn: "organisation_id", locationColumn: "location_id")
         return try await db.page(q, limit: f.limit, cursor: f.cursor, order: .newestFirst, map: Self.movement, id: \.id)
+    }
+
+    /// `SELECT * FROM table WHERE …` for a SKU and a location (ids, codes or a barcode) in the
+    /// scope; nil when either names nothing, so the answer is empty.
+    private func filtered(_ table: String, sku: String?, location: String?, scope: Scope) async throws -> SQLQueryString? {
+        var q: SQLQueryString = "SELECT * FROM \(ident: table) WHERE 1=1"
+        if let sku {
+            guard let id = try await directory.skuIds([sku])[sku] else { return nil }
+            q += " AND sku_id = \(bind: id)"
+        }
+        if let location {
+            guard let loc = try await locations.find(location) else { return nil }
+            q += " AND location_id = \(bind: loc.id)"
+        }
+        return q + scope.sqlFilter(organisationColumn: "organisation_id", locationColumn: "location_id")
     }
 
     // MARK: The invariant

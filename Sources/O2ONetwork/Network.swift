@@ -35,12 +35,7 @@ public struct Coordinates: Codable, Sendable, Equatable {
 
     /// Great-circle distance in kilometres (haversine, mean Earth radius).
     public func distanceKm(to other: Coordinates) -> Double {
-        let r = 6371.0088
-        let dLat = (other.lat - lat) * .pi / 180
-        let dLng = (other.lng - lng) * .pi / 180
-        let a = sin(dLat / 2) * sin(dLat / 2)
-            + cos(lat * .pi / 180) * cos(other.lat * .pi / 180) * sin(dLng / 2) * sin(dLng / 2)
-        return 2 * r * asin(min(1, sqrt(a)))
+        greatCircleKm(lat1: lat, lng1: lng, lat2: other.lat, lng2: other.lng)
     }
 }
 

@@ -160,3 +160,66 @@ extension APIHandlers {
         .init(id: r.id, locationId: r.locationId, skuId: r.skuId, channelId: r.channelId, quantity: r.quantity, createdAt: r.createdAt)
     }
 }
+
+// MARK: - Counts and transfers
+
+extension APIHandlers {
+    func postStockCount(_ input: Operations.PostStockCount.Input) async throws -> Operations.PostStockCount.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let count = try await services.inventory.count(.init(
+            location: b.locationId, kind: CountKind(rawValue: b.kind.rawValue) ?? .cycle, countedAt: b.countedAt, source: b.source,
+            lines: b.lines.map { .init(sku: $0.sku, quantity: $0.quantity) }), caller: try caller)
+        return .created(.init(body: .json(Self.stockCount(count))))
+    }
+
+    func getStockCount(_ input: Operations.GetStockCount.Input) async throws -> Operations.GetStockCount.Output {
+        .ok(.init(body: .json(Self.stockCount(try await services.inventory.stockCount(input.path.countId, scope: try caller.principal.scope)))))
+    }
+
+    func listTransfers(_ input: Operations.ListTransfers.Input) async throws -> Operations.ListTransfers.Output {
+        let q = input.query
+        let page = try await services.inventory.transfers(
+            location: q.locationId, status: q.status.flatMap { TransferStatus(rawValue: $0.rawValue) }, limit: try limit(q.limit),
+            cursor: q.cursor, scope: try caller.principal.scope)
+        return .ok(.init(body: .json(.init(items: page.items.map(Self.transfer), nextCursor: page.nextCursor))))
+    }
+
+    func requestTransfer(_ input: Operations.RequestTransfer.Input) async throws -> Operations.RequestTransfer.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let t = try await services.inventory.requestTransfer(.init(
+            from: b.fromLocationId, to: b.toLocationId, reason: b.reason, referenceType: b.reference?._type, referenceId: b.reference?.id,
+            lines: b.lines.map { .init(sku: $0.sku, quantity: $0.quantity) }), caller: try caller)
+        return .created(.init(body: .json(Self.transfer(t))))
+    }
+
+    func getTransfer(_ input: Operations.GetTransfer.Input) async throws -> Operations.GetTransfer.Output {
+        .ok(.init(body: .json(Self.transfer(try await services.inventory.transfer(input.path.transferId, scope: try caller.principal.scope)))))
+    }
+
+    func shipTransfer(_ input: Operations.ShipTransfer.Input) async throws -> Operations.ShipTransfer.Output {
+        .ok(.init(body: .json(Self.transfer(try await services.inventory.shipTransfer(input.path.transferId, caller: try caller)))))
+    }
+
+    func receiveTransfer(_ input: Operations.ReceiveTransfer.Input) async throws -> Operations.ReceiveTransfer.Output {
+        var lines: [(line: Int, quantity: Int)]?
+        if case .json(let b)? = input.body { lines = b.lines?.map { ($0.line, $0.quantity) } }
+        return .ok(.init(body: .json(Self.transfer(try await services.inventory.receiveTransfer(input.path.transferId, received: lines,
+                                                                                             caller: try caller)))))
+    }
+
+    func cancelTransfer(_ input: Operations.CancelTransfer.Input) async throws -> Operations.CancelTransfer.Output {
+        .ok(.init(body: .json(Self.transfer(try await services.inventory.cancelTransfer(input.path.transferId, caller: try caller)))))
+    }
+
+    static func stockCount(_ c: StockCount) -> S.StockCount {
+        .init(id: c.id, locationId: c.locationId, kind: .init(rawValue: c.kind.rawValue) ?? .cycle, countedAt: c.countedAt, source: c.source,
+              postedAt: c.postedAt, lines: c.lines.map { .init(skuId: $0.skuId, counted: $0.counted, expected: $0.expected, variance: $0.variance) })
+    }
+
+    static func transfer(_ t: Transfer) -> S.Transfer {
+        .init(id: t.id, fromLocationId: t.fromLocationId, toLocationId: t.toLocationId, status: .init(rawValue: t.status.rawValue) ?? .requested,
+              reason: t.reason, reference: t.referenceId.map { .init(_type: t.referenceType ?? "reference", id: $0) },
+              lines: t.lines.map { .init(line: $0.line, skuId: $0.skuId, quantity: $0.quantity, received: $0.received, discrepancy: $0.discrepancy) },
+              version: t.version, createdAt: t.createdAt, shippedAt: t.shippedAt, receivedAt: t.receivedAt, updatedAt: t.updatedAt)
+    }
+}

@@ -19,7 +19,7 @@ struct InventoryBench: AsyncParsableCommand {
     /// Loads the city demo with a 10,000-SKU catalog and a deep warehouse, and writes the SKU ids
     /// and the warehouse id for the load generator.
     struct Prepare: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Seed an empty database: demo city network, --skus SKUs, 10,000,000 units of each in the e-commerce warehouse.")
+        static let configuration = CommandConfiguration(abstract: "Seed an empty database: demo city network, --skus SKUs, 1,000,000 units of each in the e-commerce warehouse.")
         @Option(help: "sqlite:PATH or postgres://…; must be empty.") var database: String
         @Option(help: "SKUs in the catalog.") var skus = 10_000
         @Option(help: "Where to write the SKU ids (one per line); the first line is the warehouse id.") var out: String
@@ -49,7 +49,7 @@ struct InventoryBench: AsyncParsableCommand {
                 for start in stride(from: 0, to: ids.count, by: 500) {
                     _ = try await services.inventory.post(.init(
                         location: warehouse.id, kind: .receipt, reason: "benchmark stock", referenceType: "bench", referenceId: "BENCH",
-                        lines: ids[start..<min(start + 500, ids.count)].map { .init(sku: $0, quantity: 10_000_000) }), caller: .system)
+                        lines: ids[start..<min(start + 500, ids.count)].map { .init(sku: $0, quantity: InventoryService.maxQuantity) }), caller: .system)
                 }
                 try ([warehouse.id] + ids).joined(separator: "\n").write(toFile: out, atomically: true, encoding: .utf8)
                 print("prepared \(ids.count) SKUs at \(warehouse.code) in \(String(format: "%.1f", (ContinuousClock.now - started).seconds)) s")

@@ -11,7 +11,8 @@ table of at least 5 rows, open the first location's detail page, come back,
 switch the UI to Chinese with ?lang=zh-CN, save a screenshot; then the catalog:
 the products list, a T-shirt's page with its colour × size SKU matrix, the
 price lists and one list's effective-price checker, and a dry-run import on
-the import page; fail on any SEVERE entry in the browser console log.
+the import page; then the stock of that SKU across locations and its ledger at
+one of them; fail on any SEVERE entry in the browser console log.
 
 The last line printed is `smoke: 1 passed, 0 failed` on success or
 `smoke: 0 passed, 1 failed` on failure (exit status 1).
@@ -145,6 +146,17 @@ def catalog(driver, base: str) -> None:
     wait_for(driver, "the import result", EC.staleness_of(submit))
     notice = wait_for(driver, "a passed dry run", lambda d: d.find_element(By.CSS_SELECTOR, ".notice.ok"))
     log(f"dry-run import: {notice.text!r}")
+
+    # 10. Stock of that SKU across locations, then its ledger at the first location.
+    driver.get(f"{base}/console/stock?sku={sku_code}")
+    links = wait_for(driver, "a stock table with at least 1 location", rows_at_least("table tbody tr td a", 1))
+    log(f"stock of {sku_code}: {len(links)} locations")
+    links[0].click()
+    wait_for(driver, "navigation to the ledger", EC.staleness_of(links[0]))
+    moves = wait_for(driver, "ledger rows", rows_at_least("table:last-of-type tbody tr", 1))
+    if "+" not in moves[-1].text:
+        raise SmokeFailure(f"the oldest ledger row shows no receipt: {moves[-1].text!r}")
+    log(f"ledger: {len(moves)} movements, oldest {moves[-1].text[:80]!r}")
 
 
 def run(driver, base: str, username: str, password: str, screenshot: str) -> None:

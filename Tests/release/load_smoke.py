@@ -3,22 +3,8 @@
 Idempotency-Keys, replays some keys while the first request may still run, and reads back.
 Checks the invariants: every create answered 201 once per key, replays identical, one row per key,
 no 5xx, server still healthy. Loopback only. Prints `load-smoke: N passed, M failed`."""
-import argparse, concurrent.futures, json, sys, urllib.request, urllib.error, uuid
-
-def call(base, method, path, token=None, body=None, key=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    if key:
-        req.add_header("Idempotency-Key", key)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+import argparse, concurrent.futures, json, sys, uuid
+from o2o_http import call
 
 def main():
     ap = argparse.ArgumentParser()

@@ -5,22 +5,8 @@ are received at a store, then 200 requests reserving one unit each go to the two
 Checks: exactly 100 answered 201 and 100 answered 409 insufficient-stock, the store's balance is
 100 reserved of 100, retries of a key never reserve twice, and `o2o inventory verify` agrees.
 Prints `oversell-smoke: N passed, M failed`."""
-import argparse, concurrent.futures, json, os, socket, subprocess, sys, time, urllib.error, urllib.parse, urllib.request, uuid
-
-def call(base, method, path, token=None, body=None, key=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    if key:
-        req.add_header("Idempotency-Key", key)
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+import argparse, concurrent.futures, json, os, socket, subprocess, sys, time, urllib.parse, uuid
+from o2o_http import call
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p

@@ -42,6 +42,8 @@ extension Components {
         public typealias PriceListId = Swift.String
         /// - Remark: Generated from `#/components/parameters/ReservationId`.
         public typealias ReservationId = Swift.String
+        /// - Remark: Generated from `#/components/parameters/TransferId`.
+        public typealias TransferId = Swift.String
         /// - Remark: Generated from `#/components/parameters/ImportKind`.
         @frozen public enum ImportKind: String, Codable, Hashable, Sendable, CaseIterable {
             case skus = "skus"

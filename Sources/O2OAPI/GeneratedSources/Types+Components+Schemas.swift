@@ -4569,5 +4569,422 @@ extension Components {
                 case rule
             }
         }
+        /// - Remark: Generated from `#/components/schemas/SkuQuantity`.
+        public struct SkuQuantity: Codable, Hashable, Sendable {
+            /// A SKU id
+            ///
+            /// - Remark: Generated from `#/components/schemas/SkuQuantity/sku`.
+            public var sku: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SkuQuantity/quantity`.
+            public var quantity: Swift.Int
+            /// Creates a new `SkuQuantity`.
+            ///
+            /// - Parameters:
+            ///   - sku: A SKU id
+            ///   - quantity:
+            public init(
+                sku: Swift.String,
+                quantity: Swift.Int
+            ) {
+                self.sku = sku
+                self.quantity = quantity
+            }
+            public enum CodingKeys: String, CodingKey {
+                case sku
+                case quantity
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/NewStockCount`.
+        public struct NewStockCount: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/NewStockCount/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NewStockCount/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case full = "full"
+                case cycle = "cycle"
+                case snapshot = "snapshot"
+            }
+            /// - Remark: Generated from `#/components/schemas/NewStockCount/kind`.
+            public var kind: Components.Schemas.NewStockCount.KindPayload
+            /// When the quantities were true; default now.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewStockCount/countedAt`.
+            public var countedAt: Foundation.Date?
+            /// Who counted: staff, or the store system that sent the snapshot.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewStockCount/source`.
+            public var source: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/NewStockCount/lines`.
+            public var lines: [Components.Schemas.SkuQuantity]
+            /// Creates a new `NewStockCount`.
+            ///
+            /// - Parameters:
+            ///   - locationId:
+            ///   - kind:
+            ///   - countedAt: When the quantities were true; default now.
+            ///   - source: Who counted: staff, or the store system that sent the snapshot.
+            ///   - lines:
+            public init(
+                locationId: Swift.String,
+                kind: Components.Schemas.NewStockCount.KindPayload,
+                countedAt: Foundation.Date? = nil,
+                source: Swift.String? = nil,
+                lines: [Components.Schemas.SkuQuantity]
+            ) {
+                self.locationId = locationId
+                self.kind = kind
+                self.countedAt = countedAt
+                self.source = source
+                self.lines = lines
+            }
+            public enum CodingKeys: String, CodingKey {
+                case locationId
+                case kind
+                case countedAt
+                case source
+                case lines
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/StockCount`.
+        public struct StockCount: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/StockCount/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/StockCount/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/StockCount/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case full = "full"
+                case cycle = "cycle"
+                case snapshot = "snapshot"
+            }
+            /// - Remark: Generated from `#/components/schemas/StockCount/kind`.
+            public var kind: Components.Schemas.StockCount.KindPayload
+            /// - Remark: Generated from `#/components/schemas/StockCount/countedAt`.
+            public var countedAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/StockCount/source`.
+            public var source: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/StockCount/postedAt`.
+            public var postedAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/StockCount/LinesPayload`.
+            public struct LinesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/StockCount/LinesPayload/skuId`.
+                public var skuId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/StockCount/LinesPayload/counted`.
+                public var counted: Swift.Int
+                /// What the ledger said was on hand at countedAt.
+                ///
+                /// - Remark: Generated from `#/components/schemas/StockCount/LinesPayload/expected`.
+                public var expected: Swift.Int
+                /// counted − expected; posted as a count_variance movement.
+                ///
+                /// - Remark: Generated from `#/components/schemas/StockCount/LinesPayload/variance`.
+                public var variance: Swift.Int
+                /// Creates a new `LinesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - skuId:
+                ///   - counted:
+                ///   - expected: What the ledger said was on hand at countedAt.
+                ///   - variance: counted − expected; posted as a count_variance movement.
+                public init(
+                    skuId: Swift.String,
+                    counted: Swift.Int,
+                    expected: Swift.Int,
+                    variance: Swift.Int
+                ) {
+                    self.skuId = skuId
+                    self.counted = counted
+                    self.expected = expected
+                    self.variance = variance
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case skuId
+                    case counted
+                    case expected
+                    case variance
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/StockCount/lines`.
+            public typealias LinesPayload = [Components.Schemas.StockCount.LinesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/StockCount/lines`.
+            public var lines: Components.Schemas.StockCount.LinesPayload
+            /// Creates a new `StockCount`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - locationId:
+            ///   - kind:
+            ///   - countedAt:
+            ///   - source:
+            ///   - postedAt:
+            ///   - lines:
+            public init(
+                id: Swift.String,
+                locationId: Swift.String,
+                kind: Components.Schemas.StockCount.KindPayload,
+                countedAt: Foundation.Date,
+                source: Swift.String? = nil,
+                postedAt: Foundation.Date,
+                lines: Components.Schemas.StockCount.LinesPayload
+            ) {
+                self.id = id
+                self.locationId = locationId
+                self.kind = kind
+                self.countedAt = countedAt
+                self.source = source
+                self.postedAt = postedAt
+                self.lines = lines
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case locationId
+                case kind
+                case countedAt
+                case source
+                case postedAt
+                case lines
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/NewTransfer`.
+        public struct NewTransfer: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/NewTransfer/fromLocationId`.
+            public var fromLocationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NewTransfer/toLocationId`.
+            public var toLocationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NewTransfer/reason`.
+            public var reason: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/NewTransfer/reference`.
+            public var reference: Components.Schemas.DocumentReference?
+            /// - Remark: Generated from `#/components/schemas/NewTransfer/lines`.
+            public var lines: [Components.Schemas.SkuQuantity]
+            /// Creates a new `NewTransfer`.
+            ///
+            /// - Parameters:
+            ///   - fromLocationId:
+            ///   - toLocationId:
+            ///   - reason:
+            ///   - reference:
+            ///   - lines:
+            public init(
+                fromLocationId: Swift.String,
+                toLocationId: Swift.String,
+                reason: Swift.String? = nil,
+                reference: Components.Schemas.DocumentReference? = nil,
+                lines: [Components.Schemas.SkuQuantity]
+            ) {
+                self.fromLocationId = fromLocationId
+                self.toLocationId = toLocationId
+                self.reason = reason
+                self.reference = reference
+                self.lines = lines
+            }
+            public enum CodingKeys: String, CodingKey {
+                case fromLocationId
+                case toLocationId
+                case reason
+                case reference
+                case lines
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ReceiveTransfer`.
+        public struct ReceiveTransfer: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ReceiveTransfer/LinesPayload`.
+            public struct LinesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ReceiveTransfer/LinesPayload/line`.
+                public var line: Swift.Int
+                /// Units that arrived.
+                ///
+                /// - Remark: Generated from `#/components/schemas/ReceiveTransfer/LinesPayload/quantity`.
+                public var quantity: Swift.Int
+                /// Creates a new `LinesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - line:
+                ///   - quantity: Units that arrived.
+                public init(
+                    line: Swift.Int,
+                    quantity: Swift.Int
+                ) {
+                    self.line = line
+                    self.quantity = quantity
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case line
+                    case quantity
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/ReceiveTransfer/lines`.
+            public typealias LinesPayload = [Components.Schemas.ReceiveTransfer.LinesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/ReceiveTransfer/lines`.
+            public var lines: Components.Schemas.ReceiveTransfer.LinesPayload?
+            /// Creates a new `ReceiveTransfer`.
+            ///
+            /// - Parameters:
+            ///   - lines:
+            public init(lines: Components.Schemas.ReceiveTransfer.LinesPayload? = nil) {
+                self.lines = lines
+            }
+            public enum CodingKeys: String, CodingKey {
+                case lines
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Transfer`.
+        public struct Transfer: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Transfer/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Transfer/fromLocationId`.
+            public var fromLocationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Transfer/toLocationId`.
+            public var toLocationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Transfer/status`.
+            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case requested = "requested"
+                case shipped = "shipped"
+                case received = "received"
+                case cancelled = "cancelled"
+            }
+            /// - Remark: Generated from `#/components/schemas/Transfer/status`.
+            public var status: Components.Schemas.Transfer.StatusPayload
+            /// - Remark: Generated from `#/components/schemas/Transfer/reason`.
+            public var reason: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Transfer/reference`.
+            public var reference: Components.Schemas.DocumentReference?
+            /// - Remark: Generated from `#/components/schemas/Transfer/LinesPayload`.
+            public struct LinesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/Transfer/LinesPayload/line`.
+                public var line: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/Transfer/LinesPayload/skuId`.
+                public var skuId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/Transfer/LinesPayload/quantity`.
+                public var quantity: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/Transfer/LinesPayload/received`.
+                public var received: Swift.Int?
+                /// received − quantity; negative when units went missing.
+                ///
+                /// - Remark: Generated from `#/components/schemas/Transfer/LinesPayload/discrepancy`.
+                public var discrepancy: Swift.Int?
+                /// Creates a new `LinesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - line:
+                ///   - skuId:
+                ///   - quantity:
+                ///   - received:
+                ///   - discrepancy: received − quantity; negative when units went missing.
+                public init(
+                    line: Swift.Int,
+                    skuId: Swift.String,
+                    quantity: Swift.Int,
+                    received: Swift.Int? = nil,
+                    discrepancy: Swift.Int? = nil
+                ) {
+                    self.line = line
+                    self.skuId = skuId
+                    self.quantity = quantity
+                    self.received = received
+                    self.discrepancy = discrepancy
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case line
+                    case skuId
+                    case quantity
+                    case received
+                    case discrepancy
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/Transfer/lines`.
+            public typealias LinesPayload = [Components.Schemas.Transfer.LinesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/Transfer/lines`.
+            public var lines: Components.Schemas.Transfer.LinesPayload
+            /// - Remark: Generated from `#/components/schemas/Transfer/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Transfer/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Transfer/shippedAt`.
+            public var shippedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/Transfer/receivedAt`.
+            public var receivedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/Transfer/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `Transfer`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - fromLocationId:
+            ///   - toLocationId:
+            ///   - status:
+            ///   - reason:
+            ///   - reference:
+            ///   - lines:
+            ///   - version:
+            ///   - createdAt:
+            ///   - shippedAt:
+            ///   - receivedAt:
+            ///   - updatedAt:
+            public init(
+                id: Swift.String,
+                fromLocationId: Swift.String,
+                toLocationId: Swift.String,
+                status: Components.Schemas.Transfer.StatusPayload,
+                reason: Swift.String? = nil,
+                reference: Components.Schemas.DocumentReference? = nil,
+                lines: Components.Schemas.Transfer.LinesPayload,
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                shippedAt: Foundation.Date? = nil,
+                receivedAt: Foundation.Date? = nil,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.fromLocationId = fromLocationId
+                self.toLocationId = toLocationId
+                self.status = status
+                self.reason = reason
+                self.reference = reference
+                self.lines = lines
+                self.version = version
+                self.createdAt = createdAt
+                self.shippedAt = shippedAt
+                self.receivedAt = receivedAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case fromLocationId
+                case toLocationId
+                case status
+                case reason
+                case reference
+                case lines
+                case version
+                case createdAt
+                case shippedAt
+                case receivedAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TransferPage`.
+        public struct TransferPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TransferPage/items`.
+            public var items: [Components.Schemas.Transfer]
+            /// - Remark: Generated from `#/components/schemas/TransferPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `TransferPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Transfer],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
     }
 }

@@ -313,6 +313,49 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /inventory/safety-stock`.
     /// - Remark: Generated from `#/paths//inventory/safety-stock/post(setSafetyStock)`.
     func setSafetyStock(_ input: Operations.SetSafetyStock.Input) async throws -> Operations.SetSafetyStock.Output
+    /// Post a count (盘点, full or cycle) or a store system's snapshot of absolute quantities as of a time.
+    ///
+    /// For each SKU, what the ledger says was on hand at `countedAt` is compared with what was
+    /// counted; the difference is posted now as a `count_variance` movement. Movements after
+    /// `countedAt` stay, so an older snapshot never erases sales or receipts it did not know of.
+    /// A `full` count sets every SKU not listed to 0; `full` and `cycle` counts refuse SKUs never
+    /// stocked at the location; `countedAt` may be up to 30 days back and not in the future.
+    ///
+    ///
+    /// - Remark: HTTP `POST /inventory/counts`.
+    /// - Remark: Generated from `#/paths//inventory/counts/post(postStockCount)`.
+    func postStockCount(_ input: Operations.PostStockCount.Input) async throws -> Operations.PostStockCount.Output
+    /// - Remark: HTTP `GET /inventory/counts/{countId}`.
+    /// - Remark: Generated from `#/paths//inventory/counts/{countId}/get(getStockCount)`.
+    func getStockCount(_ input: Operations.GetStockCount.Input) async throws -> Operations.GetStockCount.Output
+    /// Transfers from or to a location, newest first.
+    ///
+    /// - Remark: HTTP `GET /inventory/transfers`.
+    /// - Remark: Generated from `#/paths//inventory/transfers/get(listTransfers)`.
+    func listTransfers(_ input: Operations.ListTransfers.Input) async throws -> Operations.ListTransfers.Output
+    /// Request a transfer (调拨) between two locations; the quantities are held at the source at once.
+    ///
+    /// - Remark: HTTP `POST /inventory/transfers`.
+    /// - Remark: Generated from `#/paths//inventory/transfers/post(requestTransfer)`.
+    func requestTransfer(_ input: Operations.RequestTransfer.Input) async throws -> Operations.RequestTransfer.Output
+    /// - Remark: HTTP `GET /inventory/transfers/{transferId}`.
+    /// - Remark: Generated from `#/paths//inventory/transfers/{transferId}/get(getTransfer)`.
+    func getTransfer(_ input: Operations.GetTransfer.Input) async throws -> Operations.GetTransfer.Output
+    /// The source ships; the units leave its stock and show in transit at the destination.
+    ///
+    /// - Remark: HTTP `POST /inventory/transfers/{transferId}/ship`.
+    /// - Remark: Generated from `#/paths//inventory/transfers/{transferId}/ship/post(shipTransfer)`.
+    func shipTransfer(_ input: Operations.ShipTransfer.Input) async throws -> Operations.ShipTransfer.Output
+    /// The destination counts the goods in; lines left out arrived in full, shortfalls are recorded as discrepancies.
+    ///
+    /// - Remark: HTTP `POST /inventory/transfers/{transferId}/receive`.
+    /// - Remark: Generated from `#/paths//inventory/transfers/{transferId}/receive/post(receiveTransfer)`.
+    func receiveTransfer(_ input: Operations.ReceiveTransfer.Input) async throws -> Operations.ReceiveTransfer.Output
+    /// Cancel a transfer not yet shipped; the held units return to the source.
+    ///
+    /// - Remark: HTTP `POST /inventory/transfers/{transferId}/cancel`.
+    /// - Remark: Generated from `#/paths//inventory/transfers/{transferId}/cancel/post(cancelTransfer)`.
+    func cancelTransfer(_ input: Operations.CancelTransfer.Input) async throws -> Operations.CancelTransfer.Output
     /// - Remark: HTTP `GET /users`.
     /// - Remark: Generated from `#/paths//users/get(listUsers)`.
     func listUsers(_ input: Operations.ListUsers.Input) async throws -> Operations.ListUsers.Output
@@ -1064,6 +1107,115 @@ extension APIProtocol {
         try await setSafetyStock(Operations.SetSafetyStock.Input(
             headers: headers,
             body: body
+        ))
+    }
+    /// Post a count (盘点, full or cycle) or a store system's snapshot of absolute quantities as of a time.
+    ///
+    /// For each SKU, what the ledger says was on hand at `countedAt` is compared with what was
+    /// counted; the difference is posted now as a `count_variance` movement. Movements after
+    /// `countedAt` stay, so an older snapshot never erases sales or receipts it did not know of.
+    /// A `full` count sets every SKU not listed to 0; `full` and `cycle` counts refuse SKUs never
+    /// stocked at the location; `countedAt` may be up to 30 days back and not in the future.
+    ///
+    ///
+    /// - Remark: HTTP `POST /inventory/counts`.
+    /// - Remark: Generated from `#/paths//inventory/counts/post(postStockCount)`.
+    public func postStockCount(
+        headers: Operations.PostStockCount.Input.Headers = .init(),
+        body: Operations.PostStockCount.Input.Body
+    ) async throws -> Operations.PostStockCount.Output {
+        try await postStockCount(Operations.PostStockCount.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// - Remark: HTTP `GET /inventory/counts/{countId}`.
+    /// - Remark: Generated from `#/paths//inventory/counts/{countId}/get(getStockCount)`.
+    public func getStockCount(
+        path: Operations.GetStockCount.Input.Path,
+        headers: Operations.GetStockCount.Input.Headers = .init()
+    ) async throws -> Operations.GetStockCount.Output {
+        try await getStockCount(Operations.GetStockCount.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Transfers from or to a location, newest first.
+    ///
+    /// - Remark: HTTP `GET /inventory/transfers`.
+    /// - Remark: Generated from `#/paths//inventory/transfers/get(listTransfers)`.
+    public func listTransfers(
+        query: Operations.ListTransfers.Input.Query = .init(),
+        headers: Operations.ListTransfers.Input.Headers = .init()
+    ) async throws -> Operations.ListTransfers.Output {
+        try await listTransfers(Operations.ListTransfers.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Request a transfer (调拨) between two locations; the quantities are held at the source at once.
+    ///
+    /// - Remark: HTTP `POST /inventory/transfers`.
+    /// - Remark: Generated from `#/paths//inventory/transfers/post(requestTransfer)`.
+    public func requestTransfer(
+        headers: Operations.RequestTransfer.Input.Headers = .init(),
+        body: Operations.RequestTransfer.Input.Body
+    ) async throws -> Operations.RequestTransfer.Output {
+        try await requestTransfer(Operations.RequestTransfer.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// - Remark: HTTP `GET /inventory/transfers/{transferId}`.
+    /// - Remark: Generated from `#/paths//inventory/transfers/{transferId}/get(getTransfer)`.
+    public func getTransfer(
+        path: Operations.GetTransfer.Input.Path,
+        headers: Operations.GetTransfer.Input.Headers = .init()
+    ) async throws -> Operations.GetTransfer.Output {
+        try await getTransfer(Operations.GetTransfer.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The source ships; the units leave its stock and show in transit at the destination.
+    ///
+    /// - Remark: HTTP `POST /inventory/transfers/{transferId}/ship`.
+    /// - Remark: Generated from `#/paths//inventory/transfers/{transferId}/ship/post(shipTransfer)`.
+    public func shipTransfer(
+        path: Operations.ShipTransfer.Input.Path,
+        headers: Operations.ShipTransfer.Input.Headers = .init()
+    ) async throws -> Operations.ShipTransfer.Output {
+        try await shipTransfer(Operations.ShipTransfer.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The destination counts the goods in; lines left out arrived in full, shortfalls are recorded as discrepancies.
+    ///
+    /// - Remark: HTTP `POST /inventory/transfers/{transferId}/receive`.
+    /// - Remark: Generated from `#/paths//inventory/transfers/{transferId}/receive/post(receiveTransfer)`.
+    public func receiveTransfer(
+        path: Operations.ReceiveTransfer.Input.Path,
+        headers: Operations.ReceiveTransfer.Input.Headers = .init(),
+        body: Operations.ReceiveTransfer.Input.Body? = nil
+    ) async throws -> Operations.ReceiveTransfer.Output {
+        try await receiveTransfer(Operations.ReceiveTransfer.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Cancel a transfer not yet shipped; the held units return to the source.
+    ///
+    /// - Remark: HTTP `POST /inventory/transfers/{transferId}/cancel`.
+    /// - Remark: Generated from `#/paths//inventory/transfers/{transferId}/cancel/post(cancelTransfer)`.
+    public func cancelTransfer(
+        path: Operations.CancelTransfer.Input.Path,
+        headers: Operations.CancelTransfer.Input.Headers = .init()
+    ) async throws -> Operations.CancelTransfer.Output {
+        try await cancelTransfer(Operations.CancelTransfer.Input(
+            path: path,
+            headers: headers
         ))
     }
     /// - Remark: HTTP `GET /users`.
