@@ -334,21 +334,27 @@ public struct InventoryService: Sendable {
     /// bucket is below zero. `o2o inventory verify` and the tests run it.
     public func verify() async throws -> VerifyReport {
         try await db.read { sql in
-            let rows = try await sql.raw("""
-                SELECT COALESCE(b.sku_id, m.sku_id) AS sku_id, COALESCE(b.location_id, m.location_id) AS location_id,
-                       COALESCE(b.on_hand, 0) AS on_hand, COALESCE(b.reserved, 0) AS reserved,
-                       COALESCE(b.in_transit, 0) AS in_transit, COALESCE(b.quarantined, 0) AS quarantined,
-                       COALESCE(m.on_hand, 0) AS m_on_hand, COALESCE(m.reserved, 0) AS m_reserved,
-                       COALESCE(m.in_transit, 0) AS m_in_transit, COALESCE(m.quarantined, 0) AS m_quarantined
-                FROM inventory_balances b
-                FULL OUTER JOIN (
-                    SELECT sku_id, location_id, CAST(SUM(d_on_hand) AS BIGINT) AS on_hand, CAST(SUM(d_reserved) AS BIGINT) AS reserved,
-                           CAST(SUM(d_in_transit) AS BIGINT) AS in_transit, CAST(SUM(d_quarantined) AS BIGINT) AS quarantined
-                    FROM inventory_movements GROUP BY sku_id, location_id) m
-                ON m.sku_id = b.sku_id AND m.location_id = b.location_id
-                WHERE b.sku_id IS NULL OR m.sku_id IS NULL OR b.on_hand <> m.on_hand OR b.reserved <> m.reserved
-                   OR b.in_transit <> m.in_transit OR b.quarantined <> m.quarantined
-                   OR b.on_hand < 0 OR b.reserved < 0 OR b.in_transit < 0 OR b.quarantined < 0
+            // Per balance, the sums of its movements through the (sku, location, at) index; then the
+            // movements of pairs that have no balance row at all.
+            func sum(_ column: String) -> String {
+                "(SELECT CAST(COALESCE(SUM(\(column)), 0) AS BIGINT) FROM inventory_movements m WHERE m.sku_id = b.sku_id AND m.location_id = b.location_id)"
+            }
+            var rows = try await sql.raw("""
+                SELECT * FROM (
+                    SELECT b.sku_id, b.location_id, b.on_hand, b.reserved, b.in_transit, b.quarantined,
+                           \(unsafeRaw: sum("d_on_hand")) AS m_on_hand, \(unsafeRaw: sum("d_reserved")) AS m_reserved,
+                           \(unsafeRaw: sum("d_in_transit")) AS m_in_transit, \(unsafeRaw: sum("d_quarantined")) AS m_quarantined
+                    FROM inventory_balances b) x
+                WHERE on_hand <> m_on_hand OR reserved <> m_reserved OR in_transit <> m_in_transit OR quarantined <> m_quarantined
+                   OR on_hand < 0 OR reserved < 0 OR in_transit < 0 OR quarantined < 0
+                """).all()
+            rows += try await sql.raw("""
+                SELECT sku_id, location_id, 0 AS on_hand, 0 AS reserved, 0 AS in_transit, 0 AS quarantined,
+                       CAST(SUM(d_on_hand) AS BIGINT) AS m_on_hand, CAST(SUM(d_reserved) AS BIGINT) AS m_reserved,
+                       CAST(SUM(d_in_transit) AS BIGINT) AS m_in_transit, CAST(SUM(d_quarantined) AS BIGINT) AS m_quarantined
+                FROM inventory_movements m
+                WHERE NOT EXISTS (SELECT 1 FROM inventory_balances b WHERE b.sku_id = m.sku_id AND b.location_id = m.location_id)
+                GROUP BY sku_id, location_id
                 """).all()
             var mismatches: [LedgerMismatch] = []
             var negative: [String] = []

@@ -67,8 +67,8 @@ struct AvailabilityTests {
     @Test(arguments: TestDatabase.engines)
     func safetyStock_mostSpecificRuleWins_andReservationsRespectIt(_ engine: DatabaseEngine) async throws {
         try await Stock.with(engine) { s in
-            // setup
-            let store = s.stores[0]
+            // setup: a store that ships, so the web channel's default pool counts it
+            let store = s.stores.first { $0.capabilities.shipFromStore }!
             try await s.receive(s.skus[0], 10, at: store)
             try await s.receive(s.skus[1], 10, at: store)
             _ = try await s.inventory.setSafetyStock(.init(quantity: 1), caller: .system)                                   // network-wide

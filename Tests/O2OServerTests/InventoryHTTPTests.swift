@@ -43,8 +43,8 @@ struct InventoryHTTPTests {
             let before = try await TestDatabase.count("inventory_movements", s.services.db)
             let body = #"{"lines":[{"sku":"AM-P-M","locationId":"\#(store.id)","quantity":1}]}"#
             // act
-            let r = try await s.call(.post, "/api/v1/inventory/reservations", as: .clerk, json: body)
-            let fractional = try await s.call(.post, "/api/v1/inventory/reservations", as: .clerk,
+            let r = try await s.call(.post, "/api/v1/inventory/reservations", as: .ops, json: body)
+            let fractional = try await s.call(.post, "/api/v1/inventory/reservations", as: .ops,
                                               json: body.replacingOccurrences(of: #""quantity":1"#, with: #""quantity":1.5"#))
             let atp = try await s.call(.get, "/api/v1/inventory/atp?channel=AM-WEB&sku=AM-P-M&sku=NOPE", as: .clerk)
             // check
