@@ -56,6 +56,8 @@ public enum EventCatalog {
         EventType("inventory.reservation_expired", "An unpaid reservation ran out of time and its stock was released."),
         EventType("inventory.pool_updated", "A channel's pool (locations, shares, reservation lifetime, threshold) was defined or changed."),
         EventType("inventory.safety_stock_set", "A safety-stock rule was set, changed or removed."),
+        EventType("inventory.atp_changed", "What a channel may promise changed for some SKUs (debounced); the payload lists each SKU's shipping and pickup quantities."),
+        EventType("inventory.replenishment_rule_set", "A store's min/max or days-of-cover rule was set, changed or removed."),
         EventType("inventory.count_posted", "A count or a store system's snapshot was posted; the payload has each SKU's variance."),
         EventType("inventory.transfer_requested", "A transfer between two locations was requested; its units are held at the source."),
         EventType("inventory.transfer_shipped", "A transfer left its source; its units are in transit."),

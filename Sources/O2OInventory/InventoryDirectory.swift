@@ -37,6 +37,17 @@ public struct StockLocation: Sendable, Equatable {
     }
 }
 
+/// What inventory needs to know of a sales channel.
+public struct StockChannel: Sendable, Equatable {
+    public var id: String
+    /// A store's till (POS) rather than an online channel.
+    public var isStore: Bool
+    public init(id: String, isStore: Bool) {
+        self.id = id
+        self.isStore = isStore
+    }
+}
+
 /// The other modules as inventory sees them: locations from the network, SKUs and channels from
 /// the catalog. The server implements it over their services; inventory never reads their tables.
 public protocol InventoryDirectory: Sendable {
@@ -46,6 +57,8 @@ public protocol InventoryDirectory: Sendable {
     func skuIds(_ refs: [String]) async throws -> [String: String]
     /// A channel's id for an id or a code, nil when there is none.
     func channelId(_ ref: String) async throws -> String?
+    /// Every channel, for the change feed and to tell online sales from store sales.
+    func channels() async throws -> [StockChannel]
 }
 
 /// Locations change rarely and are read on every availability query: kept for a few seconds.

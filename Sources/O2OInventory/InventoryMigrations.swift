@@ -73,9 +73,23 @@ public enum InventoryMigrations {
             transfer_id TEXT NOT NULL REFERENCES inventory_transfers(id), line BIGINT NOT NULL, sku_id TEXT NOT NULL,
             quantity BIGINT NOT NULL, received BIGINT, PRIMARY KEY (transfer_id, line))
         """,
+        """
+        CREATE TABLE inventory_replenishment_rules (
+            id TEXT PRIMARY KEY, rule_key TEXT NOT NULL UNIQUE, location_id TEXT NOT NULL, sku_id TEXT, min_qty BIGINT, max_qty BIGINT,
+            cover_days BIGINT)
+        """,
+        "CREATE INDEX inventory_replenishment_rules_location ON inventory_replenishment_rules (location_id)",
+        // The change feed: SKUs whose stock moved since the feed last looked, and what each channel was last told.
+        "CREATE TABLE inventory_atp_dirty (sku_id TEXT PRIMARY KEY, since BIGINT NOT NULL)",
+        "CREATE INDEX inventory_atp_dirty_since ON inventory_atp_dirty (since)",
+        """
+        CREATE TABLE inventory_atp_published (
+            channel_id TEXT NOT NULL, sku_id TEXT NOT NULL, shipping BIGINT NOT NULL, pickup BIGINT NOT NULL, at BIGINT NOT NULL,
+            PRIMARY KEY (channel_id, sku_id))
+        """,
     ]
 
     public static let all: [Migration] = [
-        Migration(module: "inventory", version: 1, name: "balances, ledger, reservations, channel pools, safety stock, counts, transfers", tables),
+        Migration(module: "inventory", version: 1, name: "balances, ledger, reservations, channel pools, safety stock, counts, transfers, replenishment, change feed", tables),
     ]
 }

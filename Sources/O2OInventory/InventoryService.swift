@@ -201,6 +201,7 @@ public struct InventoryService: Sendable {
             applied.append(c)
         }
         if !failed.isEmpty { throw try await shortfalls(failed, applied: applied, tx) }
+        try await Self.markChanged(changes.map(\.sku), tx, at: now)
         let movements = changes.map { c in
             Movement(id: O2OID.make("mov", at: now), at: now, skuId: c.sku, locationId: c.location, kind: c.kind, onHandDelta: c.onHand,
                      reservedDelta: c.reserved, inTransitDelta: c.inTransit, quarantinedDelta: c.quarantined, reason: c.reason,

@@ -223,3 +223,32 @@ extension APIHandlers {
               version: t.version, createdAt: t.createdAt, shippedAt: t.shippedAt, receivedAt: t.receivedAt, updatedAt: t.updatedAt)
     }
 }
+
+// MARK: - Replenishment
+
+extension APIHandlers {
+    func getReplenishment(_ input: Operations.GetReplenishment.Input) async throws -> Operations.GetReplenishment.Output {
+        let q = input.query
+        let items = try await services.inventory.replenishment(location: q.locationId, salesDays: q.salesDays ?? 28, bestsellers: q.bestsellers ?? 20,
+                                                               scope: try caller.principal.scope)
+        return .ok(.init(body: .json(.init(locationId: q.locationId, items: items.map {
+            .init(skuId: $0.skuId, position: $0.position, dailySales: $0.dailySales, quantity: $0.quantity, reasons: $0.reasons,
+                  sourceLocationId: $0.sourceLocationId, sourceAvailable: $0.sourceAvailable)
+        }))))
+    }
+
+    func replenishStore(_ input: Operations.ReplenishStore.Input) async throws -> Operations.ReplenishStore.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let transfers = try await services.inventory.replenish(location: b.locationId, skus: b.skus, caller: try caller)
+        return .created(.init(body: .json(.init(items: transfers.map(Self.transfer)))))
+    }
+
+    func setReplenishmentRule(_ input: Operations.SetReplenishmentRule.Input) async throws -> Operations.SetReplenishmentRule.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let rule = try await services.inventory.setReplenishmentRule(
+            .init(location: b.locationId, sku: b.skuId, min: b.min, max: b.max, coverDays: b.coverDays), caller: try caller)
+        return .ok(.init(body: .json(.init(rule: rule.map {
+            .init(id: $0.id, locationId: $0.locationId, skuId: $0.skuId, min: $0.min, max: $0.max, coverDays: $0.coverDays)
+        }))))
+    }
+}

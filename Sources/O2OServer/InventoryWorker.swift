@@ -3,11 +3,12 @@ import Logging
 import O2OInventory
 import ServiceLifecycle
 
-/// Releases unpaid reservations whose time ran out, every few seconds. Several processes may run
-/// it at once: each reservation is expired by exactly one of them.
+/// Every few seconds: releases unpaid reservations whose time ran out, and publishes the channels'
+/// changed ATP (`inventory.atp_changed`). Several processes may run it at once: each reservation
+/// is expired, and each changed SKU published, by exactly one of them.
 struct InventoryWorker: Service, CustomStringConvertible {
     let services: AppServices
-    var interval: Duration = .seconds(5)
+    var interval: Duration = .seconds(2)
     var description: String { "InventoryWorker" }
 
     func run() async throws {
@@ -17,10 +18,11 @@ struct InventoryWorker: Service, CustomStringConvertible {
                 do {
                     // Drain a backlog in rounds of 200, then wait.
                     while try await services.inventory.expireDue(limit: 200) == 200 {}
+                    try await services.inventory.publishATPChanges()
                 } catch is CancellationError {
                     break
                 } catch {
-                    logger.warning("reservation expiry round failed", metadata: ["error": "\(error)"])
+                    logger.warning("inventory round failed", metadata: ["error": "\(error)"])
                 }
                 try? await Task.sleep(for: interval)
             }

@@ -111,6 +111,10 @@ struct StockDirectory: InventoryDirectory {
 
     func skuIds(_ refs: [String]) async throws -> [String: String] { try await catalog.skuIds(refs) }
 
+    func channels() async throws -> [StockChannel] {
+        try await catalog.channels().map { StockChannel(id: $0.id, isStore: $0.kind.isStore) }
+    }
+
     func channelId(_ ref: String) async throws -> String? {
         do { return try await catalog.channel(ref).id } catch let p as Problem where p.status == 404 { return nil }
     }

@@ -147,4 +147,30 @@ struct AvailabilityTests {
             #expect(bad?.fields == ["lat", "quantity[0]"])
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func atpFeed_publishesEachChannelsChangedPromise_onceTheBurstIsOver(_ engine: DatabaseEngine) async throws {
+        try await Stock.with(engine) { s in
+            // setup
+            try await s.receive(s.skus[0], 5, at: s.warehouse)
+            let r = try await s.inventory.reserve(.init(lines: [.init(sku: s.skus[0], location: s.warehouse.id, quantity: 2)]), caller: .system)
+            // act
+            let early = try await s.inventory.publishATPChanges(debounce: 2)
+            s.clock.advance(by: 3)
+            let first = try await s.inventory.publishATPChanges(debounce: 2)
+            let again = try await s.inventory.publishATPChanges(debounce: 2)
+            _ = try await s.inventory.release(r.id, caller: .system)
+            s.clock.advance(by: 3)
+            let afterRelease = try await s.inventory.publishATPChanges(debounce: 2)
+            // check: both channels (web, POS) draw on the warehouse by default
+            #expect((early, first, again, afterRelease) == (0, 2, 0, 2))
+            let payloads = try await s.db.read { sql in
+                try await sql.raw("SELECT payload FROM outbox_events WHERE event_type = 'inventory.atp_changed' ORDER BY id").all()
+                    .map { try JSONDecoder().decode(ATPChange.self, from: Data($0.decode(column: "payload", as: String.self).utf8)) }
+            }
+            let web = payloads.filter { $0.channelId == s.web.id }
+            #expect(web.map { $0.items.map(\.shipping) } == [[3], [5]])
+            #expect(web.allSatisfy { $0.items.map(\.skuId) == [s.skus[0]] })
+        }
+    }
 }

@@ -4986,5 +4986,230 @@ extension Components {
                 case nextCursor
             }
         }
+        /// - Remark: Generated from `#/components/schemas/ReplenishmentSuggestion`.
+        public struct ReplenishmentSuggestion: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentSuggestion/skuId`.
+            public var skuId: Swift.String
+            /// On hand + in transit − reserved.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentSuggestion/position`.
+            public var position: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentSuggestion/dailySales`.
+            public var dailySales: Swift.Double
+            /// Units to send.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentSuggestion/quantity`.
+            public var quantity: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentSuggestion/reasons`.
+            public var reasons: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentSuggestion/sourceLocationId`.
+            public var sourceLocationId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentSuggestion/sourceAvailable`.
+            public var sourceAvailable: Swift.Int
+            /// Creates a new `ReplenishmentSuggestion`.
+            ///
+            /// - Parameters:
+            ///   - skuId:
+            ///   - position: On hand + in transit − reserved.
+            ///   - dailySales:
+            ///   - quantity: Units to send.
+            ///   - reasons:
+            ///   - sourceLocationId:
+            ///   - sourceAvailable:
+            public init(
+                skuId: Swift.String,
+                position: Swift.Int,
+                dailySales: Swift.Double,
+                quantity: Swift.Int,
+                reasons: [Swift.String],
+                sourceLocationId: Swift.String? = nil,
+                sourceAvailable: Swift.Int
+            ) {
+                self.skuId = skuId
+                self.position = position
+                self.dailySales = dailySales
+                self.quantity = quantity
+                self.reasons = reasons
+                self.sourceLocationId = sourceLocationId
+                self.sourceAvailable = sourceAvailable
+            }
+            public enum CodingKeys: String, CodingKey {
+                case skuId
+                case position
+                case dailySales
+                case quantity
+                case reasons
+                case sourceLocationId
+                case sourceAvailable
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ReplenishmentList`.
+        public struct ReplenishmentList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentList/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentList/items`.
+            public var items: [Components.Schemas.ReplenishmentSuggestion]
+            /// Creates a new `ReplenishmentList`.
+            ///
+            /// - Parameters:
+            ///   - locationId:
+            ///   - items:
+            public init(
+                locationId: Swift.String,
+                items: [Components.Schemas.ReplenishmentSuggestion]
+            ) {
+                self.locationId = locationId
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case locationId
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ReplenishStore`.
+        public struct ReplenishStore: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ReplenishStore/locationId`.
+            public var locationId: Swift.String
+            /// Only these SKUs (ids or codes).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReplenishStore/skus`.
+            public var skus: [Swift.String]?
+            /// Creates a new `ReplenishStore`.
+            ///
+            /// - Parameters:
+            ///   - locationId:
+            ///   - skus: Only these SKUs (ids or codes).
+            public init(
+                locationId: Swift.String,
+                skus: [Swift.String]? = nil
+            ) {
+                self.locationId = locationId
+                self.skus = skus
+            }
+            public enum CodingKeys: String, CodingKey {
+                case locationId
+                case skus
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TransferList`.
+        public struct TransferList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TransferList/items`.
+            public var items: [Components.Schemas.Transfer]
+            /// Creates a new `TransferList`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            public init(items: [Components.Schemas.Transfer]) {
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ReplenishmentRule`.
+        public struct ReplenishmentRule: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentRule/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentRule/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentRule/skuId`.
+            public var skuId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentRule/min`.
+            public var min: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentRule/max`.
+            public var max: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentRule/coverDays`.
+            public var coverDays: Swift.Int?
+            /// Creates a new `ReplenishmentRule`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - locationId:
+            ///   - skuId:
+            ///   - min:
+            ///   - max:
+            ///   - coverDays:
+            public init(
+                id: Swift.String,
+                locationId: Swift.String,
+                skuId: Swift.String? = nil,
+                min: Swift.Int? = nil,
+                max: Swift.Int? = nil,
+                coverDays: Swift.Int? = nil
+            ) {
+                self.id = id
+                self.locationId = locationId
+                self.skuId = skuId
+                self.min = min
+                self.max = max
+                self.coverDays = coverDays
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case locationId
+                case skuId
+                case min
+                case max
+                case coverDays
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ReplenishmentRuleInput`.
+        public struct ReplenishmentRuleInput: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentRuleInput/locationId`.
+            public var locationId: Swift.String
+            /// Leave out for a rule over all the store's SKUs.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentRuleInput/skuId`.
+            public var skuId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentRuleInput/min`.
+            public var min: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentRuleInput/max`.
+            public var max: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentRuleInput/coverDays`.
+            public var coverDays: Swift.Int?
+            /// Creates a new `ReplenishmentRuleInput`.
+            ///
+            /// - Parameters:
+            ///   - locationId:
+            ///   - skuId: Leave out for a rule over all the store's SKUs.
+            ///   - min:
+            ///   - max:
+            ///   - coverDays:
+            public init(
+                locationId: Swift.String,
+                skuId: Swift.String? = nil,
+                min: Swift.Int? = nil,
+                max: Swift.Int? = nil,
+                coverDays: Swift.Int? = nil
+            ) {
+                self.locationId = locationId
+                self.skuId = skuId
+                self.min = min
+                self.max = max
+                self.coverDays = coverDays
+            }
+            public enum CodingKeys: String, CodingKey {
+                case locationId
+                case skuId
+                case min
+                case max
+                case coverDays
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ReplenishmentRuleResult`.
+        public struct ReplenishmentRuleResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ReplenishmentRuleResult/rule`.
+            public var rule: Components.Schemas.ReplenishmentRule?
+            /// Creates a new `ReplenishmentRuleResult`.
+            ///
+            /// - Parameters:
+            ///   - rule:
+            public init(rule: Components.Schemas.ReplenishmentRule? = nil) {
+                self.rule = rule
+            }
+            public enum CodingKeys: String, CodingKey {
+                case rule
+            }
+        }
     }
 }

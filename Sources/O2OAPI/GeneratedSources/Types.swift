@@ -356,6 +356,27 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /inventory/transfers/{transferId}/cancel`.
     /// - Remark: Generated from `#/paths//inventory/transfers/{transferId}/cancel/post(cancelTransfer)`.
     func cancelTransfer(_ input: Operations.CancelTransfer.Input) async throws -> Operations.CancelTransfer.Output
+    /// What a store should get (补货) and from which warehouse, with the rules that ask for it.
+    ///
+    /// Refill below a min/max rule's min up to its max; hold a rule's (or 14) days of cover at the
+    /// store's sales rate over `salesDays`; keep 2 units of each of the network's `bestsellers`
+    /// best online sellers on the shelf. Position is on hand + in transit − reserved; the source is
+    /// the warehouse with the most available.
+    ///
+    ///
+    /// - Remark: HTTP `GET /inventory/replenishment`.
+    /// - Remark: Generated from `#/paths//inventory/replenishment/get(getReplenishment)`.
+    func getReplenishment(_ input: Operations.GetReplenishment.Input) async throws -> Operations.GetReplenishment.Output
+    /// Turn a store's replenishment suggestions into transfers, one per source warehouse.
+    ///
+    /// - Remark: HTTP `POST /inventory/replenishment/transfers`.
+    /// - Remark: Generated from `#/paths//inventory/replenishment/transfers/post(replenishStore)`.
+    func replenishStore(_ input: Operations.ReplenishStore.Input) async throws -> Operations.ReplenishStore.Output
+    /// Set a store's min/max and days-of-cover rule for one SKU or all its SKUs; no figures removes it.
+    ///
+    /// - Remark: HTTP `POST /inventory/replenishment-rules`.
+    /// - Remark: Generated from `#/paths//inventory/replenishment-rules/post(setReplenishmentRule)`.
+    func setReplenishmentRule(_ input: Operations.SetReplenishmentRule.Input) async throws -> Operations.SetReplenishmentRule.Output
     /// - Remark: HTTP `GET /users`.
     /// - Remark: Generated from `#/paths//users/get(listUsers)`.
     func listUsers(_ input: Operations.ListUsers.Input) async throws -> Operations.ListUsers.Output
@@ -1216,6 +1237,51 @@ extension APIProtocol {
         try await cancelTransfer(Operations.CancelTransfer.Input(
             path: path,
             headers: headers
+        ))
+    }
+    /// What a store should get (补货) and from which warehouse, with the rules that ask for it.
+    ///
+    /// Refill below a min/max rule's min up to its max; hold a rule's (or 14) days of cover at the
+    /// store's sales rate over `salesDays`; keep 2 units of each of the network's `bestsellers`
+    /// best online sellers on the shelf. Position is on hand + in transit − reserved; the source is
+    /// the warehouse with the most available.
+    ///
+    ///
+    /// - Remark: HTTP `GET /inventory/replenishment`.
+    /// - Remark: Generated from `#/paths//inventory/replenishment/get(getReplenishment)`.
+    public func getReplenishment(
+        query: Operations.GetReplenishment.Input.Query,
+        headers: Operations.GetReplenishment.Input.Headers = .init()
+    ) async throws -> Operations.GetReplenishment.Output {
+        try await getReplenishment(Operations.GetReplenishment.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Turn a store's replenishment suggestions into transfers, one per source warehouse.
+    ///
+    /// - Remark: HTTP `POST /inventory/replenishment/transfers`.
+    /// - Remark: Generated from `#/paths//inventory/replenishment/transfers/post(replenishStore)`.
+    public func replenishStore(
+        headers: Operations.ReplenishStore.Input.Headers = .init(),
+        body: Operations.ReplenishStore.Input.Body
+    ) async throws -> Operations.ReplenishStore.Output {
+        try await replenishStore(Operations.ReplenishStore.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Set a store's min/max and days-of-cover rule for one SKU or all its SKUs; no figures removes it.
+    ///
+    /// - Remark: HTTP `POST /inventory/replenishment-rules`.
+    /// - Remark: Generated from `#/paths//inventory/replenishment-rules/post(setReplenishmentRule)`.
+    public func setReplenishmentRule(
+        headers: Operations.SetReplenishmentRule.Input.Headers = .init(),
+        body: Operations.SetReplenishmentRule.Input.Body
+    ) async throws -> Operations.SetReplenishmentRule.Output {
+        try await setReplenishmentRule(Operations.SetReplenishmentRule.Input(
+            headers: headers,
+            body: body
         ))
     }
     /// - Remark: HTTP `GET /users`.
