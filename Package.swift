@@ -91,13 +91,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Benchmarks (scripts/bench-catalog.sh): catalog import, price resolution and search on a fresh database.
+        // Benchmarks (scripts/bench-catalog.sh, scripts/bench-inventory.sh): catalog import, price resolution, search, reservations, ATP.
         .executableTarget(
             name: "o2o-bench",
             dependencies: [
                 "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings
         ),

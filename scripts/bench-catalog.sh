@@ -19,4 +19,4 @@ echo "==================== SQLite ===================="
 "$BIN" catalog --engine sqlite "$@"
 echo
 echo "==================== PostgreSQL ===================="
-scripts/with-postgres.sh "$BIN" catalog --engine postgres "$@"
+O2O_PG_DURABLE=1 scripts/with-postgres.sh "$BIN" catalog --engine postgres "$@"

@@ -5,7 +5,8 @@
 # from 10,000, beside the same use case called in process by 64 tasks on the same database
 # (`o2o-bench inventory reserve`). Ends with `o2o inventory verify` (balance = ledger).
 #   scripts/bench-inventory.sh [seconds per run, default 15] [sqlite|postgres, default sqlite]
-# BINDIR=DIR runs the binaries in DIR instead of building them.
+# O2O_BIN_DIR=DIR runs the binaries in DIR instead of building them. PostgreSQL runs durable
+# (O2O_PG_DURABLE=1: fsync and synchronous_commit on).
 # PostgreSQL runs on a throwaway server (scripts/with-postgres.sh). Needs wrk and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,13 +14,14 @@ DURATION=${1:-15}
 ENGINE=${2:-sqlite}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 if [ "$ENGINE" = postgres ] && [ -z "${O2O_TEST_POSTGRES_URL:-}" ]; then
-  exec scripts/with-postgres.sh "$0" "$DURATION" postgres
+  O2O_PG_DURABLE=1 exec scripts/with-postgres.sh "$0" "$DURATION" postgres
 fi
 
-if [ -z "${BINDIR:-}" ]; then  # BINDIR=… reuses binaries built before
+BIN_DIR=${O2O_BIN_DIR:-}
+if [ -z "$BIN_DIR" ]; then  # O2O_BIN_DIR=… reuses binaries built before
   swift build -c release --product o2o >&2
   swift build -c release --product o2o-bench >&2
-  BINDIR=$(swift build -c release --show-bin-path)
+  BIN_DIR=$(swift build -c release --show-bin-path)
 fi
 TMP=$(mktemp -d)
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
@@ -35,11 +37,11 @@ PID=
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
 
-"$BINDIR/o2o-bench" inventory prepare --database "$DB" --out "$TMP/skus.txt"
+"$BIN_DIR/o2o-bench" inventory prepare --database "$DB" --out "$TMP/skus.txt"
 WAREHOUSE=$(head -1 "$TMP/skus.txt")
 HOT=$(sed -n 2p "$TMP/skus.txt")
 
-"$BINDIR/o2o" serve --db "$DB" --port "$PORT" 2>"$TMP/serve.log" &
+"$BIN_DIR/o2o" serve --db "$DB" --port "$PORT" 2>"$TMP/serve.log" &
 PID=$!
 until curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; do sleep 0.05; done
 BASE="http://127.0.0.1:$PORT"
@@ -77,9 +79,9 @@ run hot
 run uniform
 kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
 
-"$BINDIR/o2o-bench" inventory reserve --database "$DB" --skus "$TMP/skus.txt" --mode hot --seconds "$DURATION" | tee "$TMP/raw-hot.txt"
-"$BINDIR/o2o-bench" inventory reserve --database "$DB" --skus "$TMP/skus.txt" --mode uniform --seconds "$DURATION" | tee "$TMP/raw-uniform.txt"
-"$BINDIR/o2o" inventory verify --db "$DB"
+"$BIN_DIR/o2o-bench" inventory reserve --database "$DB" --skus "$TMP/skus.txt" --mode hot --seconds "$DURATION" | tee "$TMP/raw-hot.txt"
+"$BIN_DIR/o2o-bench" inventory reserve --database "$DB" --skus "$TMP/skus.txt" --mode uniform --seconds "$DURATION" | tee "$TMP/raw-uniform.txt"
+"$BIN_DIR/o2o" inventory verify --db "$DB"
 
 rate() { awk '/Requests\/sec/ {print $2}' "$1"; }
 raw() { sed -E 's/.* = ([0-9]+) \/s.*/\1/' "$1"; }

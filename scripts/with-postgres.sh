@@ -5,7 +5,7 @@
 #   scripts/with-postgres.sh bash -c 'psql "$O2O_TEST_POSTGRES_URL" -c "select 1"'
 #
 # Starts a private PostgreSQL cluster (data dir under a mktemp -d directory,
-# loopback only, a free port, trust auth, fsync off), creates the database
+# loopback only, a free port, trust auth, fsync off unless O2O_PG_DURABLE=1), creates the database
 # `o2o_test`, exports
 #
 #   O2O_TEST_POSTGRES_URL=postgres://USER@127.0.0.1:PORT/o2o_test
@@ -144,12 +144,20 @@ s.close()' 2>/dev/null)" && [[ -n "$p" ]]; then
   exit 1
 }
 
+# Tests trade durability for speed; benchmarks set O2O_PG_DURABLE=1 for a server that fsyncs
+# every commit, as production does.
+if [[ "${O2O_PG_DURABLE:-}" == 1 ]]; then
+  DURABILITY="-c fsync=on -c full_page_writes=on -c synchronous_commit=on"
+else
+  DURABILITY="-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+fi
+
 # Start; retry with another port if we lost a race for the one we picked.
 PORT=""
 for attempt in 1 2 3 4 5; do
   PORT="$(free_port)" || { log "error: could not find a free port"; exit 1; }
   if (cd "$TOP" && as_pg "$BINDIR/pg_ctl" -D "$DATA" -l "$PGLOG" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $PORT -k $TOP -c fsync=off -c full_page_writes=off -c synchronous_commit=off" \
+        -o "-c listen_addresses=127.0.0.1 -p $PORT -k $TOP $DURABILITY" \
         start >/dev/null 2>&1); then
     STARTED=1
     break

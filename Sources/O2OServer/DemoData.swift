@@ -83,8 +83,8 @@ public struct DemoData: Sendable {
     /// The catalog has about 2,000 (city), 10,000 (province) or 50,000 (nation) SKUs; `catalogSKUs`
     /// sets another size, up to 150,000 (0 leaves the catalog out, e.g. for tests that bring their
     /// own). Season codes follow the current year and times are relative to now; the rest repeats
-    /// exactly for a seed.
-    public func load(scale: Scale, seed: UInt64 = 2026, password: String?, catalogSKUs: Int? = nil) async throws -> Summary {
+    /// exactly for a seed. `stock: false` leaves the warehouses and stores empty.
+    public func load(scale: Scale, seed: UInt64 = 2026, password: String?, catalogSKUs: Int? = nil, stock: Bool = true) async throws -> Summary {
         guard try await services.network.locationCount() == 0 else {
             throw Problem.conflict("The database already holds locations; demo data loads only into an empty database.")
         }
@@ -210,7 +210,7 @@ public struct DemoData: Sendable {
         if skuTarget > 0 {
             try await loadCatalog(skus: skuTarget, seed: seed, franchiseeId: franchiseStore.organisationId,
                                   region: (places[0].prov.0, places[0].prov.1), summary: &summary)
-            try await loadStock(warehouses: warehouses, stores: stores, scale: scale, seed: seed, summary: &summary)
+            if stock { try await loadStock(warehouses: warehouses, stores: stores, scale: scale, seed: seed, summary: &summary) }
         }
         return summary
     }

@@ -1,11 +1,16 @@
 import ArgumentParser
 import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
 import Logging
+import NIOCore
 import O2OCatalog
 import O2OCore
 import O2OInventory
 import O2ONetwork
 import O2OServer
+import SQLKit
 import Synchronization
 
 /// `o2o-bench inventory …`: the reservation benchmark's setup and its in-process twin
@@ -14,7 +19,7 @@ struct InventoryBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inventory",
         abstract: "Reservation throughput: seed a database, and reserve in process as the HTTP benchmark does through the API.",
-        subcommands: [Prepare.self, Reserve.self])
+        subcommands: [Prepare.self, Reserve.self, Availability.self])
 
     /// Loads the city demo with a 10,000-SKU catalog and a deep warehouse, and writes the SKU ids
     /// and the warehouse id for the load generator.
@@ -119,4 +124,181 @@ final class Counts: Sendable {
     private let state = Mutex((done: 0, failed: 0))
     func add(done: Int = 0, failed: Int = 0) { state.withLock { $0.done += done; $0.failed += failed } }
     var value: (done: Int, failed: Int) { state.withLock { ($0.done, $0.failed) } }
+}
+
+extension InventoryBench {
+    /// Channel ATP and nearby stores for a 20-SKU cart at national scale: the nation demo network and
+    /// catalog (50,000 SKUs), --stores stores stocking --skus-per-store SKUs each and every warehouse
+    /// stocking all, written in bulk (balances with their opening movements), then measured through
+    /// the service and through the HTTP API.
+    struct Availability: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "ATP and nearby stores for a 20-SKU cart over millions of balance rows.")
+        @Option(help: "sqlite:PATH or postgres://…; must be empty. Default: a temporary SQLite file.") var database: String?
+        @Option var engine: Engine?
+        @Option var stores = 2_000
+        @Option var skusPerStore = 3_000
+        @Option var cart = 20
+        @Option var requests = 300
+        @Flag(help: "Keep the database afterwards.") var keep = false
+
+        func run() async throws {
+            let bench = try await BenchDatabase.make(database: database, engine: engine, keep: keep)
+            var config = ServerConfig()
+            config.database = bench.url
+            config.bcryptCost = 8
+            let services = try await AppServices.open(config: config, logger: BenchDatabase.logger)
+            do {
+                try await measure(services, bench)
+            } catch {
+                await services.db.close()
+                await bench.cleanup()
+                throw error
+            }
+            await services.db.close()
+            await bench.cleanup()
+        }
+
+        func measure(_ services: AppServices, _ bench: BenchDatabase) async throws {
+            let started = ContinuousClock.now
+            _ = try await DemoData(services: services).load(scale: .nation, password: Runner.password, catalogSKUs: 50_000, stock: false)
+            print(String(format: "nation demo without stock: %.0f s", (ContinuousClock.now - started).seconds))
+            var lf = LocationFilter()
+            lf.limit = 1_000_000
+            let all = try await services.network.locations(lf, scope: .all).items
+            let warehouses = all.filter { $0.kind.isWarehouse }
+            let shops = Array(all.filter { $0.kind == .store }.prefix(stores))
+            var skus: [String] = []
+            var cursor: String?
+            repeat {
+                var f = CatalogService.SKUFilter()
+                f.limit = 10_000
+                f.cursor = cursor
+                let page = try await services.catalog.skus(f)
+                skus += page.items.map(\.id)
+                cursor = page.nextCursor
+            } while cursor != nil
+
+            // Bulk stock: straight SQL, each balance with its opening receipt so the ledger holds.
+            let loadStart = ContinuousClock.now
+            var rng = SeededRandom(state: 65)
+            var rows = 0
+            var pending: [(String, Location, Int)] = []
+            func flush() async throws {
+                let batch = pending
+                pending.removeAll(keepingCapacity: true)
+                let now = Date(epochMillis: Date().epochMillis)
+                try await services.db.write { tx in
+                    for start in stride(from: 0, to: batch.count, by: 400) {
+                        let chunk = batch[start..<min(start + 400, batch.count)]
+                        var b: SQLQueryString = "INSERT INTO inventory_balances (id, sku_id, location_id, organisation_id, on_hand, reserved, in_transit, quarantined, updated_at) VALUES "
+                        var m: SQLQueryString = "INSERT INTO inventory_movements (id, at, sku_id, location_id, organisation_id, kind, d_on_hand, d_reserved, d_in_transit, d_quarantined, reason, reference_type, reference_id, channel_id, actor_id, request_id) VALUES "
+                        for (i, (sku, loc, q)) in chunk.enumerated() {
+                            let sep = i == 0 ? "" : ","
+                            b += "\(unsafeRaw: sep)(\(bind: O2OID.make("bal", at: now)), \(bind: sku), \(bind: loc.id), \(bind: loc.organisationId), \(bind: q), 0, 0, 0, \(bind: now.epochMillis))"
+                            m += "\(unsafeRaw: sep)(\(bind: O2OID.make("mov", at: now)), \(bind: now.epochMillis), \(bind: sku), \(bind: loc.id), \(bind: loc.organisationId), 'receipt', \(bind: q), 0, 0, 0, 'opening stock', 'bench', 'OPENING', NULL, 'system', NULL)"
+                        }
+                        try await tx.sql.raw(b).run()
+                        try await tx.sql.raw(m).run()
+                    }
+                }
+                rows += batch.count
+            }
+            for w in warehouses {
+                for sku in skus {
+                    pending.append((sku, w, 50 + Int(rng.next() % 300)))
+                    if pending.count == 20_000 { try await flush() }
+                }
+            }
+            for shop in shops {
+                var picked = Set<Int>()
+                while picked.count < min(skusPerStore, skus.count) { picked.insert(Int(rng.next() % UInt64(skus.count))) }
+                for i in picked {
+                    pending.append((skus[i], shop, Int(rng.next() % 7)))
+                    if pending.count == 20_000 { try await flush() }
+                }
+                if rows % 500_000 < 3_000 { print("  \(rows) balances…") }
+            }
+            try await flush()
+            let loadSeconds = (ContinuousClock.now - loadStart).seconds
+            print(String(format: "stocked %d balance rows (%d warehouses × %d SKUs, %d stores × %d) in %.0f s (%.0f rows/s, each with its movement)",
+                         rows, warehouses.count, skus.count, shops.count, skusPerStore, loadSeconds, Double(rows) / loadSeconds))
+            if services.db.engine == .postgres {
+                try await services.db.read { sql in
+                    try await sql.raw("ANALYZE inventory_balances").run()
+                    try await sql.raw("ANALYZE inventory_movements").run()
+                }
+            }
+
+            // Carts: 20 random SKUs; for nearby, around a random store.
+            var crng = SeededRandom(state: 7)
+            func cartSKUs() -> [String] { (0..<cart).map { _ in skus[Int(crng.next() % UInt64(skus.count))] } }
+            var atpMs: [Double] = [], nearbyMs: [Double] = [], found = 0, stockedSKUs = 0
+            for k in 0..<(requests + 20) {
+                let c = cartSKUs()
+                let (atp, a) = try await timed { try await services.inventory.atp(channel: "WEB", skus: c) }
+                let here = shops[Int(crng.next() % UInt64(shops.count))].coordinates
+                let (near, n) = try await timed {
+                    try await services.inventory.nearby(lat: here.lat, lng: here.lng, skus: c.map { ($0, 1) }, radiusKm: 10, limit: 20)
+                }
+                if k >= 20 {
+                    atpMs.append(a)
+                    nearbyMs.append(n)
+                    found += near.count
+                    stockedSKUs += atp.items.filter { $0.shipping > 0 }.count
+                }
+            }
+            let serviceATP = Latencies(atpMs), serviceNearby = Latencies(nearbyMs)
+
+            // The same through the API, on one keep-alive connection.
+            let app = try buildApplication(services: services)
+            let requests = self.requests
+            let carts = (0..<(requests + 20)).map { _ in cartSKUs() }
+            let points = carts.map { _ in shops[Int(crng.next() % UInt64(shops.count))].coordinates }
+            let (httpATP, httpNearby) = try await app.test(.live) { client in
+                let token = try await Runner.login(client)
+                let headers: HTTPFields = [.authorization: "Bearer \(token)"]
+                var a: [Double] = [], n: [Double] = []
+                for k in 0..<(requests + 20) {
+                    let c = carts[k]
+                    let (r1, ms1) = try await timed {
+                        try await client.execute(uri: "/api/v1/inventory/atp?channel=WEB&" + c.map { "sku=\($0)" }.joined(separator: "&"),
+                                                 method: .get, headers: headers)
+                    }
+                    let here = points[k]
+                    let (r2, ms2) = try await timed {
+                        try await client.execute(uri: "/api/v1/inventory/nearby?lat=\(here.lat)&lng=\(here.lng)&radiusKm=10&" + c.map { "sku=\($0)" }.joined(separator: "&"),
+                                                 method: .get, headers: headers)
+                    }
+                    guard r1.status == .ok, r2.status == .ok else {
+                        throw ValidationError("HTTP \(r1.status) \(String(buffer: r1.body).prefix(200)) / \(r2.status) \(String(buffer: r2.body).prefix(200))")
+                    }
+                    if k >= 20 { a.append(ms1); n.append(ms2) }
+                }
+                return (Latencies(a), Latencies(n))
+            }
+
+            let size: String
+            switch bench.url.hasPrefix("sqlite:") {
+            case true:
+                let path = String(bench.url.dropFirst("sqlite:".count))
+                let bytes = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: path + $0)[.size] as? Int }.reduce(0, +)
+                size = String(format: "%.2f GiB", Double(bytes) / 1_073_741_824)
+            case false:
+                let r = try await services.db.read { try await $0.raw("SELECT pg_database_size(current_database()) AS n").first() }
+                size = String(format: "%.2f GiB", Double(try r?.decode(column: "n", as: Int64.self) ?? 0) / 1_073_741_824)
+            }
+            let (verify, verifyMs) = try await timed { try await services.inventory.verify() }
+            func row(_ name: String, _ l: Latencies) -> String { "\(pad(name, 34)) p50 \(lpad(fmt(l.p50), 7)) ms   p99 \(lpad(fmt(l.p99), 7)) ms   max \(lpad(fmt(l.max), 7)) ms" }
+            print("""
+                engine \(services.db.engine.rawValue), \(rows) balance rows, database \(size)
+                \(row("ATP, 20-SKU cart (service)", serviceATP))
+                \(row("ATP, 20-SKU cart (HTTP)", httpATP))
+                \(row("nearby, 20 SKUs, 10 km (service)", serviceNearby))
+                \(row("nearby, 20 SKUs, 10 km (HTTP)", httpNearby))
+                per ATP cart \(String(format: "%.1f", Double(stockedSKUs) / Double(requests))) of \(cart) SKUs sellable online; nearby found \(String(format: "%.1f", Double(found) / Double(requests))) stores a cart
+                verify: \(verify.ok ? "ok" : "MISMATCH") over \(verify.balances) balances in \(String(format: "%.1f", verifyMs / 1000)) s
+                peak memory (VmHWM) \(mib(ProcStatus.hwm))
+                """)
+        }
+    }
 }
