@@ -223,6 +223,7 @@ public struct NearbyStore: Codable, Sendable, Equatable {
 public struct Shortfall: Codable, Sendable, Equatable {
     public var line: Int
     public var skuId: String
+    /// Empty when the line left its location to the channel's pool and no pool location has enough.
     public var locationId: String
     public var requested: Int
     public var available: Int
@@ -241,7 +242,7 @@ public struct VerifyReport: Sendable, Equatable {
     public var balances: Int
     public var movements: Int
     public var mismatches: [LedgerMismatch]
-    /// Rows with a bucket below zero, or more reserved than on hand.
+    /// Rows with a bucket below zero.
     public var negative: [String]
     public var ok: Bool { mismatches.isEmpty && negative.isEmpty }
 }

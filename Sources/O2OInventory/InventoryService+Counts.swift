@@ -159,4 +159,21 @@ extension InventoryService {
         guard let found else { throw Problem.notFound("count", id) }
         return found
     }
+
+    /// Counts at a location (or all in scope), newest first, without their lines.
+    public func stockCounts(location: String?, limit: Int, cursor: String?, scope: Scope) async throws -> Page<StockCount> {
+        var q: SQLQueryString = "SELECT * FROM inventory_counts WHERE 1=1"
+        if let location {
+            guard let l = try await locations.find(location) else { return Page(items: [], nextCursor: nil) }
+            q += " AND location_id = \(bind: l.id)"
+        }
+        q += scope.sqlFilter(organisationColumn: "organisation_id", locationColumn: "location_id")
+        return try await db.page(q, limit: limit, cursor: cursor, order: .newestFirst, map: { r in
+            StockCount(id: try r.decode(column: "id", as: String.self), locationId: try r.decode(column: "location_id", as: String.self),
+                       kind: CountKind(rawValue: try r.decode(column: "kind", as: String.self)) ?? .cycle,
+                       countedAt: Date(epochMillis: try r.decode(column: "counted_at", as: Int64.self)),
+                       source: try r.decode(column: "source", as: String?.self), lines: [],
+                       postedAt: Date(epochMillis: try r.decode(column: "posted_at", as: Int64.self)))
+        }, id: \.id)
+    }
 }

@@ -21,11 +21,15 @@ extension InventoryService {
     @discardableResult
     public func publishATPChanges(debounce: TimeInterval = 2, limit: Int = 200) async throws -> Int {
         let now = clock.instant()
+        let due = now.addingTimeInterval(-debounce).epochMillis
+        // Most rounds find nothing: look before taking the writer.
+        guard try await db.read({ try await $0.raw("SELECT sku_id FROM inventory_atp_dirty WHERE since <= \(bind: due) LIMIT 1").first() }) != nil
+        else { return 0 }
         let channels = try await directory.channels().map(\.id)
         return try await db.write { tx in
             let taken = try await tx.sql.raw("""
                 DELETE FROM inventory_atp_dirty WHERE sku_id IN (
-                    SELECT sku_id FROM inventory_atp_dirty WHERE since <= \(bind: now.addingTimeInterval(-debounce).epochMillis)
+                    SELECT sku_id FROM inventory_atp_dirty WHERE since <= \(bind: due)
                     ORDER BY since LIMIT \(literal: limit))
                 RETURNING sku_id
                 """).all().map { try $0.decode(column: "sku_id", as: String.self) }.sorted()

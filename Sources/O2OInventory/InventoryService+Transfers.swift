@@ -197,7 +197,8 @@ extension InventoryService {
             // The source ships or cancels, the destination receives.
             let end = action == "receive" ? to : from
             guard scope.allows(organisationId: end.organisationId, locationId: end.id) else {
-                throw Problem.forbidden("Only \(end.code) can \(action) this transfer.")
+                throw Problem.conflict("Only \(end.code), the \(action == "receive" ? "destination" : "source"), can \(action) this transfer.",
+                                       kind: "wrong-end")
             }
             guard before.status.next.contains(action) else {
                 var p = Problem.conflict("Transfer \(id) is \(before.status.rawValue); it cannot \(action).", kind: "invalid-transition")

@@ -211,7 +211,10 @@ struct Console {
         nav += "<h2>\(esc(t("network")))</h2>" + link("locations", "/console/locations")
         nav += "<h2>\(esc(t("catalog")))</h2>" + link("products", "/console/products") + link("channels", "/console/channels")
             + link("priceLists", "/console/price-lists") + link("imports", "/console/imports")
-        if principal.can(.inventoryRead) { nav += "<h2>\(esc(t("inventory")))</h2>" + link("stock", "/console/stock") }
+        if principal.can(.inventoryRead) {
+            nav += "<h2>\(esc(t("inventory")))</h2>" + link("stock", "/console/stock") + link("transfers", "/console/transfers")
+                + link("counts", "/console/counts") + link("replenishment", "/console/replenishment")
+        }
         nav += "<h2>\(esc(t("platform")))</h2>"
         if principal.can(.auditRead) { nav += link("audit", "/console/audit") }
         nav += "<a href=\"/docs\">\(esc(t("apiDocs")))</a>"

@@ -11,6 +11,24 @@ extension Texts {
         "inventory": ("Inventory", "库存"),
         "stock": ("Stock", "库存查询"),
         "location": ("Location", "门店/仓库"),
+        "transfers": ("Transfers", "调拨"),
+        "counts": ("Counts", "盘点"),
+        "replenishment": ("Replenishment", "补货建议"),
+        "from": ("From", "调出"),
+        "to": ("To", "调入"),
+        "lines": ("Lines", "行数"),
+        "units": ("Units", "数量"),
+        "discrepancy": ("Discrepancy", "差异"),
+        "tr_requested": ("Requested", "已申请"), "tr_shipped": ("Shipped", "已发出"), "tr_received": ("Received", "已收货"),
+        "tr_cancelled": ("Cancelled", "已取消"),
+        "ck_full": ("Full count", "全盘"), "ck_cycle": ("Cycle count", "循环盘点"), "ck_snapshot": ("Store system snapshot", "门店系统快照"),
+        "countedAt": ("Counted at", "盘点时间"),
+        "position": ("Position", "库存位置"),
+        "dailySales": ("Sales a day", "日均销量"),
+        "suggested": ("Suggested", "建议补货"),
+        "reasons": ("Why", "原因"),
+        "source": ("Source", "来源"),
+        "pickLocation": ("Give a store's code.", "请输入门店编码。"),
         "onHand": ("On hand", "在库"),
         "reserved": ("Reserved", "已预占"),
         "available": ("Available", "可用"),
@@ -39,6 +57,95 @@ extension Texts {
 extension Console {
     func registerInventory(on group: RouterGroup<O2ORequestContext>) {
         group.get("stock") { req, ctx in try await page(req, ctx, active: "stock", needs: .inventoryRead) { t in try await stock(req, t, ctx) } }
+        group.get("transfers") { req, ctx in
+            try await page(req, ctx, active: "transfers", needs: .inventoryRead) { t in try await transfers(req, t, ctx) }
+        }
+        group.get("counts") { req, ctx in try await page(req, ctx, active: "counts", needs: .inventoryRead) { t in try await counts(req, t, ctx) } }
+        group.get("replenishment") { req, ctx in
+            try await page(req, ctx, active: "replenishment", needs: .inventoryRead) { t in try await replenishment(req, t, ctx) }
+        }
+    }
+
+    /// Location code and name by id, for the inventory pages.
+    private func locationNames() async throws -> [String: Location] {
+        var lf = LocationFilter()
+        lf.limit = 100_000
+        return Dictionary(try await services.network.locations(lf, scope: .all).items.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    private func named(_ id: String, _ locations: [String: Location]) -> String {
+        locations[id].map { "<code>\(esc($0.code))</code> \(esc($0.name))" } ?? "<code>\(esc(id))</code>"
+    }
+
+    private func transfers(_ req: Request, _ t: Texts, _ ctx: O2ORequestContext) async throws -> (title: String, body: String) {
+        let q = req.uri.queryParameters
+        let page = try await services.inventory.transfers(location: q["location"].map(String.init), status: nil, limit: 100,
+                                                          cursor: q["cursor"].map(String.init), scope: ctx.principal?.scope ?? .all)
+        let locations = try await locationNames()
+        var rows = ""
+        for tr in page.items {
+            let missing = tr.lines.compactMap(\.discrepancy).reduce(0, +)
+            rows += "<tr><td class=\"nw\">\(esc(tr.createdAt.formatted(.iso8601)))</td><td>\(named(tr.fromLocationId, locations))</td>"
+            rows += "<td>\(named(tr.toLocationId, locations))</td><td class=\"num\">\(tr.lines.count)</td>"
+            rows += "<td class=\"num\">\(tr.lines.reduce(0) { $0 + $1.quantity })</td>"
+            rows += "<td><span class=\"tag\(tr.status == .cancelled ? " warn" : tr.status == .received ? " ok" : "")\">\(esc(t("tr_" + tr.status.rawValue)))</span></td>"
+            rows += "<td class=\"num\">\(missing == 0 ? "" : String(missing))</td><td>\(esc(tr.reason ?? ""))</td></tr>"
+        }
+        if page.items.isEmpty { rows = "<tr><td colspan=\"8\" class=\"muted\">\(esc(t("none")))</td></tr>" }
+        var body = """
+            <table class="responsive"><thead><tr><th>\(esc(t("created")))</th><th>\(esc(t("from")))</th><th>\(esc(t("to")))</th>
+            <th>\(esc(t("lines")))</th><th>\(esc(t("units")))</th><th>\(esc(t("status")))</th><th>\(esc(t("discrepancy")))</th>
+            <th>\(esc(t("reason")))</th></tr></thead><tbody>\(rows)</tbody></table>
+            """
+        if let next = page.nextCursor { body += "<p><a href=\"/console/transfers?\(Self.query([("cursor", next)]))\">\(esc(t("next")))</a></p>" }
+        return (t("transfers"), body)
+    }
+
+    private func counts(_ req: Request, _ t: Texts, _ ctx: O2ORequestContext) async throws -> (title: String, body: String) {
+        let q = req.uri.queryParameters
+        let page = try await services.inventory.stockCounts(location: q["location"].map(String.init), limit: 100, cursor: q["cursor"].map(String.init),
+                                                            scope: ctx.principal?.scope ?? .all)
+        let locations = try await locationNames()
+        var rows = ""
+        for c in page.items {
+            rows += "<tr><td class=\"nw\">\(esc(c.countedAt.formatted(.iso8601)))</td><td>\(named(c.locationId, locations))</td>"
+            rows += "<td>\(esc(t("ck_" + c.kind.rawValue)))</td><td>\(esc(c.source ?? ""))</td><td class=\"nw\">\(esc(c.postedAt.formatted(.iso8601)))</td></tr>"
+        }
+        if page.items.isEmpty { rows = "<tr><td colspan=\"5\" class=\"muted\">\(esc(t("none")))</td></tr>" }
+        var body = """
+            <table class="responsive"><thead><tr><th>\(esc(t("countedAt")))</th><th>\(esc(t("location")))</th><th>\(esc(t("kind")))</th>
+            <th>\(esc(t("source")))</th><th>\(esc(t("created")))</th></tr></thead><tbody>\(rows)</tbody></table>
+            """
+        if let next = page.nextCursor { body += "<p><a href=\"/console/counts?\(Self.query([("cursor", next)]))\">\(esc(t("next")))</a></p>" }
+        return (t("counts"), body)
+    }
+
+    private func replenishment(_ req: Request, _ t: Texts, _ ctx: O2ORequestContext) async throws -> (title: String, body: String) {
+        let scope = ctx.principal?.scope ?? .all
+        let ref = req.uri.queryParameters["location"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+            ?? (scope.level == .location ? scope.locationId : nil)
+        var body = """
+            <form class="filters" method="get" action="/console/replenishment">
+            <input name="location" value="\(esc(ref ?? ""))" placeholder="\(esc(t("locationCode")))" aria-label="\(esc(t("locationCode")))">
+            <button type="submit">\(esc(t("show")))</button></form>
+            """
+        guard let ref else { return (t("replenishment"), body + "<p class=\"muted\">\(esc(t("pickLocation")))</p>") }
+        let items = try await services.inventory.replenishment(location: ref, scope: scope)
+        let locations = try await locationNames()
+        var rows = ""
+        for s in items {
+            let code = (try? await services.catalog.sku(s.skuId))?.code ?? s.skuId
+            rows += "<tr><td><a href=\"/console/stock?\(Self.query([("sku", code), ("location", ref)]))\"><code>\(esc(code))</code></a></td>"
+            rows += "<td class=\"num\">\(s.position)</td><td class=\"num\">\(String(format: "%.2f", s.dailySales))</td>"
+            rows += "<td class=\"num\"><b>\(s.quantity)</b></td><td>\(esc(s.reasons.joined(separator: "; ")))</td>"
+            rows += "<td>\(s.sourceLocationId.map { named($0, locations) + " (\(s.sourceAvailable))" } ?? "—")</td></tr>"
+        }
+        if items.isEmpty { rows = "<tr><td colspan=\"6\" class=\"muted\">\(esc(t("none")))</td></tr>" }
+        body += """
+            <table class="responsive"><thead><tr><th>\(esc(t("sku")))</th><th>\(esc(t("position")))</th><th>\(esc(t("dailySales")))</th>
+            <th>\(esc(t("suggested")))</th><th>\(esc(t("reasons")))</th><th>\(esc(t("source")))</th></tr></thead><tbody>\(rows)</tbody></table>
+            """
+        return (t("replenishment"), body)
     }
 
     /// Stock by SKU across locations, a location's stock with low-stock flags, or the ledger of a
@@ -49,9 +156,7 @@ extension Console {
         let skuRef = q["sku"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         var locRef = q["location"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         if locRef == nil, skuRef == nil, scope.level == .location { locRef = scope.locationId }
-        var lf = LocationFilter()
-        lf.limit = 100_000
-        let locations = Dictionary(try await services.network.locations(lf, scope: .all).items.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let locations = try await locationNames()
         let location = locRef.flatMap { ref in locations[ref] ?? locations.values.first { $0.code == ref } }
         var sku: SKU?
         if let skuRef { sku = try? await services.catalog.sku(skuRef) }

@@ -121,6 +121,12 @@ struct CountTransferTests {
             #expect(try await s.balance(s.skus[0], s.stores[0]).reserved == 0)
             let notVisible = await #expect(throws: Problem.self) { try await s.inventory.transfer(t.id, scope: clerk.principal.scope) }
             #expect(notVisible?.status == 404)
+            // The clerk's store is the destination: it sees the transfer, but only the source ships it.
+            let toClerk = try await s.inventory.requestTransfer(.init(from: s.stores[0].id, to: s.stores[5].id, lines: [.init(sku: s.skus[0], quantity: 1)]),
+                                                                caller: .system)
+            #expect(try await s.inventory.transfer(toClerk.id, scope: clerk.principal.scope).id == toClerk.id)
+            let wrongEnd = await #expect(throws: Problem.self) { try await s.inventory.shipTransfer(toClerk.id, caller: clerk) }
+            #expect(wrongEnd?.status == 409 && wrongEnd?.type == Problem.typeBase + "wrong-end")
             #expect(try await s.inventory.verify().ok)
         }
     }

@@ -12,7 +12,8 @@ switch the UI to Chinese with ?lang=zh-CN, save a screenshot; then the catalog:
 the products list, a T-shirt's page with its colour × size SKU matrix, the
 price lists and one list's effective-price checker, and a dry-run import on
 the import page; then the stock of that SKU across locations and its ledger at
-one of them; fail on any SEVERE entry in the browser console log.
+one of them, and the transfers, counts and replenishment pages; fail on any
+SEVERE entry in the browser console log.
 
 The last line printed is `smoke: 1 passed, 0 failed` on success or
 `smoke: 0 passed, 1 failed` on failure (exit status 1).
@@ -157,6 +158,12 @@ def catalog(driver, base: str) -> None:
     if "+" not in moves[-1].text:
         raise SmokeFailure(f"the oldest ledger row shows no receipt: {moves[-1].text!r}")
     log(f"ledger: {len(moves)} movements, oldest {moves[-1].text[:80]!r}")
+
+    # 11. Transfers, counts and a store's replenishment suggestions render.
+    for path in ("/console/transfers", "/console/counts", "/console/replenishment?location=ST-0001"):
+        driver.get(f"{base}{path}")
+        wait_for(driver, f"a table on {path}", rows_at_least("main table tbody tr", 1))
+        log(f"{path}: rendered")
 
 
 def run(driver, base: str, username: str, password: str, screenshot: str) -> None:

@@ -4990,7 +4990,7 @@ extension Components {
         public struct ReplenishmentSuggestion: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/ReplenishmentSuggestion/skuId`.
             public var skuId: Swift.String
-            /// On hand + in transit − reserved.
+            /// On hand + in transit + requested transfers to the store − reserved.
             ///
             /// - Remark: Generated from `#/components/schemas/ReplenishmentSuggestion/position`.
             public var position: Swift.Int
@@ -5010,7 +5010,7 @@ extension Components {
             ///
             /// - Parameters:
             ///   - skuId:
-            ///   - position: On hand + in transit − reserved.
+            ///   - position: On hand + in transit + requested transfers to the store − reserved.
             ///   - dailySales:
             ///   - quantity: Units to send.
             ///   - reasons:

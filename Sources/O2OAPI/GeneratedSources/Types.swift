@@ -360,7 +360,8 @@ public protocol APIProtocol: Sendable {
     ///
     /// Refill below a min/max rule's min up to its max; hold a rule's (or 14) days of cover at the
     /// store's sales rate over `salesDays`; keep 2 units of each of the network's `bestsellers`
-    /// best online sellers on the shelf. Position is on hand + in transit − reserved; the source is
+    /// best online sellers on the shelf. Position is on hand + in transit + requested transfers −
+    /// reserved; the source is
     /// the warehouse with the most available.
     ///
     ///
@@ -1243,7 +1244,8 @@ extension APIProtocol {
     ///
     /// Refill below a min/max rule's min up to its max; hold a rule's (or 14) days of cover at the
     /// store's sales rate over `salesDays`; keep 2 units of each of the network's `bestsellers`
-    /// best online sellers on the shelf. Position is on hand + in transit − reserved; the source is
+    /// best online sellers on the shelf. Position is on hand + in transit + requested transfers −
+    /// reserved; the source is
     /// the warehouse with the most available.
     ///
     ///
