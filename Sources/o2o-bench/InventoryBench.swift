@@ -41,16 +41,7 @@ struct InventoryBench: AsyncParsableCommand {
                 var f = LocationFilter()
                 f.kind = .ecommerceWarehouse
                 let warehouse = try await services.network.locations(f, scope: .all).items[0]
-                var ids: [String] = []
-                var cursor: String?
-                repeat {
-                    var sf = CatalogService.SKUFilter()
-                    sf.limit = 5000
-                    sf.cursor = cursor
-                    let page = try await services.catalog.skus(sf)
-                    ids += page.items.map(\.id)
-                    cursor = page.nextCursor
-                } while cursor != nil
+                let ids = try await InventoryBench.skuIds(services)
                 for start in stride(from: 0, to: ids.count, by: 500) {
                     _ = try await services.inventory.post(.init(
                         location: warehouse.id, kind: .receipt, reason: "benchmark stock", referenceType: "bench", referenceId: "BENCH",
@@ -119,6 +110,23 @@ struct InventoryBench: AsyncParsableCommand {
     }
 }
 
+extension InventoryBench {
+    /// Every SKU id in the catalog, in id order.
+    static func skuIds(_ services: AppServices) async throws -> [String] {
+        var ids: [String] = []
+        var cursor: String?
+        repeat {
+            var f = CatalogService.SKUFilter()
+            f.limit = 10_000
+            f.cursor = cursor
+            let page = try await services.catalog.skus(f)
+            ids += page.items.map(\.id)
+            cursor = page.nextCursor
+        } while cursor != nil
+        return ids
+    }
+}
+
 /// Successes and failures counted by many tasks.
 final class Counts: Sendable {
     private let state = Mutex((done: 0, failed: 0))
@@ -167,16 +175,7 @@ extension InventoryBench {
             let all = try await services.network.locations(lf, scope: .all).items
             let warehouses = all.filter { $0.kind.isWarehouse }
             let shops = Array(all.filter { $0.kind == .store }.prefix(stores))
-            var skus: [String] = []
-            var cursor: String?
-            repeat {
-                var f = CatalogService.SKUFilter()
-                f.limit = 10_000
-                f.cursor = cursor
-                let page = try await services.catalog.skus(f)
-                skus += page.items.map(\.id)
-                cursor = page.nextCursor
-            } while cursor != nil
+            let skus = try await InventoryBench.skuIds(services)
 
             // Bulk stock: straight SQL, each balance with its opening receipt so the ledger holds.
             let loadStart = ContinuousClock.now
