@@ -215,9 +215,9 @@ public struct InventoryService: Sendable {
                 INSERT INTO inventory_movements (id, at, sku_id, location_id, organisation_id, kind, d_on_hand, d_reserved, d_in_transit,
                     d_quarantined, reason, reference_type, reference_id, channel_id, actor_id, request_id) VALUES
                 """
-            for (m, c) in chunk {
+            for (i, (m, c)) in chunk.enumerated() {
                 q += """
-                    \(unsafeRaw: m.id == chunk.first?.0.id ? "" : ",")(\(bind: m.id), \(bind: now.epochMillis), \(bind: m.skuId), \(bind: m.locationId), \(bind: c.organisation),
+                    \(unsafeRaw: i == 0 ? "" : ",")(\(bind: m.id), \(bind: now.epochMillis), \(bind: m.skuId), \(bind: m.locationId), \(bind: c.organisation),
                     \(bind: m.kind.rawValue), \(bind: m.onHandDelta), \(bind: m.reservedDelta), \(bind: m.inTransitDelta), \(bind: m.quarantinedDelta),
                     \(bind: m.reason), \(bind: m.referenceType), \(bind: m.referenceId), \(bind: m.channelId), \(bind: m.actorId), \(bind: m.requestId))
                     """

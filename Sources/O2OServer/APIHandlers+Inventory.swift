@@ -84,8 +84,7 @@ extension APIHandlers {
         if quantities.count > q.sku.count {
             throw Problem.malformed("More quantities than SKUs.", errors: [.init("quantity", "give at most one quantity per sku")])
         }
-        let limit = q.limit ?? 20
-        guard (1...200).contains(limit) else { throw Problem.malformed("limit must be between 1 and 200.", errors: [.init("limit", "must be between 1 and 200")]) }
+        let limit = try limit(q.limit ?? 20)
         let stores = try await services.inventory.nearby(
             lat: q.lat, lng: q.lng, skus: q.sku.enumerated().map { ($1, $0 < quantities.count ? quantities[$0] : 1) },
             radiusKm: q.radiusKm ?? 10, limit: limit, channel: q.channel)

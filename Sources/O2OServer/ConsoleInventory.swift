@@ -159,8 +159,8 @@ extension Console {
         let locations = try await locationNames()
         let location = locRef.flatMap { ref in locations[ref] ?? locations.values.first { $0.code == ref } }
         var sku: SKU?
-        if let skuRef { sku = try? await services.catalog.sku(skuRef) }
-        if sku == nil, let skuRef, let id = try await services.catalog.skuIds([skuRef])[skuRef] { sku = try await services.catalog.sku(id) }
+        // An id, a code or a barcode.
+        if let skuRef, let id = try await services.catalog.skuIds([skuRef])[skuRef] { sku = try await services.catalog.sku(id) }
 
         var body = """
             <form class="filters" method="get" action="/console/stock">
