@@ -154,3 +154,11 @@ public func greatCircleKm(lat1: Double, lng1: Double, lat2: Double, lng2: Double
     let a = sin(dLat / 2) * sin(dLat / 2) + cos(lat1 * .pi / 180) * cos(lat2 * .pi / 180) * sin(dLng / 2) * sin(dLng / 2)
     return 2 * r * asin(min(1, sqrt(a)))
 }
+
+extension Optional {
+    /// `map` with an async transform.
+    public func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

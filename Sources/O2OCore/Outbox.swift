@@ -50,6 +50,7 @@ public enum EventCatalog {
         EventType("catalog.imported", "A CSV import of SKUs was applied."),
         EventType("inventory.movements_posted", "Receipts, sales, adjustments, returns to stock or damage were posted at a location; the payload lists the movements."),
         EventType("inventory.reservation_created", "Stock was reserved for an order (every line)."),
+        EventType("inventory.reservation_allocated", "Routing moved held lines to the locations that will fulfil them."),
         EventType("inventory.reservation_consumed", "Part of a reservation was sold (shipped or picked up)."),
         EventType("inventory.reservation_completed", "Everything a reservation held was sold or released, with some sold."),
         EventType("inventory.reservation_released", "Reserved stock was given back (cancelled order or line)."),

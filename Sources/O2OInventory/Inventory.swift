@@ -80,6 +80,12 @@ public struct ReservationLine: Codable, Sendable, Equatable {
     public var quantity: Int
     public var consumed: Int
     public var released: Int
+    /// Held against the channel's pool: the pool chose `locationId` for now and routing may move
+    /// the line to another pool location (`allocate`). A line whose location was named, or that
+    /// was allocated, is firm.
+    public var soft: Bool
+    /// The line this one was split off from when routing sourced part of it elsewhere.
+    public var splitFrom: Int?
     /// Still held.
     public var open: Int { quantity - consumed - released }
 }

@@ -91,5 +91,9 @@ public enum InventoryMigrations {
 
     public static let all: [Migration] = [
         Migration(module: "inventory", version: 1, name: "balances, ledger, reservations, channel pools, safety stock, counts, transfers, replenishment, change feed", tables),
+        Migration(module: "inventory", version: 2, name: "soft reservation lines that routing may move within the channel's pool", [
+            "ALTER TABLE inventory_reservation_lines ADD COLUMN soft BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE inventory_reservation_lines ADD COLUMN split_from BIGINT",
+        ]),
     ]
 }

@@ -309,10 +309,3 @@ extension InventoryService {
                    shipping: try r.decode(column: "shipping", as: Int.self) != 0, pickup: try r.decode(column: "pickup", as: Int.self) != 0)
     }
 }
-
-extension Optional {
-    func asyncMap<U>(_ transform: (Wrapped) async throws -> U) async rethrows -> U? {
-        guard let self else { return nil }
-        return try await transform(self)
-    }
-}

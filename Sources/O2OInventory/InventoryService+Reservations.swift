@@ -107,7 +107,8 @@ extension InventoryService {
                     id: id, channelId: channelId, referenceType: new.referenceType, referenceId: new.referenceId, status: .active,
                     expiresAt: ttl.map { now.addingTimeInterval(Double($0)) },
                     lines: new.lines.enumerated().map { i, l in
-                        ReservationLine(line: i, skuId: lineSKUs[i], locationId: places[i]!.id, quantity: l.quantity, consumed: 0, released: 0)
+                        ReservationLine(line: i, skuId: lineSKUs[i], locationId: places[i]!.id, quantity: l.quantity, consumed: 0, released: 0,
+                                        soft: given[i] == nil, splitFrom: nil)
                     },
                     version: 1, createdAt: now, updatedAt: now)
                 try await Self.insert(reservation, tx)
@@ -152,6 +153,141 @@ extension InventoryService {
         }
         guard let best else { return (nil, 0) }
         return best.1 >= quantity ? (best.0, best.1) : (nil, best.1)
+    }
+
+    /// Where routing sources part or all of a line: `quantity` nil means the rest of the line.
+    public struct Allocation: Sendable {
+        public var line: Int
+        public var location: String
+        public var quantity: Int?
+        public init(line: Int, location: String, quantity: Int? = nil) {
+            self.line = line
+            self.location = location
+            self.quantity = quantity
+        }
+    }
+
+    /// Routing's decision for lines held against the pool: each named line moves, whole or split
+    /// across locations, to where it will be fulfilled, and becomes firm. The hold moves in one
+    /// transaction (released where it was, reserved where it goes), so the units stay held
+    /// throughout; when a target is short nothing moves and the 409 names every short part.
+    public func allocate(_ id: String, _ allocations: [Allocation], caller: Caller) async throws -> Reservation {
+        var v = Validator()
+        if allocations.isEmpty { v.add("allocations", "must have at least one allocation") }
+        if allocations.count > Self.maxLines { v.add("allocations", "at most \(Self.maxLines) allocations") }
+        for (i, a) in allocations.enumerated() {
+            v.text(a.location, "allocations[\(i)].locationId", max: 100)
+            if let q = a.quantity { v.check((1...Self.maxQuantity).contains(q), "allocations[\(i)].quantity", "must be a whole number from 1 to \(Self.maxQuantity)") }
+        }
+        try v.finish()
+        var targets: [Int: StockLocation] = [:]
+        var lv = Validator()
+        for (i, a) in allocations.enumerated() {
+            guard let loc = try await locations.find(a.location), caller.principal.scope.allows(organisationId: loc.organisationId, locationId: loc.id) else {
+                lv.add("allocations[\(i)].locationId", "no location '\(a.location)' in your scope"); continue
+            }
+            if !loc.active { lv.add("allocations[\(i)].locationId", "\(loc.code) is inactive") }
+            targets[i] = loc
+        }
+        try lv.finish()
+        let places = targets
+        let now = clock.instant()
+        let byId = try await locations.byId()
+        return try await db.write { tx in
+            guard let before = try await Self.reservation(id, tx.sql, lock: tx.engine == .postgres),
+                  before.lines.allSatisfy({ l in byId[l.locationId].map { caller.principal.scope.allows(organisationId: $0.organisationId, locationId: $0.id) } ?? false })
+            else { throw Problem.notFound("reservation", id) }
+            guard before.status == .active else {
+                var p = Problem.conflict("Reservation \(id) is \(before.status.rawValue); only an active reservation can be allocated.", kind: "invalid-transition")
+                p.allowed = []
+                throw p
+            }
+            let pool = try await before.channelId.asyncMap { try await Self.pool($0, tx.sql) } ?? nil
+            let members = Set((pool?.members ?? []).map(\.locationId))
+            // Each named line's parts, in the order given; the first part keeps the line's number.
+            var parts: [Int: [(index: Int, location: StockLocation, quantity: Int?)]] = [:]
+            var av = Validator()
+            for (i, a) in allocations.enumerated() {
+                guard let line = before.lines.first(where: { $0.line == a.line }) else { av.add("allocations[\(i)].line", "no line \(a.line)"); continue }
+                if line.consumed > 0 || line.released > 0 {
+                    av.add("allocations[\(i)].line", "line \(a.line) is partly sold or released; only a line still wholly held can move")
+                }
+                if !members.isEmpty, !members.contains(places[i]!.id) {
+                    av.add("allocations[\(i)].locationId", "\(places[i]!.code) is not in channel \(before.channelId ?? "")'s pool")
+                }
+                parts[a.line, default: []].append((i, places[i]!, a.quantity))
+            }
+            for (number, list) in parts {
+                let line = before.lines.first { $0.line == number }!
+                let fixed = list.compactMap(\.quantity).reduce(0, +)
+                let rest = list.filter { $0.quantity == nil }.count
+                if rest > 1 { av.add("allocations[\(list[0].index)].quantity", "only one part of line \(number) may take the rest") }
+                if fixed > line.quantity || (rest == 0 && fixed != line.quantity) || (rest == 1 && fixed == line.quantity) {
+                    av.add("allocations[\(list[0].index)].quantity", "the parts of line \(number) must add up to its \(line.quantity)")
+                }
+            }
+            try av.finish()
+            let rules = try await Self.safetyRules(skus: Array(Set(before.lines.map(\.skuId))), channel: before.channelId, tx.sql)
+            var after = before
+            var next = (before.lines.map(\.line).max() ?? -1) + 1
+            var changes: [Change] = []
+            for (number, list) in parts.sorted(by: { $0.key < $1.key }) {
+                let at = after.lines.firstIndex { $0.line == number }!
+                let line = after.lines[at]
+                let fixed = list.compactMap(\.quantity).reduce(0, +)
+                for (k, part) in list.enumerated() {
+                    let quantity = part.quantity ?? (line.quantity - fixed)
+                    var moved = line
+                    moved.locationId = part.location.id
+                    moved.quantity = quantity
+                    moved.soft = false
+                    if k == 0 {
+                        after.lines[at] = moved
+                    } else {
+                        moved.line = next
+                        moved.splitFrom = number
+                        next += 1
+                        after.lines.append(moved)
+                    }
+                    guard part.location.id != line.locationId else { continue }
+                    var take = Change(line: number, sku: line.skuId, location: part.location.id, organisation: part.location.organisationId,
+                                      kind: .reservation, reason: "allocated", referenceType: before.referenceType ?? "reservation",
+                                      referenceId: before.referenceId ?? id, channel: before.channelId)
+                    take.reserved = quantity
+                    take.guarding = .available(safety: Self.safety(rules, sku: line.skuId, location: part.location.id, channel: before.channelId))
+                    changes.append(take)
+                }
+                // What stays at the old location stays held there; the rest is given back.
+                let kept = list.filter { $0.location.id == line.locationId }.reduce(0) { $0 + ($1.quantity ?? (line.quantity - fixed)) }
+                if kept < line.quantity {
+                    var give = Change(line: number, sku: line.skuId, location: line.locationId,
+                                      organisation: byId[line.locationId]?.organisationId ?? "", kind: .release, reason: "allocated",
+                                      referenceType: before.referenceType ?? "reservation", referenceId: before.referenceId ?? id,
+                                      channel: before.channelId)
+                    give.reserved = -(line.quantity - kept)
+                    give.guarding = .buckets
+                    changes.append(give)
+                }
+            }
+            _ = try await apply(changes, tx, caller: caller, at: now)
+            after.version += 1
+            after.updatedAt = now
+            try await tx.sql.raw("""
+                UPDATE inventory_reservations SET version = \(bind: after.version), updated_at = \(bind: now.epochMillis) WHERE id = \(bind: id)
+                """).run()
+            for line in after.lines where parts[line.line] != nil {
+                try await tx.sql.raw("""
+                    UPDATE inventory_reservation_lines SET location_id = \(bind: line.locationId), quantity = \(bind: line.quantity), soft = 0
+                    WHERE reservation_id = \(bind: id) AND line = \(bind: line.line)
+                    """).run()
+            }
+            let added = Array(after.lines.dropFirst(before.lines.count))
+            if !added.isEmpty { try await Self.insertLines(id, added, tx) }
+            let first = byId[after.lines[0].locationId]
+            try await recorder.record(tx, caller: caller, action: "allocate", entityType: "reservation", entityId: id, before: before, after: after,
+                                      organisationId: first?.organisationId, locationId: first?.id, event: "inventory.reservation_allocated")
+            return after
+        }
     }
 
     /// Converts held quantities to sales (shipment or pickup): on hand and reserved both fall.
@@ -278,7 +414,8 @@ extension InventoryService {
         let lines = try await sql.raw("SELECT * FROM inventory_reservation_lines WHERE reservation_id = \(bind: id) ORDER BY line").all().map { r in
             ReservationLine(line: try r.decode(column: "line", as: Int.self), skuId: try r.decode(column: "sku_id", as: String.self),
                             locationId: try r.decode(column: "location_id", as: String.self), quantity: try r.decode(column: "quantity", as: Int.self),
-                            consumed: try r.decode(column: "consumed", as: Int.self), released: try r.decode(column: "released", as: Int.self))
+                            consumed: try r.decode(column: "consumed", as: Int.self), released: try r.decode(column: "released", as: Int.self),
+                            soft: try r.decode(column: "soft", as: Int.self) != 0, splitFrom: try r.decode(column: "split_from", as: Int?.self))
         }
         return Reservation(
             id: id, channelId: try row.decode(column: "channel_id", as: String?.self),
@@ -295,9 +432,18 @@ extension InventoryService {
             VALUES (\(bind: r.id), \(bind: r.channelId), \(bind: r.referenceType), \(bind: r.referenceId), \(bind: r.status.rawValue),
                     \(bind: r.expiresAt?.epochMillis), \(bind: r.version), \(bind: r.createdAt.epochMillis), \(bind: r.updatedAt.epochMillis))
             """).run()
-        var q: SQLQueryString = "INSERT INTO inventory_reservation_lines (reservation_id, line, sku_id, location_id, quantity, consumed, released) VALUES "
-        for (i, l) in r.lines.enumerated() {
-            q += "\(unsafeRaw: i == 0 ? "" : ",")(\(bind: r.id), \(bind: l.line), \(bind: l.skuId), \(bind: l.locationId), \(bind: l.quantity), 0, 0)"
+        try await insertLines(r.id, r.lines, tx)
+    }
+
+    static func insertLines(_ id: String, _ lines: [ReservationLine], _ tx: Transaction) async throws {
+        var q: SQLQueryString = """
+            INSERT INTO inventory_reservation_lines (reservation_id, line, sku_id, location_id, quantity, consumed, released, soft, split_from) VALUES
+            """
+        for (i, l) in lines.enumerated() {
+            q += """
+                \(unsafeRaw: i == 0 ? "" : ",")(\(bind: id), \(bind: l.line), \(bind: l.skuId), \(bind: l.locationId), \(bind: l.quantity),
+                \(bind: l.consumed), \(bind: l.released), \(bind: l.soft ? 1 : 0), \(bind: l.splitFrom))
+                """
         }
         try await tx.sql.raw(q).run()
     }

@@ -47,6 +47,7 @@ public struct InventoryService: Sendable {
 
     /// The largest quantity one line may carry.
     public static let maxQuantity = 1_000_000
+    public static let maxLines = 500
 
     // MARK: Posting movements
 
@@ -400,7 +401,7 @@ public struct InventoryService: Sendable {
 
     static func validateLines(_ lines: [(sku: String, quantity: Int)], signed: Bool, _ v: inout Validator) {
         if lines.isEmpty { v.add("lines", "must have at least one line") }
-        if lines.count > 500 { v.add("lines", "must have at most 500 lines") }
+        if lines.count > maxLines { v.add("lines", "must have at most \(maxLines) lines") }
         for (i, l) in lines.enumerated() {
             v.text(l.sku, "lines[\(i)].sku", max: 100)
             if signed {

@@ -287,10 +287,3 @@ extension APIHandlers {
               version: l.version, createdAt: l.createdAt, updatedAt: l.updatedAt)
     }
 }
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
-    }
-}

@@ -69,6 +69,14 @@ extension APIHandlers {
         return .ok(.init(body: .json(Self.reservation(r))))
     }
 
+    func allocateReservation(_ input: Operations.AllocateReservation.Input) async throws -> Operations.AllocateReservation.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let r = try await services.inventory.allocate(input.path.reservationId, b.allocations.map {
+            .init(line: $0.line, location: $0.locationId, quantity: $0.quantity)
+        }, caller: try caller)
+        return .ok(.init(body: .json(Self.reservation(r))))
+    }
+
     func getChannelAtp(_ input: Operations.GetChannelAtp.Input) async throws -> Operations.GetChannelAtp.Output {
         let (channelId, items) = try await services.inventory.atp(channel: input.query.channel, skus: input.query.sku)
         return .ok(.init(body: .json(.init(channelId: channelId, items: items.map {
@@ -144,7 +152,8 @@ extension APIHandlers {
               reference: r.referenceId.map { .init(_type: r.referenceType ?? "reference", id: $0) },
               status: .init(rawValue: r.status.rawValue) ?? .active, expiresAt: r.expiresAt,
               lines: r.lines.map { .init(line: $0.line, skuId: $0.skuId, locationId: $0.locationId, quantity: $0.quantity,
-                                         consumed: $0.consumed, released: $0.released, open: $0.open) },
+                                         consumed: $0.consumed, released: $0.released, open: $0.open, soft: $0.soft,
+                                         splitFrom: $0.splitFrom) },
               version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt)
     }
 

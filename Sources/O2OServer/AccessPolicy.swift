@@ -58,6 +58,7 @@ public struct AccessPolicy: ServerMiddleware {
         "getReservation": .inventoryRead,
         "releaseReservation": .inventoryReserve,
         "consumeReservation": .inventoryReserve,
+        "allocateReservation": .inventoryReserve,
         "getChannelAtp": .inventoryRead,
         "listNearbyStock": .inventoryRead,
         "setChannelPool": .inventoryConfigure,

@@ -53,6 +53,7 @@ struct AccessMatrixTests {
             "getReservation": (.get, "/api/v1/inventory/reservations/res_missing", nil),
             "releaseReservation": (.post, "/api/v1/inventory/reservations/res_missing/release", nil),
             "consumeReservation": (.post, "/api/v1/inventory/reservations/res_missing/consume", #"{"lines":[{"line":0,"quantity":1}]}"#),
+            "allocateReservation": (.post, "/api/v1/inventory/reservations/res_missing/allocate", #"{"allocations":[{"line":0,"locationId":"SH-001"}]}"#),
             "getChannelAtp": (.get, "/api/v1/inventory/atp?channel=AM-WEB&sku=AM-P-M", nil),
             "listNearbyStock": (.get, "/api/v1/inventory/nearby?lat=31.23&lng=121.47&sku=AM-P-M&quantity=1", nil),
             "setChannelPool": (.post, "/api/v1/inventory/pools", #"{"channelId":"AM-WEB","reservationTtlSeconds":900}"#),

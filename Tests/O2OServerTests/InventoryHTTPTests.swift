@@ -56,4 +56,44 @@ struct InventoryHTTPTests {
             #expect(try await TestDatabase.count("inventory_movements", s.services.db) == before)
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func allocateReservation_retriedWithTheSameKey_movesTheHoldOnce(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup: a soft hold lands on the warehouse, which has the most
+            let c = try await CatalogFixture.make(s.services)
+            let all = try await s.locations()
+            let store = all.first { $0.kind == .store }!
+            let warehouse = all.first { $0.kind.isWarehouse }!
+            for (loc, q) in [(store, 3), (warehouse, 5)] {
+                let receipt = #"{"locationId":"\#(loc.id)","kind":"receipt","lines":[{"sku":"AM-P-M","quantity":\#(q)}]}"#
+                #expect(try await s.call(.post, "/api/v1/inventory/movements", as: .ops, json: receipt).status == 201)
+            }
+            let held = try await s.call(.post, "/api/v1/inventory/reservations", as: .integration,
+                                        json: #"{"channelId":"AM-WEB","lines":[{"sku":"AM-P-M","quantity":2}]}"#)
+            let id = try #require(held.json["id"] as? String)
+            let line = try #require((held.json["lines"] as? [[String: Any]])?.first)
+            #expect(line["soft"] as? Bool == true && line["locationId"] as? String == warehouse.id)
+            let body = #"{"allocations":[{"line":0,"locationId":"\#(store.code)"}]}"#
+            // act: routing's decision and four retries with its key, all at once
+            let replies = try await withThrowingTaskGroup(of: TestServer.Reply.self) { group in
+                for _ in 0..<5 {
+                    group.addTask {
+                        try await s.call(.post, "/api/v1/inventory/reservations/\(id)/allocate", as: .integration, json: body, headers: [.idemKey: "route-1"])
+                    }
+                }
+                return try await group.reduce(into: [TestServer.Reply]()) { $0.append($1) }
+            }
+            let bad = try await s.call(.post, "/api/v1/inventory/reservations/\(id)/allocate", as: .integration, json: #"{"allocations":[]}"#)
+            // check
+            #expect(replies.allSatisfy { $0.status == 200 }, "\(replies.map(\.status))")
+            #expect(Set(replies.map { $0.json["version"] as? Int }) == [2])
+            let moved = try #require((replies[0].json["lines"] as? [[String: Any]])?.first)
+            #expect(moved["soft"] as? Bool == false && moved["locationId"] as? String == store.id)
+            #expect(try await s.services.inventory.balance(sku: c.skuId, location: store.id, scope: .all).reserved == 2)
+            #expect(try await s.services.inventory.balance(sku: c.skuId, location: warehouse.id, scope: .all).reserved == 0)
+            #expect(bad.status == 422 && bad.headers[.contentType] == "application/problem+json")
+            #expect(try await s.services.inventory.verify().ok)
+        }
+    }
 }

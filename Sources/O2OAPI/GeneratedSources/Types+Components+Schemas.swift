@@ -3965,6 +3965,16 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/ReservationLine/open`.
             public var open: Swift.Int
+            /// Held against the channel's pool: the pool chose the location for now and routing may
+            /// move the line to another pool location (`…/allocate`). False once named or allocated.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReservationLine/soft`.
+            public var soft: Swift.Bool
+            /// The line this one was split off when routing sourced part of it elsewhere.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReservationLine/splitFrom`.
+            public var splitFrom: Swift.Int?
             /// Creates a new `ReservationLine`.
             ///
             /// - Parameters:
@@ -3975,6 +3985,8 @@ extension Components {
             ///   - consumed:
             ///   - released:
             ///   - open: Still held.
+            ///   - soft: Held against the channel's pool: the pool chose the location for now and routing may
+            ///   - splitFrom: The line this one was split off when routing sourced part of it elsewhere.
             public init(
                 line: Swift.Int,
                 skuId: Swift.String,
@@ -3982,7 +3994,9 @@ extension Components {
                 quantity: Swift.Int,
                 consumed: Swift.Int,
                 released: Swift.Int,
-                open: Swift.Int
+                open: Swift.Int,
+                soft: Swift.Bool,
+                splitFrom: Swift.Int? = nil
             ) {
                 self.line = line
                 self.skuId = skuId
@@ -3991,6 +4005,8 @@ extension Components {
                 self.consumed = consumed
                 self.released = released
                 self.open = open
+                self.soft = soft
+                self.splitFrom = splitFrom
             }
             public enum CodingKeys: String, CodingKey {
                 case line
@@ -4000,6 +4016,8 @@ extension Components {
                 case consumed
                 case released
                 case open
+                case soft
+                case splitFrom
             }
         }
         /// - Remark: Generated from `#/components/schemas/Reservation`.
@@ -4072,6 +4090,56 @@ extension Components {
                 case version
                 case createdAt
                 case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AllocateReservation`.
+        public struct AllocateReservation: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AllocateReservation/AllocationsPayload`.
+            public struct AllocationsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/AllocateReservation/AllocationsPayload/line`.
+                public var line: Swift.Int
+                /// Id or code.
+                ///
+                /// - Remark: Generated from `#/components/schemas/AllocateReservation/AllocationsPayload/locationId`.
+                public var locationId: Swift.String
+                /// This part; left out: the rest of the line.
+                ///
+                /// - Remark: Generated from `#/components/schemas/AllocateReservation/AllocationsPayload/quantity`.
+                public var quantity: Swift.Int?
+                /// Creates a new `AllocationsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - line:
+                ///   - locationId: Id or code.
+                ///   - quantity: This part; left out: the rest of the line.
+                public init(
+                    line: Swift.Int,
+                    locationId: Swift.String,
+                    quantity: Swift.Int? = nil
+                ) {
+                    self.line = line
+                    self.locationId = locationId
+                    self.quantity = quantity
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case line
+                    case locationId
+                    case quantity
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/AllocateReservation/allocations`.
+            public typealias AllocationsPayload = [Components.Schemas.AllocateReservation.AllocationsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/AllocateReservation/allocations`.
+            public var allocations: Components.Schemas.AllocateReservation.AllocationsPayload
+            /// Creates a new `AllocateReservation`.
+            ///
+            /// - Parameters:
+            ///   - allocations:
+            public init(allocations: Components.Schemas.AllocateReservation.AllocationsPayload) {
+                self.allocations = allocations
+            }
+            public enum CodingKeys: String, CodingKey {
+                case allocations
             }
         }
         /// - Remark: Generated from `#/components/schemas/SettleReservation`.

@@ -12205,6 +12205,349 @@ public enum Operations {
             }
         }
     }
+    /// Source held lines where they will be fulfilled (routing's decision), whole or split.
+    ///
+    /// Each allocation moves a line, or the part of it given by `quantity` (the part without a
+    /// quantity takes the rest), to a location of the channel's pool; the parts of a line add up
+    /// to its quantity and the first keeps the line's number. The hold moves in one transaction,
+    /// so the units stay held throughout. When a target lacks the stock, nothing moves and the
+    /// `409` (…/insufficient-stock) names every short part. Allocated lines are firm.
+    ///
+    ///
+    /// - Remark: HTTP `POST /inventory/reservations/{reservationId}/allocate`.
+    /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/allocate/post(allocateReservation)`.
+    public enum AllocateReservation {
+        public static let id: Swift.String = "allocateReservation"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/inventory/reservations/{reservationId}/allocate/POST/path`.
+            public struct Path: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/inventory/reservations/{reservationId}/allocate/POST/path/reservationId`.
+                public var reservationId: Components.Parameters.ReservationId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - reservationId:
+                public init(reservationId: Components.Parameters.ReservationId) {
+                    self.reservationId = reservationId
+                }
+            }
+            public var path: Operations.AllocateReservation.Input.Path
+            /// - Remark: Generated from `#/paths/inventory/reservations/{reservationId}/allocate/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Any unique string up to 255 characters; retries with the same key and body are answered from the first response.
+                ///
+                /// - Remark: Generated from `#/paths/inventory/reservations/{reservationId}/allocate/POST/header/Idempotency-Key`.
+                public var idempotencyKey: Components.Parameters.IdempotencyKey?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.AllocateReservation.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - idempotencyKey: Any unique string up to 255 characters; retries with the same key and body are answered from the first response.
+                ///   - accept:
+                public init(
+                    idempotencyKey: Components.Parameters.IdempotencyKey? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.AllocateReservation.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.idempotencyKey = idempotencyKey
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.AllocateReservation.Input.Headers
+            /// - Remark: Generated from `#/paths/inventory/reservations/{reservationId}/allocate/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/inventory/reservations/{reservationId}/allocate/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.AllocateReservation)
+            }
+            public var body: Operations.AllocateReservation.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            public init(
+                path: Operations.AllocateReservation.Input.Path,
+                headers: Operations.AllocateReservation.Input.Headers = .init(),
+                body: Operations.AllocateReservation.Input.Body
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/inventory/reservations/{reservationId}/allocate/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/inventory/reservations/{reservationId}/allocate/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Reservation)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.Reservation {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.AllocateReservation.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.AllocateReservation.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The reservation with its lines where they now are.
+            ///
+            /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/allocate/post(allocateReservation)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.AllocateReservation.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.AllocateReservation.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request could not be read (malformed JSON, wrong type, unknown enum value, bad parameter).
+            ///
+            /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/allocate/post(allocateReservation)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No valid credentials.
+            ///
+            /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/allocate/post(allocateReservation)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The caller's role may not perform this operation.
+            ///
+            /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/allocate/post(allocateReservation)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such resource within the caller's scope.
+            ///
+            /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/allocate/post(allocateReservation)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The change conflicts with the current state (a duplicate, or a concurrent request with the same Idempotency-Key still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/allocate/post(allocateReservation)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            public var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds the configured limit.
+            ///
+            /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/allocate/post(allocateReservation)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            public var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request breaks a rule; `errors` names every offending field.
+            ///
+            /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/allocate/post(allocateReservation)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.UnprocessableContent)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            public var unprocessableContent: Components.Responses.UnprocessableContent {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// A bug on our side; the body carries a request id to report.
+            ///
+            /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/allocate/post(allocateReservation)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
     /// What a channel may promise for many SKUs (虚拟仓), split by shipping and pickup, with the locations behind it.
     ///
     /// Sums, over the channel's pool, each location's share (all, a percentage, a cap) of what is

@@ -272,6 +272,18 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /inventory/reservations/{reservationId}/consume`.
     /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/consume/post(consumeReservation)`.
     func consumeReservation(_ input: Operations.ConsumeReservation.Input) async throws -> Operations.ConsumeReservation.Output
+    /// Source held lines where they will be fulfilled (routing's decision), whole or split.
+    ///
+    /// Each allocation moves a line, or the part of it given by `quantity` (the part without a
+    /// quantity takes the rest), to a location of the channel's pool; the parts of a line add up
+    /// to its quantity and the first keeps the line's number. The hold moves in one transaction,
+    /// so the units stay held throughout. When a target lacks the stock, nothing moves and the
+    /// `409` (…/insufficient-stock) names every short part. Allocated lines are firm.
+    ///
+    ///
+    /// - Remark: HTTP `POST /inventory/reservations/{reservationId}/allocate`.
+    /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/allocate/post(allocateReservation)`.
+    func allocateReservation(_ input: Operations.AllocateReservation.Input) async throws -> Operations.AllocateReservation.Output
     /// What a channel may promise for many SKUs (虚拟仓), split by shipping and pickup, with the locations behind it.
     ///
     /// Sums, over the channel's pool, each location's share (all, a percentage, a cap) of what is
@@ -1037,6 +1049,28 @@ extension APIProtocol {
         body: Operations.ConsumeReservation.Input.Body? = nil
     ) async throws -> Operations.ConsumeReservation.Output {
         try await consumeReservation(Operations.ConsumeReservation.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Source held lines where they will be fulfilled (routing's decision), whole or split.
+    ///
+    /// Each allocation moves a line, or the part of it given by `quantity` (the part without a
+    /// quantity takes the rest), to a location of the channel's pool; the parts of a line add up
+    /// to its quantity and the first keeps the line's number. The hold moves in one transaction,
+    /// so the units stay held throughout. When a target lacks the stock, nothing moves and the
+    /// `409` (…/insufficient-stock) names every short part. Allocated lines are firm.
+    ///
+    ///
+    /// - Remark: HTTP `POST /inventory/reservations/{reservationId}/allocate`.
+    /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/allocate/post(allocateReservation)`.
+    public func allocateReservation(
+        path: Operations.AllocateReservation.Input.Path,
+        headers: Operations.AllocateReservation.Input.Headers = .init(),
+        body: Operations.AllocateReservation.Input.Body
+    ) async throws -> Operations.AllocateReservation.Output {
+        try await allocateReservation(Operations.AllocateReservation.Input(
             path: path,
             headers: headers,
             body: body
