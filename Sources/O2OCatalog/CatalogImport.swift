@@ -261,94 +261,241 @@ public struct CatalogImporter: Sendable {
 
         let now = catalog.clock.instant()
         let groups = Dictionary(grouping: parsed, by: \.productCode)
-        let recorder = catalog.recorder
         let importId = O2OID.make("imp", at: now)
+        // The plan, in memory: every product and SKU row as it will be, and what changes.
+        var products: [(product: Product, op: StagedOp)] = []
+        for (code, rows) in groups {
+            let first = rows[0]
+            if var p = existing.productsByCode[code] {
+                let before = p
+                p.name = first.productName
+                p.nameEn = first.productNameEn
+                p.brandId = first.brandId
+                p.categoryId = first.categoryId
+                p.assortment = first.assortment
+                p.unit = first.unit
+                p.taxClass = first.taxClass
+                p.status = first.productStatus
+                if p != before {
+                    p.version += 1
+                    p.updatedAt = now
+                }
+                // An existing product's search document is rebuilt either way: its SKUs may have changed.
+                products.append((p, p != before ? .update : .touch))
+            } else {
+                let p = Product(id: O2OID.make("prd", at: now), code: code, name: first.productName, nameEn: first.productNameEn,
+                                description: nil, brandId: first.brandId, categoryId: first.categoryId, optionNames: first.optionOrder,
+                                attributes: [:], images: [], unit: first.unit, taxClass: first.taxClass, assortment: first.assortment,
+                                onlineFirstUntil: nil, status: first.productStatus, version: 1, createdAt: now, updatedAt: now, skus: [])
+                products.append((p, .insert))
+            }
+        }
+        let productIds = Dictionary(products.map { ($0.product.code, $0.product.id) }, uniquingKeysWith: { a, _ in a })
+        var skus: [StagedSKU] = []
+        var history: [(skuId: String, priceListId: String?, old: Int64?, new: Int64?, currency: String)] = []
+        // Sorted, so the new SKUs' id order (the order they are read back in) is the file's order.
+        var newIds = (0..<newSKUs).map { _ in O2OID.make("sku", at: now) }.sorted().makeIterator()
+        for r in parsed {
+            if var s = existing.skusByCode[r.sku.code] {
+                let before = s
+                s.barcode = r.sku.barcode
+                s.listPrice = Money(minorUnits: r.sku.listPrice, currency: r.sku.currency ?? "CNY")
+                s.weightGrams = r.sku.weightGrams
+                s.volumeCm3 = r.sku.volumeCm3
+                s.status = r.sku.status ?? .active
+                // The same codes in another order are no change (the counts above compare sets too).
+                let codesChanged = Set(r.sku.externalCodes) != Set(before.externalCodes)
+                if codesChanged { s.externalCodes = r.sku.externalCodes }
+                guard s != before else { continue }
+                s.version += 1
+                s.updatedAt = now
+                skus.append(StagedSKU(sku: s, op: .update, codesChanged: codesChanged))
+                if s.listPrice != before.listPrice {
+                    history.append((s.id, nil, before.listPrice.minorUnits, s.listPrice.minorUnits, s.listPrice.currency))
+                }
+            } else {
+                var s = CatalogService.makeSKU(r.sku, productId: productIds[r.productCode]!, at: now)
+                s.id = newIds.next()!
+                skus.append(StagedSKU(sku: s, op: .insert, codesChanged: true))
+                history.append((s.id, nil, nil, s.listPrice.minorUnits, s.listPrice.currency))
+            }
+        }
+        // New products carry their search document from the start.
+        let newSKUsByProduct = Dictionary(grouping: skus.filter { $0.op == .insert }.map(\.sku), by: \.productId)
+        for i in products.indices where products[i].op == .insert { products[i].product.skus = newSKUsByProduct[products[i].product.id] ?? [] }
+
+        // Staged in short transactions, so other writes go on between them; then applied in one.
+        let staged = (products: products, skus: skus, history: history)
+        let recorder = catalog.recorder
         let summary = result
-        let rowsToApply = parsed
-        try await db.write { tx in
-            var touched: [String] = []
-            var newProductRows: [Product] = []
-            for (code, rows) in groups {
-                let first = rows[0]
-                if var p = existing.productsByCode[code] {
-                    let before = p
-                    p.name = first.productName
-                    p.nameEn = first.productNameEn
-                    p.brandId = first.brandId
-                    p.categoryId = first.categoryId
-                    p.assortment = first.assortment
-                    p.unit = first.unit
-                    p.taxClass = first.taxClass
-                    p.status = first.productStatus
-                    if p != before {
-                        p.version += 1
-                        p.updatedAt = now
-                        try await CatalogRows.update(p, tx)
-                    }
-                    touched.append(p.id)
-                } else {
-                    let p = Product(id: O2OID.make("prd", at: now), code: code, name: first.productName, nameEn: first.productNameEn,
-                                    description: nil, brandId: first.brandId, categoryId: first.categoryId, optionNames: first.optionOrder,
-                                    attributes: [:], images: [], unit: first.unit, taxClass: first.taxClass, assortment: first.assortment,
-                                    onlineFirstUntil: nil, status: first.productStatus, version: 1, createdAt: now, updatedAt: now, skus: [])
-                    newProductRows.append(p)
-                }
+        do {
+            for chunk in staged.products.chunked(Self.stagingChunk) { try await db.write { try await Self.stage(products: Array(chunk), importId, $0) } }
+            for chunk in staged.skus.chunked(Self.stagingChunk) { try await db.write { try await Self.stage(skus: Array(chunk), importId, $0) } }
+            for chunk in staged.history.chunked(Self.stagingChunk) {
+                try await db.write { try await Self.stage(history: Array(chunk), importId, at: now, caller: caller, $0) }
             }
-            let productIds = Dictionary(uniqueKeysWithValues: newProductRows.map { ($0.code, $0.id) })
-                .merging(existing.productsByCode.mapValues(\.id), uniquingKeysWith: { a, _ in a })
-            var newSKURows: [SKU] = []
-            var history: [(String, Int64?, Int64, String)] = []
-            // Sorted, so the new SKUs' id order (the order they are read back in) is the file's order.
-            var newIds = (0..<newSKUs).map { _ in O2OID.make("sku", at: now) }.sorted().makeIterator()
-            // Barcodes and external codes may move between SKUs of the file (a swap): release the changed
-            // ones first, so no row is written while another still holds its value.
-            let releasing = rowsToApply.compactMap { r in existing.skusByCode[r.sku.code].map { (s: $0, r: r) } }
-            for chunk in releasing.filter({ $0.s.barcode != nil && $0.s.barcode != $0.r.sku.barcode }).map(\.s.id).chunked(400) {
-                try await tx.sql.raw("UPDATE skus SET barcode = NULL WHERE id IN \(CatalogRows.list(Array(chunk)))").run()
+            try await db.write { tx in
+                try await Self.applyStaged(importId, tx)
+                struct ImportSummary: Encodable { let kind: String; let rows: Int; let created: Int; let updated: Int; let newProducts: Int }
+                try await recorder.record(tx, caller: caller, action: "import", entityType: "catalog_import", entityId: importId,
+                                          before: ImportSummary?.none,
+                                          after: ImportSummary(kind: "skus", rows: summary.rows, created: summary.created, updated: summary.updated,
+                                                               newProducts: newProducts),
+                                          organisationId: nil, locationId: nil, event: "catalog.imported")
             }
-            for chunk in releasing.filter({ Set($0.s.externalCodes) != Set($0.r.sku.externalCodes) }).map(\.s.id).chunked(400) {
-                try await tx.sql.raw("DELETE FROM sku_external_codes WHERE sku_id IN \(CatalogRows.list(Array(chunk)))").run()
-            }
-            for r in rowsToApply {
-                if var s = existing.skusByCode[r.sku.code] {
-                    let before = s
-                    s.barcode = r.sku.barcode
-                    s.listPrice = Money(minorUnits: r.sku.listPrice, currency: r.sku.currency ?? "CNY")
-                    s.weightGrams = r.sku.weightGrams
-                    s.volumeCm3 = r.sku.volumeCm3
-                    s.status = r.sku.status ?? .active
-                    // The same codes in another order are no change (the counts above compare sets too).
-                    if Set(r.sku.externalCodes) != Set(before.externalCodes) { s.externalCodes = r.sku.externalCodes }
-                    if s != before {
-                        s.version += 1
-                        s.updatedAt = now
-                        try await CatalogRows.update(s, tx)
-                        if s.listPrice != before.listPrice {
-                            history.append((s.id, before.listPrice.minorUnits, s.listPrice.minorUnits, s.listPrice.currency))
-                        }
-                    }
-                } else {
-                    var s = CatalogService.makeSKU(r.sku, productId: productIds[r.productCode]!, at: now)
-                    s.id = newIds.next()!
-                    newSKURows.append(s)
-                    history.append((s.id, nil, s.listPrice.minorUnits, s.listPrice.currency))
-                }
-            }
-            // New products carry their search document from the start; only changed ones are re-read.
-            let newSKUsByProduct = Dictionary(grouping: newSKURows, by: \.productId)
-            for i in newProductRows.indices { newProductRows[i].skus = newSKUsByProduct[newProductRows[i].id] ?? [] }
-            try await Self.insertProducts(newProductRows, tx)
-            try await Self.insertSKUs(newSKURows, tx)
-            try await CatalogService.indexForSearch(newProductRows, tx, columnWritten: true)
-            try await PriceHistory.insert(history.map { ($0.0, nil, $0.1, $0.2, $0.3) }, at: now, caller: caller, source: "import", tx)
-            try await Self.reindex(productIds: touched, tx)
-            struct ImportSummary: Encodable { let kind: String; let rows: Int; let created: Int; let updated: Int; let newProducts: Int }
-            try await recorder.record(tx, caller: caller, action: "import", entityType: "catalog_import", entityId: importId, before: ImportSummary?.none,
-                                      after: ImportSummary(kind: "skus", rows: summary.rows, created: summary.created, updated: summary.updated,
-                                                           newProducts: newProducts),
-                                      organisationId: nil, locationId: nil, event: "catalog.imported")
+        } catch {
+            try? await db.write { try await Self.discardStaged(importId, $0) }
+            throw error
+        }
+        // The search entries follow in short transactions too; the answer waits for them. The import
+        // has committed: should this fail, the catalog worker finishes the entries.
+        do { try await catalog.indexPendingSearch() } catch {
+            db.logger.warning("search entries after an import are left to the catalog worker", metadata: ["error": "\(error)"])
         }
         return result
+    }
+
+    /// Rows per staging transaction: long enough to amortise the commit, short enough that a
+    /// write waiting behind it barely notices.
+    static let stagingChunk = 1_000
+
+    enum StagedOp: String, Sendable { case insert, update, touch }
+
+    struct StagedSKU: Sendable {
+        var sku: SKU
+        var op: StagedOp
+        /// Its external codes are replaced by the staged ones.
+        var codesChanged: Bool
+    }
+
+    static func stage(products: [(product: Product, op: StagedOp)], _ importId: String, _ tx: Transaction) async throws {
+        var q: SQLQueryString = """
+            INSERT INTO catalog_import_products (import_id, op, id, code, name, name_en, description, brand_id, category_id, option_names,
+                attributes, images, unit, tax_class, assortment, online_first_until, status, search_text, version, created_at, updated_at) VALUES
+            """
+        for (i, (p, op)) in products.enumerated() {
+            q += """
+                \(unsafeRaw: i == 0 ? "" : ",")(\(bind: importId), \(bind: op.rawValue), \(bind: p.id), \(bind: p.code), \(bind: p.name),
+                \(bind: p.nameEn), \(bind: p.description), \(bind: p.brandId), \(bind: p.categoryId), \(bind: CatalogRows.json(p.optionNames)),
+                \(bind: CatalogRows.json(p.attributes)), \(bind: CatalogRows.json(p.images)), \(bind: p.unit), \(bind: p.taxClass),
+                \(bind: p.assortment.rawValue), \(bind: p.onlineFirstUntil?.epochMillis), \(bind: p.status.rawValue),
+                \(bind: op == .insert ? SearchText.document(p) : ""), \(bind: p.version), \(bind: p.createdAt.epochMillis),
+                \(bind: p.updatedAt.epochMillis))
+                """
+        }
+        try await tx.sql.raw(q).run()
+    }
+
+    static func stage(skus: [StagedSKU], _ importId: String, _ tx: Transaction) async throws {
+        var q: SQLQueryString = """
+            INSERT INTO catalog_import_skus (import_id, op, codes_changed, id, product_id, code, barcode, options, list_price, currency,
+                weight_grams, volume_cm3, status, version, created_at, updated_at) VALUES
+            """
+        for (i, r) in skus.enumerated() {
+            let s = r.sku
+            q += """
+                \(unsafeRaw: i == 0 ? "" : ",")(\(bind: importId), \(bind: r.op.rawValue), \(bind: r.codesChanged ? 1 : 0), \(bind: s.id),
+                \(bind: s.productId), \(bind: s.code), \(bind: s.barcode), \(bind: CatalogRows.json(s.options)), \(bind: s.listPrice.minorUnits),
+                \(bind: s.listPrice.currency), \(bind: s.weightGrams), \(bind: s.volumeCm3), \(bind: s.status.rawValue), \(bind: s.version),
+                \(bind: s.createdAt.epochMillis), \(bind: s.updatedAt.epochMillis))
+                """
+        }
+        try await tx.sql.raw(q).run()
+        let codes = skus.filter(\.codesChanged).flatMap { r in r.sku.externalCodes.map { (r.sku.id, $0) } }
+        for chunk in codes.chunked(300) {
+            var q: SQLQueryString = "INSERT INTO catalog_import_codes (import_id, system, code, sku_id) VALUES "
+            for (i, (id, e)) in chunk.enumerated() {
+                q += "\(unsafeRaw: i == 0 ? "" : ",")(\(bind: importId), \(bind: e.system), \(bind: e.code), \(bind: id))"
+            }
+            try await tx.sql.raw(q).run()
+        }
+    }
+
+    static func stage(history: [(skuId: String, priceListId: String?, old: Int64?, new: Int64?, currency: String)], _ importId: String,
+                      at now: Date, caller: Caller, _ tx: Transaction) async throws {
+        for chunk in history.chunked(300) {
+            var q: SQLQueryString = """
+                INSERT INTO catalog_import_history (import_id, id, sku_id, price_list_id, old_price, new_price, currency, at, actor_id, source) VALUES
+                """
+            for (i, h) in chunk.enumerated() {
+                q += """
+                    \(unsafeRaw: i == 0 ? "" : ",")(\(bind: importId), \(bind: O2OID.make("prh", at: now)), \(bind: h.skuId), \(bind: h.priceListId),
+                    \(bind: h.old), \(bind: h.new), \(bind: h.currency), \(bind: now.epochMillis), \(bind: caller.principal.id), 'import')
+                    """
+            }
+            try await tx.sql.raw(q).run()
+        }
+    }
+
+    /// Moves a staged import into the catalog: a fixed handful of set-based statements, whatever
+    /// the import's size. A unique code or barcode taken meanwhile fails the whole import.
+    static func applyStaged(_ importId: String, _ tx: Transaction) async throws {
+        let sql = tx.sql
+        // Barcodes and external codes may move between SKUs of the file (a swap): the changed ones
+        // are released first, so no row is written while another still holds its value.
+        try await sql.raw("""
+            UPDATE skus SET barcode = NULL WHERE id IN (
+                SELECT st.id FROM catalog_import_skus st JOIN skus s ON s.id = st.id
+                WHERE st.import_id = \(bind: importId) AND st.op = 'update' AND s.barcode IS NOT NULL
+                    AND (st.barcode IS NULL OR st.barcode <> s.barcode))
+            """).run()
+        try await sql.raw("""
+            DELETE FROM sku_external_codes WHERE sku_id IN (
+                SELECT id FROM catalog_import_skus WHERE import_id = \(bind: importId) AND op = 'update' AND codes_changed = 1)
+            """).run()
+        try await sql.raw("""
+            UPDATE products SET name = st.name, name_en = st.name_en, brand_id = st.brand_id, category_id = st.category_id, unit = st.unit,
+                tax_class = st.tax_class, assortment = st.assortment, status = st.status, version = st.version, updated_at = st.updated_at
+            FROM catalog_import_products st WHERE st.import_id = \(bind: importId) AND st.op = 'update' AND products.id = st.id
+            """).run()
+        try await sql.raw("""
+            INSERT INTO products (id, code, name, name_en, description, brand_id, category_id, option_names, attributes, images, unit,
+                tax_class, assortment, online_first_until, status, search_text, version, created_at, updated_at)
+            SELECT id, code, name, name_en, description, brand_id, category_id, option_names, attributes, images, unit,
+                tax_class, assortment, online_first_until, status, search_text, version, created_at, updated_at
+            FROM catalog_import_products WHERE import_id = \(bind: importId) AND op = 'insert'
+            """).run()
+        try await sql.raw("""
+            UPDATE skus SET barcode = st.barcode, list_price = st.list_price, currency = st.currency, weight_grams = st.weight_grams,
+                volume_cm3 = st.volume_cm3, status = st.status, version = st.version, updated_at = st.updated_at
+            FROM catalog_import_skus st WHERE st.import_id = \(bind: importId) AND st.op = 'update' AND skus.id = st.id
+            """).run()
+        try await sql.raw("""
+            INSERT INTO skus (id, product_id, code, barcode, options, list_price, currency, weight_grams, volume_cm3, status, version,
+                created_at, updated_at)
+            SELECT id, product_id, code, barcode, options, list_price, currency, weight_grams, volume_cm3, status, version, created_at, updated_at
+            FROM catalog_import_skus WHERE import_id = \(bind: importId) AND op = 'insert' ORDER BY id
+            """).run()
+        try await sql.raw("""
+            INSERT INTO sku_external_codes (system, code, sku_id) SELECT system, code, sku_id FROM catalog_import_codes
+            WHERE import_id = \(bind: importId)
+            """).run()
+        try await sql.raw("""
+            INSERT INTO price_history (id, sku_id, price_list_id, old_price, new_price, currency, at, actor_id, source)
+            SELECT id, sku_id, price_list_id, old_price, new_price, currency, at, actor_id, source FROM catalog_import_history
+            WHERE import_id = \(bind: importId)
+            """).run()
+        // Search: new products' documents are written (PostgreSQL indexes the column itself; SQLite's
+        // FTS entry follows); existing products' documents are rebuilt from their SKUs as they now are.
+        if tx.engine == .sqlite {
+            try await sql.raw("""
+                INSERT INTO catalog_search_pending (product_id, recompute)
+                SELECT id, 0 FROM catalog_import_products WHERE import_id = \(bind: importId) AND op = 'insert'
+                ON CONFLICT (product_id) DO NOTHING
+                """).run()
+        }
+        try await sql.raw("""
+            INSERT INTO catalog_search_pending (product_id, recompute)
+            SELECT id, 1 FROM catalog_import_products WHERE import_id = \(bind: importId) AND op <> 'insert'
+            ON CONFLICT (product_id) DO UPDATE SET recompute = 1
+            """).run()
+        try await discardStaged(importId, tx)
+    }
+
+    static func discardStaged(_ importId: String, _ tx: Transaction) async throws {
+        for table in ["catalog_import_products", "catalog_import_skus", "catalog_import_codes", "catalog_import_history"] {
+            try await tx.sql.raw("DELETE FROM \(unsafeRaw: table) WHERE import_id = \(bind: importId)").run()
+        }
     }
 
     struct Existing: Sendable {
@@ -410,68 +557,6 @@ public struct CatalogImporter: Sendable {
                 }
             }
             return e
-        }
-    }
-
-    static func insertProducts(_ products: [Product], _ tx: Transaction) async throws {
-        for chunk in products.chunked(200) {
-            var q: SQLQueryString = """
-                INSERT INTO products (id, code, name, name_en, description, brand_id, category_id, option_names, attributes, images, unit,
-                    tax_class, assortment, online_first_until, status, search_text, version, created_at, updated_at) VALUES
-                """
-            for (i, p) in chunk.enumerated() {
-                q += """
-                    \(unsafeRaw: i == 0 ? "" : ",")(\(bind: p.id), \(bind: p.code), \(bind: p.name), \(bind: p.nameEn), \(bind: p.description),
-                    \(bind: p.brandId), \(bind: p.categoryId), \(bind: CatalogRows.json(p.optionNames)), \(bind: CatalogRows.json(p.attributes)),
-                    \(bind: CatalogRows.json(p.images)), \(bind: p.unit), \(bind: p.taxClass), \(bind: p.assortment.rawValue),
-                    \(bind: p.onlineFirstUntil?.epochMillis), \(bind: p.status.rawValue), \(bind: SearchText.document(p)), \(bind: p.version),
-                    \(bind: p.createdAt.epochMillis), \(bind: p.updatedAt.epochMillis))
-                    """
-            }
-            try await tx.sql.raw(q).run()
-        }
-    }
-
-    static func insertSKUs(_ skus: [SKU], _ tx: Transaction) async throws {
-        for chunk in skus.chunked(300) {
-            var q: SQLQueryString = """
-                INSERT INTO skus (id, product_id, code, barcode, options, list_price, currency, weight_grams, volume_cm3, status, version,
-                    created_at, updated_at) VALUES
-                """
-            for (i, s) in chunk.enumerated() {
-                q += """
-                    \(unsafeRaw: i == 0 ? "" : ",")(\(bind: s.id), \(bind: s.productId), \(bind: s.code), \(bind: s.barcode),
-                    \(bind: CatalogRows.json(s.options)), \(bind: s.listPrice.minorUnits), \(bind: s.listPrice.currency), \(bind: s.weightGrams),
-                    \(bind: s.volumeCm3), \(bind: s.status.rawValue), \(bind: s.version), \(bind: s.createdAt.epochMillis),
-                    \(bind: s.updatedAt.epochMillis))
-                    """
-            }
-            try await tx.sql.raw(q).run()
-        }
-        let codes = skus.flatMap { s in s.externalCodes.map { (s.id, $0) } }
-        for chunk in codes.chunked(300) {
-            var q: SQLQueryString = "INSERT INTO sku_external_codes (system, code, sku_id) VALUES "
-            for (i, (id, e)) in chunk.enumerated() { q += "\(unsafeRaw: i == 0 ? "" : ",")(\(bind: e.system), \(bind: e.code), \(bind: id))" }
-            try await tx.sql.raw(q).run()
-        }
-    }
-
-    /// Rebuilds the search documents of these products from what the transaction now holds.
-    static func reindex(productIds: [String], _ tx: Transaction) async throws {
-        for chunk in productIds.chunked(400) {
-            let ids = Array(chunk)
-            var products = try await tx.sql.raw("SELECT * FROM products WHERE id IN \(CatalogRows.list(ids))").all().map(CatalogRows.product)
-            let rows = try await tx.sql.raw("SELECT product_id, code, barcode FROM skus WHERE product_id IN \(CatalogRows.list(ids)) ORDER BY id").all()
-            var skus: [String: [SKU]] = [:]
-            for r in rows {
-                let pid = try r.decode(column: "product_id", as: String.self)
-                skus[pid, default: []].append(SKU(
-                    id: "", productId: pid, code: try r.decode(column: "code", as: String.self), barcode: try r.decode(column: "barcode", as: String?.self),
-                    options: [:], listPrice: Money(minorUnits: 0), weightGrams: nil, volumeCm3: nil, status: .active, externalCodes: [], version: 0,
-                    createdAt: Date(), updatedAt: Date()))
-            }
-            for i in products.indices { products[i].skus = skus[products[i].id] ?? [] }
-            try await CatalogService.indexForSearch(products, tx)
         }
     }
 

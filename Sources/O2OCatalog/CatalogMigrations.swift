@@ -77,5 +77,45 @@ public enum CatalogMigrations {
                 "CREATE EXTENSION IF NOT EXISTS pg_trgm",
                 "CREATE INDEX products_search ON products USING gin (search_text gin_trgm_ops)",
             ]),
+        Migration(module: "catalog", version: 2, name: "import staging and the search index's work queue",
+                  staging.map { "CREATE TABLE " + $0 } + stagingIndexesAndQueue,
+                  postgres: staging.map { "CREATE UNLOGGED TABLE " + $0 } + stagingIndexesAndQueue),
+    ]
+
+    /// A large import is written here in short transactions, then moved into the catalog in one
+    /// short transaction by `INSERT … SELECT` / `UPDATE … FROM`, so it never holds the writer for
+    /// long. Rows are keyed by their import; nothing reads them but the import. (On PostgreSQL the
+    /// tables are unlogged: after a crash they are empty, which is what an interrupted import needs.)
+    static let staging = [
+        """
+        catalog_import_products (
+            import_id TEXT NOT NULL, op TEXT NOT NULL, id TEXT NOT NULL, code TEXT NOT NULL, name TEXT NOT NULL, name_en TEXT,
+            description TEXT, brand_id TEXT NOT NULL, category_id TEXT NOT NULL, option_names TEXT NOT NULL, attributes TEXT NOT NULL,
+            images TEXT NOT NULL, unit TEXT NOT NULL, tax_class TEXT NOT NULL, assortment TEXT NOT NULL, online_first_until BIGINT,
+            status TEXT NOT NULL, search_text TEXT NOT NULL, version BIGINT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+        """,
+        """
+        catalog_import_skus (
+            import_id TEXT NOT NULL, op TEXT NOT NULL, codes_changed BIGINT NOT NULL, id TEXT NOT NULL, product_id TEXT NOT NULL,
+            code TEXT NOT NULL, barcode TEXT, options TEXT NOT NULL, list_price BIGINT NOT NULL, currency TEXT NOT NULL,
+            weight_grams BIGINT, volume_cm3 BIGINT, status TEXT NOT NULL, version BIGINT NOT NULL, created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL)
+        """,
+        "catalog_import_codes (import_id TEXT NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL, sku_id TEXT NOT NULL)",
+        """
+        catalog_import_history (
+            import_id TEXT NOT NULL, id TEXT NOT NULL, sku_id TEXT NOT NULL, price_list_id TEXT, old_price BIGINT, new_price BIGINT,
+            currency TEXT NOT NULL, at BIGINT NOT NULL, actor_id TEXT NOT NULL, source TEXT NOT NULL)
+        """,
+    ]
+
+    static let stagingIndexesAndQueue = [
+        "CREATE INDEX catalog_import_products_import ON catalog_import_products (import_id, op)",
+        "CREATE INDEX catalog_import_skus_import ON catalog_import_skus (import_id, op)",
+        "CREATE INDEX catalog_import_codes_import ON catalog_import_codes (import_id)",
+        "CREATE INDEX catalog_import_history_import ON catalog_import_history (import_id)",
+        // Products whose search entry is still to be written after an import committed; `recompute`
+        // when the document itself must be rebuilt from the product's current SKUs.
+        "CREATE TABLE catalog_search_pending (product_id TEXT PRIMARY KEY, recompute BIGINT NOT NULL)",
     ]
 }

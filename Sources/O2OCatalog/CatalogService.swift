@@ -517,23 +517,76 @@ public struct CatalogService: Sendable {
     static func indexForSearch(_ products: [Product], _ tx: Transaction, columnWritten: Bool = false) async throws {
         guard !products.isEmpty else { return }
         for chunk in products.chunked(400) {
-            if tx.engine == .sqlite {
-                // The FTS row's rowid is derived from the product id: deleting by rowid is a lookup,
-                // where deleting by an unindexed FTS column would scan the whole index.
-                let rowids = chunk.map { SearchText.rowid($0.id) }
-                var d: SQLQueryString = "DELETE FROM product_search WHERE rowid IN ("
-                for (i, r) in rowids.enumerated() { d += "\(unsafeRaw: i == 0 ? "" : ",")\(bind: r)" }
-                d += ")"
-                try await tx.sql.raw(d).run()
-                var q: SQLQueryString = "INSERT INTO product_search (rowid, product_id, doc) VALUES "
-                for (i, p) in chunk.enumerated() {
-                    q += "\(unsafeRaw: i == 0 ? "" : ",")(\(bind: rowids[i]), \(bind: p.id), \(bind: SearchText.document(p)))"
-                }
-                try await tx.sql.raw(q).run()
-            }
+            if tx.engine == .sqlite { try await writeSearchEntries(chunk.map { ($0.id, SearchText.document($0)) }, tx) }
             for p in chunk where !columnWritten {
                 try await tx.sql.raw("UPDATE products SET search_text = \(bind: SearchText.document(p)) WHERE id = \(bind: p.id)").run()
             }
+        }
+    }
+
+    /// SQLite's FTS entries for these products, replacing any they had.
+    private static func writeSearchEntries(_ entries: [(id: String, document: String)], _ tx: Transaction) async throws {
+        guard !entries.isEmpty else { return }
+        // The FTS row's rowid is derived from the product id: deleting by rowid is a lookup,
+        // where deleting by an unindexed FTS column would scan the whole index.
+        let rowids = entries.map { SearchText.rowid($0.id) }
+        var d: SQLQueryString = "DELETE FROM product_search WHERE rowid IN ("
+        for (i, r) in rowids.enumerated() { d += "\(unsafeRaw: i == 0 ? "" : ",")\(bind: r)" }
+        d += ")"
+        try await tx.sql.raw(d).run()
+        var q: SQLQueryString = "INSERT INTO product_search (rowid, product_id, doc) VALUES "
+        for (i, e) in entries.enumerated() {
+            q += "\(unsafeRaw: i == 0 ? "" : ",")(\(bind: rowids[i]), \(bind: e.id), \(bind: e.document))"
+        }
+        try await tx.sql.raw(q).run()
+    }
+
+    /// Rebuilds the search documents of these products from what the transaction now holds.
+    static func reindex(productIds: [String], _ tx: Transaction) async throws {
+        for chunk in productIds.chunked(400) {
+            let ids = Array(chunk)
+            var products = try await tx.sql.raw("SELECT * FROM products WHERE id IN \(CatalogRows.list(ids))").all().map(CatalogRows.product)
+            let rows = try await tx.sql.raw("SELECT product_id, code, barcode FROM skus WHERE product_id IN \(CatalogRows.list(ids)) ORDER BY id").all()
+            var skus: [String: [SKU]] = [:]
+            for r in rows {
+                let pid = try r.decode(column: "product_id", as: String.self)
+                skus[pid, default: []].append(SKU(
+                    id: "", productId: pid, code: try r.decode(column: "code", as: String.self), barcode: try r.decode(column: "barcode", as: String?.self),
+                    options: [:], listPrice: Money(minorUnits: 0), weightGrams: nil, volumeCm3: nil, status: .active, externalCodes: [], version: 0,
+                    createdAt: Date(), updatedAt: Date()))
+            }
+            for i in products.indices { products[i].skus = skus[products[i].id] ?? [] }
+            try await indexForSearch(products, tx)
+        }
+    }
+
+    /// Writes the search entries an import left to follow its commit, in short transactions so
+    /// other writes go on between them; returns how many products it indexed. The import runs it
+    /// before it answers, and the server at start (for an import a crash interrupted).
+    @discardableResult
+    public func indexPendingSearch(batch: Int = 500) async throws -> Int {
+        var total = 0
+        while true {
+            let n = try await db.write { tx in
+                let rows = try await tx.sql.raw("SELECT product_id, recompute FROM catalog_search_pending ORDER BY product_id LIMIT \(literal: batch)").all()
+                guard !rows.isEmpty else { return 0 }
+                var rebuild: [String] = [], stored: [String] = []
+                for r in rows {
+                    let id = try r.decode(column: "product_id", as: String.self)
+                    if try r.decode(column: "recompute", as: Int.self) != 0 { rebuild.append(id) } else { stored.append(id) }
+                }
+                try await Self.reindex(productIds: rebuild, tx)
+                if !stored.isEmpty, tx.engine == .sqlite {
+                    let docs = try await tx.sql.raw("SELECT id, search_text FROM products WHERE id IN \(CatalogRows.list(stored))").all().map {
+                        (id: try $0.decode(column: "id", as: String.self), document: try $0.decode(column: "search_text", as: String.self))
+                    }
+                    try await Self.writeSearchEntries(docs, tx)
+                }
+                try await tx.sql.raw("DELETE FROM catalog_search_pending WHERE product_id IN \(CatalogRows.list(rebuild + stored))").run()
+                return rows.count
+            }
+            total += n
+            if n < batch { return total }
         }
     }
 

@@ -82,7 +82,7 @@ public struct Transaction: Sendable {
 public final class Database: Sendable {
     public let engine: DatabaseEngine
     public let location: DatabaseLocation
-    let logger: Logger
+    public let logger: Logger
     private let backend: Backend
 
     enum Backend: Sendable {

@@ -34,7 +34,7 @@ public func buildApplication(services: AppServices) throws -> some ApplicationPr
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "o2o"),
         logger: services.logger)
-    app.addServices(OutboxWorker(services: services), InventoryWorker(services: services))
+    app.addServices(OutboxWorker(services: services), PeriodicWorker.inventory(services), PeriodicWorker.catalog(services))
     return app
 }
 

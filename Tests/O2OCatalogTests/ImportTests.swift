@@ -462,3 +462,80 @@ struct ImportTests {
         }
     }
 }
+
+@Suite("Catalog: a large import does not hold the writer")
+struct StagedImportTests {
+    static let staging = ["catalog_import_products", "catalog_import_skus", "catalog_import_codes", "catalog_import_history"]
+
+    static func stagedRows(_ db: Database) async throws -> Int {
+        var n = 0
+        for t in staging { n += try await TestDatabase.count(t, db) }
+        return n
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func importSKUs_aLargeFile_letsOtherWritesCommitWhileItIsStaged_andLeavesNoStagingBehind(_ engine: DatabaseEngine) async throws {
+        try await TestDatabase.with(engine) { (db: Database) async throws in
+            // setup: 2,500 products × 2 SKUs, several staging transactions' worth
+            let c = try await Catalog.make(db)
+            var file = SKUFile()
+            for p in 0..<2_500 {
+                for size in ["M", "L"] {
+                    file.add("ST-\(p)", "ST-\(p)-\(size)", options: "size=\(size)", external: "erp=\(p)\(size)")
+                }
+            }
+            let text = file.text
+            let importing = Task { try await c.importer.importCSV(.skus, text: text, dryRun: false, caller: .system) }
+            // act: small writes beside the import; a write is "inside" the import when staged rows
+            // exist both just before and just after it, which is only while the import is staged
+            var inside = 0
+            var writes = 0
+            while true {
+                let stagedBefore = try await Self.stagedRows(db)
+                _ = try await c.catalog.createBrand(code: "W\(writes)", name: "品牌 \(writes)", nameEn: nil, caller: .system)
+                writes += 1
+                let stagedAfter = try await Self.stagedRows(db)
+                if stagedBefore > 0 && stagedAfter > 0 { inside += 1 }
+                if writes > 10, try await TestDatabase.count("products", db) > 0, stagedAfter == 0 { break }
+                if writes > 5_000 { break }
+            }
+            let result = try await importing.value
+            // check
+            #expect(result.created == 5_000)
+            #expect(inside > 0, "no write committed while the import was staged (\(writes) writes)")
+            #expect(try await TestDatabase.count("skus", db) == 5_000)
+            #expect(try await TestDatabase.count("sku_external_codes", db) == 5_000)
+            #expect(try await TestDatabase.count("price_history", db) == 5_000)
+            #expect(try await Self.stagedRows(db) == 0)
+            #expect(try await TestDatabase.count("catalog_search_pending", db) == 0)
+            var f = CatalogService.ProductFilter()
+            f.text = "ST-2499-L"
+            #expect(try await c.catalog.products(f).items.map(\.code) == ["ST-2499"])
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func indexPendingSearch_finishesTheEntriesAnInterruptedImportLeft(_ engine: DatabaseEngine) async throws {
+        try await TestDatabase.with(engine) { (db: Database) async throws in
+            // setup: an import whose search entries were lost after its commit (a crash)
+            let c = try await Catalog.make(db)
+            _ = try await c.importer.importCSV(.skus, text: SKUFile.standard.text, dryRun: false, caller: .system)
+            let tee = try await c.catalog.product("TEE-01")
+            try await db.write { tx in
+                if tx.engine == .sqlite { try await tx.sql.raw("DELETE FROM product_search").run() }
+                try await tx.sql.raw("UPDATE products SET search_text = '' WHERE id = \(bind: tee.id)").run()
+                try await tx.sql.raw("INSERT INTO catalog_search_pending (product_id, recompute) VALUES (\(bind: tee.id), 1)").run()
+            }
+            var f = CatalogService.ProductFilter()
+            f.text = "圆领"
+            #expect(try await c.catalog.products(f).items.isEmpty)
+            // act
+            let indexed = try await c.catalog.indexPendingSearch()
+            // check
+            #expect(indexed == 1)
+            #expect(try await c.catalog.products(f).items.map(\.code) == ["TEE-01"])
+            #expect(try await TestDatabase.count("catalog_search_pending", db) == 0)
+            #expect(try await c.catalog.indexPendingSearch() == 0)
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Runs a round of background work every few seconds until shutdown; a failed round is logged and
+/// the next one tries again. Every round is safe to run in several processes at once.
+struct PeriodicWorker: Service, CustomStringConvertible {
+    let description: String
+    let logger: Logger
+    var interval: Duration = .seconds(2)
+    let round: @Sendable () async throws -> Void
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await round()
+                } catch is CancellationError {
+                    break
+                } catch {
+                    logger.warning("\(description) round failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+        logger.info("\(description) stopped")
+    }
+}
+
+extension PeriodicWorker {
+    /// Releases unpaid reservations whose time ran out and publishes the channels' changed ATP
+    /// (`inventory.atp_changed`): each reservation is expired, and each changed SKU published, by
+    /// exactly one process.
+    static func inventory(_ services: AppServices) -> PeriodicWorker {
+        PeriodicWorker(description: "inventory worker", logger: services.logger) {
+            // Drain a backlog in rounds of 200, then wait.
+            while try await services.inventory.expireDue(limit: 200) == 200 {}
+            try await services.inventory.publishATPChanges()
+        }
+    }
+
+    /// Writes search entries an import left behind (an import interrupted after its commit).
+    static func catalog(_ services: AppServices) -> PeriodicWorker {
+        PeriodicWorker(description: "catalog worker", logger: services.logger, interval: .seconds(5)) {
+            try await services.catalog.indexPendingSearch()
+        }
+    }
+}
