@@ -60,6 +60,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "O2OOrders",
+            dependencies: ["O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "O2OAPI",
             dependencies: [
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -70,7 +75,7 @@ let package = Package(
         .target(
             name: "O2OServer",
             dependencies: [
-                "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OAPI",
+                "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -104,7 +109,7 @@ let package = Package(
         ),
         .target(
             name: "O2OTestSupport",
-            dependencies: ["O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OServer"],
+            dependencies: ["O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OServer"],
             path: "Tests/O2OTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -126,6 +131,11 @@ let package = Package(
         .testTarget(
             name: "O2OInventoryTests",
             dependencies: ["O2OInventory", "O2OCatalog", "O2ONetwork", "O2OCore", "O2OServer", "O2OTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "O2OOrdersTests",
+            dependencies: ["O2OOrders", "O2OInventory", "O2OCatalog", "O2ONetwork", "O2OCore", "O2OServer", "O2OTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

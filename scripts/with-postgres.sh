@@ -152,12 +152,16 @@ else
   DURABILITY="-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
 fi
 
+# The test suites run in parallel, each test on its own database with its own pool of up to 8
+# connections: more than the default 100 at peak.
+MAX_CONNECTIONS="${O2O_PG_MAX_CONNECTIONS:-400}"
+
 # Start; retry with another port if we lost a race for the one we picked.
 PORT=""
 for attempt in 1 2 3 4 5; do
   PORT="$(free_port)" || { log "error: could not find a free port"; exit 1; }
   if (cd "$TOP" && as_pg "$BINDIR/pg_ctl" -D "$DATA" -l "$PGLOG" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $PORT -k $TOP $DURABILITY" \
+        -o "-c listen_addresses=127.0.0.1 -p $PORT -k $TOP -c max_connections=$MAX_CONNECTIONS $DURABILITY" \
         start >/dev/null 2>&1); then
     STARTED=1
     break

@@ -328,12 +328,17 @@ public struct CatalogImporter: Sendable {
         let staged = (products: products, skus: skus, history: history)
         let recorder = catalog.recorder
         let summary = result
+        let started = ContinuousClock.now
+        var timings: [String: String] = [:]
+        func lap(_ name: String, since: ContinuousClock.Instant) { timings[name] = "\(ContinuousClock.now - since)" }
         do {
             for chunk in staged.products.chunked(Self.stagingChunk) { try await db.write { try await Self.stage(products: Array(chunk), importId, $0) } }
             for chunk in staged.skus.chunked(Self.stagingChunk) { try await db.write { try await Self.stage(skus: Array(chunk), importId, $0) } }
             for chunk in staged.history.chunked(Self.stagingChunk) {
                 try await db.write { try await Self.stage(history: Array(chunk), importId, at: now, caller: caller, $0) }
             }
+            lap("staged", since: started)
+            let applying = ContinuousClock.now
             try await db.write { tx in
                 try await Self.applyStaged(importId, tx)
                 struct ImportSummary: Encodable { let kind: String; let rows: Int; let created: Int; let updated: Int; let newProducts: Int }
@@ -343,15 +348,22 @@ public struct CatalogImporter: Sendable {
                                                                newProducts: newProducts),
                                           organisationId: nil, locationId: nil, event: "catalog.imported")
             }
+            lap("applied", since: applying)
         } catch {
-            try? await db.write { try await Self.discardStaged(importId, $0) }
+            try? await discardStaged(importId)
             throw error
         }
+        let cleaning = ContinuousClock.now
+        try? await discardStaged(importId)
+        lap("cleaned", since: cleaning)
         // The search entries follow in short transactions too; the answer waits for them. The import
         // has committed: should this fail, the catalog worker finishes the entries.
+        let indexing = ContinuousClock.now
         do { try await catalog.indexPendingSearch() } catch {
             db.logger.warning("search entries after an import are left to the catalog worker", metadata: ["error": "\(error)"])
         }
+        lap("indexed", since: indexing)
+        db.logger.info("catalog import", metadata: ["import": "\(importId)", "rows": "\(summary.rows)"].merging(timings.mapValues { .string($0) }) { a, _ in a })
         return result
     }
 
@@ -489,14 +501,37 @@ public struct CatalogImporter: Sendable {
             SELECT id, 1 FROM catalog_import_products WHERE import_id = \(bind: importId) AND op <> 'insert'
             ON CONFLICT (product_id) DO UPDATE SET recompute = 1
             """).run()
-        try await discardStaged(importId, tx)
     }
 
-    static func discardStaged(_ importId: String, _ tx: Transaction) async throws {
-        for table in ["catalog_import_products", "catalog_import_skus", "catalog_import_codes", "catalog_import_history"] {
-            try await tx.sql.raw("DELETE FROM \(unsafeRaw: table) WHERE import_id = \(bind: importId)").run()
+    /// Deletes an import's staged rows, in short transactions too. Staging left by an import
+    /// that died midway is deleted by the catalog worker once it is a day old.
+    func discardStaged(_ importId: String) async throws {
+        for (table, key) in Self.stagingTables {
+            while try await db.write({ tx in
+                try await tx.sql.raw("""
+                    DELETE FROM \(unsafeRaw: table) WHERE import_id = \(bind: importId) AND \(unsafeRaw: key) IN (
+                        SELECT \(unsafeRaw: key) FROM \(unsafeRaw: table) WHERE import_id = \(bind: importId) LIMIT 5000)
+                    """).run()
+                return try await tx.sql.raw("SELECT 1 AS x FROM \(unsafeRaw: table) WHERE import_id = \(bind: importId) LIMIT 1").first() != nil
+            }) {}
         }
     }
+
+    /// Deletes staging of imports that started over a day ago and never finished (a crash).
+    public func discardAbandonedStaging() async throws {
+        let cutoff = O2OID.make("imp", at: catalog.clock.instant().addingTimeInterval(-86_400))
+        for (table, _) in Self.stagingTables {
+            let ids = try await db.read { sql in
+                try await sql.raw("SELECT DISTINCT import_id FROM \(unsafeRaw: table) WHERE import_id < \(bind: cutoff) LIMIT 20").all()
+                    .map { try $0.decode(column: "import_id", as: String.self) }
+            }
+            for id in ids { try await discardStaged(id) }
+        }
+    }
+
+    /// Each staging table with a column that picks out its rows in chunks.
+    static let stagingTables = [("catalog_import_products", "id"), ("catalog_import_skus", "id"), ("catalog_import_codes", "sku_id"),
+                                ("catalog_import_history", "id")]
 
     struct Existing: Sendable {
         var productsByCode: [String: Product] = [:]

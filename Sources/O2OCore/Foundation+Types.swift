@@ -162,3 +162,11 @@ extension Optional {
         return try await transform(self)
     }
 }
+
+extension Array {
+    /// The array in consecutive slices of at most `size` elements (for statements with a bounded
+    /// number of parameters).
+    public func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}

@@ -49,6 +49,14 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case inventoryManage = "inventory.manage"
     /// Channel pools and safety stock.
     case inventoryConfigure = "inventory.configure"
+    /// Orders with their customers' contact details.
+    case ordersRead = "orders.read"
+    /// Place and quote orders (web, app, call center, a clerk's endless aisle, integrations).
+    case ordersPlace = "orders.place"
+    /// Move orders through their lifecycle: release, pick, ship, hand over, hold, cancel.
+    case ordersManage = "orders.manage"
+    /// Channels' routing rules.
+    case routingConfigure = "routing.configure"
 }
 
 extension Role {
@@ -59,21 +67,24 @@ extension Role {
         case .hqAdmin:
             return Set(Permission.allCases)
         case .ops:
-            p.formUnion([.locationsCreate, .locationsUpdate, .auditRead, .eventTypesRead, .inventoryReserve, .inventoryManage, .inventoryConfigure])
+            p.formUnion([.locationsCreate, .locationsUpdate, .auditRead, .eventTypesRead, .inventoryReserve, .inventoryManage, .inventoryConfigure,
+                         .ordersRead, .ordersPlace, .ordersManage, .routingConfigure])
         case .merchandiser:
             p.formUnion([.catalogManage, .pricesManage, .auditRead, .eventTypesRead, .inventoryConfigure])
         case .finance:
-            p.formUnion([.auditRead, .pricesManage])
+            p.formUnion([.auditRead, .pricesManage, .ordersRead])
         case .storeManager:
-            p.formUnion([.locationsUpdate, .auditRead, .inventoryReserve, .inventoryManage])
+            p.formUnion([.locationsUpdate, .auditRead, .inventoryReserve, .inventoryManage, .ordersRead, .ordersPlace, .ordersManage])
         case .franchisee:
-            p.formUnion([.locationsUpdate, .auditRead, .inventoryManage])
+            p.formUnion([.locationsUpdate, .auditRead, .inventoryManage, .ordersRead, .ordersManage])
         case .integration:
-            p.formUnion([.eventTypesRead, .inventoryReserve])
-        case .customerService, .clerk:
-            p.insert(.inventoryReserve)
+            p.formUnion([.eventTypesRead, .inventoryReserve, .ordersRead, .ordersPlace])
+        case .customerService:
+            p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace, .ordersManage])
+        case .clerk:
+            p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace])
         case .warehouse:
-            p.insert(.inventoryManage)
+            p.formUnion([.inventoryManage, .ordersRead, .ordersManage])
         case .marketer, .supplier:
             break
         }

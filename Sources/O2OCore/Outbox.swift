@@ -64,6 +64,22 @@ public enum EventCatalog {
         EventType("inventory.transfer_shipped", "A transfer left its source; its units are in transit."),
         EventType("inventory.transfer_received", "A transfer arrived; the payload has what was received and any discrepancy."),
         EventType("inventory.transfer_cancelled", "A transfer was cancelled before shipping; its units were released at the source."),
+        EventType("order.placed", "An order was placed from any channel: priced, routed and its stock held (or queued on a routing hold)."),
+        EventType("order.paid", "An order's captured tenders reached its total."),
+        EventType("order.payment_failed", "A tender of an order was declined by its provider."),
+        EventType("order.released", "An order was released to the location(s) that fulfil it."),
+        EventType("order.picking", "A location started picking an order."),
+        EventType("order.shipped", "An order left its location (已出库); its held stock became a sale."),
+        EventType("order.ready_for_pickup", "A pickup order is ready at the store; the customer can collect it with the pickup code."),
+        EventType("order.delivered", "An order reached the customer (已到货); cash on delivery is collected."),
+        EventType("order.picked_up", "A pickup order was handed over at the counter; its held stock became a sale."),
+        EventType("order.completed", "An order is complete."),
+        EventType("order.settled", "An order is settled (已结算)."),
+        EventType("order.cancelled", "An order was cancelled; its stock was given back."),
+        EventType("order.refunded", "A cancelled order's captured payments were refunded."),
+        EventType("order.held", "An order was put on hold (payment, fraud, address, manual, routing)."),
+        EventType("order.hold_released", "A hold on an order was lifted."),
+        EventType("order.routing_rule_set", "A channel's routing rule (or the default) was set."),
     ]
     public static let names = Set(all.map(\.name))
 }

@@ -90,6 +90,16 @@ public struct ReservationLine: Codable, Sendable, Equatable {
     public var open: Int { quantity - consumed - released }
 }
 
+/// What a location may give a channel, for routing.
+public struct SourcingStock: Sendable, Equatable {
+    /// The channel's pool lets it ship (carrier or store delivery).
+    public var shipping: Bool
+    /// The channel's pool lets it hand over at the counter.
+    public var pickup: Bool
+    /// SKU id → units it may give now; SKUs it cannot give are absent.
+    public var available: [String: Int]
+}
+
 /// Quantities held for an order at locations, all lines or none.
 public struct Reservation: Codable, Sendable, Equatable {
     public var id: String

@@ -1,6 +1,5 @@
 import Foundation
 import O2OCore
-import Synchronization
 
 /// What inventory needs to know of a location; the network module owns the data.
 public struct StockLocation: Sendable, Equatable {
@@ -62,43 +61,10 @@ public protocol InventoryDirectory: Sendable {
 }
 
 /// Locations change rarely and are read on every availability query: kept for a few seconds.
-final class LocationCache: Sendable {
-    private struct Entry {
-        var at: ContinuousClock.Instant
-        var byId: [String: StockLocation]
-        var byCode: [String: StockLocation]
-        var all: [StockLocation]
-    }
-    private let directory: any InventoryDirectory
-    private let ttl: Duration
-    private let entry = Mutex<Entry?>(nil)
+typealias LocationCache = KeyedCache<StockLocation>
 
-    init(directory: any InventoryDirectory, ttl: Duration = .seconds(10)) {
-        self.directory = directory
-        self.ttl = ttl
+extension KeyedCache where Item == StockLocation {
+    convenience init(directory: any InventoryDirectory) {
+        self.init(id: { $0.id }, code: { $0.code }) { try await directory.locations() }
     }
-
-    private func current() async throws -> Entry {
-        if let e = entry.withLock({ $0 }), ContinuousClock.now - e.at < ttl { return e }
-        let all = try await directory.locations()
-        let e = Entry(at: .now, byId: Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
-                      byCode: Dictionary(all.map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a }), all: all)
-        entry.withLock { $0 = e }
-        return e
-    }
-
-    /// A location by id or code; a miss reloads once (a location created a moment ago).
-    func find(_ ref: String) async throws -> StockLocation? {
-        if let l = try await lookup(ref) { return l }
-        entry.withLock { $0 = nil }
-        return try await lookup(ref)
-    }
-
-    private func lookup(_ ref: String) async throws -> StockLocation? {
-        let e = try await current()
-        return e.byId[ref] ?? e.byCode[ref]
-    }
-
-    func byId() async throws -> [String: StockLocation] { try await current().byId }
-    func all() async throws -> [StockLocation] { try await current().all }
 }

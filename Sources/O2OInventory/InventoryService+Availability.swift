@@ -214,10 +214,7 @@ extension InventoryService {
         let members = Dictionary((pool?.members ?? []).map { ($0.locationId, $0) }, uniquingKeysWith: { a, _ in a })
         var perSKU: [String: [LocationATP]] = [:]
         for r in rows {
-            guard let l = byId[r.location], l.active else { continue }
-            let member = members.isEmpty ? PoolMember(locationId: l.id, exposure: .all, shipping: l.ships, pickup: l.isStore && l.pickup)
-                                         : members[r.location]
-            guard let member, member.shipping || member.pickup else { continue }
+            guard let l = byId[r.location], l.active, let member = Self.member(l, of: members) else { continue }
             let available = member.exposure.apply(max(0, r.onHand - r.reserved - Self.safety(rules, sku: r.sku, location: r.location, channel: channelId)))
             guard available > 0 else { continue }
             perSKU[r.sku, default: []].append(LocationATP(locationId: r.location, available: available, shipping: member.shipping, pickup: member.pickup))
@@ -230,6 +227,45 @@ extension InventoryService {
             return ChannelATP(skuId: sku, shipping: locs.filter(\.shipping).reduce(0) { $0 + $1.available },
                               pickup: locs.filter(\.pickup).reduce(0) { $0 + $1.available }, locations: locs)
         })
+    }
+
+    /// How a location feeds a channel: its pool membership, or for a channel without a pool every
+    /// location as it is (all its stock; shipping if it ships, pickup if it is a pickup store).
+    /// Nil when it does not feed the channel.
+    static func member(_ l: StockLocation, of members: [String: PoolMember]) -> PoolMember? {
+        let m = members.isEmpty ? PoolMember(locationId: l.id, exposure: .all, shipping: l.ships, pickup: l.isStore && l.pickup) : members[l.id]
+        guard let m, m.shipping || m.pickup else { return nil }
+        return m
+    }
+
+    /// For routing, read through `sql` (the caller's transaction when it holds what it finds): what each of these locations may give the
+    /// channel of each SKU now (after safety stock, within its share of the channel's pool), and
+    /// whether the pool lets it ship or hand over. Locations that do not feed the channel are left out.
+    public func sourcing(channel channelId: String, skus: [String], locations ids: [String], _ sql: any SQLDatabase) async throws -> [String: SourcingStock] {
+        guard !skus.isEmpty, !ids.isEmpty else { return [:] }
+        let byId = try await locations.byId()
+        let pool = try await Self.pool(channelId, sql)
+        let members = Dictionary((pool?.members ?? []).map { ($0.locationId, $0) }, uniquingKeysWith: { a, _ in a })
+        let rules = try await Self.safetyRules(skus: skus, channel: channelId, sql)
+        var out: [String: SourcingStock] = [:]
+        for id in ids {
+            guard let l = byId[id], l.active, let m = Self.member(l, of: members) else { continue }
+            out[id] = SourcingStock(shipping: m.shipping, pickup: m.pickup, available: [:])
+        }
+        let feeding = Array(out.keys)
+        for start in stride(from: 0, to: feeding.count, by: 500) {
+            let chunk = Array(feeding[start..<min(start + 500, feeding.count)])
+            let rows = try await sql.raw("""
+                SELECT sku_id, location_id, on_hand, reserved FROM inventory_balances
+                WHERE sku_id IN \(SQLQueryString.list(skus)) AND location_id IN \(SQLQueryString.list(chunk)) AND on_hand > reserved
+                """).all().map(Self.stockRow)
+            for r in rows {
+                let exposure = members[r.location]?.exposure ?? .all
+                let a = exposure.apply(max(0, r.onHand - r.reserved - Self.safety(rules, sku: r.sku, location: r.location, channel: channelId)))
+                if a > 0 { out[r.location]?.available[r.sku] = a }
+            }
+        }
+        return out
     }
 
     /// Active pickup stores within `radiusKm` of a point holding any of the SKUs, those with every

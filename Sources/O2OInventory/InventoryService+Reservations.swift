@@ -23,13 +23,17 @@ extension InventoryService {
         public var referenceId: String?
         /// Seconds until an unpaid reservation is released; default: the channel pool's setting.
         public var expiresInSeconds: Int?
+        /// False: held until sold or released, whatever the channel's lifetime (a paid order, or
+        /// an order whose own module enforces its payment deadline).
+        public var expires: Bool
         public var lines: [NewReservationLine]
         public init(channel: String? = nil, referenceType: String? = nil, referenceId: String? = nil, expiresInSeconds: Int? = nil,
-                    lines: [NewReservationLine]) {
+                    expires: Bool = true, lines: [NewReservationLine]) {
             self.channel = channel
             self.referenceType = referenceType
             self.referenceId = referenceId
             self.expiresInSeconds = expiresInSeconds
+            self.expires = expires
             self.lines = lines
         }
     }
@@ -37,6 +41,37 @@ extension InventoryService {
     /// Holds every line or none: when a line is short, nothing is held and every short line is
     /// reported (`InventoryError.insufficientStock`).
     public func reserve(_ new: NewReservation, caller: Caller) async throws -> Reservation {
+        let prepared = try await prepare(new, caller: caller)
+        let now = clock.instant()
+        do {
+            return try await db.write { tx in try await hold(new, prepared, caller: caller, at: now, tx) }
+        } catch InventoryError.insufficientStock(let short) {
+            // A short line on a SKU id that does not exist is a bad request, not a stock problem.
+            let ids = Array(Set(short.map(\.skuId)))
+            let known = try await directory.skuIds(ids)
+            var unknown = Validator()
+            for s in short where known[s.skuId] == nil { unknown.add("lines[\(s.line)].sku", "no SKU '\(s.skuId)'") }
+            try unknown.finish()
+            throw InventoryError.insufficientStock(short)
+        }
+    }
+
+    /// The same hold inside another module's transaction (an order's), so the hold and the
+    /// caller's rows commit or vanish together. SKUs should be given by id.
+    public func reserve(_ new: NewReservation, caller: Caller, in tx: Transaction) async throws -> Reservation {
+        try await hold(new, try await prepare(new, caller: caller), caller: caller, at: clock.instant(), tx)
+    }
+
+    struct PreparedReservation: Sendable {
+        var channelId: String?
+        var lineSKUs: [String]
+        /// Lines that named their location.
+        var named: [Int: StockLocation]
+        var byId: [String: StockLocation]
+    }
+
+    /// Validates a reservation and resolves its references, outside any transaction.
+    private func prepare(_ new: NewReservation, caller: Caller) async throws -> PreparedReservation {
         var v = Validator()
         Self.validateLines(new.lines.map { ($0.sku, $0.quantity) }, signed: false, &v)
         for (i, l) in new.lines.enumerated() { v.text(l.location, "lines[\(i)].locationId", required: false, max: 100) }
@@ -63,70 +98,60 @@ extension InventoryService {
             named[i] = loc
         }
         try lv.finish()
-        let given = named
-        let byId = try await locations.byId()
-        let now = clock.instant()
-        do {
-            return try await db.write { tx in
-                var places = given
-                let pool = try await channelId.asyncMap { try await Self.pool($0, tx.sql) } ?? nil
-                let skus = Array(Set(lineSKUs))
-                let rules = try await Self.safetyRules(skus: skus, channel: channelId, tx.sql)
-                var changes: [Change] = []
-                var unplaced: [Shortfall] = []
-                for (i, l) in new.lines.enumerated() {
-                    let sku = lineSKUs[i]
-                    var location = places[i]
-                    if location == nil {
-                        let pick = try await Self.pick(sku: sku, quantity: l.quantity, pool: pool, rules: rules, channel: channelId!,
-                                                       scope: caller.principal.scope, locations: byId, tx.sql)
-                        location = pick.location
-                        if location == nil {
-                            unplaced.append(Shortfall(line: i, skuId: sku, locationId: "", requested: l.quantity, available: pick.best))
-                            continue
-                        }
-                    }
-                    let loc = location!
-                    places[i] = loc
-                    var c = Change(line: i, sku: sku, location: loc.id, organisation: loc.organisationId, kind: .reservation,
-                                   referenceType: new.referenceType, referenceId: new.referenceId, channel: channelId)
-                    c.reserved = l.quantity
-                    c.guarding = .available(safety: Self.safety(rules, sku: sku, location: loc.id, channel: channelId))
-                    changes.append(c)
+        return PreparedReservation(channelId: channelId, lineSKUs: lineSKUs, named: named, byId: try await locations.byId())
+    }
+
+    private func hold(_ new: NewReservation, _ prepared: PreparedReservation, caller: Caller, at now: Date, _ tx: Transaction) async throws -> Reservation {
+        let (channelId, lineSKUs, given, byId) = (prepared.channelId, prepared.lineSKUs, prepared.named, prepared.byId)
+        var places = given
+        let pool = try await channelId.asyncMap { try await Self.pool($0, tx.sql) } ?? nil
+        let skus = Array(Set(lineSKUs))
+        let rules = try await Self.safetyRules(skus: skus, channel: channelId, tx.sql)
+        var changes: [Change] = []
+        var unplaced: [Shortfall] = []
+        for (i, l) in new.lines.enumerated() {
+            let sku = lineSKUs[i]
+            var location = places[i]
+            if location == nil {
+                let pick = try await Self.pick(sku: sku, quantity: l.quantity, pool: pool, rules: rules, channel: channelId!,
+                                               scope: caller.principal.scope, locations: byId, tx.sql)
+                location = pick.location
+                if location == nil {
+                    unplaced.append(Shortfall(line: i, skuId: sku, locationId: "", requested: l.quantity, available: pick.best))
+                    continue
                 }
-                let id = O2OID.make("res", at: now)
-                for i in changes.indices { changes[i].referenceType = changes[i].referenceType ?? "reservation"; changes[i].referenceId = changes[i].referenceId ?? id }
-                do {
-                    _ = try await apply(changes, tx, caller: caller, at: now)
-                } catch InventoryError.insufficientStock(let short) {
-                    throw InventoryError.insufficientStock((short + unplaced).sorted { $0.line < $1.line })
-                }
-                if !unplaced.isEmpty { throw InventoryError.insufficientStock(unplaced) }
-                let ttl = new.expiresInSeconds ?? pool?.reservationTTL
-                let reservation = Reservation(
-                    id: id, channelId: channelId, referenceType: new.referenceType, referenceId: new.referenceId, status: .active,
-                    expiresAt: ttl.map { now.addingTimeInterval(Double($0)) },
-                    lines: new.lines.enumerated().map { i, l in
-                        ReservationLine(line: i, skuId: lineSKUs[i], locationId: places[i]!.id, quantity: l.quantity, consumed: 0, released: 0,
-                                        soft: given[i] == nil, splitFrom: nil)
-                    },
-                    version: 1, createdAt: now, updatedAt: now)
-                try await Self.insert(reservation, tx)
-                let first = places[0]!
-                try await recorder.record(tx, caller: caller, action: "create", entityType: "reservation", entityId: id,
-                                          before: Reservation?.none, after: reservation, organisationId: first.organisationId,
-                                          locationId: first.id, event: "inventory.reservation_created")
-                return reservation
             }
-        } catch InventoryError.insufficientStock(let short) {
-            // A short line on a SKU id that does not exist is a bad request, not a stock problem.
-            let ids = Array(Set(short.map(\.skuId)))
-            let known = try await directory.skuIds(ids)
-            var unknown = Validator()
-            for s in short where known[s.skuId] == nil { unknown.add("lines[\(s.line)].sku", "no SKU '\(s.skuId)'") }
-            try unknown.finish()
-            throw InventoryError.insufficientStock(short)
+            let loc = location!
+            places[i] = loc
+            var c = Change(line: i, sku: sku, location: loc.id, organisation: loc.organisationId, kind: .reservation,
+                           referenceType: new.referenceType, referenceId: new.referenceId, channel: channelId)
+            c.reserved = l.quantity
+            c.guarding = .available(safety: Self.safety(rules, sku: sku, location: loc.id, channel: channelId))
+            changes.append(c)
         }
+        let id = O2OID.make("res", at: now)
+        for i in changes.indices { changes[i].referenceType = changes[i].referenceType ?? "reservation"; changes[i].referenceId = changes[i].referenceId ?? id }
+        do {
+            _ = try await apply(changes, tx, caller: caller, at: now)
+        } catch InventoryError.insufficientStock(let short) {
+            throw InventoryError.insufficientStock((short + unplaced).sorted { $0.line < $1.line })
+        }
+        if !unplaced.isEmpty { throw InventoryError.insufficientStock(unplaced) }
+        let ttl = new.expires ? new.expiresInSeconds ?? pool?.reservationTTL : nil
+        let reservation = Reservation(
+            id: id, channelId: channelId, referenceType: new.referenceType, referenceId: new.referenceId, status: .active,
+            expiresAt: ttl.map { now.addingTimeInterval(Double($0)) },
+            lines: new.lines.enumerated().map { i, l in
+                ReservationLine(line: i, skuId: lineSKUs[i], locationId: places[i]!.id, quantity: l.quantity, consumed: 0, released: 0,
+                                soft: given[i] == nil, splitFrom: nil)
+            },
+            version: 1, createdAt: now, updatedAt: now)
+        try await Self.insert(reservation, tx)
+        let first = places[0]!
+        try await recorder.record(tx, caller: caller, action: "create", entityType: "reservation", entityId: id,
+                                  before: Reservation?.none, after: reservation, organisationId: first.organisationId,
+                                  locationId: first.id, event: "inventory.reservation_created")
+        return reservation
     }
 
     /// The pool location with the most available for a line (after safety stock and the
@@ -291,14 +316,16 @@ extension InventoryService {
     }
 
     /// Converts held quantities to sales (shipment or pickup): on hand and reserved both fall.
-    /// Without `lines`, everything still held is sold.
-    public func consume(_ id: String, lines: [(line: Int, quantity: Int)]? = nil, caller: Caller) async throws -> Reservation {
-        try await settle(id, lines: lines, kind: .sale, reason: nil, caller: caller)
+    /// Without `lines`, everything still held is sold. With `tx`, inside the caller's transaction.
+    public func consume(_ id: String, lines: [(line: Int, quantity: Int)]? = nil, caller: Caller, in tx: Transaction? = nil) async throws -> Reservation {
+        try await settle(id, lines: lines, kind: .sale, reason: nil, caller: caller, in: tx)
     }
 
     /// Gives held quantities back (cancelled order or line). Without `lines`, everything still held.
-    public func release(_ id: String, lines: [(line: Int, quantity: Int)]? = nil, reason: String? = nil, caller: Caller) async throws -> Reservation {
-        try await settle(id, lines: lines, kind: .release, reason: reason, caller: caller)
+    /// With `tx`, inside the caller's transaction.
+    public func release(_ id: String, lines: [(line: Int, quantity: Int)]? = nil, reason: String? = nil, caller: Caller,
+                        in tx: Transaction? = nil) async throws -> Reservation {
+        try await settle(id, lines: lines, kind: .release, reason: reason, caller: caller, in: tx)
     }
 
     /// Releases reservations whose time ran out; returns how many. Safe to run in several processes at once.
@@ -324,7 +351,7 @@ extension InventoryService {
     }
 
     private func settle(_ id: String, lines: [(line: Int, quantity: Int)]?, kind: MovementKind, reason: String?, caller: Caller,
-                        expiring: Bool = false) async throws -> Reservation {
+                        expiring: Bool = false, in outer: Transaction? = nil) async throws -> Reservation {
         var v = Validator()
         v.text(reason, "reason", required: false, max: 500)
         if let lines {
@@ -336,7 +363,7 @@ extension InventoryService {
         try v.finish()
         let now = clock.instant()
         let byId = try await locations.byId()
-        return try await db.write { tx in
+        let body: @Sendable (Transaction) async throws -> Reservation = { tx in
             guard let before = try await Self.reservation(id, tx.sql, lock: tx.engine == .postgres),
                   before.lines.allSatisfy({ l in byId[l.locationId].map { caller.principal.scope.allows(organisationId: $0.organisationId, locationId: $0.id) } ?? false })
             else { throw Problem.notFound("reservation", id) }
@@ -398,6 +425,8 @@ extension InventoryService {
                                       before: before, after: after, organisationId: first?.organisationId, locationId: first?.id, event: event)
             return after
         }
+        if let outer { return try await body(outer) }
+        return try await db.write(body)
     }
 
     public func reservation(_ id: String, scope: Scope) async throws -> Reservation {

@@ -34,7 +34,8 @@ public func buildApplication(services: AppServices) throws -> some ApplicationPr
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "o2o"),
         logger: services.logger)
-    app.addServices(OutboxWorker(services: services), PeriodicWorker.inventory(services), PeriodicWorker.catalog(services))
+    app.addServices(OutboxWorker(services: services), PeriodicWorker.inventory(services), PeriodicWorker.catalog(services),
+                    PeriodicWorker.orders(services))
     return app
 }
 

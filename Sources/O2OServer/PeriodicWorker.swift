@@ -39,10 +39,19 @@ extension PeriodicWorker {
         }
     }
 
-    /// Writes search entries an import left behind (an import interrupted after its commit).
+    /// Cancels unpaid orders whose payment window closed, giving their stock back.
+    static func orders(_ services: AppServices) -> PeriodicWorker {
+        PeriodicWorker(description: "orders worker", logger: services.logger, interval: .seconds(5)) {
+            while try await services.orders.cancelUnpaid(limit: 100) == 100 {}
+        }
+    }
+
+    /// Writes search entries an import left behind (an import interrupted after its commit) and
+    /// deletes the staging of imports that died midway.
     static func catalog(_ services: AppServices) -> PeriodicWorker {
         PeriodicWorker(description: "catalog worker", logger: services.logger, interval: .seconds(5)) {
             try await services.catalog.indexPendingSearch()
+            try await services.importer.discardAbandonedStaging()
         }
     }
 }

@@ -4,6 +4,7 @@ import Logging
 import O2OCatalog
 import O2OInventory
 import O2ONetwork
+import O2OOrders
 import NIOPosix
 import O2OCore
 
@@ -31,6 +32,7 @@ public struct AppServices: Sendable {
     public let prices: PriceService
     public let importer: CatalogImporter
     public let inventory: InventoryService
+    public let orders: OrderService
     public let audit: AuditLog
     public let webhooks: WebhookService
     public let idempotency: IdempotencyStore
@@ -48,6 +50,7 @@ public struct AppServices: Sendable {
         prices = PriceService(db: db, clock: clock, directory: NetworkDirectory(network: network))
         importer = CatalogImporter(catalog: catalog, prices: prices)
         inventory = InventoryService(db: db, clock: clock, directory: StockDirectory(network: network, catalog: catalog))
+        orders = OrderService(db: db, clock: clock, catalog: catalog, network: network, inventory: inventory, pricing: CatalogPricing(prices: prices))
         audit = AuditLog(db: db)
         webhooks = WebhookService(db: db, clock: clock, policy: config.webhooks)
         idempotency = IdempotencyStore(db: db, clock: clock, ttl: config.idempotencyTTL)
@@ -55,6 +58,7 @@ public struct AppServices: Sendable {
 
     /// Every module's migrations, in dependency order.
     public static let migrations: [Migration] = CoreMigrations.all + NetworkMigrations.all + CatalogMigrations.all + InventoryMigrations.all
+        + OrdersMigrations.all
 
     public func migrate() async throws -> [String] {
         try await Migrator(db: db, migrations: Self.migrations, logger: logger).migrate(clock: clock)

@@ -22,9 +22,12 @@ struct BenchDatabase {
     let description: String
     let cleanup: @Sendable () async -> Void
 
+    /// O2O_BENCH_LOG=info shows what the services log (an import's phase timings, say); default warning.
+    static let logLevel = ProcessInfo.processInfo.environment["O2O_BENCH_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+
     static let logger: Logger = {
         var l = Logger(label: "o2o-bench")
-        l.logLevel = .warning
+        l.logLevel = logLevel
         return l
     }()
 

@@ -81,7 +81,7 @@ struct CatalogBench: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = .warning
+            h.logLevel = BenchDatabase.logLevel
             return h
         }
         let db = try await BenchDatabase.make(database: database, engine: engine, keep: keep)
@@ -211,7 +211,7 @@ struct Report: Codable {
         line("  machine       \(e.cores) cores; load average \(e.loadAverageAtStart) at start, \(e.loadAverageAtEnd) at end; \(e.startedAt)")
         line("  setup         \(String(format: "%.1f", setupSeconds)) s (brands, categories, network, channels, user)")
         line()
-        line("1. CSV import (CatalogImporter.importCSV .skus, one transaction)")
+        line("1. CSV import (CatalogImporter.importCSV .skus: staged in short transactions, applied in one)")
         line("  rows          \(i.skus) SKUs of \(i.products) products, \(mib(i.csvBytes / 1024)) of CSV; created \(i.created)")
         line("  time          \(String(format: "%.2f", i.seconds)) s  →  \(String(format: "%.0f", i.rowsPerSecond)) rows/s")
         line("  memory        RSS before \(mib(i.rssBeforeKiB)), peak during \(mib(i.rssPeakKiB)) (\(i.rssSamples) samples), VmHWM after \(mib(i.vmHWMKiB))")

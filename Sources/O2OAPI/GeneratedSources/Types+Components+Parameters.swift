@@ -40,6 +40,8 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/parameters/PriceListId`.
         public typealias PriceListId = Swift.String
+        /// - Remark: Generated from `#/components/parameters/OrderId`.
+        public typealias OrderId = Swift.String
         /// - Remark: Generated from `#/components/parameters/ReservationId`.
         public typealias ReservationId = Swift.String
         /// - Remark: Generated from `#/components/parameters/TransferId`.

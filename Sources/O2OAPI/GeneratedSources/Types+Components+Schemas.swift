@@ -4092,6 +4092,988 @@ extension Components {
                 case updatedAt
             }
         }
+        /// - Remark: Generated from `#/components/schemas/OrderStatus`.
+        @frozen public enum OrderStatus: String, Codable, Hashable, Sendable, CaseIterable {
+            case placed = "placed"
+            case allocated = "allocated"
+            case released = "released"
+            case picking = "picking"
+            case shipped = "shipped"
+            case readyForPickup = "ready_for_pickup"
+            case delivered = "delivered"
+            case pickedUp = "picked_up"
+            case completed = "completed"
+            case settled = "settled"
+            case cancelled = "cancelled"
+        }
+        /// - Remark: Generated from `#/components/schemas/DeliveryAddress`.
+        public struct DeliveryAddress: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DeliveryAddress/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DeliveryAddress/phone`.
+            public var phone: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DeliveryAddress/line1`.
+            public var line1: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DeliveryAddress/provinceCode`.
+            public var provinceCode: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/DeliveryAddress/cityCode`.
+            public var cityCode: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/DeliveryAddress/districtCode`.
+            public var districtCode: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/DeliveryAddress/postalCode`.
+            public var postalCode: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/DeliveryAddress/lat`.
+            public var lat: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/DeliveryAddress/lng`.
+            public var lng: Swift.Double
+            /// Creates a new `DeliveryAddress`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - phone:
+            ///   - line1:
+            ///   - provinceCode:
+            ///   - cityCode:
+            ///   - districtCode:
+            ///   - postalCode:
+            ///   - lat:
+            ///   - lng:
+            public init(
+                name: Swift.String,
+                phone: Swift.String,
+                line1: Swift.String,
+                provinceCode: Swift.String? = nil,
+                cityCode: Swift.String? = nil,
+                districtCode: Swift.String? = nil,
+                postalCode: Swift.String? = nil,
+                lat: Swift.Double,
+                lng: Swift.Double
+            ) {
+                self.name = name
+                self.phone = phone
+                self.line1 = line1
+                self.provinceCode = provinceCode
+                self.cityCode = cityCode
+                self.districtCode = districtCode
+                self.postalCode = postalCode
+                self.lat = lat
+                self.lng = lng
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case phone
+                case line1
+                case provinceCode
+                case cityCode
+                case districtCode
+                case postalCode
+                case lat
+                case lng
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/NewOrder`.
+        public struct NewOrder: Codable, Hashable, Sendable {
+            /// Channel id or code.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewOrder/channelId`.
+            public var channelId: Swift.String
+            /// The channel's own order number; unique per channel.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewOrder/externalId`.
+            public var externalId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/NewOrder/memberId`.
+            public var memberId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/NewOrder/contactPhone`.
+            public var contactPhone: Swift.String?
+            /// 导购 — the store and clerk who assisted, credited for the sale.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewOrder/attribution`.
+            public struct AttributionPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/NewOrder/attribution/locationId`.
+                public var locationId: Swift.String?
+                /// - Remark: Generated from `#/components/schemas/NewOrder/attribution/clerkId`.
+                public var clerkId: Swift.String?
+                /// Creates a new `AttributionPayload`.
+                ///
+                /// - Parameters:
+                ///   - locationId:
+                ///   - clerkId:
+                public init(
+                    locationId: Swift.String? = nil,
+                    clerkId: Swift.String? = nil
+                ) {
+                    self.locationId = locationId
+                    self.clerkId = clerkId
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case locationId
+                    case clerkId
+                }
+            }
+            /// 导购 — the store and clerk who assisted, credited for the sale.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewOrder/attribution`.
+            public var attribution: Components.Schemas.NewOrder.AttributionPayload?
+            /// - Remark: Generated from `#/components/schemas/NewOrder/method`.
+            @frozen public enum MethodPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case delivery = "delivery"
+                case pickup = "pickup"
+                case shipFromWarehouse = "ship_from_warehouse"
+            }
+            /// - Remark: Generated from `#/components/schemas/NewOrder/method`.
+            public var method: Components.Schemas.NewOrder.MethodPayload
+            /// - Remark: Generated from `#/components/schemas/NewOrder/address`.
+            public var address: Components.Schemas.DeliveryAddress?
+            /// The store the customer collects from (id or code).
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewOrder/pickupLocationId`.
+            public var pickupLocationId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/NewOrder/invoice`.
+            public struct InvoicePayload: Codable, Hashable, Sendable {
+                /// 发票抬头.
+                ///
+                /// - Remark: Generated from `#/components/schemas/NewOrder/invoice/title`.
+                public var title: Swift.String
+                /// - Remark: Generated from `#/components/schemas/NewOrder/invoice/taxId`.
+                public var taxId: Swift.String?
+                /// Creates a new `InvoicePayload`.
+                ///
+                /// - Parameters:
+                ///   - title: 发票抬头.
+                ///   - taxId:
+                public init(
+                    title: Swift.String,
+                    taxId: Swift.String? = nil
+                ) {
+                    self.title = title
+                    self.taxId = taxId
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case title
+                    case taxId
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/NewOrder/invoice`.
+            public var invoice: Components.Schemas.NewOrder.InvoicePayload?
+            /// - Remark: Generated from `#/components/schemas/NewOrder/LinesPayload`.
+            public struct LinesPayloadPayload: Codable, Hashable, Sendable {
+                /// SKU id or code.
+                ///
+                /// - Remark: Generated from `#/components/schemas/NewOrder/LinesPayload/sku`.
+                public var sku: Swift.String
+                /// - Remark: Generated from `#/components/schemas/NewOrder/LinesPayload/quantity`.
+                public var quantity: Swift.Int
+                /// Creates a new `LinesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - sku: SKU id or code.
+                ///   - quantity:
+                public init(
+                    sku: Swift.String,
+                    quantity: Swift.Int
+                ) {
+                    self.sku = sku
+                    self.quantity = quantity
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case sku
+                    case quantity
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/NewOrder/lines`.
+            public typealias LinesPayload = [Components.Schemas.NewOrder.LinesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/NewOrder/lines`.
+            public var lines: Components.Schemas.NewOrder.LinesPayload
+            /// - Remark: Generated from `#/components/schemas/NewOrder/PaymentsPayload`.
+            public struct PaymentsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/NewOrder/PaymentsPayload/tender`.
+                @frozen public enum TenderPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case sandbox = "sandbox"
+                    case cash = "cash"
+                    case cod = "cod"
+                }
+                /// - Remark: Generated from `#/components/schemas/NewOrder/PaymentsPayload/tender`.
+                public var tender: Components.Schemas.NewOrder.PaymentsPayloadPayload.TenderPayload
+                /// Minor units.
+                ///
+                /// - Remark: Generated from `#/components/schemas/NewOrder/PaymentsPayload/amount`.
+                public var amount: Swift.Int64
+                /// Creates a new `PaymentsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - tender:
+                ///   - amount: Minor units.
+                public init(
+                    tender: Components.Schemas.NewOrder.PaymentsPayloadPayload.TenderPayload,
+                    amount: Swift.Int64
+                ) {
+                    self.tender = tender
+                    self.amount = amount
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case tender
+                    case amount
+                }
+            }
+            /// Tenders that add up to the total; left out, the order waits for payment.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewOrder/payments`.
+            public typealias PaymentsPayload = [Components.Schemas.NewOrder.PaymentsPayloadPayload]
+            /// Tenders that add up to the total; left out, the order waits for payment.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewOrder/payments`.
+            public var payments: Components.Schemas.NewOrder.PaymentsPayload?
+            /// The client's total in minor units; checked, never used.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewOrder/expectedTotal`.
+            public var expectedTotal: Swift.Int64?
+            /// Creates a new `NewOrder`.
+            ///
+            /// - Parameters:
+            ///   - channelId: Channel id or code.
+            ///   - externalId: The channel's own order number; unique per channel.
+            ///   - memberId:
+            ///   - contactPhone:
+            ///   - attribution: 导购 — the store and clerk who assisted, credited for the sale.
+            ///   - method:
+            ///   - address:
+            ///   - pickupLocationId: The store the customer collects from (id or code).
+            ///   - invoice:
+            ///   - lines:
+            ///   - payments: Tenders that add up to the total; left out, the order waits for payment.
+            ///   - expectedTotal: The client's total in minor units; checked, never used.
+            public init(
+                channelId: Swift.String,
+                externalId: Swift.String? = nil,
+                memberId: Swift.String? = nil,
+                contactPhone: Swift.String? = nil,
+                attribution: Components.Schemas.NewOrder.AttributionPayload? = nil,
+                method: Components.Schemas.NewOrder.MethodPayload,
+                address: Components.Schemas.DeliveryAddress? = nil,
+                pickupLocationId: Swift.String? = nil,
+                invoice: Components.Schemas.NewOrder.InvoicePayload? = nil,
+                lines: Components.Schemas.NewOrder.LinesPayload,
+                payments: Components.Schemas.NewOrder.PaymentsPayload? = nil,
+                expectedTotal: Swift.Int64? = nil
+            ) {
+                self.channelId = channelId
+                self.externalId = externalId
+                self.memberId = memberId
+                self.contactPhone = contactPhone
+                self.attribution = attribution
+                self.method = method
+                self.address = address
+                self.pickupLocationId = pickupLocationId
+                self.invoice = invoice
+                self.lines = lines
+                self.payments = payments
+                self.expectedTotal = expectedTotal
+            }
+            public enum CodingKeys: String, CodingKey {
+                case channelId
+                case externalId
+                case memberId
+                case contactPhone
+                case attribution
+                case method
+                case address
+                case pickupLocationId
+                case invoice
+                case lines
+                case payments
+                case expectedTotal
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/OrderLine`.
+        public struct OrderLine: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/OrderLine/line`.
+            public var line: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/OrderLine/skuId`.
+            public var skuId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/OrderLine/skuCode`.
+            public var skuCode: Swift.String
+            /// - Remark: Generated from `#/components/schemas/OrderLine/quantity`.
+            public var quantity: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/OrderLine/unitPrice`.
+            public var unitPrice: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/OrderLine/listPrice`.
+            public var listPrice: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/OrderLine/priceRule`.
+            public var priceRule: Swift.String
+            /// - Remark: Generated from `#/components/schemas/OrderLine/discount`.
+            public var discount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/OrderLine/total`.
+            public var total: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/OrderLine/method`.
+            public var method: Swift.String
+            /// - Remark: Generated from `#/components/schemas/OrderLine/locationId`.
+            public var locationId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/OrderLine/mode`.
+            @frozen public enum ModePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case storeDelivery = "store_delivery"
+                case carrier = "carrier"
+                case pickup = "pickup"
+            }
+            /// - Remark: Generated from `#/components/schemas/OrderLine/mode`.
+            public var mode: Components.Schemas.OrderLine.ModePayload?
+            /// - Remark: Generated from `#/components/schemas/OrderLine/cancelled`.
+            public var cancelled: Swift.Int
+            /// Creates a new `OrderLine`.
+            ///
+            /// - Parameters:
+            ///   - line:
+            ///   - skuId:
+            ///   - skuCode:
+            ///   - quantity:
+            ///   - unitPrice:
+            ///   - listPrice:
+            ///   - priceRule:
+            ///   - discount:
+            ///   - total:
+            ///   - method:
+            ///   - locationId:
+            ///   - mode:
+            ///   - cancelled:
+            public init(
+                line: Swift.Int,
+                skuId: Swift.String,
+                skuCode: Swift.String,
+                quantity: Swift.Int,
+                unitPrice: Swift.Int64,
+                listPrice: Swift.Int64,
+                priceRule: Swift.String,
+                discount: Swift.Int64,
+                total: Swift.Int64,
+                method: Swift.String,
+                locationId: Swift.String? = nil,
+                mode: Components.Schemas.OrderLine.ModePayload? = nil,
+                cancelled: Swift.Int
+            ) {
+                self.line = line
+                self.skuId = skuId
+                self.skuCode = skuCode
+                self.quantity = quantity
+                self.unitPrice = unitPrice
+                self.listPrice = listPrice
+                self.priceRule = priceRule
+                self.discount = discount
+                self.total = total
+                self.method = method
+                self.locationId = locationId
+                self.mode = mode
+                self.cancelled = cancelled
+            }
+            public enum CodingKeys: String, CodingKey {
+                case line
+                case skuId
+                case skuCode
+                case quantity
+                case unitPrice
+                case listPrice
+                case priceRule
+                case discount
+                case total
+                case method
+                case locationId
+                case mode
+                case cancelled
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/OrderPayment`.
+        public struct OrderPayment: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/OrderPayment/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/OrderPayment/tender`.
+            public var tender: Swift.String
+            /// - Remark: Generated from `#/components/schemas/OrderPayment/provider`.
+            public var provider: Swift.String
+            /// - Remark: Generated from `#/components/schemas/OrderPayment/status`.
+            public var status: Swift.String
+            /// - Remark: Generated from `#/components/schemas/OrderPayment/amount`.
+            public var amount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/OrderPayment/captured`.
+            public var captured: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/OrderPayment/refunded`.
+            public var refunded: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/OrderPayment/providerReference`.
+            public var providerReference: Swift.String?
+            /// Creates a new `OrderPayment`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - tender:
+            ///   - provider:
+            ///   - status:
+            ///   - amount:
+            ///   - captured:
+            ///   - refunded:
+            ///   - providerReference:
+            public init(
+                id: Swift.String,
+                tender: Swift.String,
+                provider: Swift.String,
+                status: Swift.String,
+                amount: Swift.Int64,
+                captured: Swift.Int64,
+                refunded: Swift.Int64,
+                providerReference: Swift.String? = nil
+            ) {
+                self.id = id
+                self.tender = tender
+                self.provider = provider
+                self.status = status
+                self.amount = amount
+                self.captured = captured
+                self.refunded = refunded
+                self.providerReference = providerReference
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case tender
+                case provider
+                case status
+                case amount
+                case captured
+                case refunded
+                case providerReference
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RoutingCandidate`.
+        public struct RoutingCandidate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RoutingCandidate/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/RoutingCandidate/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/RoutingCandidate/mode`.
+            public var mode: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/RoutingCandidate/distanceKm`.
+            public var distanceKm: Swift.Double
+            /// Lines it could take whole.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RoutingCandidate/lines`.
+            public var lines: [Swift.Int]
+            /// Its cost for those lines (lower wins).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RoutingCandidate/score`.
+            public var score: Swift.Double?
+            /// Why it could not take work.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RoutingCandidate/excluded`.
+            public var excluded: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/RoutingCandidate/costs`.
+            public struct CostsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Double]
+                /// Creates a new `CostsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Double] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/RoutingCandidate/costs`.
+            public var costs: Components.Schemas.RoutingCandidate.CostsPayload
+            /// Creates a new `RoutingCandidate`.
+            ///
+            /// - Parameters:
+            ///   - locationId:
+            ///   - code:
+            ///   - mode:
+            ///   - distanceKm:
+            ///   - lines: Lines it could take whole.
+            ///   - score: Its cost for those lines (lower wins).
+            ///   - excluded: Why it could not take work.
+            ///   - costs:
+            public init(
+                locationId: Swift.String,
+                code: Swift.String,
+                mode: Swift.String? = nil,
+                distanceKm: Swift.Double,
+                lines: [Swift.Int],
+                score: Swift.Double? = nil,
+                excluded: Swift.String? = nil,
+                costs: Components.Schemas.RoutingCandidate.CostsPayload
+            ) {
+                self.locationId = locationId
+                self.code = code
+                self.mode = mode
+                self.distanceKm = distanceKm
+                self.lines = lines
+                self.score = score
+                self.excluded = excluded
+                self.costs = costs
+            }
+            public enum CodingKeys: String, CodingKey {
+                case locationId
+                case code
+                case mode
+                case distanceKm
+                case lines
+                case score
+                case excluded
+                case costs
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RoutingDecision`.
+        public struct RoutingDecision: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RoutingDecision/rule`.
+            public var rule: Swift.String
+            /// - Remark: Generated from `#/components/schemas/RoutingDecision/policy`.
+            public var policy: Swift.String
+            /// - Remark: Generated from `#/components/schemas/RoutingDecision/candidates`.
+            public var candidates: [Components.Schemas.RoutingCandidate]
+            /// Line number → location id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RoutingDecision/assignments`.
+            public struct AssignmentsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `AssignmentsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// Line number → location id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RoutingDecision/assignments`.
+            public var assignments: Components.Schemas.RoutingDecision.AssignmentsPayload
+            /// - Remark: Generated from `#/components/schemas/RoutingDecision/at`.
+            public var at: Foundation.Date
+            /// Creates a new `RoutingDecision`.
+            ///
+            /// - Parameters:
+            ///   - rule:
+            ///   - policy:
+            ///   - candidates:
+            ///   - assignments: Line number → location id.
+            ///   - at:
+            public init(
+                rule: Swift.String,
+                policy: Swift.String,
+                candidates: [Components.Schemas.RoutingCandidate],
+                assignments: Components.Schemas.RoutingDecision.AssignmentsPayload,
+                at: Foundation.Date
+            ) {
+                self.rule = rule
+                self.policy = policy
+                self.candidates = candidates
+                self.assignments = assignments
+                self.at = at
+            }
+            public enum CodingKeys: String, CodingKey {
+                case rule
+                case policy
+                case candidates
+                case assignments
+                case at
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Order`.
+        public struct Order: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Order/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Order/channelId`.
+            public var channelId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Order/externalId`.
+            public var externalId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Order/status`.
+            public var status: Components.Schemas.OrderStatus
+            /// - Remark: Generated from `#/components/schemas/Order/paymentStatus`.
+            @frozen public enum PaymentStatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case pending = "pending"
+                case codDue = "cod_due"
+                case paid = "paid"
+                case partiallyRefunded = "partially_refunded"
+                case refunded = "refunded"
+            }
+            /// - Remark: Generated from `#/components/schemas/Order/paymentStatus`.
+            public var paymentStatus: Components.Schemas.Order.PaymentStatusPayload
+            /// - Remark: Generated from `#/components/schemas/Order/holds`.
+            public var holds: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Order/memberId`.
+            public var memberId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Order/contactPhone`.
+            public var contactPhone: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Order/attributedLocationId`.
+            public var attributedLocationId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Order/attributedClerkId`.
+            public var attributedClerkId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Order/address`.
+            public var address: Components.Schemas.DeliveryAddress?
+            /// - Remark: Generated from `#/components/schemas/Order/pickupLocationId`.
+            public var pickupLocationId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Order/pickupCode`.
+            public var pickupCode: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Order/invoiceTitle`.
+            public var invoiceTitle: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Order/invoiceTaxId`.
+            public var invoiceTaxId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Order/currency`.
+            public var currency: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Order/subtotal`.
+            public var subtotal: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Order/discountTotal`.
+            public var discountTotal: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Order/shippingTotal`.
+            public var shippingTotal: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Order/total`.
+            public var total: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Order/paidTotal`.
+            public var paidTotal: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Order/reservationId`.
+            public var reservationId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Order/lines`.
+            public var lines: [Components.Schemas.OrderLine]
+            /// - Remark: Generated from `#/components/schemas/Order/payments`.
+            public var payments: [Components.Schemas.OrderPayment]
+            /// - Remark: Generated from `#/components/schemas/Order/routing`.
+            public var routing: Components.Schemas.RoutingDecision?
+            /// - Remark: Generated from `#/components/schemas/Order/TimelinePayload`.
+            public struct TimelinePayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/Order/TimelinePayload/at`.
+                public var at: Foundation.Date
+                /// - Remark: Generated from `#/components/schemas/Order/TimelinePayload/kind`.
+                public var kind: Swift.String
+                /// - Remark: Generated from `#/components/schemas/Order/TimelinePayload/status`.
+                public var status: Swift.String
+                /// - Remark: Generated from `#/components/schemas/Order/TimelinePayload/actorId`.
+                public var actorId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/Order/TimelinePayload/note`.
+                public var note: Swift.String?
+                /// Creates a new `TimelinePayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - at:
+                ///   - kind:
+                ///   - status:
+                ///   - actorId:
+                ///   - note:
+                public init(
+                    at: Foundation.Date,
+                    kind: Swift.String,
+                    status: Swift.String,
+                    actorId: Swift.String,
+                    note: Swift.String? = nil
+                ) {
+                    self.at = at
+                    self.kind = kind
+                    self.status = status
+                    self.actorId = actorId
+                    self.note = note
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case at
+                    case kind
+                    case status
+                    case actorId
+                    case note
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/Order/timeline`.
+            public typealias TimelinePayload = [Components.Schemas.Order.TimelinePayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/Order/timeline`.
+            public var timeline: Components.Schemas.Order.TimelinePayload
+            /// - Remark: Generated from `#/components/schemas/Order/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Order/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Order/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `Order`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - channelId:
+            ///   - externalId:
+            ///   - status:
+            ///   - paymentStatus:
+            ///   - holds:
+            ///   - memberId:
+            ///   - contactPhone:
+            ///   - attributedLocationId:
+            ///   - attributedClerkId:
+            ///   - address:
+            ///   - pickupLocationId:
+            ///   - pickupCode:
+            ///   - invoiceTitle:
+            ///   - invoiceTaxId:
+            ///   - currency:
+            ///   - subtotal:
+            ///   - discountTotal:
+            ///   - shippingTotal:
+            ///   - total:
+            ///   - paidTotal:
+            ///   - reservationId:
+            ///   - lines:
+            ///   - payments:
+            ///   - routing:
+            ///   - timeline:
+            ///   - version:
+            ///   - createdAt:
+            ///   - updatedAt:
+            public init(
+                id: Swift.String,
+                channelId: Swift.String,
+                externalId: Swift.String? = nil,
+                status: Components.Schemas.OrderStatus,
+                paymentStatus: Components.Schemas.Order.PaymentStatusPayload,
+                holds: [Swift.String],
+                memberId: Swift.String? = nil,
+                contactPhone: Swift.String? = nil,
+                attributedLocationId: Swift.String? = nil,
+                attributedClerkId: Swift.String? = nil,
+                address: Components.Schemas.DeliveryAddress? = nil,
+                pickupLocationId: Swift.String? = nil,
+                pickupCode: Swift.String? = nil,
+                invoiceTitle: Swift.String? = nil,
+                invoiceTaxId: Swift.String? = nil,
+                currency: Swift.String,
+                subtotal: Swift.Int64,
+                discountTotal: Swift.Int64,
+                shippingTotal: Swift.Int64,
+                total: Swift.Int64,
+                paidTotal: Swift.Int64,
+                reservationId: Swift.String? = nil,
+                lines: [Components.Schemas.OrderLine],
+                payments: [Components.Schemas.OrderPayment],
+                routing: Components.Schemas.RoutingDecision? = nil,
+                timeline: Components.Schemas.Order.TimelinePayload,
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.channelId = channelId
+                self.externalId = externalId
+                self.status = status
+                self.paymentStatus = paymentStatus
+                self.holds = holds
+                self.memberId = memberId
+                self.contactPhone = contactPhone
+                self.attributedLocationId = attributedLocationId
+                self.attributedClerkId = attributedClerkId
+                self.address = address
+                self.pickupLocationId = pickupLocationId
+                self.pickupCode = pickupCode
+                self.invoiceTitle = invoiceTitle
+                self.invoiceTaxId = invoiceTaxId
+                self.currency = currency
+                self.subtotal = subtotal
+                self.discountTotal = discountTotal
+                self.shippingTotal = shippingTotal
+                self.total = total
+                self.paidTotal = paidTotal
+                self.reservationId = reservationId
+                self.lines = lines
+                self.payments = payments
+                self.routing = routing
+                self.timeline = timeline
+                self.version = version
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case channelId
+                case externalId
+                case status
+                case paymentStatus
+                case holds
+                case memberId
+                case contactPhone
+                case attributedLocationId
+                case attributedClerkId
+                case address
+                case pickupLocationId
+                case pickupCode
+                case invoiceTitle
+                case invoiceTaxId
+                case currency
+                case subtotal
+                case discountTotal
+                case shippingTotal
+                case total
+                case paidTotal
+                case reservationId
+                case lines
+                case payments
+                case routing
+                case timeline
+                case version
+                case createdAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/OrderHoldChange`.
+        public struct OrderHoldChange: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/OrderHoldChange/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case payment = "payment"
+                case fraud = "fraud"
+                case address = "address"
+                case manual = "manual"
+                case routing = "routing"
+            }
+            /// - Remark: Generated from `#/components/schemas/OrderHoldChange/kind`.
+            public var kind: Components.Schemas.OrderHoldChange.KindPayload
+            /// - Remark: Generated from `#/components/schemas/OrderHoldChange/note`.
+            public var note: Swift.String?
+            /// Creates a new `OrderHoldChange`.
+            ///
+            /// - Parameters:
+            ///   - kind:
+            ///   - note:
+            public init(
+                kind: Components.Schemas.OrderHoldChange.KindPayload,
+                note: Swift.String? = nil
+            ) {
+                self.kind = kind
+                self.note = note
+            }
+            public enum CodingKeys: String, CodingKey {
+                case kind
+                case note
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RoutingRule`.
+        public struct RoutingRule: Codable, Hashable, Sendable {
+            /// Channel id or code; left out: the default rule.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/channelId`.
+            public var channelId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/useStores`.
+            public var useStores: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/useWarehouses`.
+            public var useWarehouses: Swift.Bool?
+            /// The most locations one order is split across (1: never split).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/maxLocations`.
+            public var maxLocations: Swift.Int?
+            /// Orders worth less (minor units) are never split.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/noSplitBelow`.
+            public var noSplitBelow: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/fallback`.
+            @frozen public enum FallbackPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case reject = "reject"
+                case manual = "manual"
+            }
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/fallback`.
+            public var fallback: Components.Schemas.RoutingRule.FallbackPayload?
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/weights`.
+            public struct WeightsPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/RoutingRule/weights/distancePerKm`.
+                public var distancePerKm: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/RoutingRule/weights/split`.
+                public var split: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/RoutingRule/weights/lastUnits`.
+                public var lastUnits: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/RoutingRule/weights/priority`.
+                public var priority: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/RoutingRule/weights/capacity`.
+                public var capacity: Swift.Double?
+                /// Creates a new `WeightsPayload`.
+                ///
+                /// - Parameters:
+                ///   - distancePerKm:
+                ///   - split:
+                ///   - lastUnits:
+                ///   - priority:
+                ///   - capacity:
+                public init(
+                    distancePerKm: Swift.Double? = nil,
+                    split: Swift.Double? = nil,
+                    lastUnits: Swift.Double? = nil,
+                    priority: Swift.Double? = nil,
+                    capacity: Swift.Double? = nil
+                ) {
+                    self.distancePerKm = distancePerKm
+                    self.split = split
+                    self.lastUnits = lastUnits
+                    self.priority = priority
+                    self.capacity = capacity
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case distancePerKm
+                    case split
+                    case lastUnits
+                    case priority
+                    case capacity
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/weights`.
+            public var weights: Components.Schemas.RoutingRule.WeightsPayload?
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/version`.
+            public var version: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/updatedAt`.
+            public var updatedAt: Foundation.Date?
+            /// Creates a new `RoutingRule`.
+            ///
+            /// - Parameters:
+            ///   - channelId: Channel id or code; left out: the default rule.
+            ///   - name:
+            ///   - useStores:
+            ///   - useWarehouses:
+            ///   - maxLocations: The most locations one order is split across (1: never split).
+            ///   - noSplitBelow: Orders worth less (minor units) are never split.
+            ///   - fallback:
+            ///   - weights:
+            ///   - version:
+            ///   - updatedAt:
+            public init(
+                channelId: Swift.String? = nil,
+                name: Swift.String,
+                useStores: Swift.Bool? = nil,
+                useWarehouses: Swift.Bool? = nil,
+                maxLocations: Swift.Int? = nil,
+                noSplitBelow: Swift.Int64? = nil,
+                fallback: Components.Schemas.RoutingRule.FallbackPayload? = nil,
+                weights: Components.Schemas.RoutingRule.WeightsPayload? = nil,
+                version: Swift.Int? = nil,
+                updatedAt: Foundation.Date? = nil
+            ) {
+                self.channelId = channelId
+                self.name = name
+                self.useStores = useStores
+                self.useWarehouses = useWarehouses
+                self.maxLocations = maxLocations
+                self.noSplitBelow = noSplitBelow
+                self.fallback = fallback
+                self.weights = weights
+                self.version = version
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case channelId
+                case name
+                case useStores
+                case useWarehouses
+                case maxLocations
+                case noSplitBelow
+                case fallback
+                case weights
+                case version
+                case updatedAt
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/AllocateReservation`.
         public struct AllocateReservation: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/AllocateReservation/AllocationsPayload`.

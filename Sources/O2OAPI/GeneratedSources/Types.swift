@@ -284,6 +284,74 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /inventory/reservations/{reservationId}/allocate`.
     /// - Remark: Generated from `#/paths//inventory/reservations/{reservationId}/allocate/post(allocateReservation)`.
     func allocateReservation(_ input: Operations.AllocateReservation.Input) async throws -> Operations.AllocateReservation.Output
+    /// Price an order and show where it would be sourced from, without placing it.
+    ///
+    /// The same pricing and routing as placing the order, read on the stock as it is now: the
+    /// totals, each line's location and mode (store delivery, carrier, pickup), and the routing
+    /// explanation (every candidate with its score, the rule). Nothing is held or written.
+    ///
+    ///
+    /// - Remark: HTTP `POST /quotes`.
+    /// - Remark: Generated from `#/paths//quotes/post(quoteOrder)`.
+    func quoteOrder(_ input: Operations.QuoteOrder.Input) async throws -> Operations.QuoteOrder.Output
+    /// Orders, newest first, filtered by channel, status, location or hold.
+    ///
+    /// - Remark: HTTP `GET /orders`.
+    /// - Remark: Generated from `#/paths//orders/get(listOrders)`.
+    func listOrders(_ input: Operations.ListOrders.Input) async throws -> Operations.ListOrders.Output
+    /// Place an order from any channel; it is priced, routed, held and paid in one step.
+    ///
+    /// Prices come from the server (a client's `expectedTotal` is only checked). Routing follows
+    /// the brief: a covering store with the goods delivers, else a warehouse ships by carrier,
+    /// stores first; then the lowest cost (distance, splits, last units, priority, capacity left),
+    /// under the channel's routing rule. The stock is held where routing chose in the same
+    /// transaction as the order. Sandbox and cash tenders are captured at once; cash on delivery
+    /// is collected on delivery; an unpaid order is cancelled when its payment window closes.
+    /// When no location can take it the `409` (…/unroutable) carries the routing explanation and
+    /// nothing is written. Retrying with the same `Idempotency-Key` never places it twice, and an
+    /// `externalId` is unique per channel.
+    ///
+    ///
+    /// - Remark: HTTP `POST /orders`.
+    /// - Remark: Generated from `#/paths//orders/post(placeOrder)`.
+    func placeOrder(_ input: Operations.PlaceOrder.Input) async throws -> Operations.PlaceOrder.Output
+    /// An order with its lines, payments, routing explanation and timeline.
+    ///
+    /// - Remark: HTTP `GET /orders/{orderId}`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/get(getOrder)`.
+    func getOrder(_ input: Operations.GetOrder.Input) async throws -> Operations.GetOrder.Output
+    /// Cancel the whole order; its stock is given back and captured payments refunded.
+    ///
+    /// Before release anyone who manages the order may; once released, only its location.
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/cancel`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/cancel/post(cancelOrder)`.
+    func cancelOrder(_ input: Operations.CancelOrder.Input) async throws -> Operations.CancelOrder.Output
+    /// Move the order to its next milestone (released, picking, shipped, ready_for_pickup, delivered, picked_up, completed, settled).
+    ///
+    /// A milestone its status does not allow is `409` (…/invalid-transition) with `allowed`.
+    /// Release needs payment (or cash on delivery) and no hold; `picked_up` needs the pickup
+    /// code; shipment and pickup turn the held stock into a sale.
+    ///
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/transitions`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/transitions/post(advanceOrder)`.
+    func advanceOrder(_ input: Operations.AdvanceOrder.Input) async throws -> Operations.AdvanceOrder.Output
+    /// Put the order on hold (payment, fraud, address, manual, routing); a held order is not released.
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/holds`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/holds/post(holdOrder)`.
+    func holdOrder(_ input: Operations.HoldOrder.Input) async throws -> Operations.HoldOrder.Output
+    /// Lift one hold.
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/holds/release`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/holds/release/post(releaseOrderHold)`.
+    func releaseOrderHold(_ input: Operations.ReleaseOrderHold.Input) async throws -> Operations.ReleaseOrderHold.Output
+    /// Set a channel's routing rule (without channelId, the default rule); applies to orders placed from then on.
+    ///
+    /// - Remark: HTTP `PUT /routing-rules`.
+    /// - Remark: Generated from `#/paths//routing-rules/put(setRoutingRule)`.
+    func setRoutingRule(_ input: Operations.SetRoutingRule.Input) async throws -> Operations.SetRoutingRule.Output
     /// What a channel may promise for many SKUs (虚拟仓), split by shipping and pickup, with the locations behind it.
     ///
     /// Sums, over the channel's pool, each location's share (all, a percentage, a cap) of what is
@@ -1072,6 +1140,154 @@ extension APIProtocol {
     ) async throws -> Operations.AllocateReservation.Output {
         try await allocateReservation(Operations.AllocateReservation.Input(
             path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Price an order and show where it would be sourced from, without placing it.
+    ///
+    /// The same pricing and routing as placing the order, read on the stock as it is now: the
+    /// totals, each line's location and mode (store delivery, carrier, pickup), and the routing
+    /// explanation (every candidate with its score, the rule). Nothing is held or written.
+    ///
+    ///
+    /// - Remark: HTTP `POST /quotes`.
+    /// - Remark: Generated from `#/paths//quotes/post(quoteOrder)`.
+    public func quoteOrder(
+        headers: Operations.QuoteOrder.Input.Headers = .init(),
+        body: Operations.QuoteOrder.Input.Body
+    ) async throws -> Operations.QuoteOrder.Output {
+        try await quoteOrder(Operations.QuoteOrder.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Orders, newest first, filtered by channel, status, location or hold.
+    ///
+    /// - Remark: HTTP `GET /orders`.
+    /// - Remark: Generated from `#/paths//orders/get(listOrders)`.
+    public func listOrders(
+        query: Operations.ListOrders.Input.Query = .init(),
+        headers: Operations.ListOrders.Input.Headers = .init()
+    ) async throws -> Operations.ListOrders.Output {
+        try await listOrders(Operations.ListOrders.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Place an order from any channel; it is priced, routed, held and paid in one step.
+    ///
+    /// Prices come from the server (a client's `expectedTotal` is only checked). Routing follows
+    /// the brief: a covering store with the goods delivers, else a warehouse ships by carrier,
+    /// stores first; then the lowest cost (distance, splits, last units, priority, capacity left),
+    /// under the channel's routing rule. The stock is held where routing chose in the same
+    /// transaction as the order. Sandbox and cash tenders are captured at once; cash on delivery
+    /// is collected on delivery; an unpaid order is cancelled when its payment window closes.
+    /// When no location can take it the `409` (…/unroutable) carries the routing explanation and
+    /// nothing is written. Retrying with the same `Idempotency-Key` never places it twice, and an
+    /// `externalId` is unique per channel.
+    ///
+    ///
+    /// - Remark: HTTP `POST /orders`.
+    /// - Remark: Generated from `#/paths//orders/post(placeOrder)`.
+    public func placeOrder(
+        headers: Operations.PlaceOrder.Input.Headers = .init(),
+        body: Operations.PlaceOrder.Input.Body
+    ) async throws -> Operations.PlaceOrder.Output {
+        try await placeOrder(Operations.PlaceOrder.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// An order with its lines, payments, routing explanation and timeline.
+    ///
+    /// - Remark: HTTP `GET /orders/{orderId}`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/get(getOrder)`.
+    public func getOrder(
+        path: Operations.GetOrder.Input.Path,
+        headers: Operations.GetOrder.Input.Headers = .init()
+    ) async throws -> Operations.GetOrder.Output {
+        try await getOrder(Operations.GetOrder.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Cancel the whole order; its stock is given back and captured payments refunded.
+    ///
+    /// Before release anyone who manages the order may; once released, only its location.
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/cancel`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/cancel/post(cancelOrder)`.
+    public func cancelOrder(
+        path: Operations.CancelOrder.Input.Path,
+        headers: Operations.CancelOrder.Input.Headers = .init(),
+        body: Operations.CancelOrder.Input.Body
+    ) async throws -> Operations.CancelOrder.Output {
+        try await cancelOrder(Operations.CancelOrder.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Move the order to its next milestone (released, picking, shipped, ready_for_pickup, delivered, picked_up, completed, settled).
+    ///
+    /// A milestone its status does not allow is `409` (…/invalid-transition) with `allowed`.
+    /// Release needs payment (or cash on delivery) and no hold; `picked_up` needs the pickup
+    /// code; shipment and pickup turn the held stock into a sale.
+    ///
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/transitions`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/transitions/post(advanceOrder)`.
+    public func advanceOrder(
+        path: Operations.AdvanceOrder.Input.Path,
+        headers: Operations.AdvanceOrder.Input.Headers = .init(),
+        body: Operations.AdvanceOrder.Input.Body
+    ) async throws -> Operations.AdvanceOrder.Output {
+        try await advanceOrder(Operations.AdvanceOrder.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Put the order on hold (payment, fraud, address, manual, routing); a held order is not released.
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/holds`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/holds/post(holdOrder)`.
+    public func holdOrder(
+        path: Operations.HoldOrder.Input.Path,
+        headers: Operations.HoldOrder.Input.Headers = .init(),
+        body: Operations.HoldOrder.Input.Body
+    ) async throws -> Operations.HoldOrder.Output {
+        try await holdOrder(Operations.HoldOrder.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Lift one hold.
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/holds/release`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/holds/release/post(releaseOrderHold)`.
+    public func releaseOrderHold(
+        path: Operations.ReleaseOrderHold.Input.Path,
+        headers: Operations.ReleaseOrderHold.Input.Headers = .init(),
+        body: Operations.ReleaseOrderHold.Input.Body
+    ) async throws -> Operations.ReleaseOrderHold.Output {
+        try await releaseOrderHold(Operations.ReleaseOrderHold.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Set a channel's routing rule (without channelId, the default rule); applies to orders placed from then on.
+    ///
+    /// - Remark: HTTP `PUT /routing-rules`.
+    /// - Remark: Generated from `#/paths//routing-rules/put(setRoutingRule)`.
+    public func setRoutingRule(
+        headers: Operations.SetRoutingRule.Input.Headers = .init(),
+        body: Operations.SetRoutingRule.Input.Body
+    ) async throws -> Operations.SetRoutingRule.Output {
+        try await setRoutingRule(Operations.SetRoutingRule.Input(
             headers: headers,
             body: body
         ))

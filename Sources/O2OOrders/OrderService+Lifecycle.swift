@@ -1,0 +1,279 @@
+import Foundation
+import O2OCore
+import O2OInventory
+import SQLKit
+
+// MARK: - The lifecycle: milestones, cancellation, holds, the payment deadline
+
+extension OrderService {
+    /// Moves an order to its next milestone. Release needs the order paid (or cash on delivery)
+    /// and free of holds; shipment and pickup turn the held stock into a sale; handing over a
+    /// pickup needs its code. Anything else the status does not allow is 409 naming what it does.
+    public func advance(_ id: String, to next: OrderStatus, note: String? = nil, pickupCode: String? = nil, caller: Caller) async throws -> Order {
+        var v = Validator()
+        v.text(note, "note", required: false, max: 500)
+        v.check(next != .cancelled, "status", "cancel through …/cancel, with a reason")
+        v.check(next != .placed && next != .allocated, "status", "\(next.rawValue) is reached by placing and routing the order")
+        try v.finish()
+        let now = clock.instant()
+        return try await db.write { tx in
+            var o = try await self.locked(id, caller: caller, tx)
+            let before = o
+            guard o.status.next.contains(next) else { throw Self.invalid(o, to: next.rawValue) }
+            let method = o.lines.first?.method ?? .delivery
+            switch next {
+            case .released:
+                guard o.paymentStatus == .paid || o.paymentStatus == .codDue else {
+                    throw Self.refused(o, "it is not paid (payment \(o.paymentStatus.rawValue)); release needs payment or cash on delivery")
+                }
+                guard o.holds.isEmpty else { throw Self.refused(o, "it is on hold (\(o.holds.map(\.rawValue).joined(separator: ", ")))") }
+            case .shipped where method == .pickup, .readyForPickup where method != .pickup:
+                throw Self.refused(o, "its lines are for \(method.rawValue)")
+            case .pickedUp:
+                guard let code = pickupCode, code == o.pickupCode else {
+                    throw Problem.validation([.init("pickupCode", "does not match the order's pickup code")])
+                }
+            default: break
+            }
+            if next == .shipped || next == .pickedUp, let r = o.reservationId {
+                _ = try await inventory.consume(r, caller: caller, in: tx)
+            }
+            if next == .delivered || next == .pickedUp {
+                // Cash on delivery is collected at the door or the counter.
+                for i in o.payments.indices where o.payments[i].tender == .cod && o.payments[i].status == .pending {
+                    o.payments[i].status = .captured
+                    o.payments[i].captured = o.payments[i].amount
+                    o.payments[i].updatedAt = now
+                    try await OrderRows.update(payment: o.payments[i], tx)
+                    try await OrderRows.ledger(payment: o.payments[i].id, kind: "capture", amount: o.payments[i].amount, at: now, caller: caller, tx)
+                }
+                o.paidTotal = o.payments.reduce(0) { $0 + $1.captured }
+                if o.paymentStatus == .codDue, o.paidTotal >= o.total { o.paymentStatus = .paid }
+            }
+            o.status = next
+            o.timeline.append(TimelineEntry(at: now, kind: "status", status: next, actorId: caller.principal.id, note: note))
+            try await save(&o, before: before, action: next.rawValue, event: "order.\(next.rawValue)", caller: caller, tx)
+            return o
+        }
+    }
+
+    /// Cancels the whole order and gives its stock back. Before release anyone who may manage
+    /// the order can; once the location has it, only the location can (it may already be picking).
+    public func cancel(_ id: String, reason: String, caller: Caller) async throws -> Order {
+        var v = Validator()
+        v.text(reason, "reason", max: 500)
+        try v.finish()
+        let now = clock.instant()
+        let cancelled = try await db.write { tx in
+            var o = try await self.locked(id, caller: caller, tx)
+            let before = o
+            guard o.status.next.contains(.cancelled) else { throw Self.invalid(o, to: "cancelled") }
+            if [.released, .picking, .readyForPickup].contains(o.status) {
+                let byId = try await locations.byId()
+                let atLocation = caller.principal.scope.level == .location && o.lines.contains { l in
+                    l.locationId.flatMap { byId[$0] }.map { caller.principal.scope.allows(organisationId: $0.organisationId, locationId: $0.id) } ?? false
+                }
+                guard atLocation else { throw Self.refused(o, "it is released to its location: the location cancels it (it may be picking)") }
+            }
+            if let r = o.reservationId {
+                do { _ = try await inventory.release(r, reason: "order cancelled: \(reason)", caller: caller, in: tx) } catch let p as Problem where p.status == 409 {
+                    // Already released (an expired hold): nothing is left to give back.
+                }
+            }
+            for i in o.lines.indices { o.lines[i].cancelled = o.lines[i].quantity }
+            o.status = .cancelled
+            o.timeline.append(TimelineEntry(at: now, kind: "cancelled", status: .cancelled, actorId: caller.principal.id, note: reason))
+            try await save(&o, before: before, action: "cancel", event: "order.cancelled", caller: caller, tx)
+            return o
+        }
+        return try await refundCaptured(cancelled, reason: reason, caller: caller)
+    }
+
+    /// Refunds every captured tender of a cancelled order through its provider.
+    private func refundCaptured(_ order: Order, reason: String, caller: Caller) async throws -> Order {
+        let due = order.payments.filter { $0.captured > $0.refunded && $0.tender != .cod }
+        guard !due.isEmpty else { return order }
+        var references: [String: String] = [:]
+        for p in due where p.tender == .sandbox {
+            references[p.id] = try await payments.refund(amount: p.captured - p.refunded, currency: order.currency, reference: p.id).reference
+        }
+        let now = clock.instant()
+        let refs = references
+        return try await db.write { tx in
+            var o = try await self.locked(order.id, caller: .system, tx)
+            let before = o
+            for i in o.payments.indices where due.contains(where: { $0.id == o.payments[i].id }) {
+                let amount = o.payments[i].captured - o.payments[i].refunded
+                o.payments[i].refunded += amount
+                o.payments[i].status = .refunded
+                o.payments[i].providerReference = refs[o.payments[i].id] ?? o.payments[i].providerReference
+                o.payments[i].updatedAt = now
+                try await OrderRows.update(payment: o.payments[i], tx)
+                try await OrderRows.ledger(payment: o.payments[i].id, kind: "refund", amount: amount, at: now, caller: caller, tx)
+            }
+            o.paymentStatus = .refunded
+            o.timeline.append(TimelineEntry(at: now, kind: "refund", status: o.status, actorId: caller.principal.id,
+                                            note: "refunded \(due.reduce(0) { $0 + $1.captured - $1.refunded }) \(o.currency): \(reason)"))
+            try await save(&o, before: before, action: "refund", event: "order.refunded", caller: caller, tx)
+            return o
+        }
+    }
+
+    /// Puts the order on hold; a held order is not released. Holding it again changes nothing.
+    public func hold(_ id: String, _ kind: HoldKind, note: String?, caller: Caller) async throws -> Order {
+        try await changeHold(id, kind, on: true, note: note, caller: caller)
+    }
+
+    /// Lifts one hold; lifting a hold the order does not have changes nothing.
+    public func releaseHold(_ id: String, _ kind: HoldKind, note: String?, caller: Caller) async throws -> Order {
+        try await changeHold(id, kind, on: false, note: note, caller: caller)
+    }
+
+    private func changeHold(_ id: String, _ kind: HoldKind, on: Bool, note: String?, caller: Caller) async throws -> Order {
+        var v = Validator()
+        v.text(note, "note", required: false, max: 500)
+        try v.finish()
+        let now = clock.instant()
+        return try await db.write { tx in
+            var o = try await self.locked(id, caller: caller, tx)
+            let before = o
+            guard ![.cancelled, .completed, .settled].contains(o.status) else { throw Self.refused(o, "it is \(o.status.rawValue)") }
+            guard o.holds.contains(kind) != on else { return o }
+            if on { o.holds.append(kind) } else { o.holds.removeAll { $0 == kind } }
+            o.timeline.append(TimelineEntry(at: now, kind: on ? "held" : "hold_released", status: o.status, actorId: caller.principal.id,
+                                            note: [kind.rawValue, note].compactMap { $0 }.joined(separator: ": ")))
+            try await save(&o, before: before, action: on ? "hold" : "release_hold", event: on ? "order.held" : "order.hold_released",
+                           caller: caller, tx)
+            return o
+        }
+    }
+
+    /// Cancels unpaid orders whose payment window closed, giving their stock back; returns how
+    /// many. Safe in several processes at once.
+    @discardableResult
+    public func cancelUnpaid(limit: Int = 100) async throws -> Int {
+        let now = clock.instant()
+        let due = try await db.read { sql in
+            try await sql.raw("""
+                SELECT id FROM orders WHERE payment_status = 'pending' AND pay_by IS NOT NULL AND pay_by <= \(bind: now.epochMillis)
+                ORDER BY pay_by LIMIT \(literal: limit)
+                """).all().map { try $0.decode(column: "id", as: String.self) }
+        }
+        var n = 0
+        for id in due {
+            do {
+                _ = try await cancel(id, reason: "not paid in time", caller: .system)
+                n += 1
+            } catch let p as Problem where p.status == 409 {
+                continue  // paid or cancelled meanwhile
+            }
+        }
+        return n
+    }
+
+    // MARK: Helpers
+
+    func locked(_ id: String, caller: Caller, _ tx: Transaction) async throws -> Order {
+        guard let o = try await OrderRows.order(id, tx.sql, lock: tx.engine == .postgres), try await visible(o, caller.principal.scope) else {
+            throw Problem.notFound("order", id)
+        }
+        return o
+    }
+
+    static func invalid(_ o: Order, to: String) -> Problem {
+        var p = Problem.conflict("Order \(o.id) is \(o.status.rawValue) and cannot become \(to); it may become: "
+                                 + (o.status.next.isEmpty ? "nothing (final)" : o.status.next.map(\.rawValue).joined(separator: ", ")) + ".",
+                                 kind: "invalid-transition")
+        p.allowed = o.status.next.map(\.rawValue)
+        return p
+    }
+
+    static func refused(_ o: Order, _ why: String) -> Problem {
+        var p = Problem.conflict("Order \(o.id) cannot move on: \(why).", kind: "invalid-transition")
+        p.allowed = o.status.next.map(\.rawValue)
+        return p
+    }
+}
+
+// MARK: - Routing rules
+
+extension OrderService {
+    /// The rule for a channel: its own, else the default (stored or built in).
+    func routingRule(channelId: String) async throws -> RoutingRule {
+        try await db.read { sql in
+            let rows = try await sql.raw("SELECT * FROM order_routing_rules WHERE rule_key IN (\(bind: channelId), '*')").all().map(Self.rule)
+            return rows.first { $0.channelId == channelId } ?? rows.first ?? RoutingRule.standard(at: Date(epochMillis: 0))
+        }
+    }
+
+    public struct NewRoutingRule: Sendable {
+        public var channel: String?
+        public var name: String
+        public var useStores: Bool
+        public var useWarehouses: Bool
+        public var maxLocations: Int
+        public var noSplitBelow: Int64
+        public var fallback: RoutingRule.Fallback
+        public var weights: RoutingRule.Weights
+        public init(channel: String?, name: String, useStores: Bool = true, useWarehouses: Bool = true, maxLocations: Int = 3,
+                    noSplitBelow: Int64 = 0, fallback: RoutingRule.Fallback = .reject, weights: RoutingRule.Weights = .init()) {
+            self.channel = channel
+            self.name = name
+            self.useStores = useStores
+            self.useWarehouses = useWarehouses
+            self.maxLocations = maxLocations
+            self.noSplitBelow = noSplitBelow
+            self.fallback = fallback
+            self.weights = weights
+        }
+    }
+
+    /// Sets a channel's routing rule (or, without a channel, the default one); it applies to
+    /// orders placed from then on.
+    public func setRoutingRule(_ new: NewRoutingRule, caller: Caller) async throws -> RoutingRule {
+        var v = Validator()
+        v.text(new.name, "name", max: 100)
+        v.range(new.maxLocations, "maxLocations", 1...10)
+        v.range(new.noSplitBelow, "noSplitBelow", 0...1_000_000_000_00)
+        v.check(new.useStores || new.useWarehouses, "useStores", "a rule must let stores or warehouses fulfil")
+        let w = new.weights
+        for (name, value) in [("distancePerKm", w.distancePerKm), ("split", w.split), ("lastUnits", w.lastUnits), ("priority", w.priority), ("capacity", w.capacity)] {
+            v.check(value >= 0 && value <= 10_000 && value.isFinite, "weights.\(name)", "must be from 0 to 10,000")
+        }
+        try v.finish()
+        let channelId: String?
+        if let c = new.channel {
+            do { channelId = try await catalog.channel(c).id } catch let p as Problem where p.status == 404 {
+                throw Problem.validation([.init("channelId", "no channel '\(c)'")])
+            }
+        } else { channelId = nil }
+        let key = channelId ?? "*"
+        let now = clock.instant()
+        return try await db.write { tx in
+            let before = try await tx.sql.raw("SELECT * FROM order_routing_rules WHERE rule_key = \(bind: key)").first().map(Self.rule)
+            let rule = RoutingRule(channelId: channelId, name: new.name, useStores: new.useStores, useWarehouses: new.useWarehouses,
+                                   maxLocations: new.maxLocations, noSplitBelow: new.noSplitBelow, fallback: new.fallback, weights: new.weights,
+                                   version: (before?.version ?? 0) + 1, updatedAt: now)
+            try await tx.sql.raw("DELETE FROM order_routing_rules WHERE rule_key = \(bind: key)").run()
+            try await tx.sql.raw("""
+                INSERT INTO order_routing_rules (rule_key, channel_id, name, use_stores, use_warehouses, max_locations, no_split_below, fallback,
+                    weights, version, updated_at)
+                VALUES (\(bind: key), \(bind: channelId), \(bind: rule.name), \(bind: rule.useStores ? 1 : 0), \(bind: rule.useWarehouses ? 1 : 0),
+                        \(bind: rule.maxLocations), \(bind: rule.noSplitBelow), \(bind: rule.fallback.rawValue), \(bind: OrderRows.json(rule.weights)),
+                        \(bind: rule.version), \(bind: now.epochMillis))
+                """).run()
+            try await recorder.record(tx, caller: caller, action: before == nil ? "create" : "update", entityType: "routing_rule", entityId: key,
+                                      before: before, after: rule, organisationId: nil, locationId: nil, event: "order.routing_rule_set")
+            return rule
+        }
+    }
+
+    static func rule(_ r: any SQLRow) throws -> RoutingRule {
+        RoutingRule(channelId: try r.decode(column: "channel_id", as: String?.self), name: try r.decode(column: "name", as: String.self),
+                    useStores: try r.decode(column: "use_stores", as: Int.self) != 0, useWarehouses: try r.decode(column: "use_warehouses", as: Int.self) != 0,
+                    maxLocations: try r.decode(column: "max_locations", as: Int.self), noSplitBelow: try r.decode(column: "no_split_below", as: Int64.self),
+                    fallback: RoutingRule.Fallback(rawValue: try r.decode(column: "fallback", as: String.self)) ?? .reject,
+                    weights: try OrderRows.decode(RoutingRule.Weights.self, try r.decode(column: "weights", as: String.self)) ?? .init(),
+                    version: try r.decode(column: "version", as: Int.self), updatedAt: Date(epochMillis: try r.decode(column: "updated_at", as: Int64.self)))
+    }
+}

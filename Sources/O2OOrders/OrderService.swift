@@ -1,0 +1,492 @@
+import Foundation
+import O2OCatalog
+import O2OCore
+import O2OInventory
+import O2ONetwork
+import SQLKit
+
+/// Errors of the orders module; each knows its problem+json form.
+public enum OrdersError: ProblemConvertible, CustomStringConvertible {
+    /// No location can take these lines under the channel's rule; the decision says why.
+    case unroutable(lines: [Int], decision: RoutingDecision)
+
+    public var problem: Problem {
+        switch self {
+        case .unroutable(let lines, let decision):
+            let reasons = decision.candidates.prefix(5).map { c in "\(c.code): \(c.excluded ?? "can take line(s) \(c.lines)")" }
+            var p = Problem(kind: "unroutable", title: "No location can fulfil the order", status: 409,
+                            detail: "Line(s) \(lines) cannot be sourced under rule '\(decision.rule)' (\(decision.policy))"
+                                + (reasons.isEmpty ? "; no candidate location." : ". Candidates: " + reasons.joined(separator: "; ")))
+            p.errors = lines.map { .init("lines[\($0)].quantity", "no location can supply it now") }
+            return p
+        }
+    }
+
+    public var description: String { problem.description }
+}
+
+/// The pricing step every order and quote goes through. Catalog prices now; promotions and
+/// member prices plug in here when their modules land.
+public protocol PricingStep: Sendable {
+    func price(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, at: Date) async throws -> [PricedLine]
+}
+
+public struct PricedLine: Sendable, Equatable {
+    public var skuId: String
+    public var skuCode: String
+    public var currency: String
+    public var listPrice: Int64
+    public var unitPrice: Int64
+    public var discount: Int64
+    public var rule: String
+}
+
+/// Prices from the catalog's price resolution (统一零售价 and price lists), no promotions.
+public struct CatalogPricing: PricingStep {
+    let prices: PriceService
+    public init(prices: PriceService) { self.prices = prices }
+
+    public func price(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, at: Date) async throws -> [PricedLine] {
+        let resolved: [ResolvedPrice]
+        do {
+            resolved = try await prices.resolve(skus: lines.map(\.sku), PriceContext(channelId: channelId, locationId: locationId, at: at, memberId: memberId))
+        } catch var p as Problem where p.status == 422 {
+            // The price service names its fields skus[i]; here they are lines[i].sku.
+            p.errors = p.errors?.map { e in
+                var e = e
+                if e.field.hasPrefix("skus[") { e.field = "lines[" + e.field.dropFirst(5).prefix { $0 != "]" } + "].sku" }
+                return e
+            }
+            throw p
+        }
+        var v = Validator()
+        for (i, r) in resolved.enumerated() where !r.sellable {
+            v.add("lines[\(i)].sku", "\(r.skuCode) is not sold on this channel here: \(r.notSellableReason ?? "not listed")")
+        }
+        try v.finish()
+        return resolved.map { PricedLine(skuId: $0.skuId, skuCode: $0.skuCode, currency: $0.currency, listPrice: $0.listPrice, unitPrice: $0.price,
+                                         discount: 0, rule: $0.rule) }
+    }
+}
+
+/// One order flow for every channel: price, route, reserve and pay in one step, then one
+/// lifecycle every channel follows.
+public struct OrderService: Sendable {
+    public let db: Database
+    public let clock: any O2OClock
+    let catalog: CatalogService
+    let network: NetworkService
+    let inventory: InventoryService
+    let pricing: any PricingStep
+    let payments: any PaymentProvider
+    let locations: KeyedCache<Location>
+    let recorder: ChangeRecorder
+
+    public init(db: Database, clock: any O2OClock, catalog: CatalogService, network: NetworkService, inventory: InventoryService,
+                pricing: any PricingStep, payments: any PaymentProvider = SandboxPayments()) {
+        self.db = db
+        self.clock = clock
+        self.catalog = catalog
+        self.network = network
+        self.inventory = inventory
+        self.pricing = pricing
+        self.payments = payments
+        self.locations = KeyedCache(id: { $0.id }, code: { $0.code }) {
+            var f = LocationFilter()
+            f.limit = 1_000_000
+            return try await network.locations(f, scope: .all).items
+        }
+        self.recorder = ChangeRecorder(clock: clock)
+    }
+
+    public static let maxLines = 200
+    /// How long an unpaid order holds its stock when the channel's pool sets no lifetime.
+    public static let defaultPaymentWindow = 1_800
+
+    // MARK: Placing an order
+
+    public struct NewOrder: Sendable {
+        public var channel: String
+        public var externalId: String?
+        public var memberId: String?
+        public var contactPhone: String?
+        public var attributedLocation: String?
+        public var attributedClerk: String?
+        public var method: FulfilmentMethod
+        public var address: DeliveryAddress?
+        public var pickupLocation: String?
+        public var invoice: InvoiceRequest?
+        public var lines: [(sku: String, quantity: Int)]
+        public var payments: [(tender: Tender, amount: Int64)]
+        /// The total the client computed; when given it must match the server's.
+        public var expectedTotal: Int64?
+
+        public init(channel: String, externalId: String? = nil, memberId: String? = nil, contactPhone: String? = nil,
+                    attributedLocation: String? = nil, attributedClerk: String? = nil, method: FulfilmentMethod,
+                    address: DeliveryAddress? = nil, pickupLocation: String? = nil, invoice: InvoiceRequest? = nil,
+                    lines: [(sku: String, quantity: Int)], payments: [(tender: Tender, amount: Int64)] = [], expectedTotal: Int64? = nil) {
+            self.channel = channel
+            self.externalId = externalId
+            self.memberId = memberId
+            self.contactPhone = contactPhone
+            self.attributedLocation = attributedLocation
+            self.attributedClerk = attributedClerk
+            self.method = method
+            self.address = address
+            self.pickupLocation = pickupLocation
+            self.invoice = invoice
+            self.lines = lines
+            self.payments = payments
+            self.expectedTotal = expectedTotal
+        }
+    }
+
+    /// What placing the order would do now — prices, totals and where each line would come
+    /// from, with the routing explanation — without writing anything.
+    public func quote(_ new: NewOrder, caller: Caller) async throws -> Order {
+        let plan = try await prepare(new, caller: caller, quoting: true)
+        return try await db.read { sql in
+            try await self.draft(plan, sql: sql, at: clock.instant(), caller: caller).order
+        }
+    }
+
+    /// Prices the lines, routes them by the channel's rule, holds the stock where routing chose
+    /// and records the order and its payments — in one transaction, so an order exists exactly
+    /// when its stock is held. Captures sandbox and cash tenders right after.
+    public func place(_ new: NewOrder, caller: Caller) async throws -> Order {
+        let plan = try await prepare(new, caller: caller, quoting: false)
+        let now = clock.instant()
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let placed = try await db.write { tx in try await self.record(plan, tx, at: now, caller: caller) }
+                return try await capture(placed, caller: caller)
+            } catch InventoryError.insufficientStock where attempt < 5 {
+                // Another order took the stock between routing's read and the hold (PostgreSQL
+                // runs them side by side): route again on what is left.
+                continue
+            }
+        }
+    }
+
+    /// Everything checked and looked up before the transaction.
+    struct Plan: Sendable {
+        var new: NewOrder
+        var channel: SalesChannel
+        var priced: [PricedLine]
+        var pickup: Location?
+        var attributed: Location?
+        var rule: RoutingRule
+        var sites: [Location]
+        var paymentWindow: Int
+    }
+
+    private func prepare(_ new: NewOrder, caller: Caller, quoting: Bool) async throws -> Plan {
+        var v = Validator()
+        v.text(new.channel, "channelId", max: 100)
+        v.text(new.externalId, "externalId", required: false, max: 100)
+        v.text(new.memberId, "memberId", required: false, max: 100)
+        v.text(new.contactPhone, "contactPhone", required: false, max: 40)
+        v.text(new.attributedClerk, "attribution.clerkId", required: false, max: 100)
+        if new.lines.isEmpty { v.add("lines", "must have at least one line") }
+        if new.lines.count > Self.maxLines { v.add("lines", "must have at most \(Self.maxLines) lines") }
+        for (i, l) in new.lines.enumerated() {
+            v.text(l.sku, "lines[\(i)].sku", max: 100)
+            v.check((1...InventoryService.maxQuantity).contains(l.quantity), "lines[\(i)].quantity", "must be a whole number from 1 to \(InventoryService.maxQuantity)")
+        }
+        switch new.method {
+        case .delivery, .shipFromWarehouse:
+            if let a = new.address {
+                v.text(a.name, "address.name", max: 100)
+                v.text(a.phone, "address.phone", max: 40)
+                v.text(a.line1, "address.line1", max: 300)
+                v.range(a.lat, "address.lat", -90...90)
+                v.range(a.lng, "address.lng", -180...180)
+            } else {
+                v.add("address", "is required for \(new.method.rawValue)")
+            }
+            if new.pickupLocation != nil { v.add("pickupLocationId", "is only for pickup orders") }
+            if new.method == .shipFromWarehouse && new.attributedLocation == nil {
+                v.add("attribution.locationId", "names the store where the customer bought it")
+            }
+        case .pickup:
+            if new.pickupLocation == nil { v.add("pickupLocationId", "is required for pickup") }
+        }
+        if let i = new.invoice {
+            v.text(i.title, "invoice.title", max: 200)
+            v.text(i.taxId, "invoice.taxId", required: false, max: 30)
+        }
+        for (i, p) in new.payments.enumerated() {
+            v.check(p.amount > 0, "payments[\(i)].amount", "must be a positive amount in minor units")
+            if p.tender == .cod && new.method == .pickup { v.add("payments[\(i)].tender", "cash on delivery needs a delivery") }
+            if p.tender == .cash && new.attributedLocation == nil { v.add("payments[\(i)].tender", "cash is taken at a store's till: name the store in attribution") }
+        }
+        try v.finish()
+
+        let channel: SalesChannel
+        do { channel = try await catalog.channel(new.channel) } catch let p as Problem where p.status == 404 {
+            throw Problem.validation([.init("channelId", "no channel '\(new.channel)'")])
+        }
+        var lv = Validator()
+        let pickup = try await new.pickupLocation.asyncMap { try await locations.find($0) } ?? nil
+        if let ref = new.pickupLocation {
+            if let s = pickup {
+                if s.kind != .store || !s.capabilities.pickup || s.status != .active { lv.add("pickupLocationId", "\(s.code) does not offer pickup") }
+            } else { lv.add("pickupLocationId", "no location '\(ref)'") }
+        }
+        let attributed = try await new.attributedLocation.asyncMap { try await locations.find($0) } ?? nil
+        if let ref = new.attributedLocation, attributed == nil { lv.add("attribution.locationId", "no location '\(ref)'") }
+        try lv.finish()
+        let priced = try await pricing.price(new.lines, channelId: channel.id, locationId: pickup?.id ?? attributed?.id, memberId: new.memberId,
+                                             at: clock.instant())
+        let total = priced.enumerated().reduce(Int64(0)) { $0 + ($1.element.unitPrice - $1.element.discount) * Int64(new.lines[$1.offset].quantity) }
+        if let expected = new.expectedTotal, expected != total {
+            var p = Problem.conflict("The order totals \(total) (minor units), not \(expected): prices changed since the client priced it.",
+                                     kind: "total-mismatch")
+            p.errors = [.init("expectedTotal", "the server's total is \(total)")]
+            throw p
+        }
+        if !quoting, !new.payments.isEmpty {
+            let paid = new.payments.reduce(Int64(0)) { $0 + $1.amount }
+            if paid != total { throw Problem.validation([.init("payments", "add up to \(paid); the order totals \(total)")]) }
+        }
+        let rule = try await routingRule(channelId: channel.id)
+        let window = (try? await inventory.pool(channel: channel.id).reservationTTL) ?? nil
+        return Plan(new: new, channel: channel, priced: priced, pickup: pickup, attributed: attributed, rule: rule,
+                    sites: try await candidateSites(new, pickup: pickup, rule: rule), paymentWindow: window ?? Self.defaultPaymentWindow)
+    }
+
+    /// The locations worth asking for stock: the pickup store; or the stores that cover the
+    /// address or ship from store, and the warehouses.
+    private func candidateSites(_ new: NewOrder, pickup: Location?, rule: RoutingRule) async throws -> [Location] {
+        if let pickup { return [pickup] }
+        guard let a = new.address else { return [] }
+        return try await locations.all().filter { l in
+            guard l.status == .active else { return false }
+            if l.kind.isWarehouse { return rule.useWarehouses }
+            guard rule.useStores, new.method == .delivery else { return false }
+            if l.capabilities.shipFromStore { return true }
+            guard l.capabilities.storeDelivery, let r = l.capabilities.deliveryRadiusKm else { return false }
+            return greatCircleKm(lat1: l.coordinates.lat, lng1: l.coordinates.lng, lat2: a.lat, lng2: a.lng) <= r
+        }
+    }
+
+    /// The order as it would be now, read inside `sql`'s view: routed, not yet recorded.
+    private func draft(_ plan: Plan, sql: any SQLDatabase, at now: Date, caller: Caller) async throws
+        -> (order: Order, outcome: Router.Outcome) {
+        let new = plan.new
+        let skus = Array(Set(plan.priced.map(\.skuId)))
+        let ids = plan.sites.map(\.id)
+        let stock = try await inventory.sourcing(channel: plan.channel.id, skus: skus, locations: ids, sql)
+        let day = Self.day(now)
+        var used: [String: Int] = [:]
+        for chunk in ids.chunked(500) {
+            let rows = try await sql.raw("""
+                SELECT location_id, orders FROM order_location_load WHERE day = \(bind: day) AND location_id IN \(SQLQueryString.list(Array(chunk)))
+                """).all()
+            for r in rows { used[try r.decode(column: "location_id", as: String.self)] = try r.decode(column: "orders", as: Int.self) }
+        }
+        let sites = plan.sites.compactMap { l -> Site? in
+            guard let s = stock[l.id] else { return nil }
+            return Site(id: l.id, code: l.code, isStore: l.kind == .store, lat: l.coordinates.lat, lng: l.coordinates.lng,
+                        storeDelivery: l.capabilities.storeDelivery, deliveryRadiusKm: l.capabilities.deliveryRadiusKm ?? 0,
+                        shipFromStore: l.capabilities.shipFromStore, pickup: l.capabilities.pickup, priority: l.priority,
+                        dailyCapacity: l.dailyCapacity, usedToday: used[l.id] ?? 0, stock: s.available, poolShipping: s.shipping, poolPickup: s.pickup)
+        }
+        let request: Router.Request
+        switch new.method {
+        case .pickup: request = .pickup(store: plan.pickup!.id)
+        case .delivery: request = .delivery(lat: new.address!.lat, lng: new.address!.lng)
+        case .shipFromWarehouse: request = .shipFromWarehouse(lat: new.address!.lat, lng: new.address!.lng)
+        }
+        let lines = new.lines.enumerated().map { RoutingLine(line: $0.offset, sku: plan.priced[$0.offset].skuId, quantity: $0.element.quantity) }
+        let orderLines = new.lines.enumerated().map { i, l in
+            let p = plan.priced[i]
+            return OrderLine(line: i, skuId: p.skuId, skuCode: p.skuCode, quantity: l.quantity, unitPrice: p.unitPrice, listPrice: p.listPrice,
+                             priceRule: p.rule, discount: p.discount * Int64(l.quantity), total: (p.unitPrice - p.discount) * Int64(l.quantity),
+                             method: new.method, locationId: nil, mode: nil, cancelled: 0)
+        }
+        let subtotal = orderLines.reduce(Int64(0)) { $0 + $1.unitPrice * Int64($1.quantity) }
+        let discount = orderLines.reduce(Int64(0)) { $0 + $1.discount }
+        let outcome = Router(rule: plan.rule).route(lines, request, value: subtotal - discount, sites: sites)
+        var order = Order(
+            id: O2OID.make("ord", at: now), channelId: plan.channel.id, externalId: new.externalId, status: .placed,
+            paymentStatus: new.payments.contains { $0.tender == .cod } ? .codDue : .pending, holds: [], memberId: new.memberId,
+            contactPhone: new.contactPhone ?? new.address?.phone, attributedLocationId: plan.attributed?.id, attributedClerkId: new.attributedClerk,
+            address: new.address, pickupLocationId: plan.pickup?.id, pickupCode: nil, invoice: new.invoice,
+            currency: plan.priced.first?.currency ?? plan.channel.currency, subtotal: subtotal, discountTotal: discount, shippingTotal: 0,
+            total: subtotal - discount, paidTotal: 0, reservationId: nil, lines: orderLines, payments: [],
+            routing: RoutingDecision(rule: plan.rule.name, policy: outcome.policy, candidates: outcome.candidates,
+                                     assignments: outcome.assignments.mapValues(\.site), at: now),
+            timeline: [], version: 1, createdAt: now, updatedAt: now)
+        for i in order.lines.indices {
+            if let a = outcome.assignments[i] { order.lines[i].locationId = a.site; order.lines[i].mode = a.mode }
+        }
+        return (order, outcome)
+    }
+
+    /// Routes, holds and records the order inside `tx`.
+    private func record(_ plan: Plan, _ tx: Transaction, at now: Date, caller: Caller) async throws -> Order {
+        var (order, outcome) = try await draft(plan, sql: tx.sql, at: now, caller: caller)
+        if plan.new.externalId != nil, try await tx.sql.raw("""
+            SELECT id FROM orders WHERE channel_id = \(bind: order.channelId) AND external_id = \(bind: plan.new.externalId)
+            """).first() != nil {
+            throw Problem.duplicate([.init("externalId", "channel \(plan.channel.code) already has order \(plan.new.externalId!)")])
+        }
+        order.timeline.append(TimelineEntry(at: now, kind: "placed", status: .placed, actorId: caller.principal.id,
+                                            note: "\(order.lines.count) line(s), total \(order.total) \(order.currency)"))
+        if !outcome.unplaced.isEmpty {
+            guard plan.rule.fallback == .manual else { throw OrdersError.unroutable(lines: outcome.unplaced, decision: order.routing!) }
+            order.holds = [.routing]
+            order.timeline.append(TimelineEntry(at: now, kind: "held", status: .placed, actorId: caller.principal.id,
+                                                note: "routing: no location can take line(s) \(outcome.unplaced); queued for manual routing"))
+        } else {
+            let reservation = try await inventory.reserve(.init(
+                channel: order.channelId, referenceType: "order", referenceId: order.id, expires: false,
+                lines: order.lines.map { .init(sku: $0.skuId, location: $0.locationId!, quantity: $0.quantity) }), caller: caller, in: tx)
+            order.reservationId = reservation.id
+            order.status = .allocated
+            let sites = Set(outcome.assignments.values.map(\.site))
+            order.timeline.append(TimelineEntry(at: now, kind: "allocated", status: .allocated, actorId: caller.principal.id,
+                                                note: "routed by rule '\(plan.rule.name)' to \(sites.count) location(s)"))
+            try await Self.addLoad(Array(sites), day: Self.day(now), tx)
+        }
+        if plan.new.method == .pickup { order.pickupCode = Self.pickupCode() }
+        order.payments = plan.new.payments.map { p in
+            Payment(id: O2OID.make("pay", at: now), tender: p.tender, provider: p.tender == .sandbox ? payments.name : p.tender.rawValue,
+                    status: .pending, amount: p.amount, captured: 0, refunded: 0, providerReference: nil, createdAt: now, updatedAt: now)
+        }
+        try await OrderRows.insert(order, payWindow: plan.paymentWindow, tx)
+        try await recorder.record(tx, caller: caller, action: "place", entityType: "order", entityId: order.id, before: Order?.none, after: order,
+                                  organisationId: nil, locationId: order.lines.first?.locationId, event: "order.placed")
+        return order
+    }
+
+    /// Captures what can be captured at once (sandbox, cash) and marks the order paid when the
+    /// captured total reaches it.
+    private func capture(_ order: Order, caller: Caller) async throws -> Order {
+        let due = order.payments.filter { $0.status == .pending && ($0.tender == .sandbox || $0.tender == .cash) }
+        guard !due.isEmpty else { return order }
+        var results: [String: (reference: String, ok: Bool)] = [:]
+        for p in due where p.tender == .sandbox {
+            let r = try await payments.capture(amount: p.amount, currency: order.currency, reference: p.id)
+            results[p.id] = (r.reference, r.captured)
+        }
+        let now = clock.instant()
+        let outcome = results
+        return try await db.write { tx in
+            guard var o = try await OrderRows.order(order.id, tx.sql, lock: tx.engine == .postgres) else { throw Problem.notFound("order", order.id) }
+            let before = o
+            for i in o.payments.indices where due.contains(where: { $0.id == o.payments[i].id }) {
+                let r = outcome[o.payments[i].id]
+                o.payments[i].status = (r?.ok ?? true) ? .captured : .failed
+                o.payments[i].captured = (r?.ok ?? true) ? o.payments[i].amount : 0
+                o.payments[i].providerReference = r?.reference
+                o.payments[i].updatedAt = now
+                try await OrderRows.update(payment: o.payments[i], tx)
+                if o.payments[i].status == .captured {
+                    try await OrderRows.ledger(payment: o.payments[i].id, kind: "capture", amount: o.payments[i].amount, at: now, caller: caller, tx)
+                }
+            }
+            o.paidTotal = o.payments.reduce(0) { $0 + $1.captured }
+            if o.paidTotal >= o.total { o.paymentStatus = .paid }
+            o.timeline.append(TimelineEntry(at: now, kind: "payment", status: o.status, actorId: caller.principal.id,
+                                            note: o.paymentStatus == .paid ? "paid \(o.paidTotal) \(o.currency)" : "captured \(o.paidTotal) of \(o.total)"))
+            try await save(&o, before: before, action: "capture", event: o.paymentStatus == .paid ? "order.paid" : "order.payment_failed", caller: caller, tx)
+            return o
+        }
+    }
+
+    // MARK: Reading
+
+    public func order(_ id: String, scope: Scope) async throws -> Order {
+        guard let o = try await db.read({ try await OrderRows.order(id, $0, lock: false) }), try await visible(o, scope) else {
+            throw Problem.notFound("order", id)
+        }
+        return o
+    }
+
+    public struct OrderFilter: Sendable {
+        public var channelId: String?
+        public var status: OrderStatus?
+        public var locationId: String?
+        public var held: Bool?
+        public var limit = 50
+        public var cursor: String?
+        public init() {}
+    }
+
+    /// Newest first.
+    public func orders(_ f: OrderFilter, scope: Scope) async throws -> Page<Order> {
+        var q: SQLQueryString = "SELECT id FROM orders WHERE 1=1"
+        if let c = f.channelId { q += " AND channel_id = \(bind: try await catalog.channel(c).id)" }
+        if let s = f.status { q += " AND status = \(bind: s.rawValue)" }
+        if let h = f.held { q += h ? " AND holds <> '[]'" : " AND holds = '[]'" }
+        var locationIds: [String]?
+        if let l = f.locationId {
+            guard let loc = try await locations.find(l) else { throw Problem.validation([.init("locationId", "no location '\(l)'")]) }
+            locationIds = [loc.id]
+        }
+        if scope.level != .all {
+            let mine = try await locations.all().filter { scope.allows(organisationId: $0.organisationId, locationId: $0.id) }.map(\.id)
+            locationIds = locationIds.map { $0.filter(mine.contains) } ?? mine
+        }
+        if let ids = locationIds {
+            q += " AND (id IN (SELECT order_id FROM order_lines WHERE location_id IN \(SQLQueryString.list(ids)))"
+            q += " OR attributed_location_id IN \(SQLQueryString.list(ids)) OR pickup_location_id IN \(SQLQueryString.list(ids)))"
+        }
+        let page = try await db.page(q, limit: f.limit, cursor: f.cursor, order: .newestFirst, map: { try $0.decode(column: "id", as: String.self) }, id: { $0 })
+        let orders = try await db.read { sql in try await page.items.asyncCompactMap { try await OrderRows.order($0, sql, lock: false) } }
+        return Page(items: orders, nextCursor: page.nextCursor)
+    }
+
+    /// Visible to a scope when any of its lines, its pickup store or its attributed store is.
+    func visible(_ o: Order, _ scope: Scope) async throws -> Bool {
+        guard scope.level != .all else { return true }
+        let byId = try await locations.byId()
+        let ids = Set(o.lines.compactMap(\.locationId) + [o.pickupLocationId, o.attributedLocationId].compactMap { $0 })
+        return ids.contains { id in byId[id].map { scope.allows(organisationId: $0.organisationId, locationId: $0.id) } ?? false }
+    }
+
+    // MARK: Helpers
+
+    /// Writes a changed order (its row, lines, new timeline entries), its audit row and event.
+    func save(_ o: inout Order, before: Order, action: String, event: String, caller: Caller, _ tx: Transaction) async throws {
+        o.version = before.version + 1
+        o.updatedAt = clock.instant()
+        try await OrderRows.update(o, tx)
+        try await OrderRows.appendTimeline(o.id, Array(o.timeline.dropFirst(before.timeline.count)), from: before.timeline.count, tx)
+        try await recorder.record(tx, caller: caller, action: action, entityType: "order", entityId: o.id, before: before, after: o,
+                                  organisationId: nil, locationId: o.lines.first?.locationId, event: event)
+    }
+
+    static func addLoad(_ sites: [String], day: String, _ tx: Transaction) async throws {
+        for s in sites.sorted() {
+            try await tx.sql.raw("""
+                INSERT INTO order_location_load (location_id, day, orders) VALUES (\(bind: s), \(bind: day), 1)
+                ON CONFLICT (location_id, day) DO UPDATE SET orders = order_location_load.orders + 1
+                """).run()
+        }
+    }
+
+    /// The calendar day (UTC) a location's daily capacity counts against.
+    static func day(_ d: Date) -> String {
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: d)
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+    }
+
+    /// Six digits for the counter (核销码); rate limiting wrong guesses keeps six enough.
+    static func pickupCode() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return String(format: "%06d", Int.random(in: 0..<1_000_000, using: &rng))
+    }
+}
+
+extension Array {
+    func asyncCompactMap<T>(_ transform: (Element) async throws -> T?) async rethrows -> [T] {
+        var out: [T] = []
+        for e in self { if let t = try await transform(e) { out.append(t) } }
+        return out
+    }
+}

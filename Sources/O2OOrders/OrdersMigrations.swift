@@ -1,0 +1,58 @@
+import O2OCore
+
+public enum OrdersMigrations {
+    static let tables = [
+        // One row per order; its lines, payments and timeline in their own tables. The routing
+        // decision (candidates, scores, the rule) is kept whole as JSON: it is read, never queried.
+        """
+        CREATE TABLE orders (
+            id TEXT PRIMARY KEY, channel_id TEXT NOT NULL, external_id TEXT, status TEXT NOT NULL, payment_status TEXT NOT NULL,
+            holds TEXT NOT NULL, member_id TEXT, contact_phone TEXT, attributed_location_id TEXT, attributed_clerk_id TEXT,
+            address TEXT, pickup_location_id TEXT, pickup_code TEXT, invoice TEXT, currency TEXT NOT NULL, subtotal BIGINT NOT NULL,
+            discount_total BIGINT NOT NULL, shipping_total BIGINT NOT NULL, total BIGINT NOT NULL, paid_total BIGINT NOT NULL,
+            reservation_id TEXT, routing TEXT, pay_by BIGINT, version BIGINT NOT NULL, created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL)
+        """,
+        "CREATE UNIQUE INDEX orders_external ON orders (channel_id, external_id)",
+        "CREATE INDEX orders_status ON orders (status, id)",
+        "CREATE INDEX orders_unpaid ON orders (payment_status, pay_by)",
+        """
+        CREATE TABLE order_lines (
+            order_id TEXT NOT NULL REFERENCES orders(id), line BIGINT NOT NULL, sku_id TEXT NOT NULL, sku_code TEXT NOT NULL,
+            quantity BIGINT NOT NULL, unit_price BIGINT NOT NULL, list_price BIGINT NOT NULL, price_rule TEXT NOT NULL,
+            discount BIGINT NOT NULL, total BIGINT NOT NULL, method TEXT NOT NULL, location_id TEXT, mode TEXT, cancelled BIGINT NOT NULL,
+            PRIMARY KEY (order_id, line))
+        """,
+        "CREATE INDEX order_lines_location ON order_lines (location_id, order_id)",
+        """
+        CREATE TABLE order_payments (
+            id TEXT PRIMARY KEY, order_id TEXT NOT NULL REFERENCES orders(id), tender TEXT NOT NULL, provider TEXT NOT NULL,
+            status TEXT NOT NULL, amount BIGINT NOT NULL, captured BIGINT NOT NULL, refunded BIGINT NOT NULL, provider_reference TEXT,
+            created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+        """,
+        "CREATE INDEX order_payments_order ON order_payments (order_id)",
+        // Each payment movement (authorise, capture, refund) as a ledger row.
+        """
+        CREATE TABLE order_payment_ledger (
+            id TEXT PRIMARY KEY, payment_id TEXT NOT NULL REFERENCES order_payments(id), kind TEXT NOT NULL, amount BIGINT NOT NULL,
+            at BIGINT NOT NULL, actor_id TEXT NOT NULL)
+        """,
+        """
+        CREATE TABLE order_timeline (
+            order_id TEXT NOT NULL REFERENCES orders(id), seq BIGINT NOT NULL, at BIGINT NOT NULL, kind TEXT NOT NULL,
+            status TEXT NOT NULL, actor_id TEXT NOT NULL, note TEXT, PRIMARY KEY (order_id, seq))
+        """,
+        // Orders assigned to each location per day, against its daily capacity.
+        "CREATE TABLE order_location_load (location_id TEXT NOT NULL, day TEXT NOT NULL, orders BIGINT NOT NULL, PRIMARY KEY (location_id, day))",
+        """
+        CREATE TABLE order_routing_rules (
+            rule_key TEXT PRIMARY KEY, channel_id TEXT, name TEXT NOT NULL, use_stores BIGINT NOT NULL, use_warehouses BIGINT NOT NULL,
+            max_locations BIGINT NOT NULL, no_split_below BIGINT NOT NULL, fallback TEXT NOT NULL, weights TEXT NOT NULL,
+            version BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+        """,
+    ]
+
+    public static let all: [Migration] = [
+        Migration(module: "orders", version: 1, name: "orders, lines, payments, timeline, routing rules and location load", tables),
+    ]
+}

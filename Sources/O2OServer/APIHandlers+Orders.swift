@@ -1,0 +1,126 @@
+import Foundation
+import O2OAPI
+import O2OCore
+import O2OOrders
+import OpenAPIRuntime
+
+// MARK: - Order handlers
+
+extension APIHandlers {
+    func quoteOrder(_ input: Operations.QuoteOrder.Input) async throws -> Operations.QuoteOrder.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        return .ok(.init(body: .json(Self.order(try await services.orders.quote(Self.newOrder(b), caller: try caller)))))
+    }
+
+    func placeOrder(_ input: Operations.PlaceOrder.Input) async throws -> Operations.PlaceOrder.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        return .created(.init(body: .json(Self.order(try await services.orders.place(Self.newOrder(b), caller: try caller)))))
+    }
+
+    func listOrders(_ input: Operations.ListOrders.Input) async throws -> Operations.ListOrders.Output {
+        let q = input.query
+        var f = OrderService.OrderFilter()
+        f.channelId = q.channel
+        f.status = q.status.flatMap { OrderStatus(rawValue: $0.rawValue) }
+        f.locationId = q.locationId
+        f.held = q.held
+        f.limit = try limit(q.limit)
+        f.cursor = q.cursor
+        let page = try await services.orders.orders(f, scope: try caller.principal.scope)
+        return .ok(.init(body: .json(.init(items: page.items.map(Self.order), nextCursor: page.nextCursor))))
+    }
+
+    func getOrder(_ input: Operations.GetOrder.Input) async throws -> Operations.GetOrder.Output {
+        .ok(.init(body: .json(Self.order(try await services.orders.order(input.path.orderId, scope: try caller.principal.scope)))))
+    }
+
+    func cancelOrder(_ input: Operations.CancelOrder.Input) async throws -> Operations.CancelOrder.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        return .ok(.init(body: .json(Self.order(try await services.orders.cancel(input.path.orderId, reason: b.reason, caller: try caller)))))
+    }
+
+    func advanceOrder(_ input: Operations.AdvanceOrder.Input) async throws -> Operations.AdvanceOrder.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let o = try await services.orders.advance(input.path.orderId, to: OrderStatus(rawValue: b.status.rawValue) ?? .placed, note: b.note,
+                                                  pickupCode: b.pickupCode, caller: try caller)
+        return .ok(.init(body: .json(Self.order(o))))
+    }
+
+    func holdOrder(_ input: Operations.HoldOrder.Input) async throws -> Operations.HoldOrder.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let o = try await services.orders.hold(input.path.orderId, HoldKind(rawValue: b.kind.rawValue) ?? .manual, note: b.note, caller: try caller)
+        return .ok(.init(body: .json(Self.order(o))))
+    }
+
+    func releaseOrderHold(_ input: Operations.ReleaseOrderHold.Input) async throws -> Operations.ReleaseOrderHold.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let o = try await services.orders.releaseHold(input.path.orderId, HoldKind(rawValue: b.kind.rawValue) ?? .manual, note: b.note,
+                                                      caller: try caller)
+        return .ok(.init(body: .json(Self.order(o))))
+    }
+
+    func setRoutingRule(_ input: Operations.SetRoutingRule.Input) async throws -> Operations.SetRoutingRule.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let d = RoutingRule.Weights()
+        let w = RoutingRule.Weights(distancePerKm: b.weights?.distancePerKm ?? d.distancePerKm, split: b.weights?.split ?? d.split,
+                                    lastUnits: b.weights?.lastUnits ?? d.lastUnits, priority: b.weights?.priority ?? d.priority,
+                                    capacity: b.weights?.capacity ?? d.capacity)
+        let rule = try await services.orders.setRoutingRule(.init(
+            channel: b.channelId, name: b.name, useStores: b.useStores ?? true, useWarehouses: b.useWarehouses ?? true,
+            maxLocations: b.maxLocations ?? 3, noSplitBelow: b.noSplitBelow ?? 0,
+            fallback: b.fallback.flatMap { RoutingRule.Fallback(rawValue: $0.rawValue) } ?? .reject, weights: w), caller: try caller)
+        return .ok(.init(body: .json(.init(
+            channelId: rule.channelId, name: rule.name, useStores: rule.useStores, useWarehouses: rule.useWarehouses, maxLocations: rule.maxLocations,
+            noSplitBelow: rule.noSplitBelow, fallback: .init(rawValue: rule.fallback.rawValue),
+            weights: .init(distancePerKm: rule.weights.distancePerKm, split: rule.weights.split, lastUnits: rule.weights.lastUnits,
+                           priority: rule.weights.priority, capacity: rule.weights.capacity),
+            version: rule.version, updatedAt: rule.updatedAt))))
+    }
+
+    static func newOrder(_ b: S.NewOrder) -> OrderService.NewOrder {
+        OrderService.NewOrder(
+            channel: b.channelId, externalId: b.externalId, memberId: b.memberId, contactPhone: b.contactPhone,
+            attributedLocation: b.attribution?.locationId, attributedClerk: b.attribution?.clerkId,
+            method: FulfilmentMethod(rawValue: b.method.rawValue) ?? .delivery,
+            address: b.address.map { a in
+                DeliveryAddress(name: a.name, phone: a.phone, line1: a.line1, provinceCode: a.provinceCode, cityCode: a.cityCode,
+                                districtCode: a.districtCode, postalCode: a.postalCode, lat: a.lat, lng: a.lng)
+            },
+            pickupLocation: b.pickupLocationId, invoice: b.invoice.map { InvoiceRequest(title: $0.title, taxId: $0.taxId) },
+            lines: b.lines.map { (sku: $0.sku, quantity: $0.quantity) },
+            payments: (b.payments ?? []).map { (tender: Tender(rawValue: $0.tender.rawValue) ?? .sandbox, amount: $0.amount) },
+            expectedTotal: b.expectedTotal)
+    }
+
+    static func order(_ o: Order) -> S.Order {
+        .init(
+            id: o.id, channelId: o.channelId, externalId: o.externalId, status: .init(rawValue: o.status.rawValue) ?? .placed,
+            paymentStatus: .init(rawValue: o.paymentStatus.rawValue) ?? .pending, holds: o.holds.map(\.rawValue), memberId: o.memberId,
+            contactPhone: o.contactPhone, attributedLocationId: o.attributedLocationId, attributedClerkId: o.attributedClerkId,
+            address: o.address.map { a in
+                .init(name: a.name, phone: a.phone, line1: a.line1, provinceCode: a.provinceCode, cityCode: a.cityCode, districtCode: a.districtCode,
+                      postalCode: a.postalCode, lat: a.lat, lng: a.lng)
+            },
+            pickupLocationId: o.pickupLocationId, pickupCode: o.pickupCode, invoiceTitle: o.invoice?.title, invoiceTaxId: o.invoice?.taxId,
+            currency: o.currency, subtotal: o.subtotal, discountTotal: o.discountTotal, shippingTotal: o.shippingTotal, total: o.total,
+            paidTotal: o.paidTotal, reservationId: o.reservationId,
+            lines: o.lines.map { l in
+                .init(line: l.line, skuId: l.skuId, skuCode: l.skuCode, quantity: l.quantity, unitPrice: l.unitPrice, listPrice: l.listPrice,
+                      priceRule: l.priceRule, discount: l.discount, total: l.total, method: l.method.rawValue, locationId: l.locationId,
+                      mode: l.mode.flatMap { .init(rawValue: $0.rawValue) }, cancelled: l.cancelled)
+            },
+            payments: o.payments.map { p in
+                .init(id: p.id, tender: p.tender.rawValue, provider: p.provider, status: p.status.rawValue, amount: p.amount, captured: p.captured,
+                      refunded: p.refunded, providerReference: p.providerReference)
+            },
+            routing: o.routing.map { r in
+                .init(rule: r.rule, policy: r.policy, candidates: r.candidates.map { c in
+                    .init(locationId: c.locationId, code: c.code, mode: c.mode?.rawValue, distanceKm: c.distanceKm, lines: c.lines, score: c.score,
+                          excluded: c.excluded, costs: .init(additionalProperties: c.costs))
+                }, assignments: .init(additionalProperties: Dictionary(uniqueKeysWithValues: r.assignments.map { (String($0.key), $0.value) })),
+                      at: r.at)
+            },
+            timeline: o.timeline.map { .init(at: $0.at, kind: $0.kind, status: $0.status.rawValue, actorId: $0.actorId, note: $0.note) },
+            version: o.version, createdAt: o.createdAt, updatedAt: o.updatedAt)
+    }
+}
