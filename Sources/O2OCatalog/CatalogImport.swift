@@ -369,7 +369,7 @@ public struct CatalogImporter: Sendable {
 
     /// Rows per staging transaction: long enough to amortise the commit, short enough that a
     /// write waiting behind it barely notices.
-    static let stagingChunk = 1_000
+    static let stagingChunk = 250
 
     enum StagedOp: String, Sendable { case insert, update, touch }
 
@@ -510,7 +510,7 @@ public struct CatalogImporter: Sendable {
             while try await db.write({ tx in
                 try await tx.sql.raw("""
                     DELETE FROM \(unsafeRaw: table) WHERE import_id = \(bind: importId) AND \(unsafeRaw: key) IN (
-                        SELECT \(unsafeRaw: key) FROM \(unsafeRaw: table) WHERE import_id = \(bind: importId) LIMIT 5000)
+                        SELECT \(unsafeRaw: key) FROM \(unsafeRaw: table) WHERE import_id = \(bind: importId) LIMIT 2000)
                     """).run()
                 return try await tx.sql.raw("SELECT 1 AS x FROM \(unsafeRaw: table) WHERE import_id = \(bind: importId) LIMIT 1").first() != nil
             }) {}

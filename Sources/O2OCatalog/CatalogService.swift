@@ -564,7 +564,7 @@ public struct CatalogService: Sendable {
     /// other writes go on between them; returns how many products it indexed. The import runs it
     /// before it answers, and the server at start (for an import a crash interrupted).
     @discardableResult
-    public func indexPendingSearch(batch: Int = 500) async throws -> Int {
+    public func indexPendingSearch(batch: Int = 100) async throws -> Int {
         var total = 0
         while true {
             let n = try await db.write { tx in

@@ -145,9 +145,16 @@ public struct OrderService: Sendable {
     /// from, with the routing explanation — without writing anything.
     public func quote(_ new: NewOrder, caller: Caller) async throws -> Order {
         let plan = try await prepare(new, caller: caller, quoting: true)
-        return try await db.read { sql in
-            try await self.draft(plan, sql: sql, at: clock.instant(), caller: caller).order
+        var (order, outcome) = try await db.read { sql in try await self.draft(plan, sql: sql, at: clock.instant(), caller: caller) }
+        // What placing it would do: allocated, on a routing hold, or refused.
+        if outcome.unplaced.isEmpty {
+            order.status = .allocated
+        } else if plan.rule.fallback == .manual {
+            order.holds = [.routing]
+        } else {
+            throw OrdersError.unroutable(lines: outcome.unplaced, decision: order.routing!)
         }
+        return order
     }
 
     /// Prices the lines, routes them by the channel's rule, holds the stock where routing chose
@@ -162,6 +169,9 @@ public struct OrderService: Sendable {
             do {
                 let placed = try await db.write { tx in try await self.record(plan, tx, at: now, caller: caller) }
                 return try await capture(placed, caller: caller)
+            } catch where Database.classify(error) == .uniqueViolation && new.externalId != nil {
+                // The same channel order placed twice at once: the unique index let one through.
+                throw Problem.duplicate([.init("externalId", "channel \(plan.channel.code) already has order \(new.externalId!)")])
             } catch InventoryError.insufficientStock where attempt < 5 {
                 // Another order took the stock between routing's read and the hold (PostgreSQL
                 // runs them side by side): route again on what is left.

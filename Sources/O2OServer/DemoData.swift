@@ -2,6 +2,7 @@ import Foundation
 import O2OCatalog
 import O2OInventory
 import O2ONetwork
+import O2OOrders
 import O2OCore
 
 /// Demo data for a pilot city, a province or the nation: real division codes and centre
@@ -28,6 +29,7 @@ public struct DemoData: Sendable {
         public var priceEntries = 0
         public var stockRows = 0
         public var stockUnits = 0
+        public var orders = 0
     }
 
     let services: AppServices
@@ -210,7 +212,10 @@ public struct DemoData: Sendable {
         if skuTarget > 0 {
             try await loadCatalog(skus: skuTarget, seed: seed, franchiseeId: franchiseStore.organisationId,
                                   region: (places[0].prov.0, places[0].prov.1), summary: &summary)
-            if stock { try await loadStock(warehouses: warehouses, stores: stores, scale: scale, seed: seed, summary: &summary) }
+            if stock {
+                try await loadStock(warehouses: warehouses, stores: stores, scale: scale, seed: seed, summary: &summary)
+                try await loadOrders(stores: stores, seed: seed, summary: &summary)
+            }
         }
         return summary
     }
@@ -697,5 +702,65 @@ extension DemoData {
             _ = try await inventory.setPool(.init(channel: code, members: warehouseMembers, reservationTTL: 86_400, threshold: 2), caller: .system)
         }
         _ = try await inventory.setSafetyStock(.init(quantity: 1), caller: .system)
+    }
+}
+
+// MARK: - Orders
+
+extension DemoData {
+    /// A few dozen orders across the web shop and Tmall — deliveries near stores, pickups, cash on
+    /// delivery, one unpaid — moved along their lifecycle so every stage shows; the marketplaces
+    /// route to warehouses only.
+    func loadOrders(stores: [Location], seed: UInt64, summary: inout Summary) async throws {
+        var rng = SeededRandom(state: seed &+ 0x0_4D3E)
+        func pick<T>(_ xs: [T]) -> T { xs[Int(rng.next() % UInt64(xs.count))] }
+        let orders = services.orders
+        for code in ["TMALL", "JD"] {
+            _ = try await orders.setRoutingRule(.init(channel: code, name: "marketplaces: warehouses only", useStores: false, maxLocations: 2),
+                                                caller: .system)
+        }
+        // SKUs with stock somewhere (a sample of the balances).
+        var f = InventoryService.BalanceFilter()
+        f.nonZero = true
+        f.limit = 1_000
+        let skus = Array(Set(try await services.inventory.balances(f, scope: .all).items.map(\.skuId))).sorted()
+        guard !skus.isEmpty else { return }
+        let names = ["王小明", "李娜", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄丽"]
+        let pickupStores = stores.filter { $0.capabilities.pickup }
+        var placed: [Order] = []
+        for i in 0..<90 where placed.count < 30 {
+            let near = pick(stores).coordinates
+            let address = DeliveryAddress(name: pick(names), phone: String(format: "+86138%08d", Int(rng.next() % 100_000_000)),
+                                          line1: "演示路 \(i + 1) 号", lat: near.lat + Double(Int(rng.next() % 200) - 100) / 10_000,
+                                          lng: near.lng + Double(Int(rng.next() % 200) - 100) / 10_000)
+            let lines = (0..<(1 + Int(rng.next() % 3))).map { _ in (sku: pick(skus), quantity: 1) }
+            let unique = Dictionary(lines.map { ($0.sku, $0) }, uniquingKeysWith: { a, _ in a }).values.sorted { $0.sku < $1.sku }
+            let pickup = i % 4 == 1 && !pickupStores.isEmpty
+            let channel = i % 5 == 4 ? "TMALL" : "WEB"
+            var new = OrderService.NewOrder(channel: channel, externalId: channel == "TMALL" ? "TM\(20_261_201_000 + i)" : nil,
+                                            method: pickup ? .pickup : .delivery, address: pickup ? nil : address,
+                                            pickupLocation: pickup ? pick(pickupStores).id : nil, lines: Array(unique))
+            do {
+                // Priced first, so the tenders add up to what the server charges.
+                let quote = try await orders.quote(new, caller: .system)
+                if i % 7 != 3 { new.payments = [(tender: i % 6 == 2 && !pickup ? .cod : .sandbox, amount: quote.total)] }
+                placed.append(try await orders.place(new, caller: .system))
+            } catch let p as Problem where p.status == 409 || p.status == 422 {
+                continue  // not listed on that channel, or nowhere to source it: the demo moves on
+            } catch is OrdersError {
+                continue
+            }
+        }
+        // Along the lifecycle: some released, picking, shipped or ready, delivered, completed; one cancelled.
+        for (i, o) in placed.enumerated() where o.paymentStatus != .pending {
+            let pickup = o.pickupLocationId != nil
+            let path: [OrderStatus] = pickup ? [.released, .picking, .readyForPickup, .pickedUp, .completed]
+                                             : [.released, .picking, .shipped, .delivered, .completed]
+            if i % 9 == 8 { _ = try await orders.cancel(o.id, reason: "customer changed their mind", caller: .system); continue }
+            for next in path.prefix(i % (path.count + 1)) {
+                _ = try await orders.advance(o.id, to: next, pickupCode: next == .pickedUp ? o.pickupCode : nil, caller: .system)
+            }
+        }
+        summary.orders = placed.count
     }
 }

@@ -234,4 +234,28 @@ struct PlaceOrderTests {
             #expect(report.ok, "\(report.mismatches) \(report.negative)")
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func place_theSameChannelOrderTenTimesAtOnce_placesItOnce_andTheRestAreDuplicates(_ engine: DatabaseEngine) async throws {
+        try await Shop.with(engine) { s in
+            // setup
+            try await s.receive(s.skus[1], 50, at: s.a)
+            // act
+            let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<10 {
+                    group.addTask {
+                        do { _ = try await s.orders.place(s.delivery([(s.skus[1], 1)], externalId: "TM-7"), caller: .system); return "ok" }
+                        catch let p as Problem where p.status == 409 && p.type.hasSuffix("duplicate") { return "duplicate" }
+                    }
+                }
+                var all: [String] = []
+                for try await o in group { all.append(o) }
+                return all
+            }
+            // check
+            #expect(outcomes.filter { $0 == "ok" }.count == 1 && outcomes.filter { $0 == "duplicate" }.count == 9)
+            #expect(try await s.count("orders") == 1)
+            #expect(try await s.balance(s.skus[1], s.a).reserved == 1)
+        }
+    }
 }

@@ -159,8 +159,8 @@ def catalog(driver, base: str) -> None:
         raise SmokeFailure(f"the oldest ledger row shows no receipt: {moves[-1].text!r}")
     log(f"ledger: {len(moves)} movements, oldest {moves[-1].text[:80]!r}")
 
-    # 11. Transfers, counts and a store's replenishment suggestions render.
-    for path in ("/console/transfers", "/console/counts", "/console/replenishment?location=ST-0001"):
+    # 11. Transfers, counts, a store's replenishment suggestions and the order list render.
+    for path in ("/console/transfers", "/console/counts", "/console/replenishment?location=ST-0001", "/console/orders"):
         driver.get(f"{base}{path}")
         wait_for(driver, f"a table on {path}", rows_at_least("main table tbody tr", 1))
         log(f"{path}: rendered")

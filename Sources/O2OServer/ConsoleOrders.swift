@@ -1,0 +1,175 @@
+import Foundation
+import Hummingbird
+import O2OCore
+import O2ONetwork
+import O2OOrders
+
+extension Texts {
+    /// The order pages' texts (looked up after the inventory's).
+    static let ordersTable: [String: (String, String)] = [
+        "orders": ("Orders", "订单"),
+        "order": ("Order", "订单"),
+        "held": ("On hold", "挂起"),
+        "anyStatus": ("Any status", "全部状态"),
+        "payment": ("Payment", "支付"),
+        "total": ("Total", "合计"),
+        "paid": ("Paid", "已付"),
+        "channel": ("Channel", "渠道"),
+        "externalId": ("Channel order no.", "渠道单号"),
+        "method": ("Fulfilment", "履约方式"),
+        "mode": ("Sourced by", "发货方式"),
+        "unitPrice": ("Unit price", "单价"),
+        "priceRule": ("Price rule", "定价规则"),
+        "routing": ("Routing", "订单路由"),
+        "rule": ("Rule", "规则"),
+        "policy": ("Policy", "策略"),
+        "candidate": ("Candidate", "候选"),
+        "distance": ("Distance", "距离"),
+        "canTake": ("Lines it can take", "可履约行"),
+        "score": ("Cost", "成本"),
+        "costParts": ("Parts", "构成"),
+        "excluded": ("Excluded because", "排除原因"),
+        "chosen": ("Chosen", "选中"),
+        "timeline": ("Timeline", "时间线"),
+        "tender": ("Tender", "支付方式"),
+        "captured": ("Captured", "已收"),
+        "refunded": ("Refunded", "已退"),
+        "pickupCode": ("Pickup code", "核销码"),
+        "actor": ("By", "操作人"),
+        "deliverTo": ("Deliver to", "收货地址"),
+        "st_placed": ("Placed", "已下单"), "st_allocated": ("Allocated", "已分配"), "st_released": ("Released", "已下发"),
+        "st_picking": ("Picking", "拣货中"), "st_shipped": ("Shipped", "已出库"), "st_ready_for_pickup": ("Ready for pickup", "待自提"),
+        "st_delivered": ("Delivered", "已到货"), "st_picked_up": ("Picked up", "已自提"), "st_completed": ("Completed", "已完成"),
+        "st_settled": ("Settled", "已结算"), "st_cancelled": ("Cancelled", "已取消"),
+        "pay_pending": ("Unpaid", "待支付"), "pay_cod_due": ("Cash on delivery", "货到付款"), "pay_paid": ("Paid", "已支付"),
+        "pay_partially_refunded": ("Partly refunded", "部分退款"), "pay_refunded": ("Refunded", "已退款"),
+        "m_store_delivery": ("Store delivery", "门店配送"), "m_carrier": ("Carrier", "快递"), "m_pickup": ("Pickup", "到店自提"),
+    ]
+}
+
+extension Console {
+    func registerOrders(on group: RouterGroup<O2ORequestContext>) {
+        group.get("orders") { req, ctx in try await page(req, ctx, active: "orders", needs: .ordersRead) { t in try await orders(req, t, ctx) } }
+        group.get("orders/:id") { req, ctx in
+            try await page(req, ctx, active: "orders", needs: .ordersRead) { t in try await orderDetail(ctx.parameters.get("id") ?? "", t, ctx) }
+        }
+    }
+
+    private func money(_ minor: Int64, _ currency: String) -> String {
+        (currency == "CNY" ? "¥" : currency + " ") + String(format: "%.2f", Double(minor) / 100)
+    }
+
+    private func statusTag(_ s: OrderStatus, _ t: Texts) -> String {
+        let style = s == .cancelled ? " warn" : [.completed, .settled, .delivered, .pickedUp].contains(s) ? " ok" : ""
+        return "<span class=\"tag\(style)\">\(esc(t("st_" + s.rawValue)))</span>"
+    }
+
+    private func orders(_ req: Request, _ t: Texts, _ ctx: O2ORequestContext) async throws -> (title: String, body: String) {
+        let q = req.uri.queryParameters
+        func param(_ k: String) -> String? { q[Substring(k)].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
+        var f = OrderService.OrderFilter()
+        f.channelId = param("channel")
+        f.status = param("status").flatMap(OrderStatus.init(rawValue:))
+        f.locationId = param("location")
+        f.held = param("held") == "1" ? true : nil
+        f.limit = 50
+        f.cursor = param("cursor")
+        let page = try await services.orders.orders(f, scope: ctx.principal?.scope ?? .all)
+        let channels = Dictionary(try await services.catalog.channels().map { ($0.id, $0.code) }, uniquingKeysWith: { a, _ in a })
+        var rows = ""
+        for o in page.items {
+            rows += "<tr><td><a href=\"/console/orders/\(esc(o.id))\"><code>\(esc(o.id))</code></a></td>"
+            rows += "<td class=\"nw\">\(esc(o.createdAt.formatted(.iso8601)))</td><td>\(esc(channels[o.channelId] ?? o.channelId))</td>"
+            rows += "<td>\(esc(o.externalId ?? ""))</td><td>\(statusTag(o.status, t))\(o.holds.isEmpty ? "" : " <span class=\"tag warn\">\(esc(t("held")))</span>")</td>"
+            rows += "<td>\(esc(t("pay_" + o.paymentStatus.rawValue)))</td><td class=\"num\">\(money(o.total, o.currency))</td></tr>"
+        }
+        if page.items.isEmpty { rows = "<tr><td colspan=\"7\" class=\"muted\">\(esc(t("none")))</td></tr>" }
+        let statuses = OrderStatus.allCases.map { s in
+            "<option value=\"\(s.rawValue)\"\(f.status == s ? " selected" : "")>\(esc(t("st_" + s.rawValue)))</option>"
+        }.joined()
+        var body = """
+            <form class="filters" method="get" action="/console/orders">
+            <input name="channel" value="\(esc(f.channelId ?? ""))" placeholder="\(esc(t("channel")))" aria-label="\(esc(t("channel")))">
+            <select name="status" aria-label="\(esc(t("status")))"><option value="">\(esc(t("anyStatus")))</option>\(statuses)</select>
+            <input name="location" value="\(esc(f.locationId ?? ""))" placeholder="\(esc(t("locationCode")))" aria-label="\(esc(t("locationCode")))">
+            <label><input type="checkbox" name="held" value="1"\(f.held == true ? " checked" : "")> \(esc(t("held")))</label>
+            <button type="submit">\(esc(t("show")))</button></form>
+            <table class="responsive"><thead><tr><th>\(esc(t("order")))</th><th>\(esc(t("created")))</th><th>\(esc(t("channel")))</th>
+            <th>\(esc(t("externalId")))</th><th>\(esc(t("status")))</th><th>\(esc(t("payment")))</th><th>\(esc(t("total")))</th></tr></thead>
+            <tbody>\(rows)</tbody></table>
+            """
+        if let next = page.nextCursor {
+            let keep = [("channel", f.channelId), ("status", f.status?.rawValue), ("location", f.locationId), ("held", f.held == true ? "1" : nil)]
+                .compactMap { k, v in v.map { (k, $0) } }
+            body += "<p><a href=\"/console/orders?\(Self.query(keep + [("cursor", next)]))\">\(esc(t("next")))</a></p>"
+        }
+        return (t("orders"), body)
+    }
+
+    private func orderDetail(_ id: String, _ t: Texts, _ ctx: O2ORequestContext) async throws -> (title: String, body: String) {
+        let o = try await services.orders.order(id, scope: ctx.principal?.scope ?? .all)
+        var lf = LocationFilter()
+        lf.limit = 100_000
+        let locations = Dictionary(try await services.network.locations(lf, scope: .all).items.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        func place(_ id: String?) -> String {
+            guard let id else { return "" }
+            return locations[id].map { "<code>\(esc($0.code))</code> \(esc($0.name))" } ?? "<code>\(esc(id))</code>"
+        }
+        var body = "<p>\(statusTag(o.status, t)) \(esc(t("pay_" + o.paymentStatus.rawValue)))"
+        if !o.holds.isEmpty { body += " <span class=\"tag warn\">\(esc(t("held"))): \(esc(o.holds.map(\.rawValue).joined(separator: ", ")))</span>" }
+        body += " · \(esc(t("total"))) <b>\(money(o.total, o.currency))</b> · \(esc(t("paid"))) \(money(o.paidTotal, o.currency))"
+        if let e = o.externalId { body += " · \(esc(t("externalId"))) <code>\(esc(e))</code>" }
+        body += "</p>"
+        if let a = o.address { body += "<p>\(esc(t("deliverTo"))): \(esc(a.name)) \(esc(a.line1))</p>" }
+        if let p = o.pickupLocationId { body += "<p>\(esc(t("m_pickup"))): \(place(p)) · \(esc(t("pickupCode"))) <code>\(esc(o.pickupCode ?? ""))</code></p>" }
+        var lines = ""
+        for l in o.lines {
+            lines += "<tr><td class=\"num\">\(l.line)</td><td><code>\(esc(l.skuCode))</code></td><td class=\"num\">\(l.quantity)</td>"
+            lines += "<td class=\"num\">\(money(l.unitPrice, o.currency))</td><td>\(esc(l.priceRule))</td><td>\(place(l.locationId))</td>"
+            lines += "<td>\(esc(l.mode.map { t("m_" + $0.rawValue) } ?? ""))</td><td class=\"num\">\(money(l.total, o.currency))</td></tr>"
+        }
+        body += """
+            <h2>\(esc(t("lines")))</h2><table class="responsive"><thead><tr><th>#</th><th>SKU</th><th>\(esc(t("units")))</th>
+            <th>\(esc(t("unitPrice")))</th><th>\(esc(t("priceRule")))</th><th>\(esc(t("location")))</th><th>\(esc(t("mode")))</th>
+            <th>\(esc(t("total")))</th></tr></thead><tbody>\(lines)</tbody></table>
+            """
+        if let r = o.routing {
+            let chosen = Set(r.assignments.values)
+            var rows = ""
+            for c in r.candidates.sorted(by: { ($0.score ?? .infinity, $0.code) < ($1.score ?? .infinity, $1.code) }) {
+                let parts = c.costs.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: ", ")
+                rows += "<tr><td>\(place(c.locationId))\(chosen.contains(c.locationId) ? " <span class=\"tag ok\">\(esc(t("chosen")))</span>" : "")</td>"
+                rows += "<td>\(esc(c.mode.map { t("m_" + $0.rawValue) } ?? ""))</td><td class=\"num\">\(String(format: "%.1f", c.distanceKm)) km</td>"
+                rows += "<td>\(esc(c.lines.map(String.init).joined(separator: ", ")))</td>"
+                rows += "<td class=\"num\">\(c.score.map { String(format: "%.2f", $0) } ?? "")</td><td>\(esc(parts))</td><td>\(esc(c.excluded ?? ""))</td></tr>"
+            }
+            body += """
+                <h2>\(esc(t("routing")))</h2><p>\(esc(t("rule"))): <b>\(esc(r.rule))</b> · \(esc(t("policy"))): \(esc(r.policy))</p>
+                <table class="responsive"><thead><tr><th>\(esc(t("candidate")))</th><th>\(esc(t("mode")))</th><th>\(esc(t("distance")))</th>
+                <th>\(esc(t("canTake")))</th><th>\(esc(t("score")))</th><th>\(esc(t("costParts")))</th><th>\(esc(t("excluded")))</th></tr></thead>
+                <tbody>\(rows)</tbody></table>
+                """
+        }
+        if !o.payments.isEmpty {
+            var rows = ""
+            for p in o.payments {
+                rows += "<tr><td>\(esc(p.tender.rawValue))</td><td>\(esc(p.status.rawValue))</td><td class=\"num\">\(money(p.amount, o.currency))</td>"
+                rows += "<td class=\"num\">\(money(p.captured, o.currency))</td><td class=\"num\">\(money(p.refunded, o.currency))</td></tr>"
+            }
+            body += """
+                <h2>\(esc(t("payment")))</h2><table class="responsive"><thead><tr><th>\(esc(t("tender")))</th><th>\(esc(t("status")))</th>
+                <th>\(esc(t("total")))</th><th>\(esc(t("captured")))</th><th>\(esc(t("refunded")))</th></tr></thead><tbody>\(rows)</tbody></table>
+                """
+        }
+        var timeline = ""
+        for e in o.timeline {
+            timeline += "<tr><td class=\"nw\">\(esc(e.at.formatted(.iso8601)))</td><td>\(esc(e.kind))</td><td>\(statusTag(e.status, t))</td>"
+            timeline += "<td><code>\(esc(e.actorId))</code></td><td>\(esc(e.note ?? ""))</td></tr>"
+        }
+        body += """
+            <h2>\(esc(t("timeline")))</h2><table class="responsive"><thead><tr><th>\(esc(t("at")))</th><th>\(esc(t("kind")))</th>
+            <th>\(esc(t("status")))</th><th>\(esc(t("actor")))</th><th>\(esc(t("reason")))</th></tr></thead><tbody>\(timeline)</tbody></table>
+            """
+        return ("\(t("order")) \(o.id)", body)
+    }
+}

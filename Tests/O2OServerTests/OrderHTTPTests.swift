@@ -1,0 +1,54 @@
+import Foundation
+import HTTPTypes
+import O2OCore
+import O2OServer
+import O2OTestSupport
+import Testing
+
+@Suite("Orders through the HTTP API")
+struct OrderHTTPTests {
+    @Test(arguments: TestDatabase.engines)
+    func placeOrder_retriedWithTheSameKey_placesOnce_andTheOrderMovesThroughItsLifecycle(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup: the fixture tee listed on the web channel, 5 units at a pickup store
+            let c = try await CatalogFixture.make(s.services)
+            _ = try await s.services.catalog.setListings(channel: c.channelId, [.init(sku: c.skuId, publishAt: Date(timeIntervalSince1970: 0))],
+                                                         caller: .system)
+            let store = try await s.locations().first { $0.kind == .store && $0.capabilities.pickup }!
+            let receipt = #"{"locationId":"\#(store.id)","kind":"receipt","lines":[{"sku":"AM-P-M","quantity":5}]}"#
+            #expect(try await s.call(.post, "/api/v1/inventory/movements", as: .ops, json: receipt).status == 201)
+            let body = #"""
+                {"channelId":"AM-WEB","externalId":"W-100","method":"pickup","pickupLocationId":"\#(store.code)",
+                 "lines":[{"sku":"AM-P-M","quantity":2}],"payments":[{"tender":"sandbox","amount":19800}],"expectedTotal":19800}
+                """#
+            let quote = try await s.call(.post, "/api/v1/quotes", as: .clerk, json: body)
+            // act: the order and four retries with its key, all at once
+            let replies = try await withThrowingTaskGroup(of: TestServer.Reply.self) { group in
+                for _ in 0..<5 {
+                    group.addTask { try await s.call(.post, "/api/v1/orders", as: .integration, json: body, headers: [.idemKey: "checkout-1"]) }
+                }
+                return try await group.reduce(into: [TestServer.Reply]()) { $0.append($1) }
+            }
+            let id = try #require(replies.first?.json["id"] as? String)
+            let read = try await s.call(.get, "/api/v1/orders/\(id)", as: .customerService)
+            let released = try await s.call(.post, "/api/v1/orders/\(id)/transitions", as: .ops, json: #"{"status":"released"}"#)
+            let hqCancel = try await s.call(.post, "/api/v1/orders/\(id)/cancel", as: .ops, json: #"{"reason":"customer asked"}"#)
+            let skip = try await s.call(.post, "/api/v1/orders/\(id)/transitions", as: .ops, json: #"{"status":"completed"}"#)
+            let duplicate = try await s.call(.post, "/api/v1/orders", as: .integration, json: body)
+            // check
+            #expect(quote.status == 200 && quote.json["total"] as? Int == 19800 && quote.json["status"] as? String == "allocated")
+            #expect(replies.allSatisfy { $0.status == 201 }, "\(replies.map(\.status))")
+            #expect(Set(replies.map { $0.json["id"] as? String }).count == 1)
+            #expect(try await TestDatabase.count("orders", s.services.db) == 1)
+            #expect(try await s.services.inventory.balance(sku: c.skuId, location: store.id, scope: .all).reserved == 2)
+            #expect(read.status == 200 && read.json["paymentStatus"] as? String == "paid" && (read.json["pickupCode"] as? String)?.count == 6)
+            let routing = try #require(read.json["routing"] as? [String: Any])
+            #expect((routing["candidates"] as? [[String: Any]])?.first?["locationId"] as? String == store.id)
+            #expect(released.status == 200 && released.json["status"] as? String == "released")
+            #expect(hqCancel.status == 409 && hqCancel.headers[.contentType] == "application/problem+json")
+            #expect(skip.status == 409 && skip.json["allowed"] as? [String] == ["picking", "cancelled"])
+            #expect(duplicate.status == 409 && duplicate.problemType == Problem.typeBase + "duplicate")
+            #expect(try await s.services.inventory.verify().ok)
+        }
+    }
+}
