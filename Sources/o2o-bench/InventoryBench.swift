@@ -181,43 +181,17 @@ extension InventoryBench {
             let loadStart = ContinuousClock.now
             var rng = SeededRandom(state: 65)
             var rows = 0
-            var pending: [(String, Location, Int)] = []
-            func flush() async throws {
-                let batch = pending
-                pending.removeAll(keepingCapacity: true)
-                let now = Date(epochMillis: Date().epochMillis)
-                try await services.db.write { tx in
-                    for start in stride(from: 0, to: batch.count, by: 400) {
-                        let chunk = batch[start..<min(start + 400, batch.count)]
-                        var b: SQLQueryString = "INSERT INTO inventory_balances (id, sku_id, location_id, organisation_id, on_hand, reserved, in_transit, quarantined, updated_at) VALUES "
-                        var m: SQLQueryString = "INSERT INTO inventory_movements (id, at, sku_id, location_id, organisation_id, kind, d_on_hand, d_reserved, d_in_transit, d_quarantined, reason, reference_type, reference_id, channel_id, actor_id, request_id) VALUES "
-                        for (i, (sku, loc, q)) in chunk.enumerated() {
-                            let sep = i == 0 ? "" : ","
-                            b += "\(unsafeRaw: sep)(\(bind: O2OID.make("bal", at: now)), \(bind: sku), \(bind: loc.id), \(bind: loc.organisationId), \(bind: q), 0, 0, 0, \(bind: now.epochMillis))"
-                            m += "\(unsafeRaw: sep)(\(bind: O2OID.make("mov", at: now)), \(bind: now.epochMillis), \(bind: sku), \(bind: loc.id), \(bind: loc.organisationId), 'receipt', \(bind: q), 0, 0, 0, 'opening stock', 'bench', 'OPENING', NULL, 'system', NULL)"
-                        }
-                        try await tx.sql.raw(b).run()
-                        try await tx.sql.raw(m).run()
-                    }
-                }
-                rows += batch.count
-            }
+            let stocker = BulkStock(services: services)
             for w in warehouses {
-                for sku in skus {
-                    pending.append((sku, w, 50 + Int(rng.next() % 300)))
-                    if pending.count == 20_000 { try await flush() }
-                }
+                for sku in skus { rows += try await stocker.add(sku, w, 50 + Int(rng.next() % 300)) }
             }
             for shop in shops {
                 var picked = Set<Int>()
                 while picked.count < min(skusPerStore, skus.count) { picked.insert(Int(rng.next() % UInt64(skus.count))) }
-                for i in picked {
-                    pending.append((skus[i], shop, Int(rng.next() % 7)))
-                    if pending.count == 20_000 { try await flush() }
-                }
+                for i in picked { rows += try await stocker.add(skus[i], shop, Int(rng.next() % 7)) }
                 if rows % 500_000 < 3_000 { print("  \(rows) balances…") }
             }
-            try await flush()
+            rows += try await stocker.flush()
             let loadSeconds = (ContinuousClock.now - loadStart).seconds
             print(String(format: "stocked %d balance rows (%d warehouses × %d SKUs, %d stores × %d) in %.0f s (%.0f rows/s, each with its movement)",
                          rows, warehouses.count, skus.count, shops.count, skusPerStore, loadSeconds, Double(rows) / loadSeconds))
@@ -299,5 +273,40 @@ extension InventoryBench {
                 peak memory (VmHWM) \(mib(ProcStatus.hwm))
                 """)
         }
+    }
+}
+
+/// Opening stock written straight in SQL, 20,000 balances a transaction, each with its receipt
+/// movement so the ledger holds.
+final class BulkStock {
+    let services: AppServices
+    private var pending: [(String, Location, Int)] = []
+    init(services: AppServices) { self.services = services }
+
+    /// Queues one balance; returns how many were written (a whole batch, now and then).
+    func add(_ sku: String, _ location: Location, _ quantity: Int) async throws -> Int {
+        pending.append((sku, location, quantity))
+        return pending.count == 20_000 ? try await flush() : 0
+    }
+
+    func flush() async throws -> Int {
+        let batch = pending
+        pending.removeAll(keepingCapacity: true)
+        let now = Date(epochMillis: Date().epochMillis)
+        try await services.db.write { tx in
+            for start in stride(from: 0, to: batch.count, by: 400) {
+                let chunk = batch[start..<min(start + 400, batch.count)]
+                var b: SQLQueryString = "INSERT INTO inventory_balances (id, sku_id, location_id, organisation_id, on_hand, reserved, in_transit, quarantined, updated_at) VALUES "
+                var m: SQLQueryString = "INSERT INTO inventory_movements (id, at, sku_id, location_id, organisation_id, kind, d_on_hand, d_reserved, d_in_transit, d_quarantined, reason, reference_type, reference_id, channel_id, actor_id, request_id) VALUES "
+                for (i, (sku, loc, q)) in chunk.enumerated() {
+                    let sep = i == 0 ? "" : ","
+                    b += "\(unsafeRaw: sep)(\(bind: O2OID.make("bal", at: now)), \(bind: sku), \(bind: loc.id), \(bind: loc.organisationId), \(bind: q), 0, 0, 0, \(bind: now.epochMillis))"
+                    m += "\(unsafeRaw: sep)(\(bind: O2OID.make("mov", at: now)), \(bind: now.epochMillis), \(bind: sku), \(bind: loc.id), \(bind: loc.organisationId), 'receipt', \(bind: q), 0, 0, 0, 'opening stock', 'bench', 'OPENING', NULL, 'system', NULL)"
+                }
+                try await tx.sql.raw(b).run()
+                try await tx.sql.raw(m).run()
+            }
+        }
+        return batch.count
     }
 }
