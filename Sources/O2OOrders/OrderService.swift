@@ -267,20 +267,30 @@ public struct OrderService: Sendable {
                     sites: try await candidateSites(new, pickup: pickup, rule: rule), paymentWindow: window ?? Self.defaultPaymentWindow)
     }
 
-    /// The locations worth asking for stock: the pickup store; or the stores that cover the
-    /// address or ship from store, and the warehouses.
+    /// The locations worth asking for stock: the pickup store; or the warehouses, the stores
+    /// that cover the address, and the nearest `storeCarriers` stores that ship from store (a
+    /// parcel from a store across the country never beats a warehouse, and asking thousands of
+    /// stores costs every order a read of their stock).
     private func candidateSites(_ new: NewOrder, pickup: Location?, rule: RoutingRule) async throws -> [Location] {
         if let pickup { return [pickup] }
         guard let a = new.address else { return [] }
-        return try await locations.all().filter { l in
-            guard l.status == .active else { return false }
-            if l.kind.isWarehouse { return rule.useWarehouses }
-            guard rule.useStores, new.method == .delivery else { return false }
-            if l.capabilities.shipFromStore { return true }
-            guard l.capabilities.storeDelivery, let r = l.capabilities.deliveryRadiusKm else { return false }
-            return greatCircleKm(lat1: l.coordinates.lat, lng1: l.coordinates.lng, lat2: a.lat, lng2: a.lng) <= r
+        var sites: [Location] = []
+        var carriers: [(Location, Double)] = []
+        for l in try await locations.all() where l.status == .active {
+            if l.kind.isWarehouse {
+                if rule.useWarehouses { sites.append(l) }
+                continue
+            }
+            guard rule.useStores, new.method == .delivery else { continue }
+            let km = greatCircleKm(lat1: l.coordinates.lat, lng1: l.coordinates.lng, lat2: a.lat, lng2: a.lng)
+            if l.capabilities.storeDelivery, let r = l.capabilities.deliveryRadiusKm, km <= r { sites.append(l) }
+            else if l.capabilities.shipFromStore { carriers.append((l, km)) }
         }
+        return sites + carriers.sorted { ($0.1, $0.0.id) < ($1.1, $1.0.id) }.prefix(Self.storeCarriers).map(\.0)
     }
+
+    /// How many of the nearest ship-from-store stores routing weighs as carriers.
+    public static let storeCarriers = 50
 
     /// The order as it would be now, read inside `sql`'s view: routed, not yet recorded.
     private func draft(_ plan: Plan, sql: any SQLDatabase, at now: Date, caller: Caller) async throws
