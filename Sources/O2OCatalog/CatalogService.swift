@@ -565,6 +565,8 @@ public struct CatalogService: Sendable {
     /// before it answers, and the server at start (for an import a crash interrupted).
     @discardableResult
     public func indexPendingSearch(batch: Int = 100) async throws -> Int {
+        // Look before taking the writer: the worker asks every few seconds, nearly always for nothing.
+        guard try await db.read({ try await $0.raw("SELECT 1 AS x FROM catalog_search_pending LIMIT 1").first() }) != nil else { return 0 }
         var total = 0
         while true {
             let n = try await db.write { tx in

@@ -252,9 +252,7 @@ extension InventoryService {
             guard let l = byId[id], l.active, let m = Self.member(l, of: members) else { continue }
             out[id] = SourcingStock(shipping: m.shipping, pickup: m.pickup, available: [:])
         }
-        let feeding = Array(out.keys)
-        for start in stride(from: 0, to: feeding.count, by: 500) {
-            let chunk = Array(feeding[start..<min(start + 500, feeding.count)])
+        for chunk in Array(out.keys).chunked(500).map(Array.init) {
             let rows = try await sql.raw("""
                 SELECT sku_id, location_id, on_hand, reserved FROM inventory_balances
                 WHERE sku_id IN \(SQLQueryString.list(skus)) AND location_id IN \(SQLQueryString.list(chunk)) AND on_hand > reserved

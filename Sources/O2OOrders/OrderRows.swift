@@ -66,8 +66,9 @@ enum OrderRows {
         try await tx.sql.raw(q).run()
     }
 
-    /// The order's own row and its lines after a change (payments and timeline have their own writes).
-    static func update(_ o: Order, _ tx: Transaction) async throws {
+    /// The order's own row and the lines that changed since `before` (payments and timeline have
+    /// their own writes).
+    static func update(_ o: Order, before: Order, _ tx: Transaction) async throws {
         // The payment deadline stays while the order is unpaid and open, and is cleared otherwise.
         let stillDue = o.paymentStatus == .pending && o.status != .cancelled
         try await tx.sql.raw("""
@@ -78,7 +79,7 @@ enum OrderRows {
                 pay_by = \(unsafeRaw: stillDue ? "pay_by" : "NULL"), version = \(bind: o.version), updated_at = \(bind: o.updatedAt.epochMillis)
             WHERE id = \(bind: o.id)
             """).run()
-        for l in o.lines {
+        for l in o.lines where !before.lines.contains(l) {
             try await tx.sql.raw("""
                 UPDATE order_lines SET location_id = \(bind: l.locationId), mode = \(bind: l.mode?.rawValue), cancelled = \(bind: l.cancelled)
                 WHERE order_id = \(bind: o.id) AND line = \(bind: l.line)

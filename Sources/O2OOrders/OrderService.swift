@@ -475,7 +475,7 @@ public struct OrderService: Sendable {
     func save(_ o: inout Order, before: Order, action: String, event: String, caller: Caller, _ tx: Transaction) async throws {
         o.version = before.version + 1
         o.updatedAt = clock.instant()
-        try await OrderRows.update(o, tx)
+        try await OrderRows.update(o, before: before, tx)
         try await OrderRows.appendTimeline(o.id, Array(o.timeline.dropFirst(before.timeline.count)), from: before.timeline.count, tx)
         try await recorder.record(tx, caller: caller, action: action, entityType: "order", entityId: o.id, before: before, after: o,
                                   organisationId: nil, locationId: o.lines.first?.locationId, event: event)

@@ -154,7 +154,8 @@ struct Router {
         // 1. One location for the whole order, in tier order.
         for tier in tiers {
             let whole = tier.filter { c in lines.allSatisfy { (c.site.stock[$0.sku] ?? 0) >= $0.quantity } }
-            if let best = whole.min(by: { cost($0.site, km: $0.km, takes: lines, locations: 1).0 < cost($1.site, km: $1.km, takes: lines, locations: 1).0 }) {
+                .map { (c: $0, cost: cost($0.site, km: $0.km, takes: lines, locations: 1).0) }
+            if let best = whole.min(by: { $0.cost < $1.cost })?.c {
                 return Outcome(assignments: Dictionary(uniqueKeysWithValues: lines.map { ($0.line, (best.site.id, best.mode)) }), policy: policy,
                                candidates: candidates, unplaced: [])
             }

@@ -66,14 +66,15 @@ extension Console {
         }
     }
 
-    /// Location code and name by id, for the inventory pages.
-    private func locationNames() async throws -> [String: Location] {
+    /// Every location by id, for pages that name locations (inventory, orders).
+    func locationNames() async throws -> [String: Location] {
         var lf = LocationFilter()
         lf.limit = 100_000
         return Dictionary(try await services.network.locations(lf, scope: .all).items.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
-    private func named(_ id: String, _ locations: [String: Location]) -> String {
+    /// A location as its code and name.
+    func named(_ id: String, _ locations: [String: Location]) -> String {
         locations[id].map { "<code>\(esc($0.code))</code> \(esc($0.name))" } ?? "<code>\(esc(id))</code>"
     }
 

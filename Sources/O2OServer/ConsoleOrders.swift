@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import O2OCore
-import O2ONetwork
 import O2OOrders
 
 extension Texts {
@@ -108,13 +107,8 @@ extension Console {
 
     private func orderDetail(_ id: String, _ t: Texts, _ ctx: O2ORequestContext) async throws -> (title: String, body: String) {
         let o = try await services.orders.order(id, scope: ctx.principal?.scope ?? .all)
-        var lf = LocationFilter()
-        lf.limit = 100_000
-        let locations = Dictionary(try await services.network.locations(lf, scope: .all).items.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        func place(_ id: String?) -> String {
-            guard let id else { return "" }
-            return locations[id].map { "<code>\(esc($0.code))</code> \(esc($0.name))" } ?? "<code>\(esc(id))</code>"
-        }
+        let locations = try await locationNames()
+        func place(_ id: String?) -> String { id.map { named($0, locations) } ?? "" }
         var body = "<p>\(statusTag(o.status, t)) \(esc(t("pay_" + o.paymentStatus.rawValue)))"
         if !o.holds.isEmpty { body += " <span class=\"tag warn\">\(esc(t("held"))): \(esc(o.holds.map(\.rawValue).joined(separator: ", ")))</span>" }
         body += " · \(esc(t("total"))) <b>\(money(o.total, o.currency))</b> · \(esc(t("paid"))) \(money(o.paidTotal, o.currency))"

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import O2OCore
+import O2OServer
 
 /// `o2o-bench`: measurements of a release build against a fresh database.
 @main
@@ -30,6 +31,32 @@ struct BenchDatabase {
         l.logLevel = logLevel
         return l
     }()
+
+    /// Opens the services over a fresh benchmark database, runs `body`, then closes the services
+    /// and drops the database (unless kept), whether `body` succeeded or not.
+    static func withServices(database: String?, engine: Engine?, keep: Bool,
+                             _ body: (AppServices, BenchDatabase) async throws -> Void) async throws {
+        let bench = try await make(database: database, engine: engine, keep: keep)
+        var config = ServerConfig()
+        config.database = bench.url
+        config.bcryptCost = 8
+        let services: AppServices
+        do {
+            services = try await AppServices.open(config: config, logger: logger)
+        } catch {
+            await bench.cleanup()
+            throw error
+        }
+        do {
+            try await body(services, bench)
+        } catch {
+            await services.db.close()
+            await bench.cleanup()
+            throw error
+        }
+        await services.db.close()
+        await bench.cleanup()
+    }
 
     /// `--database` as given (it must hold no catalog yet); else a temporary SQLite file; else, for
     /// `--engine postgres`, a new database on the server O2O_TEST_POSTGRES_URL names (as

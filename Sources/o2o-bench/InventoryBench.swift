@@ -150,20 +150,7 @@ extension InventoryBench {
         @Flag(help: "Keep the database afterwards.") var keep = false
 
         func run() async throws {
-            let bench = try await BenchDatabase.make(database: database, engine: engine, keep: keep)
-            var config = ServerConfig()
-            config.database = bench.url
-            config.bcryptCost = 8
-            let services = try await AppServices.open(config: config, logger: BenchDatabase.logger)
-            do {
-                try await measure(services, bench)
-            } catch {
-                await services.db.close()
-                await bench.cleanup()
-                throw error
-            }
-            await services.db.close()
-            await bench.cleanup()
+            try await BenchDatabase.withServices(database: database, engine: engine, keep: keep) { try await measure($0, $1) }
         }
 
         func measure(_ services: AppServices, _ bench: BenchDatabase) async throws {

@@ -27,20 +27,7 @@ struct OrdersBench: AsyncParsableCommand {
         @Flag(help: "Keep the database afterwards.") var keep = false
 
         func run() async throws {
-            let bench = try await BenchDatabase.make(database: database, engine: engine, keep: keep)
-            var config = ServerConfig()
-            config.database = bench.url
-            config.bcryptCost = 8
-            let services = try await AppServices.open(config: config, logger: BenchDatabase.logger)
-            do {
-                try await measure(services)
-            } catch {
-                await services.db.close()
-                await bench.cleanup()
-                throw error
-            }
-            await services.db.close()
-            await bench.cleanup()
+            try await BenchDatabase.withServices(database: database, engine: engine, keep: keep) { services, _ in try await measure(services) }
         }
 
         func measure(_ services: AppServices) async throws {
