@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // Already built for swift-crypto's _CryptoExtras; read directly to take a payment provider's RSA key out of its X.509 certificate.
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
@@ -61,7 +63,12 @@ let package = Package(
         ),
         .target(
             name: "O2OOrders",
-            dependencies: ["O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory"],
+            dependencies: [
+                "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

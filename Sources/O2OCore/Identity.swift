@@ -57,6 +57,8 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case ordersManage = "orders.manage"
     /// Channels' routing rules.
     case routingConfigure = "routing.configure"
+    /// Record sales rung up at a store's till (a POS system or its integration).
+    case posSell = "pos.sell"
 }
 
 extension Role {
@@ -68,21 +70,21 @@ extension Role {
             return Set(Permission.allCases)
         case .ops:
             p.formUnion([.locationsCreate, .locationsUpdate, .auditRead, .eventTypesRead, .inventoryReserve, .inventoryManage, .inventoryConfigure,
-                         .ordersRead, .ordersPlace, .ordersManage, .routingConfigure])
+                         .ordersRead, .ordersPlace, .ordersManage, .routingConfigure, .posSell])
         case .merchandiser:
             p.formUnion([.catalogManage, .pricesManage, .auditRead, .eventTypesRead, .inventoryConfigure])
         case .finance:
             p.formUnion([.auditRead, .pricesManage, .ordersRead])
         case .storeManager:
-            p.formUnion([.locationsUpdate, .auditRead, .inventoryReserve, .inventoryManage, .ordersRead, .ordersPlace, .ordersManage])
+            p.formUnion([.locationsUpdate, .auditRead, .inventoryReserve, .inventoryManage, .ordersRead, .ordersPlace, .ordersManage, .posSell])
         case .franchisee:
-            p.formUnion([.locationsUpdate, .auditRead, .inventoryManage, .ordersRead, .ordersManage])
+            p.formUnion([.locationsUpdate, .auditRead, .inventoryManage, .ordersRead, .ordersManage, .posSell])
         case .integration:
-            p.formUnion([.eventTypesRead, .inventoryReserve, .ordersRead, .ordersPlace])
+            p.formUnion([.eventTypesRead, .inventoryReserve, .ordersRead, .ordersPlace, .posSell])
         case .customerService:
             p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace, .ordersManage])
         case .clerk:
-            p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace])
+            p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace, .posSell])
         case .warehouse:
             p.formUnion([.inventoryManage, .ordersRead, .ordersManage])
         case .marketer, .supplier:

@@ -258,7 +258,10 @@ public struct VerifyReport: Sendable, Equatable {
     public var balances: Int
     public var movements: Int
     public var mismatches: [LedgerMismatch]
-    /// Rows with a bucket below zero.
+    /// Rows with reserved, in transit or quarantined below zero: a defect.
     public var negative: [String]
+    /// Rows whose on hand till sales took below zero: the store sold what the ledger did not
+    /// know it had, and should count it. Listed, not a failure.
+    public var belowZeroOnHand: [String] = []
     public var ok: Bool { mismatches.isEmpty && negative.isEmpty }
 }

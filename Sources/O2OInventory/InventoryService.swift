@@ -151,6 +151,8 @@ public struct InventoryService: Sendable {
         var referenceType: String?
         var referenceId: String?
         var channel: String?
+        /// When it happened, when that is not now (a till sale that reaches us late).
+        var at: Date?
 
         init(line: Int, sku: String, location: String, organisation: String, kind: MovementKind, reason: String? = nil,
              referenceType: String? = nil, referenceId: String? = nil, channel: String? = nil) {
@@ -204,7 +206,7 @@ public struct InventoryService: Sendable {
         if !failed.isEmpty { throw try await shortfalls(failed, applied: applied, tx) }
         try await Self.markChanged(changes.map(\.sku), tx, at: now)
         let movements = changes.map { c in
-            Movement(id: O2OID.make("mov", at: now), at: now, skuId: c.sku, locationId: c.location, kind: c.kind, onHandDelta: c.onHand,
+            Movement(id: O2OID.make("mov", at: now), at: c.at ?? now, skuId: c.sku, locationId: c.location, kind: c.kind, onHandDelta: c.onHand,
                      reservedDelta: c.reserved, inTransitDelta: c.inTransit, quarantinedDelta: c.quarantined, reason: c.reason,
                      referenceType: c.referenceType, referenceId: c.referenceId, channelId: c.channel,
                      actorId: caller.principal.id, requestId: caller.requestId)
@@ -218,7 +220,7 @@ public struct InventoryService: Sendable {
                 """
             for (i, (m, c)) in chunk.enumerated() {
                 q += """
-                    \(unsafeRaw: i == 0 ? "" : ",")(\(bind: m.id), \(bind: now.epochMillis), \(bind: m.skuId), \(bind: m.locationId), \(bind: c.organisation),
+                    \(unsafeRaw: i == 0 ? "" : ",")(\(bind: m.id), \(bind: m.at.epochMillis), \(bind: m.skuId), \(bind: m.locationId), \(bind: c.organisation),
                     \(bind: m.kind.rawValue), \(bind: m.onHandDelta), \(bind: m.reservedDelta), \(bind: m.inTransitDelta), \(bind: m.quarantinedDelta),
                     \(bind: m.reason), \(bind: m.referenceType), \(bind: m.referenceId), \(bind: m.channelId), \(bind: m.actorId), \(bind: m.requestId))
                     """
@@ -360,6 +362,7 @@ public struct InventoryService: Sendable {
                 """).all()
             var mismatches: [LedgerMismatch] = []
             var negative: [String] = []
+            var belowZero: [String] = []
             for r in rows {
                 let sku = try r.decode(column: "sku_id", as: String.self)
                 let loc = try r.decode(column: "location_id", as: String.self)
@@ -367,7 +370,10 @@ public struct InventoryService: Sendable {
                     let b = try r.decode(column: bucket, as: Int.self)
                     let m = try r.decode(column: "m_" + bucket, as: Int.self)
                     if b != m { mismatches.append(LedgerMismatch(skuId: sku, locationId: loc, bucket: bucket, balance: b, ledger: m)) }
-                    if b < 0 { negative.append("\(sku) at \(loc): \(bucket) \(b)") }
+                    // Only a till sale can take on hand below zero (a sale the customer walked out with
+                    // is never refused): that is a place to count, not a broken ledger.
+                    if b < 0 && bucket == "on_hand" { belowZero.append("\(sku) at \(loc): on_hand \(b)") }
+                    else if b < 0 { negative.append("\(sku) at \(loc): \(bucket) \(b)") }
                 }
             }
             let counts = try await sql.raw("""
@@ -375,7 +381,7 @@ public struct InventoryService: Sendable {
                 """).first()
             return VerifyReport(balances: try counts?.decode(column: "balances", as: Int.self) ?? 0,
                                 movements: try counts?.decode(column: "movements", as: Int.self) ?? 0,
-                                mismatches: mismatches, negative: negative)
+                                mismatches: mismatches, negative: negative, belowZeroOnHand: belowZero)
         }
     }
 

@@ -29,6 +29,9 @@ public enum OrdersError: ProblemConvertible, CustomStringConvertible {
 /// member prices plug in here when their modules land.
 public protocol PricingStep: Sendable {
     func price(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, at: Date) async throws -> [PricedLine]
+    /// What the catalog says each SKU costs here at `at`, listed on the channel or not: the
+    /// reference beside a sale priced elsewhere (a till's own price).
+    func listPrices(_ skus: [String], channelId: String, locationId: String?, at: Date) async throws -> [PricedLine]
 }
 
 public struct PricedLine: Sendable, Equatable {
@@ -47,9 +50,26 @@ public struct CatalogPricing: PricingStep {
     public init(prices: PriceService) { self.prices = prices }
 
     public func price(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, at: Date) async throws -> [PricedLine] {
-        let resolved: [ResolvedPrice]
+        let resolved = try await resolve(lines.map(\.sku), PriceContext(channelId: channelId, locationId: locationId, at: at, memberId: memberId))
+        var v = Validator()
+        for (i, r) in resolved.enumerated() where !r.sellable {
+            v.add("lines[\(i)].sku", "\(r.skuCode) is not sold on this channel here: \(r.notSellableReason ?? "not listed")")
+        }
+        try v.finish()
+        return resolved.map(Self.line)
+    }
+
+    public func listPrices(_ skus: [String], channelId: String, locationId: String?, at: Date) async throws -> [PricedLine] {
+        try await resolve(skus, PriceContext(channelId: channelId, locationId: locationId, at: at, memberId: nil)).map(Self.line)
+    }
+
+    private static func line(_ r: ResolvedPrice) -> PricedLine {
+        PricedLine(skuId: r.skuId, skuCode: r.skuCode, currency: r.currency, listPrice: r.listPrice, unitPrice: r.price, discount: 0, rule: r.rule)
+    }
+
+    private func resolve(_ skus: [String], _ context: PriceContext) async throws -> [ResolvedPrice] {
         do {
-            resolved = try await prices.resolve(skus: lines.map(\.sku), PriceContext(channelId: channelId, locationId: locationId, at: at, memberId: memberId))
+            return try await prices.resolve(skus: skus, context)
         } catch var p as Problem where p.status == 422 {
             // The price service names its fields skus[i]; here they are lines[i].sku.
             p.errors = p.errors?.map { e in
@@ -59,13 +79,6 @@ public struct CatalogPricing: PricingStep {
             }
             throw p
         }
-        var v = Validator()
-        for (i, r) in resolved.enumerated() where !r.sellable {
-            v.add("lines[\(i)].sku", "\(r.skuCode) is not sold on this channel here: \(r.notSellableReason ?? "not listed")")
-        }
-        try v.finish()
-        return resolved.map { PricedLine(skuId: $0.skuId, skuCode: $0.skuCode, currency: $0.currency, listPrice: $0.listPrice, unitPrice: $0.price,
-                                         discount: 0, rule: $0.rule) }
     }
 }
 
@@ -222,6 +235,8 @@ public struct OrderService: Sendable {
             }
         case .pickup:
             if new.pickupLocation == nil { v.add("pickupLocationId", "is required for pickup") }
+        case .inStore:
+            v.add("method", "in_store sales already happened at a till: send them to POST /api/v1/pos/sales")
         }
         if let i = new.invoice {
             v.text(i.title, "invoice.title", max: 200)
@@ -230,7 +245,9 @@ public struct OrderService: Sendable {
         for (i, p) in new.payments.enumerated() {
             v.check(p.amount > 0, "payments[\(i)].amount", "must be a positive amount in minor units")
             if p.tender == .cod && new.method == .pickup { v.add("payments[\(i)].tender", "cash on delivery needs a delivery") }
-            if p.tender == .cash && new.attributedLocation == nil { v.add("payments[\(i)].tender", "cash is taken at a store's till: name the store in attribution") }
+            if p.tender.takenAtTill && new.attributedLocation == nil {
+                v.add("payments[\(i)].tender", "\(p.tender.rawValue) is taken at a store's till: name the store in attribution")
+            }
         }
         try v.finish()
 
@@ -319,6 +336,7 @@ public struct OrderService: Sendable {
         case .pickup: request = .pickup(store: plan.pickup!.id)
         case .delivery: request = .delivery(lat: new.address!.lat, lng: new.address!.lng)
         case .shipFromWarehouse: request = .shipFromWarehouse(lat: new.address!.lat, lng: new.address!.lng)
+        case .inStore: preconditionFailure("in-store sales are not routed; prepare refuses them")
         }
         let lines = new.lines.enumerated().map { RoutingLine(line: $0.offset, sku: plan.priced[$0.offset].skuId, quantity: $0.element.quantity) }
         let orderLines = new.lines.enumerated().map { i, l in
@@ -386,7 +404,7 @@ public struct OrderService: Sendable {
     /// Captures what can be captured at once (sandbox, cash) and marks the order paid when the
     /// captured total reaches it.
     private func capture(_ order: Order, caller: Caller) async throws -> Order {
-        let due = order.payments.filter { $0.status == .pending && ($0.tender == .sandbox || $0.tender == .cash) }
+        let due = order.payments.filter { $0.status == .pending && ($0.tender == .sandbox || $0.tender.takenAtTill) }
         guard !due.isEmpty else { return order }
         var results: [String: (reference: String, ok: Bool)] = [:]
         for p in due where p.tender == .sandbox {

@@ -60,6 +60,8 @@ public enum FulfilmentMethod: String, Codable, Sendable, CaseIterable {
     case pickup
     /// Bought in a store that lacks it; a warehouse ships it (门店缺货, 总部发货).
     case shipFromWarehouse = "ship_from_warehouse"
+    /// Bought at a store's till and taken home there and then; comes in through the POS sales intake.
+    case inStore = "in_store"
 }
 
 /// How routing sourced a line: who sends it, and how.
@@ -141,8 +143,19 @@ public enum Tender: String, Codable, Sendable, CaseIterable {
     case sandbox
     /// Cash at the till.
     case cash
+    /// A bank card on the till's terminal (captured there).
+    case card
     /// Cash on delivery.
     case cod
+    /// 支付宝 and 微信支付: online, pending until the provider's signed notification says paid; at
+    /// the till, captured by the scan.
+    case alipay
+    case wechatPay = "wechat_pay"
+
+    /// Taken at a store's till, so captured the moment the order is recorded.
+    public var takenAtTill: Bool { self == .cash || self == .card }
+    /// Paid through a provider that confirms by a signed notification.
+    public var notified: Bool { self == .alipay || self == .wechatPay }
 }
 
 public enum PaymentIntentStatus: String, Codable, Sendable {

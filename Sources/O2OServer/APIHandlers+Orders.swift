@@ -124,3 +124,33 @@ extension APIHandlers {
             version: o.version, createdAt: o.createdAt, updatedAt: o.updatedAt)
     }
 }
+
+// MARK: - POS sales intake
+
+extension APIHandlers {
+    func recordPosSales(_ input: Operations.RecordPosSales.Input) async throws -> Operations.RecordPosSales.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        var v = Validator()
+        let sales = b.sales.enumerated().map { i, s in
+            TillSale(transactionId: s.transactionId, location: s.locationId, channel: s.channelId, registerId: s.registerId, clerkId: s.clerkId,
+                     memberId: s.memberId, soldAt: s.soldAt, lines: s.lines.map { (sku: $0.sku, quantity: $0.quantity, unitPrice: $0.unitPrice) },
+                     payments: s.payments.enumerated().map { j, p in
+                         let tender = Tender(rawValue: p.tender.rawValue)
+                         if tender == nil { v.add("sales[\(i)].payments[\(j)].tender", "unknown tender") }
+                         return (tender: tender ?? .cash, amount: p.amount)
+                     })
+        }
+        try v.finish()
+        let results = try await services.orders.recordTillSales(sales, caller: try caller)
+        return .ok(.init(body: .json(.init(results: results.map { r in
+            .init(transactionId: r.transactionId, outcome: .init(rawValue: r.outcome.rawValue) ?? .rejected, order: r.order.map(Self.order),
+                  short: r.short.map { .init(skuId: $0.skuId, onHand: $0.onHand, reserved: $0.reserved) }, alreadyCounted: r.alreadyCounted,
+                  problem: r.problem.map(Self.problem))
+        }))))
+    }
+
+    static func problem(_ p: Problem) -> S.Problem {
+        .init(_type: p.type, title: p.title, status: p.status, detail: p.detail, instance: p.instance, requestId: p.requestId,
+              errors: p.errors?.map { .init(field: $0.field, message: $0.message, line: $0.line) }, allowed: p.allowed)
+    }
+}

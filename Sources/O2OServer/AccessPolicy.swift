@@ -68,6 +68,7 @@ public struct AccessPolicy: ServerMiddleware {
         "holdOrder": .ordersManage,
         "releaseOrderHold": .ordersManage,
         "setRoutingRule": .routingConfigure,
+        "recordPosSales": .posSell,
         "getChannelAtp": .inventoryRead,
         "listNearbyStock": .inventoryRead,
         "setChannelPool": .inventoryConfigure,

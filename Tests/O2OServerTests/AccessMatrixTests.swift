@@ -63,6 +63,7 @@ struct AccessMatrixTests {
             "advanceOrder": (.post, "/api/v1/orders/ord_missing/transitions", #"{"status":"released"}"#),
             "holdOrder": (.post, "/api/v1/orders/ord_missing/holds", #"{"kind":"fraud"}"#),
             "releaseOrderHold": (.post, "/api/v1/orders/ord_missing/holds/release", #"{"kind":"fraud"}"#),
+            "recordPosSales": (.post, "/api/v1/pos/sales", #"{"sales":[{"transactionId":"T1","locationId":"\#(store.id)","soldAt":"2026-01-01T00:00:00Z","lines":[{"sku":"AM-P-M","quantity":0,"unitPrice":100}],"payments":[{"tender":"cash","amount":100}]}]}"#),
             "setRoutingRule": (.put, "/api/v1/routing-rules", #"{"name":"matrix","maxLocations":0}"#),
             "listNearbyStock": (.get, "/api/v1/inventory/nearby?lat=31.23&lng=121.47&sku=AM-P-M&quantity=1", nil),
             "setChannelPool": (.post, "/api/v1/inventory/pools", #"{"channelId":"AM-WEB","reservationTtlSeconds":900}"#),

@@ -52,3 +52,46 @@ struct OrderHTTPTests {
         }
     }
 }
+
+@Suite("POS sales through the HTTP API")
+struct PosSalesHTTPTests {
+    @Test(arguments: TestDatabase.engines)
+    func recordPosSales_aClerksTill_recordsItsStoresSales_resendsAreDuplicates_otherStoresAreRefused(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup: the clerk's store (the demo's first) has 1 unit; a POS channel
+            let c = try await CatalogFixture.make(s.services)
+            _ = try await s.services.catalog.createChannel(code: "AM-POS", name: "门店POS", kind: .pos, currency: nil, caller: .system)
+            let stores = try await s.locations().filter { $0.kind == .store }
+            let mine = stores[0], other = stores[1]
+            _ = try await s.services.inventory.post(.init(location: mine.id, kind: .receipt, lines: [.init(sku: c.skuId, quantity: 1)]), caller: .system)
+            let body = #"""
+                {"sales":[
+                  {"transactionId":"R1-0001","locationId":"\#(mine.code)","registerId":"R1","soldAt":"2026-11-30T09:00:00Z",
+                   "lines":[{"sku":"AM-P-M","quantity":2,"unitPrice":9900}],"payments":[{"tender":"wechat_pay","amount":10000},{"tender":"cash","amount":9800}]},
+                  {"transactionId":"R1-0002","locationId":"\#(other.code)","soldAt":"2026-11-30T09:05:00Z",
+                   "lines":[{"sku":"AM-P-M","quantity":1,"unitPrice":9900}],"payments":[{"tender":"cash","amount":9900}]}
+                ]}
+                """#
+            // act
+            let first = try await s.call(.post, "/api/v1/pos/sales", as: .clerk, json: body)
+            let again = try await s.call(.post, "/api/v1/pos/sales", as: .clerk, json: body)
+            let empty = try await s.call(.post, "/api/v1/pos/sales", as: .clerk, json: #"{"sales":[]}"#)
+            let denied = try await s.call(.post, "/api/v1/pos/sales", as: .finance, json: body)
+            // check
+            #expect(first.status == 200, "\(first.body)")
+            let results = try #require(first.json["results"] as? [[String: Any]])
+            #expect(results.map { $0["outcome"] as? String } == ["recorded", "rejected"])
+            let order = try #require(results[0]["order"] as? [String: Any])
+            #expect(order["status"] as? String == "completed" && order["total"] as? Int == 19800 && order["paymentStatus"] as? String == "paid")
+            let short = try #require(results[0]["short"] as? [[String: Any]])
+            #expect(short.first?["onHand"] as? Int == -1, "sold one more than the ledger had: flagged, not refused")
+            #expect(((results[1]["problem"] as? [String: Any])?["errors"] as? [[String: Any]])?.first?["field"] as? String == "locationId")
+            let replay = try #require(again.json["results"] as? [[String: Any]])
+            #expect(replay.map { $0["outcome"] as? String } == ["duplicate", "rejected"])
+            #expect(empty.status == 422 || empty.status == 400)
+            #expect(denied.status == 403)
+            #expect(try await s.services.inventory.balance(sku: c.skuId, location: mine.id, scope: .all).onHand == -1)
+            #expect(try await s.services.inventory.verify().ok)
+        }
+    }
+}

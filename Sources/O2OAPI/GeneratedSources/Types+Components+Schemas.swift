@@ -4171,6 +4171,259 @@ extension Components {
                 case lng
             }
         }
+        /// - Remark: Generated from `#/components/schemas/PosSalesBatch`.
+        public struct PosSalesBatch: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PosSalesBatch/sales`.
+            public var sales: [Components.Schemas.PosSale]
+            /// Creates a new `PosSalesBatch`.
+            ///
+            /// - Parameters:
+            ///   - sales:
+            public init(sales: [Components.Schemas.PosSale]) {
+                self.sales = sales
+            }
+            public enum CodingKeys: String, CodingKey {
+                case sales
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PosSale`.
+        public struct PosSale: Codable, Hashable, Sendable {
+            /// The till's id for the sale; unique at its store.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PosSale/transactionId`.
+            public var transactionId: Swift.String
+            /// The store (id or code).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PosSale/locationId`.
+            public var locationId: Swift.String
+            /// The POS channel (id or code); left out, the only POS channel.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PosSale/channelId`.
+            public var channelId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PosSale/registerId`.
+            public var registerId: Swift.String?
+            /// 导购 credited for the sale.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PosSale/clerkId`.
+            public var clerkId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PosSale/memberId`.
+            public var memberId: Swift.String?
+            /// When the customer paid, by the till's clock; at most 30 days ago.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PosSale/soldAt`.
+            public var soldAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/PosSale/LinesPayload`.
+            public struct LinesPayloadPayload: Codable, Hashable, Sendable {
+                /// SKU id or code.
+                ///
+                /// - Remark: Generated from `#/components/schemas/PosSale/LinesPayload/sku`.
+                public var sku: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PosSale/LinesPayload/quantity`.
+                public var quantity: Swift.Int
+                /// What the till charged for one unit, minor units.
+                ///
+                /// - Remark: Generated from `#/components/schemas/PosSale/LinesPayload/unitPrice`.
+                public var unitPrice: Swift.Int64
+                /// Creates a new `LinesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - sku: SKU id or code.
+                ///   - quantity:
+                ///   - unitPrice: What the till charged for one unit, minor units.
+                public init(
+                    sku: Swift.String,
+                    quantity: Swift.Int,
+                    unitPrice: Swift.Int64
+                ) {
+                    self.sku = sku
+                    self.quantity = quantity
+                    self.unitPrice = unitPrice
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case sku
+                    case quantity
+                    case unitPrice
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/PosSale/lines`.
+            public typealias LinesPayload = [Components.Schemas.PosSale.LinesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/PosSale/lines`.
+            public var lines: Components.Schemas.PosSale.LinesPayload
+            /// - Remark: Generated from `#/components/schemas/PosSale/PaymentsPayload`.
+            public struct PaymentsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/PosSale/PaymentsPayload/tender`.
+                @frozen public enum TenderPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case cash = "cash"
+                    case card = "card"
+                    case alipay = "alipay"
+                    case wechatPay = "wechat_pay"
+                }
+                /// - Remark: Generated from `#/components/schemas/PosSale/PaymentsPayload/tender`.
+                public var tender: Components.Schemas.PosSale.PaymentsPayloadPayload.TenderPayload
+                /// Minor units.
+                ///
+                /// - Remark: Generated from `#/components/schemas/PosSale/PaymentsPayload/amount`.
+                public var amount: Swift.Int64
+                /// Creates a new `PaymentsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - tender:
+                ///   - amount: Minor units.
+                public init(
+                    tender: Components.Schemas.PosSale.PaymentsPayloadPayload.TenderPayload,
+                    amount: Swift.Int64
+                ) {
+                    self.tender = tender
+                    self.amount = amount
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case tender
+                    case amount
+                }
+            }
+            /// Tenders that add up to the lines' total.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PosSale/payments`.
+            public typealias PaymentsPayload = [Components.Schemas.PosSale.PaymentsPayloadPayload]
+            /// Tenders that add up to the lines' total.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PosSale/payments`.
+            public var payments: Components.Schemas.PosSale.PaymentsPayload
+            /// Creates a new `PosSale`.
+            ///
+            /// - Parameters:
+            ///   - transactionId: The till's id for the sale; unique at its store.
+            ///   - locationId: The store (id or code).
+            ///   - channelId: The POS channel (id or code); left out, the only POS channel.
+            ///   - registerId:
+            ///   - clerkId: 导购 credited for the sale.
+            ///   - memberId:
+            ///   - soldAt: When the customer paid, by the till's clock; at most 30 days ago.
+            ///   - lines:
+            ///   - payments: Tenders that add up to the lines' total.
+            public init(
+                transactionId: Swift.String,
+                locationId: Swift.String,
+                channelId: Swift.String? = nil,
+                registerId: Swift.String? = nil,
+                clerkId: Swift.String? = nil,
+                memberId: Swift.String? = nil,
+                soldAt: Foundation.Date,
+                lines: Components.Schemas.PosSale.LinesPayload,
+                payments: Components.Schemas.PosSale.PaymentsPayload
+            ) {
+                self.transactionId = transactionId
+                self.locationId = locationId
+                self.channelId = channelId
+                self.registerId = registerId
+                self.clerkId = clerkId
+                self.memberId = memberId
+                self.soldAt = soldAt
+                self.lines = lines
+                self.payments = payments
+            }
+            public enum CodingKeys: String, CodingKey {
+                case transactionId
+                case locationId
+                case channelId
+                case registerId
+                case clerkId
+                case memberId
+                case soldAt
+                case lines
+                case payments
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PosSaleResult`.
+        public struct PosSaleResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PosSaleResult/transactionId`.
+            public var transactionId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PosSaleResult/outcome`.
+            @frozen public enum OutcomePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case recorded = "recorded"
+                case duplicate = "duplicate"
+                case rejected = "rejected"
+            }
+            /// - Remark: Generated from `#/components/schemas/PosSaleResult/outcome`.
+            public var outcome: Components.Schemas.PosSaleResult.OutcomePayload
+            /// - Remark: Generated from `#/components/schemas/PosSaleResult/order`.
+            public var order: Components.Schemas.Order?
+            /// - Remark: Generated from `#/components/schemas/PosSaleResult/ShortPayload`.
+            public struct ShortPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/PosSaleResult/ShortPayload/skuId`.
+                public var skuId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PosSaleResult/ShortPayload/onHand`.
+                public var onHand: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/PosSaleResult/ShortPayload/reserved`.
+                public var reserved: Swift.Int
+                /// Creates a new `ShortPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - skuId:
+                ///   - onHand:
+                ///   - reserved:
+                public init(
+                    skuId: Swift.String,
+                    onHand: Swift.Int,
+                    reserved: Swift.Int
+                ) {
+                    self.skuId = skuId
+                    self.onHand = onHand
+                    self.reserved = reserved
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case skuId
+                    case onHand
+                    case reserved
+                }
+            }
+            /// SKUs the sale left below zero on hand or below what orders hold at the store.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PosSaleResult/short`.
+            public typealias ShortPayload = [Components.Schemas.PosSaleResult.ShortPayloadPayload]
+            /// SKUs the sale left below zero on hand or below what orders hold at the store.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PosSaleResult/short`.
+            public var short: Components.Schemas.PosSaleResult.ShortPayload
+            /// Lines a later count or snapshot had already found gone.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PosSaleResult/alreadyCounted`.
+            public var alreadyCounted: [Swift.Int]
+            /// - Remark: Generated from `#/components/schemas/PosSaleResult/problem`.
+            public var problem: Components.Schemas.Problem?
+            /// Creates a new `PosSaleResult`.
+            ///
+            /// - Parameters:
+            ///   - transactionId:
+            ///   - outcome:
+            ///   - order:
+            ///   - short: SKUs the sale left below zero on hand or below what orders hold at the store.
+            ///   - alreadyCounted: Lines a later count or snapshot had already found gone.
+            ///   - problem:
+            public init(
+                transactionId: Swift.String,
+                outcome: Components.Schemas.PosSaleResult.OutcomePayload,
+                order: Components.Schemas.Order? = nil,
+                short: Components.Schemas.PosSaleResult.ShortPayload,
+                alreadyCounted: [Swift.Int],
+                problem: Components.Schemas.Problem? = nil
+            ) {
+                self.transactionId = transactionId
+                self.outcome = outcome
+                self.order = order
+                self.short = short
+                self.alreadyCounted = alreadyCounted
+                self.problem = problem
+            }
+            public enum CodingKeys: String, CodingKey {
+                case transactionId
+                case outcome
+                case order
+                case short
+                case alreadyCounted
+                case problem
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/NewOrder`.
         public struct NewOrder: Codable, Hashable, Sendable {
             /// Channel id or code.
@@ -4290,7 +4543,10 @@ extension Components {
                 @frozen public enum TenderPayload: String, Codable, Hashable, Sendable, CaseIterable {
                     case sandbox = "sandbox"
                     case cash = "cash"
+                    case card = "card"
                     case cod = "cod"
+                    case alipay = "alipay"
+                    case wechatPay = "wechat_pay"
                 }
                 /// - Remark: Generated from `#/components/schemas/NewOrder/PaymentsPayload/tender`.
                 public var tender: Components.Schemas.NewOrder.PaymentsPayloadPayload.TenderPayload

@@ -305,8 +305,10 @@ public protocol APIProtocol: Sendable {
     /// the brief: a covering store with the goods delivers, else a warehouse ships by carrier,
     /// stores first; then the lowest cost (distance, splits, last units, priority, capacity left),
     /// under the channel's routing rule. The stock is held where routing chose in the same
-    /// transaction as the order. Sandbox and cash tenders are captured at once; cash on delivery
-    /// is collected on delivery; an unpaid order is cancelled when its payment window closes.
+    /// transaction as the order. Sandbox, cash and card tenders are captured at once (cash and card
+    /// are taken at a till: name the store in `attribution`); alipay and wechat_pay are captured
+    /// when the provider's signed notification arrives; cash on delivery is collected on delivery;
+    /// an unpaid order is cancelled when its payment window closes.
     /// When no location can take it the `409` (…/unroutable) carries the routing explanation and
     /// nothing is written. Retrying with the same `Idempotency-Key` never places it twice, and an
     /// `externalId` is unique per channel.
@@ -347,6 +349,22 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /orders/{orderId}/holds/release`.
     /// - Remark: Generated from `#/paths//orders/{orderId}/holds/release/post(releaseOrderHold)`.
     func releaseOrderHold(_ input: Operations.ReleaseOrderHold.Input) async throws -> Operations.ReleaseOrderHold.Output
+    /// Record sales that already happened at stores' tills — one, or an offline till's backlog.
+    ///
+    /// Each sale becomes an order already completed, its stock sold at the store, with the time
+    /// the till rang it up. A sale is never refused for stock: the customer walked out with the
+    /// goods; when it leaves a SKU below zero on hand (or below what orders hold there) the answer
+    /// says so under `short`, an `inventory.short_after_sale` event goes out, and the store should
+    /// count. Sales are applied in the order they happened, whatever order they arrive in; a sale
+    /// that a later count or snapshot already found gone is recorded without taking the goods
+    /// twice (`alreadyCounted`). A transaction id is unique per store: sending it again answers
+    /// `duplicate` with the order. The answer is per sale, in the request's order; a bad sale is
+    /// `rejected` with its problem and does not stop the others.
+    ///
+    ///
+    /// - Remark: HTTP `POST /pos/sales`.
+    /// - Remark: Generated from `#/paths//pos/sales/post(recordPosSales)`.
+    func recordPosSales(_ input: Operations.RecordPosSales.Input) async throws -> Operations.RecordPosSales.Output
     /// Set a channel's routing rule (without channelId, the default rule); applies to orders placed from then on.
     ///
     /// - Remark: HTTP `PUT /routing-rules`.
@@ -1181,8 +1199,10 @@ extension APIProtocol {
     /// the brief: a covering store with the goods delivers, else a warehouse ships by carrier,
     /// stores first; then the lowest cost (distance, splits, last units, priority, capacity left),
     /// under the channel's routing rule. The stock is held where routing chose in the same
-    /// transaction as the order. Sandbox and cash tenders are captured at once; cash on delivery
-    /// is collected on delivery; an unpaid order is cancelled when its payment window closes.
+    /// transaction as the order. Sandbox, cash and card tenders are captured at once (cash and card
+    /// are taken at a till: name the store in `attribution`); alipay and wechat_pay are captured
+    /// when the provider's signed notification arrives; cash on delivery is collected on delivery;
+    /// an unpaid order is cancelled when its payment window closes.
     /// When no location can take it the `409` (…/unroutable) carries the routing explanation and
     /// nothing is written. Retrying with the same `Idempotency-Key` never places it twice, and an
     /// `externalId` is unique per channel.
@@ -1275,6 +1295,30 @@ extension APIProtocol {
     ) async throws -> Operations.ReleaseOrderHold.Output {
         try await releaseOrderHold(Operations.ReleaseOrderHold.Input(
             path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Record sales that already happened at stores' tills — one, or an offline till's backlog.
+    ///
+    /// Each sale becomes an order already completed, its stock sold at the store, with the time
+    /// the till rang it up. A sale is never refused for stock: the customer walked out with the
+    /// goods; when it leaves a SKU below zero on hand (or below what orders hold there) the answer
+    /// says so under `short`, an `inventory.short_after_sale` event goes out, and the store should
+    /// count. Sales are applied in the order they happened, whatever order they arrive in; a sale
+    /// that a later count or snapshot already found gone is recorded without taking the goods
+    /// twice (`alreadyCounted`). A transaction id is unique per store: sending it again answers
+    /// `duplicate` with the order. The answer is per sale, in the request's order; a bad sale is
+    /// `rejected` with its problem and does not stop the others.
+    ///
+    ///
+    /// - Remark: HTTP `POST /pos/sales`.
+    /// - Remark: Generated from `#/paths//pos/sales/post(recordPosSales)`.
+    public func recordPosSales(
+        headers: Operations.RecordPosSales.Input.Headers = .init(),
+        body: Operations.RecordPosSales.Input.Body
+    ) async throws -> Operations.RecordPosSales.Output {
+        try await recordPosSales(Operations.RecordPosSales.Input(
             headers: headers,
             body: body
         ))
