@@ -142,14 +142,16 @@ let package = Package(
         ),
         .testTarget(
             name: "O2OOrdersTests",
-            dependencies: ["O2OOrders", "O2OInventory", "O2OCatalog", "O2ONetwork", "O2OCore", "O2OServer", "O2OTestSupport"],
+            dependencies: ["O2OOrders", "O2OInventory", "O2OCatalog", "O2ONetwork", "O2OCore", "O2OServer", "O2OTestSupport",
+                           .product(name: "_CryptoExtras", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "O2OServerTests",
             dependencies: [
-                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OAPI", "O2OTestSupport",
+                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OAPI", "O2OTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

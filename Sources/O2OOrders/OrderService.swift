@@ -92,11 +92,12 @@ public struct OrderService: Sendable {
     let inventory: InventoryService
     let pricing: any PricingStep
     let payments: any PaymentProvider
+    let notifiers: PaymentNotifiers
     let locations: KeyedCache<Location>
     let recorder: ChangeRecorder
 
     public init(db: Database, clock: any O2OClock, catalog: CatalogService, network: NetworkService, inventory: InventoryService,
-                pricing: any PricingStep, payments: any PaymentProvider = SandboxPayments()) {
+                pricing: any PricingStep, payments: any PaymentProvider = SandboxPayments(), notifiers: PaymentNotifiers = PaymentNotifiers()) {
         self.db = db
         self.clock = clock
         self.catalog = catalog
@@ -104,6 +105,7 @@ public struct OrderService: Sendable {
         self.inventory = inventory
         self.pricing = pricing
         self.payments = payments
+        self.notifiers = notifiers
         self.locations = KeyedCache(id: { $0.id }, code: { $0.code }) {
             var f = LocationFilter()
             f.limit = 1_000_000

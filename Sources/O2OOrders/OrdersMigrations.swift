@@ -54,5 +54,14 @@ public enum OrdersMigrations {
 
     public static let all: [Migration] = [
         Migration(module: "orders", version: 1, name: "orders, lines, payments, timeline, routing rules and location load", tables),
+        // Every payment-provider notification received, verified or refused, with what became of it.
+        Migration(module: "orders", version: 2, name: "payment notification log", [
+            """
+            CREATE TABLE order_payment_notifications (
+                id TEXT PRIMARY KEY, provider TEXT NOT NULL, received_at BIGINT NOT NULL, outcome TEXT NOT NULL, reason TEXT, event TEXT,
+                merchant_reference TEXT, provider_reference TEXT, amount BIGINT, payload TEXT NOT NULL)
+            """,
+            "CREATE INDEX order_payment_notifications_reference ON order_payment_notifications (merchant_reference)",
+        ]),
     ]
 }

@@ -79,6 +79,7 @@ public func buildRouter(services: AppServices) -> Router<O2ORequestContext> {
         on: router, serverURL: URL(string: "/api/v1")!,
         configuration: .init(dateTranscoder: ISO8601Dates(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
         middlewares: [AccessPolicy()])
+    PaymentNotificationRoutes(services: services).register(on: router)
     Console(services: services, principalCache: principalCache, loginLimiter: loginLimiter).register(on: router)
     return router
 }

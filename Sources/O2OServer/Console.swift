@@ -151,7 +151,7 @@ struct Console {
         var req = req
         let t = Texts(lang: Language.pick(req))
         let body = try await req.collectBody(upTo: 16 * 1024)
-        let form = Self.parseForm(String(buffer: body))
+        let form = FormURLEncoding.parse(String(buffer: body))
         let username = form["username"] ?? ""
         let limiter = loginLimiter
         do { try limiter.check(username) } catch {
@@ -167,16 +167,6 @@ struct Console {
             .location: "/console",
             .setCookie: "\(ConsoleSession.cookieName)=\(session.token); Path=/console; Max-Age=\(maxAge); HttpOnly; SameSite=Strict",
         ])
-    }
-
-    static func parseForm(_ body: String) -> [String: String] {
-        var out: [String: String] = [:]
-        for pair in body.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ") }
-            guard let k = kv.first?.removingPercentEncoding else { continue }
-            out[k] = kv.count > 1 ? (kv[1].removingPercentEncoding ?? kv[1]) : ""
-        }
-        return out
     }
 
     // MARK: Layout

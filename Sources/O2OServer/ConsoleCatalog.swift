@@ -153,7 +153,7 @@ extension Console {
         group.post("imports") { req, ctx in
             var req = req
             let body = try await req.collectBody(upTo: services.config.maxImportBytes)
-            let form = Self.parseForm(String(buffer: body))
+            let form = FormURLEncoding.parse(String(buffer: body))
             return try await page(req, ctx, active: "imports") { t in try await runImport(form, t, ctx) }
         }
         group.get("exports/:file") { req, ctx in try await export(ctx.parameters.get("file") ?? "", ctx) }
@@ -173,7 +173,7 @@ extension Console {
 
     /// A query parameter as an HTML form sends it (`+` for a space), trimmed; nil when empty.
     static func param(_ req: Request, _ name: String) -> String? {
-        guard let v = parseForm(req.uri.query ?? "")[name]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+        guard let v = FormURLEncoding.parse(req.uri.query ?? "")[name]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
         return v
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import O2OCore
+import O2OOrders
 
 /// Everything `o2o serve` can be told. The CLI fills it from flags, `O2O_*` environment
 /// variables and an optional JSON config file, in that order of precedence.
@@ -26,5 +27,30 @@ public struct ServerConfig: Sendable {
     public var outboxInterval: TimeInterval = 1
     /// Failed logins allowed per username per 5 minutes before 429.
     public var loginAttemptsPerWindow = 10
+    /// Alipay's and WeChat Pay's keys for verifying their payment notifications; a provider
+    /// without them has no notification endpoint.
+    public var paymentNotifiers = PaymentNotifiers()
     public init() {}
+}
+
+extension ServerConfig {
+    /// The payment providers' verifiers from their key files: Alipay's public key (PEM or the bare
+    /// base64 its console shows); WeChat Pay's platform certificates and the merchant's APIv3 key.
+    public static func paymentNotifiers(alipayPublicKeyFile: String?, wechatPayCertificateFiles: [String],
+                                        wechatPayAPIv3Key: String?) throws -> PaymentNotifiers {
+        func read(_ path: String) throws -> String {
+            guard let data = FileManager.default.contents(atPath: path) else { throw Problem.malformed("cannot read \(path)") }
+            return String(decoding: data, as: UTF8.self)
+        }
+        var n = PaymentNotifiers()
+        if let file = alipayPublicKeyFile, !file.isEmpty { n.alipay = try AlipayNotifications(publicKeyPEM: try read(file)) }
+        let certificates = wechatPayCertificateFiles.filter { !$0.isEmpty }
+        if !certificates.isEmpty || wechatPayAPIv3Key != nil {
+            guard let key = wechatPayAPIv3Key, !certificates.isEmpty else {
+                throw Problem.malformed("WeChat Pay notifications need both the platform certificate file(s) and the APIv3 key")
+            }
+            n.wechatPay = try WeChatPayNotifications(certificatePEMs: try certificates.map(read), apiV3Key: Data(key.utf8))
+        }
+        return n
+    }
 }

@@ -55,6 +55,10 @@ struct CommonOptions: ParsableArguments {
         c.bcryptCost = UInt8(clamping: reader.int(forKey: "bcrypt.cost", default: Int(c.bcryptCost)))
         c.webhooks.maxAttempts = reader.int(forKey: "webhook.attempts", default: c.webhooks.maxAttempts)
         c.webhooks.baseDelay = reader.double(forKey: "webhook.backoff", default: c.webhooks.baseDelay)
+        c.paymentNotifiers = try ServerConfig.paymentNotifiers(
+            alipayPublicKeyFile: reader.string(forKey: "alipay.public.key.file"),
+            wechatPayCertificateFiles: (reader.string(forKey: "wechatpay.certificate.files") ?? "").split(separator: ",").map(String.init),
+            wechatPayAPIv3Key: reader.string(forKey: "wechatpay.apiv3.key"))
         let level = logLevel ?? reader.string(forKey: "log.level", default: "info")
         guard let parsed = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level '\(level)'") }
         c.logLevel = parsed
@@ -102,6 +106,9 @@ struct Serve: AsyncParsableCommand {
               O2O_WEBHOOK_ATTEMPTS  tries before dead-lettering a webhook (default 8)
               O2O_WEBHOOK_BACKOFF   seconds before the first retry, doubling (default 5)
               O2O_LOG_LEVEL         trace … error (default info)
+              O2O_ALIPAY_PUBLIC_KEY_FILE       Alipay's public key, for its payment notifications
+              O2O_WECHATPAY_CERTIFICATE_FILES  WeChat Pay platform certificate(s), comma-separated
+              O2O_WECHATPAY_APIV3_KEY          the merchant's APIv3 key, to decrypt WeChat Pay notifications
               O2O_DEMO_PASSWORD     password of the demo users (generated when unset)
               O2O_CONFIG            the JSON config file
             """)

@@ -26,9 +26,10 @@ struct Shop {
     /// The customer's point.
     static let home = (lat: 31.2300, lng: 121.4800)
 
-    static func with<T: Sendable>(_ engine: DatabaseEngine, _ body: @escaping @Sendable (Shop) async throws -> T) async throws -> T {
+    static func with<T: Sendable>(_ engine: DatabaseEngine, configure: (inout ServerConfig) -> Void = { _ in },
+                                  _ body: @escaping @Sendable (Shop) async throws -> T) async throws -> T {
         let clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_000))
-        return try await TestDatabase.withServices(engine, clock: clock) { services in
+        return try await TestDatabase.withServices(engine, clock: clock, configure: configure) { services in
             let network = services.network
             func place(_ code: String, _ kind: LocationKind, km: Double, delivers: Double?, shipFromStore: Bool = false, capacity: Int = 100) async throws -> Location {
                 // Due north of home by `km`.

@@ -1,6 +1,9 @@
+import _CryptoExtras
 import Foundation
 import HTTPTypes
+import NIOCore
 import O2OCore
+import O2OOrders
 import O2OServer
 import O2OTestSupport
 import Testing
@@ -92,6 +95,52 @@ struct PosSalesHTTPTests {
             #expect(denied.status == 403)
             #expect(try await s.services.inventory.balance(sku: c.skuId, location: mine.id, scope: .all).onHand == -1)
             #expect(try await s.services.inventory.verify().ok)
+        }
+    }
+}
+
+@Suite("Payment notifications through HTTP")
+struct PaymentNotificationHTTPTests {
+    @Test func alipayNotification_answersSuccessWhenTaken_andFailWhenTheSignatureIsBad_withoutABearerToken() async throws {
+        let alipay = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        try await TestServer.run(.sqlite, configure: { c in
+            c.paymentNotifiers.alipay = try! AlipayNotifications(publicKeyPEM: alipay.publicKey.pemRepresentation)
+        }) { (s: TestServer) async throws in
+            // setup: a web pickup order paid with Alipay
+            let c = try await CatalogFixture.make(s.services)
+            _ = try await s.services.catalog.setListings(channel: c.channelId, [.init(sku: c.skuId, publishAt: Date(timeIntervalSince1970: 0))],
+                                                         caller: .system)
+            let store = try await s.locations().first { $0.kind == .store && $0.capabilities.pickup }!
+            _ = try await s.services.inventory.post(.init(location: store.id, kind: .receipt, lines: [.init(sku: c.skuId, quantity: 1)]), caller: .system)
+            let placed = try await s.call(.post, "/api/v1/orders", as: .integration, json: #"""
+                {"channelId":"AM-WEB","method":"pickup","pickupLocationId":"\#(store.code)","lines":[{"sku":"AM-P-M","quantity":1}],
+                 "payments":[{"tender":"alipay","amount":9900}]}
+                """#)
+            let id = try #require(placed.json["id"] as? String)
+            let pay = try #require((placed.json["payments"] as? [[String: Any]])?.first?["id"] as? String)
+            var p = ["out_trade_no": pay, "trade_no": "2026113022001", "total_amount": "99.00", "trade_status": "TRADE_SUCCESS", "sign_type": "RSA2"]
+            p["sign"] = try alipay.signature(for: Data(AlipayNotifications.signContent(p).utf8), padding: .insecurePKCS1v1_5)
+                .rawRepresentation.base64EncodedString()
+            func form(_ p: [String: String]) -> String {
+                var allowed = CharacterSet.alphanumerics
+                allowed.insert(charactersIn: "-._~")
+                return p.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&")
+            }
+            let contentType: HTTPFields = [.contentType: "application/x-www-form-urlencoded; charset=utf-8"]
+            // act: no Authorization header — the signature is the credential
+            let forged = try await s.client.execute(uri: "/api/v1/payments/notifications/alipay", method: .post, headers: contentType,
+                                                    body: ByteBuffer(string: form(p.merging(["total_amount": "0.01"]) { $1 }))) { String(buffer: $0.body) }
+            let taken = try await s.client.execute(uri: "/api/v1/payments/notifications/alipay", method: .post, headers: contentType,
+                                                   body: ByteBuffer(string: form(p))) { ($0.status.code, String(buffer: $0.body)) }
+            let wechat = try await s.client.execute(uri: "/api/v1/payments/notifications/wechat-pay", method: .post, body: ByteBuffer(string: "{}")) {
+                $0.status.code
+            }
+            // check
+            #expect(forged == "fail")
+            #expect(taken.0 == 200 && taken.1 == "success")
+            #expect(wechat == 404, "WeChat Pay is not configured here")
+            let order = try await s.call(.get, "/api/v1/orders/\(id)", as: .ops)
+            #expect(order.json["paymentStatus"] as? String == "paid")
         }
     }
 }
