@@ -103,7 +103,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Benchmarks (scripts/bench-catalog.sh, scripts/bench-inventory.sh): catalog import, price resolution, search, reservations, ATP, order routing.
+        // Benchmarks (scripts/bench-catalog.sh, scripts/bench-inventory.sh): catalog import, price resolution, search, reservations, ATP, order routing, the Olist order replay.
         .executableTarget(
             name: "o2o-bench",
             dependencies: [

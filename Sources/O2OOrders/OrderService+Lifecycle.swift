@@ -23,7 +23,8 @@ extension OrderService {
             let method = o.lines.first?.method ?? .delivery
             switch next {
             case .released:
-                guard o.paymentStatus == .paid || o.paymentStatus == .codDue else {
+                // Partly refunded: some lines were cancelled and refunded, the rest is paid.
+                guard [.paid, .codDue, .partiallyRefunded].contains(o.paymentStatus) else {
                     throw Self.refused(o, "it is not paid (payment \(o.paymentStatus.rawValue)); release needs payment or cash on delivery")
                 }
                 guard o.holds.isEmpty else { throw Self.refused(o, "it is on hold (\(o.holds.map(\.rawValue).joined(separator: ", ")))") }
@@ -86,37 +87,8 @@ extension OrderService {
             try await save(&o, before: before, action: "cancel", event: "order.cancelled", caller: caller, tx)
             return o
         }
-        return try await refundCaptured(cancelled, reason: reason, caller: caller)
-    }
-
-    /// Refunds every captured tender of a cancelled order through its provider.
-    private func refundCaptured(_ order: Order, reason: String, caller: Caller) async throws -> Order {
-        let due = order.payments.filter { $0.captured > $0.refunded && $0.tender != .cod }
-        guard !due.isEmpty else { return order }
-        var references: [String: String] = [:]
-        for p in due where p.tender == .sandbox {
-            references[p.id] = try await payments.refund(amount: p.captured - p.refunded, currency: order.currency, reference: p.id).reference
-        }
-        let now = clock.instant()
-        let refs = references
-        return try await db.write { tx in
-            var o = try await self.locked(order.id, caller: .system, tx)
-            let before = o
-            for i in o.payments.indices where due.contains(where: { $0.id == o.payments[i].id }) {
-                let amount = o.payments[i].captured - o.payments[i].refunded
-                o.payments[i].refunded += amount
-                o.payments[i].status = .refunded
-                o.payments[i].providerReference = refs[o.payments[i].id] ?? o.payments[i].providerReference
-                o.payments[i].updatedAt = now
-                try await OrderRows.update(payment: o.payments[i], tx)
-                try await OrderRows.ledger(payment: o.payments[i].id, kind: "refund", amount: amount, at: now, caller: caller, tx)
-            }
-            o.paymentStatus = .refunded
-            o.timeline.append(TimelineEntry(at: now, kind: "refund", status: o.status, actorId: caller.principal.id,
-                                            note: "refunded \(due.reduce(0) { $0 + $1.captured - $1.refunded }) \(o.currency): \(reason)"))
-            try await save(&o, before: before, action: "refund", event: "order.refunded", caller: caller, tx)
-            return o
-        }
+        let captured = cancelled.payments.filter { $0.tender != .cod }.reduce(Int64(0)) { $0 + $1.captured - $1.refunded }
+        return try await refund(cancelled, amount: captured, reason: reason, caller: caller)
     }
 
     /// Puts the order on hold; a held order is not released. Holding it again changes nothing.

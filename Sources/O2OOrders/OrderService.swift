@@ -93,11 +93,13 @@ public struct OrderService: Sendable {
     let pricing: any PricingStep
     let payments: any PaymentProvider
     let notifiers: PaymentNotifiers
+    let geocoder: (any Geocoder)?
     let locations: KeyedCache<Location>
     let recorder: ChangeRecorder
 
     public init(db: Database, clock: any O2OClock, catalog: CatalogService, network: NetworkService, inventory: InventoryService,
-                pricing: any PricingStep, payments: any PaymentProvider = SandboxPayments(), notifiers: PaymentNotifiers = PaymentNotifiers()) {
+                pricing: any PricingStep, payments: any PaymentProvider = SandboxPayments(), notifiers: PaymentNotifiers = PaymentNotifiers(),
+                geocoder: (any Geocoder)? = nil) {
         self.db = db
         self.clock = clock
         self.catalog = catalog
@@ -106,6 +108,7 @@ public struct OrderService: Sendable {
         self.pricing = pricing
         self.payments = payments
         self.notifiers = notifiers
+        self.geocoder = geocoder
         self.locations = KeyedCache(id: { $0.id }, code: { $0.code }) {
             var f = LocationFilter()
             f.limit = 1_000_000
@@ -135,6 +138,9 @@ public struct OrderService: Sendable {
         public var payments: [(tender: Tender, amount: Int64)]
         /// The total the client computed; when given it must match the server's.
         public var expectedTotal: Int64?
+        /// A marketplace order arrives priced by the marketplace: each line's unit price and the
+        /// discount per unit its promotions took, as charged, in minor units. Only for marketplace channels.
+        public var charged: [(unitPrice: Int64, unitDiscount: Int64)]?
 
         public init(channel: String, externalId: String? = nil, memberId: String? = nil, contactPhone: String? = nil,
                     attributedLocation: String? = nil, attributedClerk: String? = nil, method: FulfilmentMethod,
@@ -258,6 +264,9 @@ public struct OrderService: Sendable {
             throw Problem.validation([.init("channelId", "no channel '\(new.channel)'")])
         }
         var lv = Validator()
+        for (i, p) in new.payments.enumerated() where p.tender == .marketplace && channel.kind != .marketplace {
+            lv.add("payments[\(i)].tender", "marketplace payments are collected by a marketplace; \(channel.code) is not one")
+        }
         let pickup = try await new.pickupLocation.asyncMap { try await locations.find($0) } ?? nil
         if let ref = new.pickupLocation {
             if let s = pickup {
@@ -267,8 +276,28 @@ public struct OrderService: Sendable {
         let attributed = try await new.attributedLocation.asyncMap { try await locations.find($0) } ?? nil
         if let ref = new.attributedLocation, attributed == nil { lv.add("attribution.locationId", "no location '\(ref)'") }
         try lv.finish()
-        let priced = try await pricing.price(new.lines, channelId: channel.id, locationId: pickup?.id ?? attributed?.id, memberId: new.memberId,
+        let priced: [PricedLine]
+        if let charged = new.charged {
+            var cv = Validator()
+            cv.check(channel.kind == .marketplace, "charged", "only a marketplace's orders arrive priced; \(channel.code) is priced here")
+            cv.check(charged.count == new.lines.count, "charged", "must have one price per line")
+            for (i, c) in charged.enumerated() {
+                cv.check(c.unitPrice >= 0 && (0...c.unitPrice).contains(c.unitDiscount), "charged[\(i)]", "must be a price and a discount within it")
+            }
+            try cv.finish()
+            priced = try await pricing.listPrices(new.lines.map(\.sku), channelId: channel.id, locationId: nil, at: clock.instant())
+                .enumerated().map { i, p in
+                    var p = p
+                    p.listPrice = p.unitPrice
+                    p.unitPrice = charged[i].unitPrice
+                    p.discount = charged[i].unitDiscount
+                    p.rule = "marketplace"
+                    return p
+                }
+        } else {
+            priced = try await pricing.price(new.lines, channelId: channel.id, locationId: pickup?.id ?? attributed?.id, memberId: new.memberId,
                                              at: clock.instant())
+        }
         let total = priced.enumerated().reduce(Int64(0)) { $0 + ($1.element.unitPrice - $1.element.discount) * Int64(new.lines[$1.offset].quantity) }
         if let expected = new.expectedTotal, expected != total {
             var p = Problem.conflict("The order totals \(total) (minor units), not \(expected): prices changed since the client priced it.",
@@ -290,7 +319,7 @@ public struct OrderService: Sendable {
     /// that cover the address, and the nearest `storeCarriers` stores that ship from store (a
     /// parcel from a store across the country never beats a warehouse, and asking thousands of
     /// stores costs every order a read of their stock).
-    private func candidateSites(_ new: NewOrder, pickup: Location?, rule: RoutingRule) async throws -> [Location] {
+    func candidateSites(_ new: NewOrder, pickup: Location?, rule: RoutingRule) async throws -> [Location] {
         if let pickup { return [pickup] }
         guard let a = new.address else { return [] }
         var sites: [Location] = []
@@ -311,10 +340,20 @@ public struct OrderService: Sendable {
     /// How many of the nearest ship-from-store stores routing weighs as carriers.
     public static let storeCarriers = 50
 
-    /// The order as it would be now, read inside `sql`'s view: routed, not yet recorded.
-    private func draft(_ plan: Plan, sql: any SQLDatabase, at now: Date, caller: Caller) async throws
-        -> (order: Order, outcome: Router.Outcome) {
+    /// What routing is asked for the plan's method.
+    func routingRequest(_ plan: Plan) -> Router.Request {
         let new = plan.new
+        switch new.method {
+        case .pickup: return .pickup(store: plan.pickup!.id)
+        case .delivery: return .delivery(lat: new.address!.lat, lng: new.address!.lng)
+        case .shipFromWarehouse: return .shipFromWarehouse(lat: new.address!.lat, lng: new.address!.lng)
+        case .inStore: preconditionFailure("in-store sales are not routed; prepare refuses them")
+        }
+    }
+
+    /// Routing's view of the plan's candidate sites, read inside `sql`: what each may give the
+    /// channel of the plan's SKUs, and how much of its daily capacity is used today.
+    func routingSites(_ plan: Plan, sql: any SQLDatabase, at now: Date) async throws -> [Site] {
         let skus = Array(Set(plan.priced.map(\.skuId)))
         let ids = plan.sites.map(\.id)
         let stock = try await inventory.sourcing(channel: plan.channel.id, skus: skus, locations: ids, sql)
@@ -326,20 +365,21 @@ public struct OrderService: Sendable {
                 """).all()
             for r in rows { used[try r.decode(column: "location_id", as: String.self)] = try r.decode(column: "orders", as: Int.self) }
         }
-        let sites = plan.sites.compactMap { l -> Site? in
+        return plan.sites.compactMap { l -> Site? in
             guard let s = stock[l.id] else { return nil }
             return Site(id: l.id, code: l.code, isStore: l.kind == .store, lat: l.coordinates.lat, lng: l.coordinates.lng,
                         storeDelivery: l.capabilities.storeDelivery, deliveryRadiusKm: l.capabilities.deliveryRadiusKm ?? 0,
                         shipFromStore: l.capabilities.shipFromStore, pickup: l.capabilities.pickup, priority: l.priority,
                         dailyCapacity: l.dailyCapacity, usedToday: used[l.id] ?? 0, stock: s.available, poolShipping: s.shipping, poolPickup: s.pickup)
         }
-        let request: Router.Request
-        switch new.method {
-        case .pickup: request = .pickup(store: plan.pickup!.id)
-        case .delivery: request = .delivery(lat: new.address!.lat, lng: new.address!.lng)
-        case .shipFromWarehouse: request = .shipFromWarehouse(lat: new.address!.lat, lng: new.address!.lng)
-        case .inStore: preconditionFailure("in-store sales are not routed; prepare refuses them")
-        }
+    }
+
+    /// The order as it would be now, read inside `sql`'s view: routed, not yet recorded.
+    private func draft(_ plan: Plan, sql: any SQLDatabase, at now: Date, caller: Caller) async throws
+        -> (order: Order, outcome: Router.Outcome) {
+        let new = plan.new
+        let sites = try await routingSites(plan, sql: sql, at: now)
+        let request = routingRequest(plan)
         let lines = new.lines.enumerated().map { RoutingLine(line: $0.offset, sku: plan.priced[$0.offset].skuId, quantity: $0.element.quantity) }
         let orderLines = new.lines.enumerated().map { i, l in
             let p = plan.priced[i]
@@ -406,7 +446,7 @@ public struct OrderService: Sendable {
     /// Captures what can be captured at once (sandbox, cash) and marks the order paid when the
     /// captured total reaches it.
     private func capture(_ order: Order, caller: Caller) async throws -> Order {
-        let due = order.payments.filter { $0.status == .pending && ($0.tender == .sandbox || $0.tender.takenAtTill) }
+        let due = order.payments.filter { $0.status == .pending && ($0.tender == .sandbox || $0.tender.capturedOnPlacing) }
         guard !due.isEmpty else { return order }
         var results: [String: (reference: String, ok: Bool)] = [:]
         for p in due where p.tender == .sandbox {

@@ -151,9 +151,13 @@ public enum Tender: String, Codable, Sendable, CaseIterable {
     /// the till, captured by the scan.
     case alipay
     case wechatPay = "wechat_pay"
+    /// Collected by the marketplace (天猫, 京东) and settled to the brand later.
+    case marketplace
 
     /// Taken at a store's till, so captured the moment the order is recorded.
     public var takenAtTill: Bool { self == .cash || self == .card }
+    /// Captured the moment the order is recorded: taken at a till, or already collected by a marketplace.
+    var capturedOnPlacing: Bool { takenAtTill || self == .marketplace }
     /// Paid through a provider that confirms by a signed notification.
     public var notified: Bool { self == .alipay || self == .wechatPay }
 }

@@ -63,5 +63,15 @@ public enum OrdersMigrations {
             """,
             "CREATE INDEX order_payment_notifications_reference ON order_payment_notifications (merchant_reference)",
         ]),
+        // Every time a location rejected lines assigned to it (out of stock, damaged, …): re-routing
+        // never sends an order back to a location that rejected it.
+        Migration(module: "orders", version: 3, name: "assignment rejections by location", [
+            """
+            CREATE TABLE order_rejections (
+                id TEXT PRIMARY KEY, order_id TEXT NOT NULL REFERENCES orders(id), location_id TEXT NOT NULL, reason TEXT NOT NULL,
+                lines TEXT NOT NULL, note TEXT, at BIGINT NOT NULL, actor_id TEXT NOT NULL)
+            """,
+            "CREATE INDEX order_rejections_order ON order_rejections (order_id, location_id)",
+        ]),
     ]
 }

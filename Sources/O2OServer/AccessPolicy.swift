@@ -64,6 +64,8 @@ public struct AccessPolicy: ServerMiddleware {
         "listOrders": .ordersRead,
         "getOrder": .ordersRead,
         "cancelOrder": .ordersManage,
+        "cancelOrderLines": .ordersManage,
+        "rejectOrderAssignment": .ordersManage,
         "advanceOrder": .ordersManage,
         "holdOrder": .ordersManage,
         "releaseOrderHold": .ordersManage,

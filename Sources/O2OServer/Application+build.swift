@@ -80,6 +80,7 @@ public func buildRouter(services: AppServices) -> Router<O2ORequestContext> {
         configuration: .init(dateTranscoder: ISO8601Dates(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
         middlewares: [AccessPolicy()])
     PaymentNotificationRoutes(services: services).register(on: router)
+    MarketplaceRoutes(services: services).register(on: router)
     Console(services: services, principalCache: principalCache, loginLimiter: loginLimiter).register(on: router)
     return router
 }

@@ -14,7 +14,7 @@ public struct ServerConfig: Sendable {
     /// Largest body of a CSV import (the API's and the console's), in bytes.
     public var maxImportBytes = 64 << 20
     /// The paths that take imports.
-    public static let importPaths = ["/api/v1/catalog/imports/", "/console/imports"]
+    public static let importPaths = ["/api/v1/catalog/imports/", "/api/v1/marketplace-orders/", "/console/imports"]
     /// How long an Idempotency-Key is remembered, in seconds.
     public var idempotencyTTL: TimeInterval = 24 * 3600
     /// How long a login session lasts, in seconds.
@@ -30,10 +30,19 @@ public struct ServerConfig: Sendable {
     /// Alipay's and WeChat Pay's keys for verifying their payment notifications; a provider
     /// without them has no notification endpoint.
     public var paymentNotifiers = PaymentNotifiers()
+    /// Places addresses that came without coordinates (marketplace orders) at their region's centre.
+    public var geocoder: (any Geocoder)?
     public init() {}
 }
 
 extension ServerConfig {
+    /// The region table (`adcode,name,longitude,latitude`) that places marketplace addresses.
+    public static func geocoder(regionFile: String?) throws -> (any Geocoder)? {
+        guard let regionFile, !regionFile.isEmpty else { return nil }
+        guard let data = FileManager.default.contents(atPath: regionFile) else { throw Problem.malformed("cannot read \(regionFile)") }
+        return try RegionCentroids(csv: String(decoding: data, as: UTF8.self))
+    }
+
     /// The payment providers' verifiers from their key files: Alipay's public key (PEM or the bare
     /// base64 its console shows); WeChat Pay's platform certificates and the merchant's APIv3 key.
     public static func paymentNotifiers(alipayPublicKeyFile: String?, wechatPayCertificateFiles: [String],

@@ -51,7 +51,7 @@ public struct AppServices: Sendable {
         importer = CatalogImporter(catalog: catalog, prices: prices)
         inventory = InventoryService(db: db, clock: clock, directory: StockDirectory(network: network, catalog: catalog))
         orders = OrderService(db: db, clock: clock, catalog: catalog, network: network, inventory: inventory, pricing: CatalogPricing(prices: prices),
-                              notifiers: config.paymentNotifiers)
+                              notifiers: config.paymentNotifiers, geocoder: config.geocoder)
         audit = AuditLog(db: db)
         webhooks = WebhookService(db: db, clock: clock, policy: config.webhooks)
         idempotency = IdempotencyStore(db: db, clock: clock, ttl: config.idempotencyTTL)

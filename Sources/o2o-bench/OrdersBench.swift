@@ -13,8 +13,8 @@ import SQLKit
 struct OrdersBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orders",
-        abstract: "Order routing among thousands of candidate locations.",
-        subcommands: [Route.self])
+        abstract: "Order routing among thousands of candidate locations, checkout throughput, the Olist replay.",
+        subcommands: [Route.self, OlistReplay.self, CheckoutPrepare.self, Checkout.self])
 
     struct Route: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Quote and place 5-line delivery orders on the nation demo network.")

@@ -60,6 +60,8 @@ struct AccessMatrixTests {
             "listOrders": (.get, "/api/v1/orders?status=allocated", nil),
             "getOrder": (.get, "/api/v1/orders/ord_missing", nil),
             "cancelOrder": (.post, "/api/v1/orders/ord_missing/cancel", #"{"reason":"test"}"#),
+            "cancelOrderLines": (.post, "/api/v1/orders/ord_missing/lines/cancel", #"{"reason":"test","lines":[{"line":0,"quantity":1}]}"#),
+            "rejectOrderAssignment": (.post, "/api/v1/orders/ord_missing/reject", #"{"locationId":"\#(store.id)","reason":"out_of_stock"}"#),
             "advanceOrder": (.post, "/api/v1/orders/ord_missing/transitions", #"{"status":"released"}"#),
             "holdOrder": (.post, "/api/v1/orders/ord_missing/holds", #"{"kind":"fraud"}"#),
             "releaseOrderHold": (.post, "/api/v1/orders/ord_missing/holds/release", #"{"kind":"fraud"}"#),

@@ -144,3 +144,52 @@ struct PaymentNotificationHTTPTests {
         }
     }
 }
+
+@Suite("Rejected assignments and cancelled lines through the HTTP API")
+struct RerouteHTTPTests {
+    @Test(arguments: TestDatabase.engines)
+    func rejectOrderAssignment_byTheStoresManager_reroutesTheLine_andCancelOrderLinesRefundsPart(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup: a delivery to the store manager's store (the demo's first), the only place with the goods
+            let c = try await CatalogFixture.make(s.services)
+            _ = try await s.services.catalog.setListings(channel: c.channelId, [.init(sku: c.skuId, publishAt: Date(timeIntervalSince1970: 0))],
+                                                         caller: .system)
+            let locations = try await s.locations()
+            let mine = locations.filter { $0.kind == .store }[0]
+            let warehouse = locations.first { $0.kind != .store }!
+            _ = try await s.services.inventory.post(.init(location: mine.id, kind: .receipt, lines: [.init(sku: c.skuId, quantity: 3)]), caller: .system)
+            let placed = try await s.call(.post, "/api/v1/orders", as: .integration, json: #"""
+                {"channelId":"AM-WEB","method":"delivery","address":{"name":"王小明","phone":"+8613800138000","line1":"门店旁",
+                 "lat":\#(mine.coordinates.lat),"lng":\#(mine.coordinates.lng)},
+                 "lines":[{"sku":"AM-P-M","quantity":2}],"payments":[{"tender":"sandbox","amount":19800}]}
+                """#)
+            let id = try #require(placed.json["id"] as? String, "\(placed.body)")
+            #expect((placed.json["lines"] as? [[String: Any]])?.first?["locationId"] as? String == mine.id)
+            _ = try await s.services.inventory.post(.init(location: warehouse.id, kind: .receipt, lines: [.init(sku: c.skuId, quantity: 5)]),
+                                                    caller: .system)
+            let body = #"{"locationId":"\#(mine.code)","reason":"out_of_stock","note":"shelf empty"}"#
+            // act
+            let clerk = try await s.call(.post, "/api/v1/orders/\(id)/reject", as: .clerk, json: body)
+            let rejected = try await s.call(.post, "/api/v1/orders/\(id)/reject", as: .storeManager, json: body)
+            let again = try await s.call(.post, "/api/v1/orders/\(id)/reject", as: .storeManager, json: body)
+            let bad = try await s.call(.post, "/api/v1/orders/\(id)/lines/cancel", as: .ops, json: #"{"reason":"x","lines":[{"line":0,"quantity":3}]}"#)
+            let part = try await s.call(.post, "/api/v1/orders/\(id)/lines/cancel", as: .ops,
+                                        json: #"{"reason":"customer wants one","lines":[{"line":0,"quantity":1}]}"#)
+            // check
+            #expect(clerk.status == 403, "a clerk may not manage orders")
+            #expect(rejected.status == 200, "\(rejected.body)")
+            let line = try #require((rejected.json["lines"] as? [[String: Any]])?.first)
+            #expect(line["locationId"] as? String == warehouse.id && line["mode"] as? String == "carrier")
+            #expect(rejected.json["status"] as? String == "allocated")
+            #expect((rejected.json["timeline"] as? [[String: Any]])?.map { $0["kind"] as? String }.suffix(2) == ["rejected", "rerouted"])
+            #expect(again.status == 404, "the order left the store: it no longer sees it")
+            #expect(try await s.services.inventory.balance(sku: c.skuId, location: mine.id, scope: .all).available == 0)
+            #expect(bad.status == 422 && (bad.json["errors"] as? [[String: Any]])?.first?["field"] as? String == "lines[0].quantity")
+            #expect(part.status == 200, "\(part.body)")
+            #expect((part.json["lines"] as? [[String: Any]])?.first?["cancelled"] as? Int == 1)
+            #expect(part.json["paymentStatus"] as? String == "partially_refunded")
+            #expect(try await s.services.inventory.balance(sku: c.skuId, location: warehouse.id, scope: .all).reserved == 1)
+            #expect(try await s.services.inventory.verify().ok)
+        }
+    }
+}

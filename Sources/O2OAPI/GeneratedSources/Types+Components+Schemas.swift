@@ -5176,6 +5176,103 @@ extension Components {
                 case updatedAt
             }
         }
+        /// - Remark: Generated from `#/components/schemas/OrderRejection`.
+        public struct OrderRejection: Codable, Hashable, Sendable {
+            /// The rejecting location (id or code).
+            ///
+            /// - Remark: Generated from `#/components/schemas/OrderRejection/locationId`.
+            public var locationId: Swift.String
+            /// out_of_stock: its available for the SKU is adjusted to zero; damaged: the units go to quarantine; other: no stock effect (`note` required).
+            ///
+            /// - Remark: Generated from `#/components/schemas/OrderRejection/reason`.
+            @frozen public enum ReasonPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case outOfStock = "out_of_stock"
+                case damaged = "damaged"
+                case other = "other"
+            }
+            /// out_of_stock: its available for the SKU is adjusted to zero; damaged: the units go to quarantine; other: no stock effect (`note` required).
+            ///
+            /// - Remark: Generated from `#/components/schemas/OrderRejection/reason`.
+            public var reason: Components.Schemas.OrderRejection.ReasonPayload
+            /// Line numbers sourced at the location; left out: all of them.
+            ///
+            /// - Remark: Generated from `#/components/schemas/OrderRejection/lines`.
+            public var lines: [Swift.Int]?
+            /// - Remark: Generated from `#/components/schemas/OrderRejection/note`.
+            public var note: Swift.String?
+            /// Creates a new `OrderRejection`.
+            ///
+            /// - Parameters:
+            ///   - locationId: The rejecting location (id or code).
+            ///   - reason: out_of_stock: its available for the SKU is adjusted to zero; damaged: the units go to quarantine; other: no stock effect (`note` required).
+            ///   - lines: Line numbers sourced at the location; left out: all of them.
+            ///   - note:
+            public init(
+                locationId: Swift.String,
+                reason: Components.Schemas.OrderRejection.ReasonPayload,
+                lines: [Swift.Int]? = nil,
+                note: Swift.String? = nil
+            ) {
+                self.locationId = locationId
+                self.reason = reason
+                self.lines = lines
+                self.note = note
+            }
+            public enum CodingKeys: String, CodingKey {
+                case locationId
+                case reason
+                case lines
+                case note
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/OrderLinesCancellation`.
+        public struct OrderLinesCancellation: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/OrderLinesCancellation/reason`.
+            public var reason: Swift.String
+            /// - Remark: Generated from `#/components/schemas/OrderLinesCancellation/LinesPayload`.
+            public struct LinesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/OrderLinesCancellation/LinesPayload/line`.
+                public var line: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/OrderLinesCancellation/LinesPayload/quantity`.
+                public var quantity: Swift.Int
+                /// Creates a new `LinesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - line:
+                ///   - quantity:
+                public init(
+                    line: Swift.Int,
+                    quantity: Swift.Int
+                ) {
+                    self.line = line
+                    self.quantity = quantity
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case line
+                    case quantity
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/OrderLinesCancellation/lines`.
+            public typealias LinesPayload = [Components.Schemas.OrderLinesCancellation.LinesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/OrderLinesCancellation/lines`.
+            public var lines: Components.Schemas.OrderLinesCancellation.LinesPayload
+            /// Creates a new `OrderLinesCancellation`.
+            ///
+            /// - Parameters:
+            ///   - reason:
+            ///   - lines:
+            public init(
+                reason: Swift.String,
+                lines: Components.Schemas.OrderLinesCancellation.LinesPayload
+            ) {
+                self.reason = reason
+                self.lines = lines
+            }
+            public enum CodingKeys: String, CodingKey {
+                case reason
+                case lines
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/OrderHoldChange`.
         public struct OrderHoldChange: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/OrderHoldChange/kind`.

@@ -329,6 +329,34 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /orders/{orderId}/cancel`.
     /// - Remark: Generated from `#/paths//orders/{orderId}/cancel/post(cancelOrder)`.
     func cancelOrder(_ input: Operations.CancelOrder.Input) async throws -> Operations.CancelOrder.Output
+    /// A location rejects lines assigned to it; they are routed again elsewhere.
+    ///
+    /// For the location's own staff, or HQ acting for it, while the order is allocated, released or
+    /// picking (not on a manual hold). `lines` defaults to every line sourced at the location. In one
+    /// transaction: out_of_stock adjusts the location's available for the SKU to zero, damaged moves
+    /// the units to quarantine, other has no stock effect (say why in `note`); the lines are routed
+    /// again by the channel's rule, never to a location that rejected this order; every line is held
+    /// again (the others where they were); a released or picking order is back to allocated, to be
+    /// released to its new location. When no location can take them — or the order is a pickup, whose
+    /// store the customer chose — the order goes on a `routing` hold with its other lines still held.
+    /// Another location's staff get 403; lines not sourced at the location, or an order in another
+    /// state, 409.
+    ///
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/reject`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/reject/post(rejectOrderAssignment)`.
+    func rejectOrderAssignment(_ input: Operations.RejectOrderAssignment.Input) async throws -> Operations.RejectOrderAssignment.Output
+    /// Cancel some units of some lines; their stock is given back and their value refunded.
+    ///
+    /// The same rule as cancelling the order: before release anyone who manages the order may; once
+    /// released, only the location that sources those lines. Captured payments are refunded the
+    /// cancelled value (`partially_refunded`). Cancelling every unit still open cancels the order.
+    /// A line the order lacks, or more units than are left, is 422 naming `lines[i]`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/lines/cancel`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/lines/cancel/post(cancelOrderLines)`.
+    func cancelOrderLines(_ input: Operations.CancelOrderLines.Input) async throws -> Operations.CancelOrderLines.Output
     /// Move the order to its next milestone (released, picking, shipped, ready_for_pickup, delivered, picked_up, completed, settled).
     ///
     /// A milestone its status does not allow is `409` (…/invalid-transition) with `allowed`.
@@ -1244,6 +1272,54 @@ extension APIProtocol {
         body: Operations.CancelOrder.Input.Body
     ) async throws -> Operations.CancelOrder.Output {
         try await cancelOrder(Operations.CancelOrder.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A location rejects lines assigned to it; they are routed again elsewhere.
+    ///
+    /// For the location's own staff, or HQ acting for it, while the order is allocated, released or
+    /// picking (not on a manual hold). `lines` defaults to every line sourced at the location. In one
+    /// transaction: out_of_stock adjusts the location's available for the SKU to zero, damaged moves
+    /// the units to quarantine, other has no stock effect (say why in `note`); the lines are routed
+    /// again by the channel's rule, never to a location that rejected this order; every line is held
+    /// again (the others where they were); a released or picking order is back to allocated, to be
+    /// released to its new location. When no location can take them — or the order is a pickup, whose
+    /// store the customer chose — the order goes on a `routing` hold with its other lines still held.
+    /// Another location's staff get 403; lines not sourced at the location, or an order in another
+    /// state, 409.
+    ///
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/reject`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/reject/post(rejectOrderAssignment)`.
+    public func rejectOrderAssignment(
+        path: Operations.RejectOrderAssignment.Input.Path,
+        headers: Operations.RejectOrderAssignment.Input.Headers = .init(),
+        body: Operations.RejectOrderAssignment.Input.Body
+    ) async throws -> Operations.RejectOrderAssignment.Output {
+        try await rejectOrderAssignment(Operations.RejectOrderAssignment.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Cancel some units of some lines; their stock is given back and their value refunded.
+    ///
+    /// The same rule as cancelling the order: before release anyone who manages the order may; once
+    /// released, only the location that sources those lines. Captured payments are refunded the
+    /// cancelled value (`partially_refunded`). Cancelling every unit still open cancels the order.
+    /// A line the order lacks, or more units than are left, is 422 naming `lines[i]`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/lines/cancel`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/lines/cancel/post(cancelOrderLines)`.
+    public func cancelOrderLines(
+        path: Operations.CancelOrderLines.Input.Path,
+        headers: Operations.CancelOrderLines.Input.Headers = .init(),
+        body: Operations.CancelOrderLines.Input.Body
+    ) async throws -> Operations.CancelOrderLines.Output {
+        try await cancelOrderLines(Operations.CancelOrderLines.Input(
             path: path,
             headers: headers,
             body: body
