@@ -32,26 +32,35 @@ enum OrderRows {
                 \(bind: o.reservationId), \(bind: json(o.routing)), \(bind: payBy), \(bind: o.version), \(bind: o.createdAt.epochMillis),
                 \(bind: o.updatedAt.epochMillis))
             """).run()
+        try await insert(lines: o.lines, of: o.id, tx)
+        try await insert(payments: o.payments, of: o.id, tx)
+        try await appendTimeline(o.id, o.timeline, from: 0, tx)
+    }
+
+    static func insert(lines: [OrderLine], of orderId: String, _ tx: Transaction) async throws {
+        guard !lines.isEmpty else { return }
         var q: SQLQueryString = """
             INSERT INTO order_lines (order_id, line, sku_id, sku_code, quantity, unit_price, list_price, price_rule, discount, total, method,
                 location_id, mode, cancelled) VALUES
             """
-        for (i, l) in o.lines.enumerated() {
+        for (i, l) in lines.enumerated() {
             q += """
-                \(unsafeRaw: i == 0 ? "" : ",")(\(bind: o.id), \(bind: l.line), \(bind: l.skuId), \(bind: l.skuCode), \(bind: l.quantity),
+                \(unsafeRaw: i == 0 ? "" : ",")(\(bind: orderId), \(bind: l.line), \(bind: l.skuId), \(bind: l.skuCode), \(bind: l.quantity),
                 \(bind: l.unitPrice), \(bind: l.listPrice), \(bind: l.priceRule), \(bind: l.discount), \(bind: l.total), \(bind: l.method.rawValue),
                 \(bind: l.locationId), \(bind: l.mode?.rawValue), \(bind: l.cancelled))
                 """
         }
         try await tx.sql.raw(q).run()
-        for p in o.payments {
+    }
+
+    static func insert(payments: [Payment], of orderId: String, _ tx: Transaction) async throws {
+        for p in payments {
             try await tx.sql.raw("""
                 INSERT INTO order_payments (id, order_id, tender, provider, status, amount, captured, refunded, provider_reference, created_at, updated_at)
-                VALUES (\(bind: p.id), \(bind: o.id), \(bind: p.tender.rawValue), \(bind: p.provider), \(bind: p.status.rawValue), \(bind: p.amount),
+                VALUES (\(bind: p.id), \(bind: orderId), \(bind: p.tender.rawValue), \(bind: p.provider), \(bind: p.status.rawValue), \(bind: p.amount),
                         \(bind: p.captured), \(bind: p.refunded), \(bind: p.providerReference), \(bind: p.createdAt.epochMillis), \(bind: p.updatedAt.epochMillis))
                 """).run()
         }
-        try await appendTimeline(o.id, o.timeline, from: 0, tx)
     }
 
     static func appendTimeline(_ orderId: String, _ entries: [TimelineEntry], from seq: Int, _ tx: Transaction) async throws {
@@ -79,7 +88,11 @@ enum OrderRows {
                 pay_by = \(unsafeRaw: stillDue ? "pay_by" : "NULL"), version = \(bind: o.version), updated_at = \(bind: o.updatedAt.epochMillis)
             WHERE id = \(bind: o.id)
             """).run()
-        for l in o.lines where !before.lines.contains(l) {
+        // Lines and tenders an edit added; then the lines that changed.
+        let known = Set(before.lines.map(\.line))
+        try await insert(lines: o.lines.filter { !known.contains($0.line) }, of: o.id, tx)
+        try await insert(payments: o.payments.filter { p in !before.payments.contains { $0.id == p.id } }, of: o.id, tx)
+        for l in o.lines where known.contains(l.line) && !before.lines.contains(l) {
             try await tx.sql.raw("""
                 UPDATE order_lines SET location_id = \(bind: l.locationId), mode = \(bind: l.mode?.rawValue), cancelled = \(bind: l.cancelled)
                 WHERE order_id = \(bind: o.id) AND line = \(bind: l.line)

@@ -203,22 +203,7 @@ extension OrderService {
     /// Sets a channel's routing rule (or, without a channel, the default one); it applies to
     /// orders placed from then on.
     public func setRoutingRule(_ new: NewRoutingRule, caller: Caller) async throws -> RoutingRule {
-        var v = Validator()
-        v.text(new.name, "name", max: 100)
-        v.range(new.maxLocations, "maxLocations", 1...10)
-        v.range(new.noSplitBelow, "noSplitBelow", 0...1_000_000_000_00)
-        v.check(new.useStores || new.useWarehouses, "useStores", "a rule must let stores or warehouses fulfil")
-        let w = new.weights
-        for (name, value) in [("distancePerKm", w.distancePerKm), ("split", w.split), ("lastUnits", w.lastUnits), ("priority", w.priority), ("capacity", w.capacity)] {
-            v.check(value >= 0 && value <= 10_000 && value.isFinite, "weights.\(name)", "must be from 0 to 10,000")
-        }
-        try v.finish()
-        let channelId: String?
-        if let c = new.channel {
-            do { channelId = try await catalog.channel(c).id } catch let p as Problem where p.status == 404 {
-                throw Problem.validation([.init("channelId", "no channel '\(c)'")])
-            }
-        } else { channelId = nil }
+        let channelId = try await validated(new)
         let key = channelId ?? "*"
         let now = clock.instant()
         return try await db.write { tx in
@@ -237,6 +222,25 @@ extension OrderService {
             try await recorder.record(tx, caller: caller, action: before == nil ? "create" : "update", entityType: "routing_rule", entityId: key,
                                       before: before, after: rule, organisationId: nil, locationId: nil, event: "order.routing_rule_set")
             return rule
+        }
+    }
+
+    /// Checks a rule as setting it does (422 naming each bad field); returns its channel's id,
+    /// nil for the default rule.
+    func validated(_ new: NewRoutingRule) async throws -> String? {
+        var v = Validator()
+        v.text(new.name, "name", max: 100)
+        v.range(new.maxLocations, "maxLocations", 1...10)
+        v.range(new.noSplitBelow, "noSplitBelow", 0...1_000_000_000_00)
+        v.check(new.useStores || new.useWarehouses, "useStores", "a rule must let stores or warehouses fulfil")
+        let w = new.weights
+        for (name, value) in [("distancePerKm", w.distancePerKm), ("split", w.split), ("lastUnits", w.lastUnits), ("priority", w.priority), ("capacity", w.capacity)] {
+            v.check(value >= 0 && value <= 10_000 && value.isFinite, "weights.\(name)", "must be from 0 to 10,000")
+        }
+        try v.finish()
+        guard let c = new.channel else { return nil }
+        do { return try await catalog.channel(c).id } catch let p as Problem where p.status == 404 {
+            throw Problem.validation([.init("channelId", "no channel '\(c)'")])
         }
     }
 

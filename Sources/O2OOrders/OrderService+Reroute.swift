@@ -134,57 +134,25 @@ extension OrderService {
         if method == .pickup {
             unplaced = numbers
             policy = "pickup at the chosen store: the customer chose \(site.code), so a line it rejects is not moved to another store"
-        } else if let address = o.address {
-            let new = NewOrder(channel: channel.id, method: method, address: address,
-                               lines: open.map { (sku: $0.line.skuId, quantity: $0.quantity) }, payments: [])
-            let priced = open.map { l in
-                PricedLine(skuId: l.line.skuId, skuCode: l.line.skuCode, currency: o.currency, listPrice: l.line.listPrice, unitPrice: l.line.unitPrice,
-                           discount: l.line.discount / Int64(max(1, l.line.quantity)), rule: l.line.priceRule)
-            }
-            let sites = try await candidateSites(new, pickup: nil, rule: rule).filter { !excluded.contains($0.id) }
-            let plan = Plan(new: new, channel: channel, priced: priced, pickup: nil, attributed: nil, rule: rule, sites: sites,
-                            paymentWindow: Self.defaultPaymentWindow)
-            let outcome = Router(rule: rule).route(open.map { RoutingLine(line: $0.line.line, sku: $0.line.skuId, quantity: $0.quantity) },
-                                                   routingRequest(plan), value: o.total, sites: try await routingSites(plan, sql: tx.sql, at: now))
+        } else {
+            let outcome = try await routeLines(o, open, channel: channel, rule: rule, excluding: excluded, sql: tx.sql, at: now)
             moved = outcome.assignments
             unplaced = outcome.unplaced
             candidates = outcome.candidates
             policy = outcome.policy
-        } else {
-            unplaced = numbers
-            policy = "no delivery address to route by"
         }
         for i in o.lines.indices {
             if let a = moved[o.lines[i].line] { o.lines[i].locationId = a.site; o.lines[i].mode = a.mode }
         }
         // 4. Every line still sourced is held again, as the order's one reservation.
-        if let r = o.reservationId {
-            do { _ = try await inventory.release(r, reason: "re-routed: held again under the order's new reservation", caller: acting, in: tx) }
-            catch let p as Problem where p.status == 409 {
-                // Nothing left to give back: every line it held was rejected.
-            }
-        }
-        let held = o.lines.filter { $0.locationId != nil && $0.quantity > $0.cancelled }
-        if held.isEmpty {
-            o.reservationId = nil
-        } else {
-            o.reservationId = try await inventory.reserve(.init(
-                channel: o.channelId, referenceType: "order", referenceId: o.id, expires: false,
-                lines: held.map { .init(sku: $0.skuId, location: $0.locationId!, quantity: $0.quantity - $0.cancelled) }), caller: acting, in: tx).id
-        }
+        let held = try await holdAgain(&o, reason: "re-routed: held again under the order's new reservation", caller: acting, tx)
         let added = Set(moved.values.map(\.site)).subtracting(sitesBefore)
         if !added.isEmpty { try await Self.addLoad(Array(added), day: Self.day(now), tx) }
         // 5. The order: its status, holds, explanation and timeline.
         let wasReleased = o.status == .released || o.status == .picking
         if held.isEmpty { o.status = .placed } else if wasReleased { o.status = .allocated }
         if !unplaced.isEmpty, !o.holds.contains(.routing) { o.holds.append(.routing) }
-        for (location, why) in refusedBy {
-            guard let l = byId[location] else { continue }
-            let km = o.address.map { greatCircleKm(lat1: l.coordinates.lat, lng1: l.coordinates.lng, lat2: $0.lat, lng2: $0.lng) } ?? 0
-            candidates.removeAll { $0.locationId == location }
-            candidates.append(RoutingCandidate(locationId: l.id, code: l.code, mode: nil, distanceKm: (km * 1000).rounded() / 1000, lines: [],
-                                               score: nil, excluded: "rejected this order (\(why))", costs: [:]))
-        }
+        Self.markRejected(&candidates, refusedBy, o, byId: byId)
         var assignments: [Int: String] = [:]
         for l in o.lines { if let at = l.locationId { assignments[l.line] = at } }
         if method != .pickup { policy += "; re-routing line(s) \(numbers) after \(site.code) rejected them (\(reason.rawValue))" }
@@ -245,6 +213,66 @@ extension OrderService {
             throw p
         }
         return lines
+    }
+
+    /// Routes these open lines of a placed order by `rule` on the stock `sql` sees now, as placing
+    /// would: by its method, to its address or at its pickup store, at the prices it was sold,
+    /// never to an `excluded` location (only to `only`, when given). `extra` adds units (location →
+    /// SKU → units) to what the sites have, e.g. what the order itself holds when routed as if new.
+    func routeLines(_ o: Order, _ open: [(line: OrderLine, quantity: Int)], channel: SalesChannel, rule: RoutingRule, excluding excluded: Set<String>,
+                    only: Location? = nil, extra: [String: [String: Int]] = [:], sql: any SQLDatabase, at now: Date) async throws -> Router.Outcome {
+        let method = o.lines.first?.method ?? .delivery
+        let pickup = if method == .pickup { try await o.pickupLocationId.asyncMap { try await locations.find($0) } ?? nil } else { Location?.none }
+        guard method == .pickup ? pickup != nil : o.address != nil else {
+            return Router.Outcome(assignments: [:], policy: method == .pickup ? "no pickup store to route to" : "no delivery address to route by",
+                                  candidates: [], unplaced: open.map(\.line.line).sorted())
+        }
+        let new = NewOrder(channel: channel.id, method: method, address: o.address, pickupLocation: pickup?.id,
+                           lines: open.map { (sku: $0.line.skuId, quantity: $0.quantity) }, payments: [])
+        let priced = open.map { l in
+            PricedLine(skuId: l.line.skuId, skuCode: l.line.skuCode, currency: o.currency, listPrice: l.line.listPrice, unitPrice: l.line.unitPrice,
+                       discount: l.line.discount / Int64(max(1, l.line.quantity)), rule: l.line.priceRule)
+        }
+        var sites = if let only { [only] } else { try await candidateSites(new, pickup: pickup, rule: rule) }
+        sites.removeAll { excluded.contains($0.id) }
+        let plan = Plan(new: new, channel: channel, priced: priced, pickup: pickup, attributed: nil, rule: rule, sites: sites,
+                        paymentWindow: Self.defaultPaymentWindow)
+        var weighed = try await routingSites(plan, sql: sql, at: now)
+        for i in weighed.indices { for (sku, n) in extra[weighed[i].id] ?? [:] { weighed[i].stock[sku, default: 0] += n } }
+        return Router(rule: rule).route(open.map { RoutingLine(line: $0.line.line, sku: $0.line.skuId, quantity: $0.quantity) },
+                                        routingRequest(plan), value: o.total, sites: weighed)
+    }
+
+    /// Gives back the order's reservation and holds every open line that has a location again,
+    /// as the order's one new reservation (none when no line has one); returns the lines held.
+    func holdAgain(_ o: inout Order, reason: String, caller acting: Caller, _ tx: Transaction) async throws -> [OrderLine] {
+        if let r = o.reservationId {
+            do { _ = try await inventory.release(r, reason: reason, caller: acting, in: tx) }
+            catch let p as Problem where p.status == 409 {
+                // Nothing left to give back: every line it held was rejected.
+            }
+        }
+        let held = o.lines.filter { $0.locationId != nil && $0.quantity > $0.cancelled }
+        if held.isEmpty {
+            o.reservationId = nil
+        } else {
+            o.reservationId = try await inventory.reserve(.init(
+                channel: o.channelId, referenceType: "order", referenceId: o.id, expires: false,
+                lines: held.map { .init(sku: $0.skuId, location: $0.locationId!, quantity: $0.quantity - $0.cancelled) }), caller: acting, in: tx).id
+        }
+        return held
+    }
+
+    /// Puts each location that rejected the order among the candidates, saying so.
+    static func markRejected(_ candidates: inout [RoutingCandidate], _ refusedBy: [(location: String, reason: String)], _ o: Order,
+                             byId: [String: Location]) {
+        for (location, why) in refusedBy {
+            guard let l = byId[location] else { continue }
+            let km = o.address.map { greatCircleKm(lat1: l.coordinates.lat, lng1: l.coordinates.lng, lat2: $0.lat, lng2: $0.lng) } ?? 0
+            candidates.removeAll { $0.locationId == location }
+            candidates.append(RoutingCandidate(locationId: l.id, code: l.code, mode: nil, distanceKm: (km * 1000).rounded() / 1000, lines: [],
+                                               score: nil, excluded: "rejected this order (\(why))", costs: [:]))
+        }
     }
 
     /// Who rejected this order before, and why, oldest first.
@@ -334,8 +362,6 @@ extension OrderService {
 
     /// Refunds `amount` of the order's captured tenders (not cash on delivery), first tender
     /// first, through their provider; the order is refunded when nothing captured is left.
-    /// Refunds `amount` of the order's captured tenders (cash on delivery aside) through their
-    /// providers, first tender first.
     func refund(_ order: Order, amount: Int64, reason: String, caller: Caller) async throws -> Order {
         var parts: [(id: String, amount: Int64)] = []
         var left = amount

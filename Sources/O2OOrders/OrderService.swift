@@ -445,7 +445,7 @@ public struct OrderService: Sendable {
 
     /// Captures what can be captured at once (sandbox, cash) and marks the order paid when the
     /// captured total reaches it.
-    private func capture(_ order: Order, caller: Caller) async throws -> Order {
+    func capture(_ order: Order, caller: Caller) async throws -> Order {
         let due = order.payments.filter { $0.status == .pending && ($0.tender == .sandbox || $0.tender.capturedOnPlacing) }
         guard !due.isEmpty else { return order }
         var results: [String: (reference: String, ok: Bool)] = [:]

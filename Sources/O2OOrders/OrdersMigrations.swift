@@ -73,5 +73,13 @@ public enum OrdersMigrations {
             """,
             "CREATE INDEX order_rejections_order ON order_rejections (order_id, location_id)",
         ]),
+        // Each edit of an order before release, numbered by the order's version it made.
+        Migration(module: "orders", version: 4, name: "versioned order changes", [
+            """
+            CREATE TABLE order_changes (
+                order_id TEXT NOT NULL REFERENCES orders(id), version BIGINT NOT NULL, at BIGINT NOT NULL, actor_id TEXT NOT NULL,
+                summary TEXT NOT NULL, change TEXT NOT NULL, PRIMARY KEY (order_id, version))
+            """,
+        ]),
     ]
 }

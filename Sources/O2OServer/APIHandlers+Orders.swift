@@ -61,14 +61,7 @@ extension APIHandlers {
 
     func setRoutingRule(_ input: Operations.SetRoutingRule.Input) async throws -> Operations.SetRoutingRule.Output {
         guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
-        let d = RoutingRule.Weights()
-        let w = RoutingRule.Weights(distancePerKm: b.weights?.distancePerKm ?? d.distancePerKm, split: b.weights?.split ?? d.split,
-                                    lastUnits: b.weights?.lastUnits ?? d.lastUnits, priority: b.weights?.priority ?? d.priority,
-                                    capacity: b.weights?.capacity ?? d.capacity)
-        let rule = try await services.orders.setRoutingRule(.init(
-            channel: b.channelId, name: b.name, useStores: b.useStores ?? true, useWarehouses: b.useWarehouses ?? true,
-            maxLocations: b.maxLocations ?? 3, noSplitBelow: b.noSplitBelow ?? 0,
-            fallback: b.fallback.flatMap { RoutingRule.Fallback(rawValue: $0.rawValue) } ?? .reject, weights: w), caller: try caller)
+        let rule = try await services.orders.setRoutingRule(Self.newRoutingRule(b), caller: try caller)
         return .ok(.init(body: .json(.init(
             channelId: rule.channelId, name: rule.name, useStores: rule.useStores, useWarehouses: rule.useWarehouses, maxLocations: rule.maxLocations,
             noSplitBelow: rule.noSplitBelow, fallback: .init(rawValue: rule.fallback.rawValue),
@@ -77,19 +70,37 @@ extension APIHandlers {
             version: rule.version, updatedAt: rule.updatedAt))))
     }
 
+    /// A rule as the API sends it (setting or simulating one), its defaults filled in.
+    static func newRoutingRule(_ b: S.RoutingRule) -> OrderService.NewRoutingRule {
+        let d = RoutingRule.Weights()
+        let w = RoutingRule.Weights(distancePerKm: b.weights?.distancePerKm ?? d.distancePerKm, split: b.weights?.split ?? d.split,
+                                    lastUnits: b.weights?.lastUnits ?? d.lastUnits, priority: b.weights?.priority ?? d.priority,
+                                    capacity: b.weights?.capacity ?? d.capacity)
+        return .init(channel: b.channelId, name: b.name, useStores: b.useStores ?? true, useWarehouses: b.useWarehouses ?? true,
+                     maxLocations: b.maxLocations ?? 3, noSplitBelow: b.noSplitBelow ?? 0,
+                     fallback: b.fallback.flatMap { RoutingRule.Fallback(rawValue: $0.rawValue) } ?? .reject, weights: w)
+    }
+
     static func newOrder(_ b: S.NewOrder) -> OrderService.NewOrder {
         OrderService.NewOrder(
             channel: b.channelId, externalId: b.externalId, memberId: b.memberId, contactPhone: b.contactPhone,
             attributedLocation: b.attribution?.locationId, attributedClerk: b.attribution?.clerkId,
             method: FulfilmentMethod(rawValue: b.method.rawValue) ?? .delivery,
-            address: b.address.map { a in
-                DeliveryAddress(name: a.name, phone: a.phone, line1: a.line1, provinceCode: a.provinceCode, cityCode: a.cityCode,
-                                districtCode: a.districtCode, postalCode: a.postalCode, lat: a.lat, lng: a.lng)
-            },
+            address: b.address.map(Self.address),
             pickupLocation: b.pickupLocationId, invoice: b.invoice.map { InvoiceRequest(title: $0.title, taxId: $0.taxId) },
             lines: b.lines.map { (sku: $0.sku, quantity: $0.quantity) },
             payments: (b.payments ?? []).map { (tender: Tender(rawValue: $0.tender.rawValue) ?? .sandbox, amount: $0.amount) },
             expectedTotal: b.expectedTotal)
+    }
+
+    static func address(_ a: S.DeliveryAddress) -> DeliveryAddress {
+        DeliveryAddress(name: a.name, phone: a.phone, line1: a.line1, provinceCode: a.provinceCode, cityCode: a.cityCode,
+                        districtCode: a.districtCode, postalCode: a.postalCode, lat: a.lat, lng: a.lng)
+    }
+
+    static func address(_ a: DeliveryAddress) -> S.DeliveryAddress {
+        .init(name: a.name, phone: a.phone, line1: a.line1, provinceCode: a.provinceCode, cityCode: a.cityCode, districtCode: a.districtCode,
+              postalCode: a.postalCode, lat: a.lat, lng: a.lng)
     }
 
     static func order(_ o: Order) -> S.Order {
@@ -97,10 +108,7 @@ extension APIHandlers {
             id: o.id, channelId: o.channelId, externalId: o.externalId, status: .init(rawValue: o.status.rawValue) ?? .placed,
             paymentStatus: .init(rawValue: o.paymentStatus.rawValue) ?? .pending, holds: o.holds.map(\.rawValue), memberId: o.memberId,
             contactPhone: o.contactPhone, attributedLocationId: o.attributedLocationId, attributedClerkId: o.attributedClerkId,
-            address: o.address.map { a in
-                .init(name: a.name, phone: a.phone, line1: a.line1, provinceCode: a.provinceCode, cityCode: a.cityCode, districtCode: a.districtCode,
-                      postalCode: a.postalCode, lat: a.lat, lng: a.lng)
-            },
+            address: o.address.map(Self.address),
             pickupLocationId: o.pickupLocationId, pickupCode: o.pickupCode, invoiceTitle: o.invoice?.title, invoiceTaxId: o.invoice?.taxId,
             currency: o.currency, subtotal: o.subtotal, discountTotal: o.discountTotal, shippingTotal: o.shippingTotal, total: o.total,
             paidTotal: o.paidTotal, reservationId: o.reservationId,
@@ -113,15 +121,17 @@ extension APIHandlers {
                 .init(id: p.id, tender: p.tender.rawValue, provider: p.provider, status: p.status.rawValue, amount: p.amount, captured: p.captured,
                       refunded: p.refunded, providerReference: p.providerReference)
             },
-            routing: o.routing.map { r in
-                .init(rule: r.rule, policy: r.policy, candidates: r.candidates.map { c in
-                    .init(locationId: c.locationId, code: c.code, mode: c.mode?.rawValue, distanceKm: c.distanceKm, lines: c.lines, score: c.score,
-                          excluded: c.excluded, costs: .init(additionalProperties: c.costs))
-                }, assignments: .init(additionalProperties: Dictionary(uniqueKeysWithValues: r.assignments.map { (String($0.key), $0.value) })),
-                      at: r.at)
-            },
+            routing: o.routing.map(Self.routing),
             timeline: o.timeline.map { .init(at: $0.at, kind: $0.kind, status: $0.status.rawValue, actorId: $0.actorId, note: $0.note) },
             version: o.version, createdAt: o.createdAt, updatedAt: o.updatedAt)
+    }
+
+    static func routing(_ r: RoutingDecision) -> S.RoutingDecision {
+        .init(rule: r.rule, policy: r.policy, candidates: r.candidates.map { c in
+            .init(locationId: c.locationId, code: c.code, mode: c.mode?.rawValue, distanceKm: c.distanceKm, lines: c.lines, score: c.score,
+                  excluded: c.excluded, costs: .init(additionalProperties: c.costs))
+        }, assignments: .init(additionalProperties: Dictionary(uniqueKeysWithValues: r.assignments.map { (String($0.key), $0.value) })),
+              at: r.at)
     }
 }
 
@@ -152,5 +162,27 @@ extension APIHandlers {
     static func problem(_ p: Problem) -> S.Problem {
         .init(_type: p.type, title: p.title, status: p.status, detail: p.detail, instance: p.instance, requestId: p.requestId,
               errors: p.errors?.map { .init(field: $0.field, message: $0.message, line: $0.line) }, allowed: p.allowed)
+    }
+}
+
+// MARK: - Edits before release
+
+extension APIHandlers {
+    func editOrder(_ input: Operations.EditOrder.Input) async throws -> Operations.EditOrder.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let edit = OrderEdit(address: b.address.map(Self.address), addLines: (b.addLines ?? []).map { (sku: $0.sku, quantity: $0.quantity) },
+                             removeLines: b.removeLines ?? [],
+                             payments: (b.payments ?? []).map { (tender: Tender(rawValue: $0.tender.rawValue) ?? .sandbox, amount: $0.amount) }, note: b.note)
+        let o = try await services.orders.edit(input.path.orderId, edit, expectedVersion: b.expectedVersion, caller: try caller)
+        return .ok(.init(body: .json(Self.order(o))))
+    }
+
+    func listOrderChanges(_ input: Operations.ListOrderChanges.Input) async throws -> Operations.ListOrderChanges.Output {
+        let changes = try await services.orders.changes(input.path.orderId, scope: try caller.principal.scope)
+        return .ok(.init(body: .json(.init(items: changes.map { c in
+            .init(version: c.version, at: c.at, actorId: c.actorId, summary: c.summary, addressBefore: c.addressBefore.map(Self.address),
+                  addressAfter: c.addressAfter.map(Self.address), addedLines: c.addedLines, removedLines: c.removedLines,
+                  totalBefore: c.totalBefore, totalAfter: c.totalAfter, note: c.note)
+        }))))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import O2OCore
+import O2ONetwork
 import O2OOrders
 
 extension Texts {
@@ -43,6 +44,12 @@ extension Texts {
         "pay_pending": ("Unpaid", "待支付"), "pay_cod_due": ("Cash on delivery", "货到付款"), "pay_paid": ("Paid", "已支付"),
         "pay_partially_refunded": ("Partly refunded", "部分退款"), "pay_refunded": ("Refunded", "已退款"),
         "m_store_delivery": ("Store delivery", "门店配送"), "m_carrier": ("Carrier", "快递"), "m_pickup": ("Pickup", "到店自提"),
+        "m_in_store": ("Sold in store", "门店销售"),
+        "actions": ("Actions", "操作"), "moveTo": ("Move to", "推进到"), "hold": ("Hold", "挂起"), "liftHold": ("Lift hold", "解除挂起"),
+        "cancelOrder": ("Cancel order", "取消订单"), "cancelUnits": ("Cancel units of a line", "取消部分商品"),
+        "rejectAssignment": ("Reject for a location (re-route)", "门店拒单（重新路由）"), "note": ("Note", "备注"),
+        "line": ("Line", "行"), "routeAgain": ("Route (again, or to the location given)", "路由（重新路由或指定门店/仓）"), "done": ("Done.", "已完成。"), "actionFailed": ("Not done", "未完成"),
+        "r_out_of_stock": ("Out of stock", "缺货"), "r_damaged": ("Damaged", "破损"), "r_other": ("Other", "其他"),
     ]
 }
 
@@ -52,6 +59,93 @@ extension Console {
         group.get("orders/:id") { req, ctx in
             try await page(req, ctx, active: "orders", needs: .ordersRead) { t in try await orderDetail(ctx.parameters.get("id") ?? "", t, ctx) }
         }
+        // The detail page's action forms: the same operations as the API, answered with the page.
+        group.post("orders/:id") { req, ctx in
+            var req = req
+            let form = FormURLEncoding.parse(String(buffer: try await req.collectBody(upTo: 16 * 1024)))
+            let id = ctx.parameters.get("id") ?? ""
+            return try await page(req, ctx, active: "orders", needs: .ordersManage) { t in
+                var notice = "<div class=\"notice ok\" role=\"status\">\(esc(t("done")))</div>"
+                do { try await act(id, form, ctx) } catch let p as Problem where p.status < 500 {
+                    notice = Self.problemHTML(p, t, title: t("actionFailed"))
+                } catch let e as any ProblemConvertible where e.problem.status < 500 {
+                    notice = Self.problemHTML(e.problem, t, title: t("actionFailed"))
+                }
+                let page = try await orderDetail(id, t, ctx)
+                return (page.title, notice + page.body)
+            }
+        }
+    }
+
+    /// Carries out one action form of the order page.
+    private func act(_ id: String, _ form: [String: String], _ ctx: O2ORequestContext) async throws {
+        guard let caller = ctx.caller else { throw Problem.unauthorized() }
+        let orders = services.orders
+        func text(_ k: String) -> String? { form[k].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } }
+        switch form["action"] ?? "" {
+        case "advance":
+            guard let next = text("status").flatMap(OrderStatus.init(rawValue:)) else { throw Problem.validation([.init("status", "pick a status")]) }
+            _ = try await orders.advance(id, to: next, note: text("note"), pickupCode: text("pickupCode"), caller: caller)
+        case "hold", "releaseHold":
+            guard let kind = text("kind").flatMap(HoldKind.init(rawValue:)) else { throw Problem.validation([.init("kind", "pick a hold")]) }
+            _ = form["action"] == "hold" ? try await orders.hold(id, kind, note: text("note"), caller: caller)
+                : try await orders.releaseHold(id, kind, note: text("note"), caller: caller)
+        case "cancel":
+            _ = try await orders.cancel(id, reason: text("reason") ?? "", caller: caller)
+        case "cancelLines":
+            guard let line = text("line").flatMap(Int.init), let quantity = text("quantity").flatMap(Int.init) else {
+                throw Problem.validation([.init("lines[0]", "give a line number and a quantity")])
+            }
+            _ = try await orders.cancelLines(id, lines: [(line: line, quantity: quantity)], reason: text("reason") ?? "", caller: caller)
+        case "reject":
+            guard let reason = text("reason").flatMap(RejectReason.init(rawValue:)) else { throw Problem.validation([.init("reason", "pick a reason")]) }
+            _ = try await orders.reject(id, location: text("location") ?? "", reason: reason, note: text("note"), caller: caller)
+        case "route":
+            _ = try await orders.route(id, to: text("location"), note: text("note"), caller: caller)
+        default:
+            throw Problem.validation([.init("action", "unknown action")])
+        }
+    }
+
+    /// The forms of what can be done with the order now.
+    private func actionForms(_ o: Order, _ t: Texts, _ locations: [String: Location]) -> String {
+        let action = "/console/orders/\(esc(o.id))"
+        func form(_ name: String, _ fields: String, _ button: String) -> String {
+            "<form class=\"filters\" method=\"post\" action=\"\(action)\"><input type=\"hidden\" name=\"action\" value=\"\(name)\">\(fields)"
+                + "<button type=\"submit\">\(esc(button))</button></form>"
+        }
+        func input(_ name: String, _ label: String, size: Int = 16) -> String {
+            "<input name=\"\(name)\" placeholder=\"\(esc(label))\" aria-label=\"\(esc(label))\" size=\"\(size)\">"
+        }
+        var out = ""
+        let next = o.status.next.filter { $0 != .cancelled }
+        if !next.isEmpty {
+            let options = next.map { "<option value=\"\($0.rawValue)\">\(esc(t("st_" + $0.rawValue)))</option>" }.joined()
+            let code = o.status == .readyForPickup ? input("pickupCode", t("pickupCode"), size: 8) : ""
+            out += form("advance", "<select name=\"status\" aria-label=\"\(esc(t("moveTo")))\">\(options)</select>\(code)\(input("note", t("note")))", t("moveTo"))
+        }
+        if ![.cancelled, .completed, .settled].contains(o.status) {
+            let kinds = HoldKind.allCases.map { "<option value=\"\($0.rawValue)\">\(esc($0.rawValue))</option>" }.joined()
+            out += form("hold", "<select name=\"kind\" aria-label=\"\(esc(t("hold")))\">\(kinds)</select>\(input("note", t("note")))", t("hold"))
+            if !o.holds.isEmpty {
+                let held = o.holds.map { "<option value=\"\($0.rawValue)\">\(esc($0.rawValue))</option>" }.joined()
+                out += form("releaseHold", "<select name=\"kind\" aria-label=\"\(esc(t("liftHold")))\">\(held)</select>\(input("note", t("note")))", t("liftHold"))
+            }
+        }
+        if o.status.next.contains(.cancelled) {
+            out += form("cancel", input("reason", t("reason"), size: 30), t("cancelOrder"))
+            out += form("cancelLines", input("line", t("line"), size: 4) + input("quantity", t("units"), size: 4) + input("reason", t("reason")), t("cancelUnits"))
+        }
+        if [.allocated, .released, .picking].contains(o.status) {
+            let sites = Set(o.lines.compactMap(\.locationId)).sorted().map { "<option value=\"\(esc($0))\">\(esc(locations[$0].map { "\($0.code) \($0.name)" } ?? $0))</option>" }.joined()
+            let reasons = RejectReason.allCases.map { "<option value=\"\($0.rawValue)\">\(esc(t("r_" + $0.rawValue)))</option>" }.joined()
+            out += form("reject", "<select name=\"location\" aria-label=\"\(esc(t("location")))\">\(sites)</select>"
+                        + "<select name=\"reason\" aria-label=\"\(esc(t("reason")))\">\(reasons)</select>\(input("note", t("note")))", t("rejectAssignment"))
+        }
+        if o.holds.contains(.routing) {
+            out += form("route", input("location", t("locationCode")) + input("note", t("note")), t("routeAgain"))
+        }
+        return out.isEmpty ? "" : "<h2>\(esc(t("actions")))</h2>" + out
     }
 
     private func money(_ minor: Int64, _ currency: String) -> String {
@@ -164,6 +258,7 @@ extension Console {
             <h2>\(esc(t("timeline")))</h2><table class="responsive"><thead><tr><th>\(esc(t("at")))</th><th>\(esc(t("kind")))</th>
             <th>\(esc(t("status")))</th><th>\(esc(t("actor")))</th><th>\(esc(t("reason")))</th></tr></thead><tbody>\(timeline)</tbody></table>
             """
+        if ctx.principal?.can(.ordersManage) == true { body += actionForms(o, t, locations) }
         return ("\(t("order")) \(o.id)", body)
     }
 }

@@ -193,3 +193,118 @@ struct RerouteHTTPTests {
         }
     }
 }
+
+@Suite("Manual routing and routing simulation through the HTTP API")
+struct ManualRoutingHTTPTests {
+    @Test(arguments: TestDatabase.engines)
+    func routeOrder_byHandToAWarehouse_liftsTheRoutingHold_andSimulateRoutingWritesNothing(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup: the web channel queues what nobody can take; nothing is in stock
+            let c = try await CatalogFixture.make(s.services)
+            _ = try await s.services.catalog.setListings(channel: c.channelId, [.init(sku: c.skuId, publishAt: Date(timeIntervalSince1970: 0))],
+                                                         caller: .system)
+            let locations = try await s.locations()
+            let store = locations.filter { $0.kind == .store }[0]
+            let warehouse = locations.first { $0.kind != .store }!
+            let rule = try await s.call(.put, "/api/v1/routing-rules", as: .ops, json: #"{"channelId":"AM-WEB","name":"web: queue","fallback":"manual"}"#)
+            #expect(rule.status == 200, "\(rule.body)")
+            let placed = try await s.call(.post, "/api/v1/orders", as: .integration, json: #"""
+                {"channelId":"AM-WEB","method":"delivery","address":{"name":"王小明","phone":"+8613800138000","line1":"门店旁",
+                 "lat":\#(store.coordinates.lat),"lng":\#(store.coordinates.lng)},
+                 "lines":[{"sku":"AM-P-M","quantity":1}],"payments":[{"tender":"sandbox","amount":9900}]}
+                """#)
+            let id = try #require(placed.json["id"] as? String, "\(placed.body)")
+            #expect(placed.json["holds"] as? [String] == ["routing"])
+            // act
+            let nowhere = try await s.call(.post, "/api/v1/orders/\(id)/route", as: .ops, json: "{}")
+            _ = try await s.services.inventory.post(.init(location: warehouse.id, kind: .receipt, lines: [.init(sku: c.skuId, quantity: 2)]),
+                                                    caller: .system)
+            let clerk = try await s.call(.post, "/api/v1/orders/\(id)/route", as: .clerk, json: #"{"locationId":"\#(warehouse.code)"}"#)
+            let routed = try await s.call(.post, "/api/v1/orders/\(id)/route", as: .ops,
+                                          json: #"{"locationId":"\#(warehouse.code)","note":"sent from the warehouse"}"#)
+            let twice = try await s.call(.post, "/api/v1/orders/\(id)/route", as: .ops, json: "{}")
+            let before = try await TestDatabase.count("audit_events", s.services.db)
+            let simulated = try await s.call(.post, "/api/v1/routing-rules/simulate", as: .ops,
+                                             json: #"{"rule":{"name":"warehouses only","useStores":false},"orderIds":["\#(id)"]}"#)
+            let badRule = try await s.call(.post, "/api/v1/routing-rules/simulate", as: .ops,
+                                           json: #"{"rule":{"name":"x","maxLocations":0},"orderIds":["\#(id)"]}"#)
+            let notHers = try await s.call(.post, "/api/v1/routing-rules/simulate", as: .storeManager,
+                                           json: #"{"rule":{"name":"x"},"orderIds":["\#(id)"]}"#)
+            // check
+            #expect(nowhere.status == 409 && nowhere.problemType == Problem.typeBase + "unroutable", "\(nowhere.body)")
+            #expect(clerk.status == 403)
+            #expect(routed.status == 200, "\(routed.body)")
+            #expect(routed.json["status"] as? String == "allocated" && routed.json["holds"] as? [String] == [])
+            let line = try #require((routed.json["lines"] as? [[String: Any]])?.first)
+            #expect(line["locationId"] as? String == warehouse.id && line["mode"] as? String == "carrier")
+            let routing = try #require(routed.json["routing"] as? [String: Any])
+            #expect(routing["rule"] as? String == "manual" && (routing["policy"] as? String)?.contains(warehouse.code) == true)
+            #expect((routed.json["timeline"] as? [[String: Any]])?.last?["kind"] as? String == "routed")
+            #expect(twice.status == 409 && twice.problemType == Problem.typeBase + "not-on-routing-hold")
+            #expect(simulated.status == 200, "\(simulated.body)")
+            let result = try #require((simulated.json["orders"] as? [[String: Any]])?.first)
+            #expect(result["orderId"] as? String == id && result["changed"] as? Bool == false)
+            #expect(result["current"] as? [String: String] == ["0": warehouse.code] && result["simulated"] as? [String: String] == ["0": warehouse.code])
+            #expect((result["decision"] as? [String: Any])?["rule"] as? String == "warehouses only")
+            let summary = try #require(simulated.json["summary"] as? [String: Any])
+            #expect(summary["orders"] as? Int == 1 && summary["changed"] as? Int == 0 && summary["unroutable"] as? Int == 0 && summary["split"] as? Int == 0)
+            #expect(summary["locations"] as? [String: Int] == [warehouse.code: 1])
+            #expect(badRule.status == 422 && (badRule.json["errors"] as? [[String: Any]])?.first?["field"] as? String == "rule.maxLocations")
+            #expect(notHers.status == 403, "a store manager does not configure routing")
+            #expect(try await TestDatabase.count("audit_events", s.services.db) == before, "simulating writes nothing")
+            #expect(try await s.services.inventory.balance(sku: c.skuId, location: warehouse.id, scope: .all).reserved == 1)
+            #expect(try await s.services.inventory.verify().ok)
+        }
+    }
+}
+
+@Suite("Editing orders through the API and acting on them in the console")
+struct OrderEditHTTPTests {
+    @Test func editOrder_thenChanges_listTheVersion_andTheConsoleHoldsAndCancels() async throws {
+        try await TestServer.run(.sqlite) { (s: TestServer) async throws in
+            // setup: a paid web pickup order of 1 M at a store with 5
+            let c = try await CatalogFixture.make(s.services)
+            _ = try await s.services.catalog.setListings(channel: c.channelId, [.init(sku: c.skuId, publishAt: Date(timeIntervalSince1970: 0))],
+                                                         caller: .system)
+            let store = try await s.locations().first { $0.kind == .store && $0.capabilities.pickup }!
+            _ = try await s.services.inventory.post(.init(location: store.id, kind: .receipt, lines: [.init(sku: c.skuId, quantity: 5)]), caller: .system)
+            let placed = try await s.call(.post, "/api/v1/orders", as: .integration, json: #"""
+                {"channelId":"AM-WEB","method":"pickup","pickupLocationId":"\#(store.code)","lines":[{"sku":"AM-P-M","quantity":1}],
+                 "payments":[{"tender":"sandbox","amount":9900}]}
+                """#)
+            let id = try #require(placed.json["id"] as? String)
+            let version = try #require(placed.json["version"] as? Int)
+            // act: add one more M, paid; a stale second edit; then the console holds and cancels it
+            let edited = try await s.call(.post, "/api/v1/orders/\(id)/edits", as: .ops, json: #"""
+                {"addLines":[{"sku":"AM-P-M","quantity":1}],"payments":[{"tender":"sandbox","amount":9900}],"expectedVersion":\#(version),"note":"one more"}
+                """#)
+            let stale = try await s.call(.post, "/api/v1/orders/\(id)/edits", as: .ops, json: #"{"removeLines":[0],"expectedVersion":\#(version)}"#)
+            let changes = try await s.call(.get, "/api/v1/orders/\(id)/changes", as: .customerService)
+            let login = try await s.client.execute(
+                uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: .init(string: "username=ops&password=\(demoPassword)")) { $0 }
+            let cookie = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            func consolePost(_ form: String) async throws -> String {
+                try await s.client.execute(uri: "/console/orders/\(id)", method: .post,
+                                           headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                                           body: .init(string: form)) { String(buffer: $0.body) }
+            }
+            let page = try await s.call(.get, "/console/orders/\(id)", headers: [.cookie: cookie])
+            let held = try await consolePost("action=hold&kind=fraud&note=check+it")
+            let refused = try await consolePost("action=advance&status=released")
+            let cancelled = try await consolePost("action=cancel&reason=customer+asked")
+            // check
+            #expect(edited.status == 200 && edited.json["total"] as? Int == 19800 && edited.json["paidTotal"] as? Int == 19800, "\(edited.body)")
+            #expect(stale.status == 409 && stale.problemType == Problem.typeBase + "stale-version")
+            let items = try #require(changes.json["items"] as? [[String: Any]])
+            #expect(items.count == 1 && items.first?["note"] as? String == "one more" && items.first?["totalAfter"] as? Int == 19800)
+            #expect(page.body.contains("name=\"action\" value=\"hold\""))
+            #expect(held.contains("notice ok") && held.contains("fraud"))
+            #expect(refused.contains("role=\"alert\"") || refused.contains("error"), "a held order is not released")
+            #expect(cancelled.contains("notice ok"))
+            let order = try await s.services.orders.order(id, scope: .all)
+            #expect(order.status == .cancelled && order.holds == [.fraud] && order.paymentStatus == .refunded)
+            #expect(try await s.services.inventory.balance(sku: c.skuId, location: store.id, scope: .all).reserved == 0)
+        }
+    }
+}

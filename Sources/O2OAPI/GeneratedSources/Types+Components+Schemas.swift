@@ -4106,6 +4106,198 @@ extension Components {
             case settled = "settled"
             case cancelled = "cancelled"
         }
+        /// - Remark: Generated from `#/components/schemas/OrderEdit`.
+        public struct OrderEdit: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/OrderEdit/address`.
+            public var address: Components.Schemas.DeliveryAddress?
+            /// - Remark: Generated from `#/components/schemas/OrderEdit/AddLinesPayload`.
+            public struct AddLinesPayloadPayload: Codable, Hashable, Sendable {
+                /// SKU id or code.
+                ///
+                /// - Remark: Generated from `#/components/schemas/OrderEdit/AddLinesPayload/sku`.
+                public var sku: Swift.String
+                /// - Remark: Generated from `#/components/schemas/OrderEdit/AddLinesPayload/quantity`.
+                public var quantity: Swift.Int
+                /// Creates a new `AddLinesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - sku: SKU id or code.
+                ///   - quantity:
+                public init(
+                    sku: Swift.String,
+                    quantity: Swift.Int
+                ) {
+                    self.sku = sku
+                    self.quantity = quantity
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case sku
+                    case quantity
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/OrderEdit/addLines`.
+            public typealias AddLinesPayload = [Components.Schemas.OrderEdit.AddLinesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/OrderEdit/addLines`.
+            public var addLines: Components.Schemas.OrderEdit.AddLinesPayload?
+            /// Line numbers removed whole.
+            ///
+            /// - Remark: Generated from `#/components/schemas/OrderEdit/removeLines`.
+            public var removeLines: [Swift.Int]?
+            /// - Remark: Generated from `#/components/schemas/OrderEdit/PaymentsPayload`.
+            public struct PaymentsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/OrderEdit/PaymentsPayload/tender`.
+                @frozen public enum TenderPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case sandbox = "sandbox"
+                    case cash = "cash"
+                    case card = "card"
+                }
+                /// - Remark: Generated from `#/components/schemas/OrderEdit/PaymentsPayload/tender`.
+                public var tender: Components.Schemas.OrderEdit.PaymentsPayloadPayload.TenderPayload
+                /// Minor units.
+                ///
+                /// - Remark: Generated from `#/components/schemas/OrderEdit/PaymentsPayload/amount`.
+                public var amount: Swift.Int64
+                /// Creates a new `PaymentsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - tender:
+                ///   - amount: Minor units.
+                public init(
+                    tender: Components.Schemas.OrderEdit.PaymentsPayloadPayload.TenderPayload,
+                    amount: Swift.Int64
+                ) {
+                    self.tender = tender
+                    self.amount = amount
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case tender
+                    case amount
+                }
+            }
+            /// For lines added to a paid order; they add up to the added lines' value.
+            ///
+            /// - Remark: Generated from `#/components/schemas/OrderEdit/payments`.
+            public typealias PaymentsPayload = [Components.Schemas.OrderEdit.PaymentsPayloadPayload]
+            /// For lines added to a paid order; they add up to the added lines' value.
+            ///
+            /// - Remark: Generated from `#/components/schemas/OrderEdit/payments`.
+            public var payments: Components.Schemas.OrderEdit.PaymentsPayload?
+            /// The version the client edited; a newer one is 409.
+            ///
+            /// - Remark: Generated from `#/components/schemas/OrderEdit/expectedVersion`.
+            public var expectedVersion: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/OrderEdit/note`.
+            public var note: Swift.String?
+            /// Creates a new `OrderEdit`.
+            ///
+            /// - Parameters:
+            ///   - address:
+            ///   - addLines:
+            ///   - removeLines: Line numbers removed whole.
+            ///   - payments: For lines added to a paid order; they add up to the added lines' value.
+            ///   - expectedVersion: The version the client edited; a newer one is 409.
+            ///   - note:
+            public init(
+                address: Components.Schemas.DeliveryAddress? = nil,
+                addLines: Components.Schemas.OrderEdit.AddLinesPayload? = nil,
+                removeLines: [Swift.Int]? = nil,
+                payments: Components.Schemas.OrderEdit.PaymentsPayload? = nil,
+                expectedVersion: Swift.Int? = nil,
+                note: Swift.String? = nil
+            ) {
+                self.address = address
+                self.addLines = addLines
+                self.removeLines = removeLines
+                self.payments = payments
+                self.expectedVersion = expectedVersion
+                self.note = note
+            }
+            public enum CodingKeys: String, CodingKey {
+                case address
+                case addLines
+                case removeLines
+                case payments
+                case expectedVersion
+                case note
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/OrderChange`.
+        public struct OrderChange: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/OrderChange/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/OrderChange/at`.
+            public var at: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/OrderChange/actorId`.
+            public var actorId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/OrderChange/summary`.
+            public var summary: Swift.String
+            /// - Remark: Generated from `#/components/schemas/OrderChange/addressBefore`.
+            public var addressBefore: Components.Schemas.DeliveryAddress?
+            /// - Remark: Generated from `#/components/schemas/OrderChange/addressAfter`.
+            public var addressAfter: Components.Schemas.DeliveryAddress?
+            /// - Remark: Generated from `#/components/schemas/OrderChange/addedLines`.
+            public var addedLines: [Swift.Int]
+            /// - Remark: Generated from `#/components/schemas/OrderChange/removedLines`.
+            public var removedLines: [Swift.Int]
+            /// - Remark: Generated from `#/components/schemas/OrderChange/totalBefore`.
+            public var totalBefore: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/OrderChange/totalAfter`.
+            public var totalAfter: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/OrderChange/note`.
+            public var note: Swift.String?
+            /// Creates a new `OrderChange`.
+            ///
+            /// - Parameters:
+            ///   - version:
+            ///   - at:
+            ///   - actorId:
+            ///   - summary:
+            ///   - addressBefore:
+            ///   - addressAfter:
+            ///   - addedLines:
+            ///   - removedLines:
+            ///   - totalBefore:
+            ///   - totalAfter:
+            ///   - note:
+            public init(
+                version: Swift.Int,
+                at: Foundation.Date,
+                actorId: Swift.String,
+                summary: Swift.String,
+                addressBefore: Components.Schemas.DeliveryAddress? = nil,
+                addressAfter: Components.Schemas.DeliveryAddress? = nil,
+                addedLines: [Swift.Int],
+                removedLines: [Swift.Int],
+                totalBefore: Swift.Int64,
+                totalAfter: Swift.Int64,
+                note: Swift.String? = nil
+            ) {
+                self.version = version
+                self.at = at
+                self.actorId = actorId
+                self.summary = summary
+                self.addressBefore = addressBefore
+                self.addressAfter = addressAfter
+                self.addedLines = addedLines
+                self.removedLines = removedLines
+                self.totalBefore = totalBefore
+                self.totalAfter = totalAfter
+                self.note = note
+            }
+            public enum CodingKeys: String, CodingKey {
+                case version
+                case at
+                case actorId
+                case summary
+                case addressBefore
+                case addressAfter
+                case addedLines
+                case removedLines
+                case totalBefore
+                case totalAfter
+                case note
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/DeliveryAddress`.
         public struct DeliveryAddress: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/DeliveryAddress/name`.
@@ -5425,6 +5617,239 @@ extension Components {
                 case weights
                 case version
                 case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/OrderRouting`.
+        public struct OrderRouting: Codable, Hashable, Sendable {
+            /// Assign every unassigned line here (id or code); left out: route them again by the channel's rule.
+            ///
+            /// - Remark: Generated from `#/components/schemas/OrderRouting/locationId`.
+            public var locationId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/OrderRouting/note`.
+            public var note: Swift.String?
+            /// Creates a new `OrderRouting`.
+            ///
+            /// - Parameters:
+            ///   - locationId: Assign every unassigned line here (id or code); left out: route them again by the channel's rule.
+            ///   - note:
+            public init(
+                locationId: Swift.String? = nil,
+                note: Swift.String? = nil
+            ) {
+                self.locationId = locationId
+                self.note = note
+            }
+            public enum CodingKeys: String, CodingKey {
+                case locationId
+                case note
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RoutingSimulationRequest`.
+        public struct RoutingSimulationRequest: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RoutingSimulationRequest/rule`.
+            public var rule: Components.Schemas.RoutingRule
+            /// - Remark: Generated from `#/components/schemas/RoutingSimulationRequest/orderIds`.
+            public var orderIds: [Swift.String]
+            /// Creates a new `RoutingSimulationRequest`.
+            ///
+            /// - Parameters:
+            ///   - rule:
+            ///   - orderIds:
+            public init(
+                rule: Components.Schemas.RoutingRule,
+                orderIds: [Swift.String]
+            ) {
+                self.rule = rule
+                self.orderIds = orderIds
+            }
+            public enum CodingKeys: String, CodingKey {
+                case rule
+                case orderIds
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SimulatedRouting`.
+        public struct SimulatedRouting: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SimulatedRouting/orderId`.
+            public var orderId: Swift.String
+            /// Open line number → location code it is sourced at now.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulatedRouting/current`.
+            public struct CurrentPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `CurrentPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// Open line number → location code it is sourced at now.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulatedRouting/current`.
+            public var current: Components.Schemas.SimulatedRouting.CurrentPayload
+            /// Open line number → location code the candidate rule would choose.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulatedRouting/simulated`.
+            public struct SimulatedPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `SimulatedPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// Open line number → location code the candidate rule would choose.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulatedRouting/simulated`.
+            public var simulated: Components.Schemas.SimulatedRouting.SimulatedPayload
+            /// - Remark: Generated from `#/components/schemas/SimulatedRouting/decision`.
+            public var decision: Components.Schemas.RoutingDecision
+            /// Open lines the candidate rule could not place.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulatedRouting/unplaced`.
+            public var unplaced: [Swift.Int]
+            /// The simulated assignments differ from the current ones.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulatedRouting/changed`.
+            public var changed: Swift.Bool
+            /// Creates a new `SimulatedRouting`.
+            ///
+            /// - Parameters:
+            ///   - orderId:
+            ///   - current: Open line number → location code it is sourced at now.
+            ///   - simulated: Open line number → location code the candidate rule would choose.
+            ///   - decision:
+            ///   - unplaced: Open lines the candidate rule could not place.
+            ///   - changed: The simulated assignments differ from the current ones.
+            public init(
+                orderId: Swift.String,
+                current: Components.Schemas.SimulatedRouting.CurrentPayload,
+                simulated: Components.Schemas.SimulatedRouting.SimulatedPayload,
+                decision: Components.Schemas.RoutingDecision,
+                unplaced: [Swift.Int],
+                changed: Swift.Bool
+            ) {
+                self.orderId = orderId
+                self.current = current
+                self.simulated = simulated
+                self.decision = decision
+                self.unplaced = unplaced
+                self.changed = changed
+            }
+            public enum CodingKeys: String, CodingKey {
+                case orderId
+                case current
+                case simulated
+                case decision
+                case unplaced
+                case changed
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RoutingSimulation`.
+        public struct RoutingSimulation: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RoutingSimulation/orders`.
+            public var orders: [Components.Schemas.SimulatedRouting]
+            /// - Remark: Generated from `#/components/schemas/RoutingSimulation/summary`.
+            public struct SummaryPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/RoutingSimulation/summary/orders`.
+                public var orders: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/RoutingSimulation/summary/changed`.
+                public var changed: Swift.Int
+                /// Orders with a line the candidate rule could not place.
+                ///
+                /// - Remark: Generated from `#/components/schemas/RoutingSimulation/summary/unroutable`.
+                public var unroutable: Swift.Int
+                /// Orders the candidate rule would source from more than one location.
+                ///
+                /// - Remark: Generated from `#/components/schemas/RoutingSimulation/summary/split`.
+                public var split: Swift.Int
+                /// Location code → orders it would source lines of.
+                ///
+                /// - Remark: Generated from `#/components/schemas/RoutingSimulation/summary/locations`.
+                public struct LocationsPayload: Codable, Hashable, Sendable {
+                    /// A container of undocumented properties.
+                    public var additionalProperties: [String: Swift.Int]
+                    /// Creates a new `LocationsPayload`.
+                    ///
+                    /// - Parameters:
+                    ///   - additionalProperties: A container of undocumented properties.
+                    public init(additionalProperties: [String: Swift.Int] = .init()) {
+                        self.additionalProperties = additionalProperties
+                    }
+                    public init(from decoder: any Swift.Decoder) throws {
+                        additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                    }
+                    public func encode(to encoder: any Swift.Encoder) throws {
+                        try encoder.encodeAdditionalProperties(additionalProperties)
+                    }
+                }
+                /// Location code → orders it would source lines of.
+                ///
+                /// - Remark: Generated from `#/components/schemas/RoutingSimulation/summary/locations`.
+                public var locations: Components.Schemas.RoutingSimulation.SummaryPayload.LocationsPayload
+                /// Creates a new `SummaryPayload`.
+                ///
+                /// - Parameters:
+                ///   - orders:
+                ///   - changed:
+                ///   - unroutable: Orders with a line the candidate rule could not place.
+                ///   - split: Orders the candidate rule would source from more than one location.
+                ///   - locations: Location code → orders it would source lines of.
+                public init(
+                    orders: Swift.Int,
+                    changed: Swift.Int,
+                    unroutable: Swift.Int,
+                    split: Swift.Int,
+                    locations: Components.Schemas.RoutingSimulation.SummaryPayload.LocationsPayload
+                ) {
+                    self.orders = orders
+                    self.changed = changed
+                    self.unroutable = unroutable
+                    self.split = split
+                    self.locations = locations
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case orders
+                    case changed
+                    case unroutable
+                    case split
+                    case locations
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/RoutingSimulation/summary`.
+            public var summary: Components.Schemas.RoutingSimulation.SummaryPayload
+            /// Creates a new `RoutingSimulation`.
+            ///
+            /// - Parameters:
+            ///   - orders:
+            ///   - summary:
+            public init(
+                orders: [Components.Schemas.SimulatedRouting],
+                summary: Components.Schemas.RoutingSimulation.SummaryPayload
+            ) {
+                self.orders = orders
+                self.summary = summary
+            }
+            public enum CodingKeys: String, CodingKey {
+                case orders
+                case summary
             }
         }
         /// - Remark: Generated from `#/components/schemas/AllocateReservation`.

@@ -346,6 +346,44 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /orders/{orderId}/reject`.
     /// - Remark: Generated from `#/paths//orders/{orderId}/reject/post(rejectOrderAssignment)`.
     func rejectOrderAssignment(_ input: Operations.RejectOrderAssignment.Input) async throws -> Operations.RejectOrderAssignment.Output
+    /// Route an order waiting on a routing hold — again by the channel's rule, or by hand to a named location.
+    ///
+    /// For orders on a `routing` hold (placed under a `manual` fallback, or rejected with nowhere
+    /// to go). Without `locationId` the order's unassigned lines are routed again now by the
+    /// channel's rule (stock may have arrived), never to a location that rejected this order. With
+    /// `locationId` a person assigns every unassigned line there: an active location the channel's
+    /// pool lets ship (or, for a pickup, hand over) with the stock for them; a pickup order's lines
+    /// go only to its pickup store. The stock is held in the same transaction as the order's
+    /// update, as the order's one reservation; when every open line is assigned the routing hold is
+    /// lifted and the order is allocated. The routing explanation says what decided it (rule
+    /// `manual` and the person for an assignment by hand). When the lines still cannot be placed the
+    /// `409` (…/unroutable) carries the explanation and nothing is written; an order not on a routing
+    /// hold, or with no unassigned line, is `409` naming why.
+    ///
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/route`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/route/post(routeOrder)`.
+    func routeOrder(_ input: Operations.RouteOrder.Input) async throws -> Operations.RouteOrder.Output
+    /// Edit an order before release — a new address, lines added or removed — as a numbered version.
+    ///
+    /// Only while the order is placed or allocated (not yet released to its location). Added
+    /// lines are priced by the same pricing step as placing; the whole order is routed again (a
+    /// new address may be served by another store) and its stock held again in the same
+    /// transaction as the change, so an edit that cannot be served (`409` …/unroutable) writes
+    /// nothing. Removed lines are cancelled and refunded; lines added to a paid order need
+    /// `payments` that add up to their value. `expectedVersion` refuses an edit of an order
+    /// someone else changed since (`409` …/stale-version). Marketplace orders are changed on the
+    /// marketplace. Every edit is kept (`GET /orders/{id}/changes`).
+    ///
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/edits`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/edits/post(editOrder)`.
+    func editOrder(_ input: Operations.EditOrder.Input) async throws -> Operations.EditOrder.Output
+    /// The order's edits, oldest first — who, when, what changed, the totals before and after.
+    ///
+    /// - Remark: HTTP `GET /orders/{orderId}/changes`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/changes/get(listOrderChanges)`.
+    func listOrderChanges(_ input: Operations.ListOrderChanges.Input) async throws -> Operations.ListOrderChanges.Output
     /// Cancel some units of some lines; their stock is given back and their value refunded.
     ///
     /// The same rule as cancelling the order: before release anyone who manages the order may; once
@@ -398,6 +436,21 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `PUT /routing-rules`.
     /// - Remark: Generated from `#/paths//routing-rules/put(setRoutingRule)`.
     func setRoutingRule(_ input: Operations.SetRoutingRule.Input) async throws -> Operations.SetRoutingRule.Output
+    /// What a candidate routing rule would decide for existing orders now, beside what they have (a dry run).
+    ///
+    /// The rule is checked exactly as setting it is. For each order (up to 200) its open lines are
+    /// routed as if it were placed now — its method, address or pickup store, against the stock as
+    /// it is, its own held units counted as available, no location excluded — and the answer puts
+    /// the simulated assignments (line → location code) and decision beside the current ones, with
+    /// the lines it could not place and whether anything changed; the summary counts the orders,
+    /// the changed, the unroutable and the split ones, and the orders each location would source.
+    /// Nothing is written. An unknown order id, an order on another channel than the rule's, a
+    /// cancelled order or a till sale is 422 naming `orderIds[i]`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /routing-rules/simulate`.
+    /// - Remark: Generated from `#/paths//routing-rules/simulate/post(simulateRouting)`.
+    func simulateRouting(_ input: Operations.SimulateRouting.Input) async throws -> Operations.SimulateRouting.Output
     /// What a channel may promise for many SKUs (虚拟仓), split by shipping and pickup, with the locations behind it.
     ///
     /// Sums, over the channel's pool, each location's share (all, a percentage, a cap) of what is
@@ -1304,6 +1357,72 @@ extension APIProtocol {
             body: body
         ))
     }
+    /// Route an order waiting on a routing hold — again by the channel's rule, or by hand to a named location.
+    ///
+    /// For orders on a `routing` hold (placed under a `manual` fallback, or rejected with nowhere
+    /// to go). Without `locationId` the order's unassigned lines are routed again now by the
+    /// channel's rule (stock may have arrived), never to a location that rejected this order. With
+    /// `locationId` a person assigns every unassigned line there: an active location the channel's
+    /// pool lets ship (or, for a pickup, hand over) with the stock for them; a pickup order's lines
+    /// go only to its pickup store. The stock is held in the same transaction as the order's
+    /// update, as the order's one reservation; when every open line is assigned the routing hold is
+    /// lifted and the order is allocated. The routing explanation says what decided it (rule
+    /// `manual` and the person for an assignment by hand). When the lines still cannot be placed the
+    /// `409` (…/unroutable) carries the explanation and nothing is written; an order not on a routing
+    /// hold, or with no unassigned line, is `409` naming why.
+    ///
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/route`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/route/post(routeOrder)`.
+    public func routeOrder(
+        path: Operations.RouteOrder.Input.Path,
+        headers: Operations.RouteOrder.Input.Headers = .init(),
+        body: Operations.RouteOrder.Input.Body
+    ) async throws -> Operations.RouteOrder.Output {
+        try await routeOrder(Operations.RouteOrder.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Edit an order before release — a new address, lines added or removed — as a numbered version.
+    ///
+    /// Only while the order is placed or allocated (not yet released to its location). Added
+    /// lines are priced by the same pricing step as placing; the whole order is routed again (a
+    /// new address may be served by another store) and its stock held again in the same
+    /// transaction as the change, so an edit that cannot be served (`409` …/unroutable) writes
+    /// nothing. Removed lines are cancelled and refunded; lines added to a paid order need
+    /// `payments` that add up to their value. `expectedVersion` refuses an edit of an order
+    /// someone else changed since (`409` …/stale-version). Marketplace orders are changed on the
+    /// marketplace. Every edit is kept (`GET /orders/{id}/changes`).
+    ///
+    ///
+    /// - Remark: HTTP `POST /orders/{orderId}/edits`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/edits/post(editOrder)`.
+    public func editOrder(
+        path: Operations.EditOrder.Input.Path,
+        headers: Operations.EditOrder.Input.Headers = .init(),
+        body: Operations.EditOrder.Input.Body
+    ) async throws -> Operations.EditOrder.Output {
+        try await editOrder(Operations.EditOrder.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The order's edits, oldest first — who, when, what changed, the totals before and after.
+    ///
+    /// - Remark: HTTP `GET /orders/{orderId}/changes`.
+    /// - Remark: Generated from `#/paths//orders/{orderId}/changes/get(listOrderChanges)`.
+    public func listOrderChanges(
+        path: Operations.ListOrderChanges.Input.Path,
+        headers: Operations.ListOrderChanges.Input.Headers = .init()
+    ) async throws -> Operations.ListOrderChanges.Output {
+        try await listOrderChanges(Operations.ListOrderChanges.Input(
+            path: path,
+            headers: headers
+        ))
+    }
     /// Cancel some units of some lines; their stock is given back and their value refunded.
     ///
     /// The same rule as cancelling the order: before release anyone who manages the order may; once
@@ -1408,6 +1527,29 @@ extension APIProtocol {
         body: Operations.SetRoutingRule.Input.Body
     ) async throws -> Operations.SetRoutingRule.Output {
         try await setRoutingRule(Operations.SetRoutingRule.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// What a candidate routing rule would decide for existing orders now, beside what they have (a dry run).
+    ///
+    /// The rule is checked exactly as setting it is. For each order (up to 200) its open lines are
+    /// routed as if it were placed now — its method, address or pickup store, against the stock as
+    /// it is, its own held units counted as available, no location excluded — and the answer puts
+    /// the simulated assignments (line → location code) and decision beside the current ones, with
+    /// the lines it could not place and whether anything changed; the summary counts the orders,
+    /// the changed, the unroutable and the split ones, and the orders each location would source.
+    /// Nothing is written. An unknown order id, an order on another channel than the rule's, a
+    /// cancelled order or a till sale is 422 naming `orderIds[i]`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /routing-rules/simulate`.
+    /// - Remark: Generated from `#/paths//routing-rules/simulate/post(simulateRouting)`.
+    public func simulateRouting(
+        headers: Operations.SimulateRouting.Input.Headers = .init(),
+        body: Operations.SimulateRouting.Input.Body
+    ) async throws -> Operations.SimulateRouting.Output {
+        try await simulateRouting(Operations.SimulateRouting.Input(
             headers: headers,
             body: body
         ))
