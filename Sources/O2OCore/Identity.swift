@@ -59,6 +59,8 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case routingConfigure = "routing.configure"
     /// Record sales rung up at a store's till (a POS system or its integration).
     case posSell = "pos.sell"
+    /// Reconcile what couriers and stores collected on delivery.
+    case paymentsReconcile = "payments.reconcile"
 }
 
 extension Role {
@@ -70,11 +72,12 @@ extension Role {
             return Set(Permission.allCases)
         case .ops:
             p.formUnion([.locationsCreate, .locationsUpdate, .auditRead, .eventTypesRead, .inventoryReserve, .inventoryManage, .inventoryConfigure,
-                         .ordersRead, .ordersPlace, .ordersManage, .routingConfigure, .posSell])
+                         .ordersRead, .ordersPlace, .ordersManage, .routingConfigure, .posSell,
+                         .paymentsReconcile])
         case .merchandiser:
             p.formUnion([.catalogManage, .pricesManage, .auditRead, .eventTypesRead, .inventoryConfigure])
         case .finance:
-            p.formUnion([.auditRead, .pricesManage, .ordersRead])
+            p.formUnion([.auditRead, .pricesManage, .ordersRead, .paymentsReconcile])
         case .storeManager:
             p.formUnion([.locationsUpdate, .auditRead, .inventoryReserve, .inventoryManage, .ordersRead, .ordersPlace, .ordersManage, .posSell])
         case .franchisee:

@@ -68,6 +68,7 @@ public enum EventCatalog {
         EventType("order.placed", "An order was placed from any channel: priced, routed and its stock held (or queued on a routing hold)."),
         EventType("order.sold_at_till", "A sale rung up at a store's till was recorded: an order already completed, its stock sold at the store."),
         EventType("order.edited", "An order was edited before release (address, lines added or removed) and routed again; the payload is the order at its new version."),
+        EventType("order.cod_remitted", "A courier or store handed over the cash on delivery it had collected for some orders."),
         EventType("order.paid", "An order's captured tenders reached its total."),
         EventType("order.payment_captured", "A tender of an order was captured without completing its payment (part of a multi-tender payment, or money arriving for an order already cancelled: refund it)."),
         EventType("order.payment_failed", "A tender of an order was declined by its provider."),

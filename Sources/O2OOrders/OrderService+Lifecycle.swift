@@ -40,10 +40,14 @@ extension OrderService {
                 _ = try await inventory.consume(r, caller: caller, in: tx)
             }
             if next == .delivered || next == .pickedUp {
-                // Cash on delivery is collected at the door or the counter.
+                // Cash on delivery is collected at the door or the counter, by the location that
+                // fulfilled it (its own courier, or the carrier it handed the parcel to), which owes
+                // it until it remits (第三方代收, `remitCashOnDelivery`).
+                let collector = o.lines.compactMap(\.locationId).first
                 for i in o.payments.indices where o.payments[i].tender == .cod && o.payments[i].status == .pending {
                     o.payments[i].status = .captured
                     o.payments[i].captured = o.payments[i].amount
+                    o.payments[i].providerReference = collector
                     o.payments[i].updatedAt = now
                     try await OrderRows.update(payment: o.payments[i], tx)
                     try await OrderRows.ledger(payment: o.payments[i].id, kind: "capture", amount: o.payments[i].amount, at: now, caller: caller, tx)

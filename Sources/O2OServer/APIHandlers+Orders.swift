@@ -186,3 +186,23 @@ extension APIHandlers {
         }))))
     }
 }
+
+// MARK: - Cash on delivery remittances
+
+extension APIHandlers {
+    func listCashOnDeliveryDue(_ input: Operations.ListCashOnDeliveryDue.Input) async throws -> Operations.ListCashOnDeliveryDue.Output {
+        let due = try await services.orders.cashOnDeliveryDue(collector: input.query.collector, scope: try caller.principal.scope)
+        return .ok(.init(body: .json(.init(items: due.map {
+            .init(paymentId: $0.paymentId, orderId: $0.orderId, collectorId: $0.collectorId, amount: $0.amount, currency: $0.currency,
+                  collectedAt: $0.collectedAt)
+        }))))
+    }
+
+    func remitCashOnDelivery(_ input: Operations.RemitCashOnDelivery.Input) async throws -> Operations.RemitCashOnDelivery.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let r = try await services.orders.remitCashOnDelivery(collector: b.collector, payments: b.paymentIds, amount: b.amount, reference: b.reference,
+                                                              caller: try caller)
+        return .created(.init(body: .json(.init(id: r.id, collectorId: r.collectorId, reference: r.reference, amount: r.amount, paymentIds: r.payments,
+                                                at: r.at))))
+    }
+}

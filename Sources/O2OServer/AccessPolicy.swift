@@ -74,6 +74,8 @@ public struct AccessPolicy: ServerMiddleware {
         "simulateRouting": .routingConfigure,
         "recordPosSales": .posSell,
         "editOrder": .ordersManage,
+        "listCashOnDeliveryDue": .paymentsReconcile,
+        "remitCashOnDelivery": .paymentsReconcile,
         "listOrderChanges": .ordersRead,
         "getChannelAtp": .inventoryRead,
         "listNearbyStock": .inventoryRead,

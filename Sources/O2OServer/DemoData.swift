@@ -30,6 +30,7 @@ public struct DemoData: Sendable {
         public var stockRows = 0
         public var stockUnits = 0
         public var orders = 0
+        public var tillSales = 0
     }
 
     let services: AppServices
@@ -762,5 +763,36 @@ extension DemoData {
             }
         }
         summary.orders = placed.count
+        func below(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
+        var shelf: [Balance] = []
+        for store in stores.prefix(6) {
+            var sf = InventoryService.BalanceFilter()
+            sf.location = store.id
+            sf.nonZero = true
+            sf.limit = 20
+            shelf += try await services.inventory.balances(sf, scope: .all).items.filter { $0.onHand > $0.reserved }
+        }
+        summary.tillSales = try await loadTillSales(shelf, below: below)
+    }
+
+    /// A morning of store sales from the stores' tills (POS intake), one of them selling a unit more
+    /// than the ledger knew of, so the console shows a short SKU to count.
+    private func loadTillSales(_ onShelf: [Balance], below: (Int) -> Int) async throws -> Int {
+        guard !onShelf.isEmpty, let pos = try await services.catalog.channels().first(where: { $0.kind == .pos }) else { return 0 }
+        let tenders: [Tender] = [.cash, .card, .wechatPay, .alipay]
+        var sales: [TillSale] = []
+        let now = Date()
+        for i in 0..<min(24, onShelf.count) {
+            let b = onShelf[below(onShelf.count)]
+            guard let price = try await services.prices.resolve(skus: [b.skuId], PriceContext(channelId: pos.id, locationId: b.locationId, at: now)).first
+            else { continue }
+            let quantity = i == 0 ? b.onHand - b.reserved + 1 : 1
+            sales.append(TillSale(transactionId: String(format: "R1-%06d", i + 1), location: b.locationId, channel: pos.id, registerId: "R1",
+                                  clerkId: "clerk-\(1 + i % 3)", soldAt: now.addingTimeInterval(-Double(60 * (30 + below(240)))),
+                                  lines: [(sku: b.skuId, quantity: quantity, unitPrice: price.price)],
+                                  payments: [(tender: tenders[i % tenders.count], amount: price.price * Int64(quantity))]))
+        }
+        guard !sales.isEmpty else { return 0 }
+        return try await services.orders.recordTillSales(sales, caller: .system).filter { $0.outcome == .recorded }.count
     }
 }

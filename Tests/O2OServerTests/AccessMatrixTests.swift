@@ -66,6 +66,8 @@ struct AccessMatrixTests {
             "holdOrder": (.post, "/api/v1/orders/ord_missing/holds", #"{"kind":"fraud"}"#),
             "releaseOrderHold": (.post, "/api/v1/orders/ord_missing/holds/release", #"{"kind":"fraud"}"#),
             "routeOrder": (.post, "/api/v1/orders/ord_missing/route", #"{"note":"stock arrived"}"#),
+            "listCashOnDeliveryDue": (.get, "/api/v1/cod-remittances", nil),
+            "remitCashOnDelivery": (.post, "/api/v1/cod-remittances", #"{"collector":"\#(store.id)","paymentIds":["pay_missing"],"amount":100,"reference":"R-1"}"#),
             "editOrder": (.post, "/api/v1/orders/ord_missing/edits", #"{"removeLines":[0]}"#),
             "listOrderChanges": (.get, "/api/v1/orders/ord_missing/changes", nil),
             "recordPosSales": (.post, "/api/v1/pos/sales", #"{"sales":[{"transactionId":"T1","locationId":"\#(store.id)","soldAt":"2026-01-01T00:00:00Z","lines":[{"sku":"AM-P-M","quantity":0,"unitPrice":100}],"payments":[{"tender":"cash","amount":100}]}]}"#),

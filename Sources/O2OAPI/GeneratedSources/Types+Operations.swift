@@ -17001,6 +17001,711 @@ public enum Operations {
             }
         }
     }
+    /// Cash on delivery collected by couriers and stores and not yet handed over (第三方代收), oldest first.
+    ///
+    /// - Remark: HTTP `GET /cod-remittances`.
+    /// - Remark: Generated from `#/paths//cod-remittances/get(listCashOnDeliveryDue)`.
+    public enum ListCashOnDeliveryDue {
+        public static let id: Swift.String = "listCashOnDeliveryDue"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/cod-remittances/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// The collecting location (id or code).
+                ///
+                /// - Remark: Generated from `#/paths/cod-remittances/GET/query/collector`.
+                public var collector: Swift.String?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - collector: The collecting location (id or code).
+                public init(collector: Swift.String? = nil) {
+                    self.collector = collector
+                }
+            }
+            public var query: Operations.ListCashOnDeliveryDue.Input.Query
+            /// - Remark: Generated from `#/paths/cod-remittances/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListCashOnDeliveryDue.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListCashOnDeliveryDue.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.ListCashOnDeliveryDue.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.ListCashOnDeliveryDue.Input.Query = .init(),
+                headers: Operations.ListCashOnDeliveryDue.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/cod-remittances/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/cod-remittances/GET/responses/200/content/json`.
+                    public struct JsonPayload: Codable, Hashable, Sendable {
+                        /// - Remark: Generated from `#/paths/cod-remittances/GET/responses/200/content/json/ItemsPayload`.
+                        public struct ItemsPayloadPayload: Codable, Hashable, Sendable {
+                            /// - Remark: Generated from `#/paths/cod-remittances/GET/responses/200/content/json/ItemsPayload/paymentId`.
+                            public var paymentId: Swift.String
+                            /// - Remark: Generated from `#/paths/cod-remittances/GET/responses/200/content/json/ItemsPayload/orderId`.
+                            public var orderId: Swift.String
+                            /// - Remark: Generated from `#/paths/cod-remittances/GET/responses/200/content/json/ItemsPayload/collectorId`.
+                            public var collectorId: Swift.String
+                            /// - Remark: Generated from `#/paths/cod-remittances/GET/responses/200/content/json/ItemsPayload/amount`.
+                            public var amount: Swift.Int64
+                            /// - Remark: Generated from `#/paths/cod-remittances/GET/responses/200/content/json/ItemsPayload/currency`.
+                            public var currency: Swift.String
+                            /// - Remark: Generated from `#/paths/cod-remittances/GET/responses/200/content/json/ItemsPayload/collectedAt`.
+                            public var collectedAt: Foundation.Date
+                            /// Creates a new `ItemsPayloadPayload`.
+                            ///
+                            /// - Parameters:
+                            ///   - paymentId:
+                            ///   - orderId:
+                            ///   - collectorId:
+                            ///   - amount:
+                            ///   - currency:
+                            ///   - collectedAt:
+                            public init(
+                                paymentId: Swift.String,
+                                orderId: Swift.String,
+                                collectorId: Swift.String,
+                                amount: Swift.Int64,
+                                currency: Swift.String,
+                                collectedAt: Foundation.Date
+                            ) {
+                                self.paymentId = paymentId
+                                self.orderId = orderId
+                                self.collectorId = collectorId
+                                self.amount = amount
+                                self.currency = currency
+                                self.collectedAt = collectedAt
+                            }
+                            public enum CodingKeys: String, CodingKey {
+                                case paymentId
+                                case orderId
+                                case collectorId
+                                case amount
+                                case currency
+                                case collectedAt
+                            }
+                        }
+                        /// - Remark: Generated from `#/paths/cod-remittances/GET/responses/200/content/json/items`.
+                        public typealias ItemsPayload = [Operations.ListCashOnDeliveryDue.Output.Ok.Body.JsonPayload.ItemsPayloadPayload]
+                        /// - Remark: Generated from `#/paths/cod-remittances/GET/responses/200/content/json/items`.
+                        public var items: Operations.ListCashOnDeliveryDue.Output.Ok.Body.JsonPayload.ItemsPayload
+                        /// Creates a new `JsonPayload`.
+                        ///
+                        /// - Parameters:
+                        ///   - items:
+                        public init(items: Operations.ListCashOnDeliveryDue.Output.Ok.Body.JsonPayload.ItemsPayload) {
+                            self.items = items
+                        }
+                        public enum CodingKeys: String, CodingKey {
+                            case items
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/cod-remittances/GET/responses/200/content/application\/json`.
+                    case json(Operations.ListCashOnDeliveryDue.Output.Ok.Body.JsonPayload)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Operations.ListCashOnDeliveryDue.Output.Ok.Body.JsonPayload {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.ListCashOnDeliveryDue.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.ListCashOnDeliveryDue.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// What each collector owes, payment by payment.
+            ///
+            /// - Remark: Generated from `#/paths//cod-remittances/get(listCashOnDeliveryDue)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListCashOnDeliveryDue.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.ListCashOnDeliveryDue.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request could not be read (malformed JSON, wrong type, unknown enum value, bad parameter).
+            ///
+            /// - Remark: Generated from `#/paths//cod-remittances/get(listCashOnDeliveryDue)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No valid credentials.
+            ///
+            /// - Remark: Generated from `#/paths//cod-remittances/get(listCashOnDeliveryDue)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The caller's role may not perform this operation.
+            ///
+            /// - Remark: Generated from `#/paths//cod-remittances/get(listCashOnDeliveryDue)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request breaks a rule; `errors` names every offending field.
+            ///
+            /// - Remark: Generated from `#/paths//cod-remittances/get(listCashOnDeliveryDue)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.UnprocessableContent)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            public var unprocessableContent: Components.Responses.UnprocessableContent {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// A bug on our side; the body carries a request id to report.
+            ///
+            /// - Remark: Generated from `#/paths//cod-remittances/get(listCashOnDeliveryDue)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Record that a collector handed over the cash of these payments; they must add up to the amount exactly.
+    ///
+    /// The payments must be cash on delivery that this collector collected and still owes. A
+    /// shortfall or surplus is `409` (…/remittance-mismatch) with the difference, and nothing is
+    /// recorded. Each payment gets a `remit` ledger row; `order.cod_remitted` goes out.
+    ///
+    ///
+    /// - Remark: HTTP `POST /cod-remittances`.
+    /// - Remark: Generated from `#/paths//cod-remittances/post(remitCashOnDelivery)`.
+    public enum RemitCashOnDelivery {
+        public static let id: Swift.String = "remitCashOnDelivery"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/cod-remittances/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Any unique string up to 255 characters; retries with the same key and body are answered from the first response.
+                ///
+                /// - Remark: Generated from `#/paths/cod-remittances/POST/header/Idempotency-Key`.
+                public var idempotencyKey: Components.Parameters.IdempotencyKey?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RemitCashOnDelivery.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - idempotencyKey: Any unique string up to 255 characters; retries with the same key and body are answered from the first response.
+                ///   - accept:
+                public init(
+                    idempotencyKey: Components.Parameters.IdempotencyKey? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RemitCashOnDelivery.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.idempotencyKey = idempotencyKey
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.RemitCashOnDelivery.Input.Headers
+            /// - Remark: Generated from `#/paths/cod-remittances/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/cod-remittances/POST/requestBody/json`.
+                public struct JsonPayload: Codable, Hashable, Sendable {
+                    /// The collecting location (id or code).
+                    ///
+                    /// - Remark: Generated from `#/paths/cod-remittances/POST/requestBody/json/collector`.
+                    public var collector: Swift.String
+                    /// - Remark: Generated from `#/paths/cod-remittances/POST/requestBody/json/paymentIds`.
+                    public var paymentIds: [Swift.String]
+                    /// What was handed over, minor units.
+                    ///
+                    /// - Remark: Generated from `#/paths/cod-remittances/POST/requestBody/json/amount`.
+                    public var amount: Swift.Int64
+                    /// The remittance's own reference (bank slip, courier statement).
+                    ///
+                    /// - Remark: Generated from `#/paths/cod-remittances/POST/requestBody/json/reference`.
+                    public var reference: Swift.String
+                    /// Creates a new `JsonPayload`.
+                    ///
+                    /// - Parameters:
+                    ///   - collector: The collecting location (id or code).
+                    ///   - paymentIds:
+                    ///   - amount: What was handed over, minor units.
+                    ///   - reference: The remittance's own reference (bank slip, courier statement).
+                    public init(
+                        collector: Swift.String,
+                        paymentIds: [Swift.String],
+                        amount: Swift.Int64,
+                        reference: Swift.String
+                    ) {
+                        self.collector = collector
+                        self.paymentIds = paymentIds
+                        self.amount = amount
+                        self.reference = reference
+                    }
+                    public enum CodingKeys: String, CodingKey {
+                        case collector
+                        case paymentIds
+                        case amount
+                        case reference
+                    }
+                }
+                /// - Remark: Generated from `#/paths/cod-remittances/POST/requestBody/content/application\/json`.
+                case json(Operations.RemitCashOnDelivery.Input.Body.JsonPayload)
+            }
+            public var body: Operations.RemitCashOnDelivery.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            public init(
+                headers: Operations.RemitCashOnDelivery.Input.Headers = .init(),
+                body: Operations.RemitCashOnDelivery.Input.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Created: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/cod-remittances/POST/responses/201/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/cod-remittances/POST/responses/201/content/json`.
+                    public struct JsonPayload: Codable, Hashable, Sendable {
+                        /// - Remark: Generated from `#/paths/cod-remittances/POST/responses/201/content/json/id`.
+                        public var id: Swift.String
+                        /// - Remark: Generated from `#/paths/cod-remittances/POST/responses/201/content/json/collectorId`.
+                        public var collectorId: Swift.String
+                        /// - Remark: Generated from `#/paths/cod-remittances/POST/responses/201/content/json/reference`.
+                        public var reference: Swift.String
+                        /// - Remark: Generated from `#/paths/cod-remittances/POST/responses/201/content/json/amount`.
+                        public var amount: Swift.Int64
+                        /// - Remark: Generated from `#/paths/cod-remittances/POST/responses/201/content/json/paymentIds`.
+                        public var paymentIds: [Swift.String]
+                        /// - Remark: Generated from `#/paths/cod-remittances/POST/responses/201/content/json/at`.
+                        public var at: Foundation.Date
+                        /// Creates a new `JsonPayload`.
+                        ///
+                        /// - Parameters:
+                        ///   - id:
+                        ///   - collectorId:
+                        ///   - reference:
+                        ///   - amount:
+                        ///   - paymentIds:
+                        ///   - at:
+                        public init(
+                            id: Swift.String,
+                            collectorId: Swift.String,
+                            reference: Swift.String,
+                            amount: Swift.Int64,
+                            paymentIds: [Swift.String],
+                            at: Foundation.Date
+                        ) {
+                            self.id = id
+                            self.collectorId = collectorId
+                            self.reference = reference
+                            self.amount = amount
+                            self.paymentIds = paymentIds
+                            self.at = at
+                        }
+                        public enum CodingKeys: String, CodingKey {
+                            case id
+                            case collectorId
+                            case reference
+                            case amount
+                            case paymentIds
+                            case at
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/cod-remittances/POST/responses/201/content/application\/json`.
+                    case json(Operations.RemitCashOnDelivery.Output.Created.Body.JsonPayload)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Operations.RemitCashOnDelivery.Output.Created.Body.JsonPayload {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.RemitCashOnDelivery.Output.Created.Body
+                /// Creates a new `Created`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.RemitCashOnDelivery.Output.Created.Body) {
+                    self.body = body
+                }
+            }
+            /// The remittance.
+            ///
+            /// - Remark: Generated from `#/paths//cod-remittances/post(remitCashOnDelivery)/responses/201`.
+            ///
+            /// HTTP response code: `201 created`.
+            case created(Operations.RemitCashOnDelivery.Output.Created)
+            /// The associated value of the enum case if `self` is `.created`.
+            ///
+            /// - Throws: An error if `self` is not `.created`.
+            /// - SeeAlso: `.created`.
+            public var created: Operations.RemitCashOnDelivery.Output.Created {
+                get throws {
+                    switch self {
+                    case let .created(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "created",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request could not be read (malformed JSON, wrong type, unknown enum value, bad parameter).
+            ///
+            /// - Remark: Generated from `#/paths//cod-remittances/post(remitCashOnDelivery)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No valid credentials.
+            ///
+            /// - Remark: Generated from `#/paths//cod-remittances/post(remitCashOnDelivery)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The caller's role may not perform this operation.
+            ///
+            /// - Remark: Generated from `#/paths//cod-remittances/post(remitCashOnDelivery)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The change conflicts with the current state (a duplicate, or a concurrent request with the same Idempotency-Key still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//cod-remittances/post(remitCashOnDelivery)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            public var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds the configured limit.
+            ///
+            /// - Remark: Generated from `#/paths//cod-remittances/post(remitCashOnDelivery)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            public var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request breaks a rule; `errors` names every offending field.
+            ///
+            /// - Remark: Generated from `#/paths//cod-remittances/post(remitCashOnDelivery)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.UnprocessableContent)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            public var unprocessableContent: Components.Responses.UnprocessableContent {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// A bug on our side; the body carries a request id to report.
+            ///
+            /// - Remark: Generated from `#/paths//cod-remittances/post(remitCashOnDelivery)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
     /// Set a channel's routing rule (without channelId, the default rule); applies to orders placed from then on.
     ///
     /// - Remark: HTTP `PUT /routing-rules`.

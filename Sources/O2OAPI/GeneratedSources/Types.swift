@@ -431,6 +431,21 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /pos/sales`.
     /// - Remark: Generated from `#/paths//pos/sales/post(recordPosSales)`.
     func recordPosSales(_ input: Operations.RecordPosSales.Input) async throws -> Operations.RecordPosSales.Output
+    /// Cash on delivery collected by couriers and stores and not yet handed over (第三方代收), oldest first.
+    ///
+    /// - Remark: HTTP `GET /cod-remittances`.
+    /// - Remark: Generated from `#/paths//cod-remittances/get(listCashOnDeliveryDue)`.
+    func listCashOnDeliveryDue(_ input: Operations.ListCashOnDeliveryDue.Input) async throws -> Operations.ListCashOnDeliveryDue.Output
+    /// Record that a collector handed over the cash of these payments; they must add up to the amount exactly.
+    ///
+    /// The payments must be cash on delivery that this collector collected and still owes. A
+    /// shortfall or surplus is `409` (…/remittance-mismatch) with the difference, and nothing is
+    /// recorded. Each payment gets a `remit` ledger row; `order.cod_remitted` goes out.
+    ///
+    ///
+    /// - Remark: HTTP `POST /cod-remittances`.
+    /// - Remark: Generated from `#/paths//cod-remittances/post(remitCashOnDelivery)`.
+    func remitCashOnDelivery(_ input: Operations.RemitCashOnDelivery.Input) async throws -> Operations.RemitCashOnDelivery.Output
     /// Set a channel's routing rule (without channelId, the default rule); applies to orders placed from then on.
     ///
     /// - Remark: HTTP `PUT /routing-rules`.
@@ -1514,6 +1529,37 @@ extension APIProtocol {
         body: Operations.RecordPosSales.Input.Body
     ) async throws -> Operations.RecordPosSales.Output {
         try await recordPosSales(Operations.RecordPosSales.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Cash on delivery collected by couriers and stores and not yet handed over (第三方代收), oldest first.
+    ///
+    /// - Remark: HTTP `GET /cod-remittances`.
+    /// - Remark: Generated from `#/paths//cod-remittances/get(listCashOnDeliveryDue)`.
+    public func listCashOnDeliveryDue(
+        query: Operations.ListCashOnDeliveryDue.Input.Query = .init(),
+        headers: Operations.ListCashOnDeliveryDue.Input.Headers = .init()
+    ) async throws -> Operations.ListCashOnDeliveryDue.Output {
+        try await listCashOnDeliveryDue(Operations.ListCashOnDeliveryDue.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Record that a collector handed over the cash of these payments; they must add up to the amount exactly.
+    ///
+    /// The payments must be cash on delivery that this collector collected and still owes. A
+    /// shortfall or surplus is `409` (…/remittance-mismatch) with the difference, and nothing is
+    /// recorded. Each payment gets a `remit` ledger row; `order.cod_remitted` goes out.
+    ///
+    ///
+    /// - Remark: HTTP `POST /cod-remittances`.
+    /// - Remark: Generated from `#/paths//cod-remittances/post(remitCashOnDelivery)`.
+    public func remitCashOnDelivery(
+        headers: Operations.RemitCashOnDelivery.Input.Headers = .init(),
+        body: Operations.RemitCashOnDelivery.Input.Body
+    ) async throws -> Operations.RemitCashOnDelivery.Output {
+        try await remitCashOnDelivery(Operations.RemitCashOnDelivery.Input(
             headers: headers,
             body: body
         ))
