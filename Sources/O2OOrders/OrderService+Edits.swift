@@ -108,20 +108,9 @@ extension OrderService {
         let rule = try await routingRule(channelId: channel.id)
         let pickup = try await current.pickupLocationId.asyncMap { try await locations.find($0) } ?? nil
         let now = clock.instant()
-        var attempt = 0
-        var removedValue: Int64 = 0
-        var edited: Order
-        while true {
-            attempt += 1
-            do {
-                (edited, removedValue) = try await db.write { tx in
-                    try await self.apply(e, id: id, added: priced, channel: channel, rule: rule, pickup: pickup, expectedVersion: expectedVersion,
-                                         at: now, caller: caller, tx)
-                }
-                break
-            } catch InventoryError.insufficientStock where attempt < 5 {
-                continue
-            }
+        var (edited, removedValue) = try await routingWrite { tx in
+            try await self.apply(e, id: id, added: priced, channel: channel, rule: rule, pickup: pickup, expectedVersion: expectedVersion,
+                                 at: now, caller: caller, tx)
         }
         if removedValue > 0 { edited = try await refund(edited, amount: removedValue, reason: "lines removed by an edit", caller: caller) }
         if !e.payments.isEmpty { edited = try await capture(edited, caller: caller) }

@@ -83,17 +83,8 @@ extension OrderService {
         let channel = try await catalog.channel(current.channelId)
         let rule = try await routingRule(channelId: channel.id)
         let now = clock.instant()
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try await db.write { tx in
-                    try await self.routeHeld(id, to: target, note: note, channel: channel, rule: rule, at: now, caller: caller, tx)
-                }
-            } catch InventoryError.insufficientStock where attempt < 5 {
-                // Another order took the stock between routing's read and the hold: route again on what is left.
-                continue
-            }
+        return try await routingWrite { tx in
+            try await self.routeHeld(id, to: target, note: note, channel: channel, rule: rule, at: now, caller: caller, tx)
         }
     }
 

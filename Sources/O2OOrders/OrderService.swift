@@ -184,20 +184,23 @@ public struct OrderService: Sendable {
     public func place(_ new: NewOrder, caller: Caller) async throws -> Order {
         let plan = try await prepare(new, caller: caller, quoting: false)
         let now = clock.instant()
+        do {
+            let placed = try await routingWrite { tx in try await self.record(plan, tx, at: now, caller: caller) }
+            return try await capture(placed, caller: caller)
+        } catch where Database.classify(error) == .uniqueViolation && new.externalId != nil {
+            // The same channel order placed twice at once: the unique index let one through.
+            throw Problem.duplicate([.init("externalId", "channel \(plan.channel.code) already has order \(new.externalId!)")])
+        }
+    }
+
+    /// A transaction that routes on the stock it reads and then holds it. Another order may take
+    /// that stock in between (PostgreSQL runs them side by side): then it routes again on what is
+    /// left, up to five times.
+    func routingWrite<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
-            do {
-                let placed = try await db.write { tx in try await self.record(plan, tx, at: now, caller: caller) }
-                return try await capture(placed, caller: caller)
-            } catch where Database.classify(error) == .uniqueViolation && new.externalId != nil {
-                // The same channel order placed twice at once: the unique index let one through.
-                throw Problem.duplicate([.init("externalId", "channel \(plan.channel.code) already has order \(new.externalId!)")])
-            } catch InventoryError.insufficientStock where attempt < 5 {
-                // Another order took the stock between routing's read and the hold (PostgreSQL
-                // runs them side by side): route again on what is left.
-                continue
-            }
+            do { return try await db.write(body) } catch InventoryError.insufficientStock where attempt < 5 { continue }
         }
     }
 
