@@ -495,6 +495,9 @@ public struct OrderService: Sendable {
         public var status: OrderStatus?
         public var locationId: String?
         public var held: Bool?
+        /// Placed at or after `from` and before `until`.
+        public var from: Date?
+        public var until: Date?
         public var limit = 50
         public var cursor: String?
         public init() {}
@@ -506,6 +509,8 @@ public struct OrderService: Sendable {
         if let c = f.channelId { q += " AND channel_id = \(bind: try await catalog.channel(c).id)" }
         if let s = f.status { q += " AND status = \(bind: s.rawValue)" }
         if let h = f.held { q += h ? " AND holds <> '[]'" : " AND holds = '[]'" }
+        if let from = f.from { q += " AND created_at >= \(bind: from.epochMillis)" }
+        if let until = f.until { q += " AND created_at < \(bind: until.epochMillis)" }
         var locationIds: [String]?
         if let l = f.locationId {
             guard let loc = try await locations.find(l) else { throw Problem.validation([.init("locationId", "no location '\(l)'")]) }

@@ -24,6 +24,8 @@ extension APIHandlers {
         f.status = q.status.flatMap { OrderStatus(rawValue: $0.rawValue) }
         f.locationId = q.locationId
         f.held = q.held
+        f.from = q.from
+        f.until = q.until
         f.limit = try limit(q.limit)
         f.cursor = q.cursor
         let page = try await services.orders.orders(f, scope: try caller.principal.scope)

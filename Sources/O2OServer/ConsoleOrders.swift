@@ -45,7 +45,7 @@ extension Texts {
         "pay_partially_refunded": ("Partly refunded", "部分退款"), "pay_refunded": ("Refunded", "已退款"),
         "m_store_delivery": ("Store delivery", "门店配送"), "m_carrier": ("Carrier", "快递"), "m_pickup": ("Pickup", "到店自提"),
         "m_in_store": ("Sold in store", "门店销售"),
-        "actions": ("Actions", "操作"), "moveTo": ("Move to", "推进到"), "hold": ("Hold", "挂起"), "liftHold": ("Lift hold", "解除挂起"),
+        "actions": ("Actions", "操作"), "placedFrom": ("Placed from", "下单起始日"), "placedTo": ("Placed to", "下单截止日"), "moveTo": ("Move to", "推进到"), "hold": ("Hold", "挂起"), "liftHold": ("Lift hold", "解除挂起"),
         "cancelOrder": ("Cancel order", "取消订单"), "cancelUnits": ("Cancel units of a line", "取消部分商品"),
         "rejectAssignment": ("Reject for a location (re-route)", "门店拒单（重新路由）"), "note": ("Note", "备注"),
         "line": ("Line", "行"), "routeAgain": ("Route (again, or to the location given)", "路由（重新路由或指定门店/仓）"), "done": ("Done.", "已完成。"), "actionFailed": ("Not done", "未完成"),
@@ -165,6 +165,15 @@ extension Console {
         f.status = param("status").flatMap(OrderStatus.init(rawValue:))
         f.locationId = param("location")
         f.held = param("held") == "1" ? true : nil
+        // Days as the console shows them, Beijing time: from the start of `from` to the end of `to`.
+        func day(_ k: String, plus: Int) -> Date? {
+            guard let v = param(k), v.count == 10 else { return nil }
+            let parts = v.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 3, let d = Self.shanghai.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])) else { return nil }
+            return d.addingTimeInterval(Double(plus) * 86_400)
+        }
+        f.from = day("from", plus: 0)
+        f.until = day("to", plus: 1)
         f.limit = 50
         f.cursor = param("cursor")
         let page = try await services.orders.orders(f, scope: ctx.principal?.scope ?? .all)
@@ -186,13 +195,16 @@ extension Console {
             <select name="status" aria-label="\(esc(t("status")))"><option value="">\(esc(t("anyStatus")))</option>\(statuses)</select>
             <input name="location" value="\(esc(f.locationId ?? ""))" placeholder="\(esc(t("locationCode")))" aria-label="\(esc(t("locationCode")))">
             <label><input type="checkbox" name="held" value="1"\(f.held == true ? " checked" : "")> \(esc(t("held")))</label>
+            <input type="date" name="from" value="\(esc(param("from") ?? ""))" aria-label="\(esc(t("placedFrom")))">
+            <input type="date" name="to" value="\(esc(param("to") ?? ""))" aria-label="\(esc(t("placedTo")))">
             <button type="submit">\(esc(t("show")))</button></form>
             <table class="responsive"><thead><tr><th>\(esc(t("order")))</th><th>\(esc(t("created")))</th><th>\(esc(t("channel")))</th>
             <th>\(esc(t("externalId")))</th><th>\(esc(t("status")))</th><th>\(esc(t("payment")))</th><th>\(esc(t("total")))</th></tr></thead>
             <tbody>\(rows)</tbody></table>
             """
         if let next = page.nextCursor {
-            let keep = [("channel", f.channelId), ("status", f.status?.rawValue), ("location", f.locationId), ("held", f.held == true ? "1" : nil)]
+            let keep = [("channel", f.channelId), ("status", f.status?.rawValue), ("location", f.locationId), ("held", f.held == true ? "1" : nil),
+                        ("from", param("from")), ("to", param("to"))]
                 .compactMap { k, v in v.map { (k, $0) } }
             body += "<p><a href=\"/console/orders?\(Self.query(keep + [("cursor", next)]))\">\(esc(t("next")))</a></p>"
         }

@@ -200,4 +200,26 @@ struct TillSaleTests {
             await #expect(throws: Problem.self) { _ = try await s.orders.recordTillSales([], caller: .system) }
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func orders_filteredByWhenTheyWerePlaced_keepTheSalesOfThatWindow(_ engine: DatabaseEngine) async throws {
+        try await Shop.with(engine) { s in
+            // setup: sales two days ago, yesterday and now
+            _ = try await Self.pos(s)
+            try await s.receive(s.skus[1], 10, at: s.a)
+            let now = s.clock.instant()
+            let sales = [("D-2", -2.0), ("D-1", -1.0), ("D-0", 0.0)].map { Self.sale(s, $0.0, at: now.addingTimeInterval($0.1 * 86_400), [(s.skus[1], 1)]) }
+            _ = try await s.orders.recordTillSales(sales, caller: .system)
+            // act
+            var f = OrderService.OrderFilter()
+            f.from = now.addingTimeInterval(-1.5 * 86_400)
+            f.until = now.addingTimeInterval(-60)
+            let window = try await s.orders.orders(f, scope: .all).items
+            f.until = nil
+            let since = try await s.orders.orders(f, scope: .all).items
+            // check
+            #expect(window.map(\.externalId) == ["ST-A/D-1"])
+            #expect(Set(since.compactMap(\.externalId)) == ["ST-A/D-1", "ST-A/D-0"])
+        }
+    }
 }

@@ -12841,7 +12841,7 @@ public enum Operations {
             }
         }
     }
-    /// Orders, newest first, filtered by channel, status, location or hold.
+    /// Orders, newest first, filtered by channel, status, location, hold or when they were placed.
     ///
     /// - Remark: HTTP `GET /orders`.
     /// - Remark: Generated from `#/paths//orders/get(listOrders)`.
@@ -12862,6 +12862,14 @@ public enum Operations {
                 public var locationId: Swift.String?
                 /// - Remark: Generated from `#/paths/orders/GET/query/held`.
                 public var held: Swift.Bool?
+                /// Placed at or after this time.
+                ///
+                /// - Remark: Generated from `#/paths/orders/GET/query/from`.
+                public var from: Foundation.Date?
+                /// Placed before this time.
+                ///
+                /// - Remark: Generated from `#/paths/orders/GET/query/until`.
+                public var until: Foundation.Date?
                 /// - Remark: Generated from `#/paths/orders/GET/query/limit`.
                 public var limit: Components.Parameters.Limit?
                 /// - Remark: Generated from `#/paths/orders/GET/query/cursor`.
@@ -12873,6 +12881,8 @@ public enum Operations {
                 ///   - status:
                 ///   - locationId: Orders sourced from, picked up at or sold by this location.
                 ///   - held:
+                ///   - from: Placed at or after this time.
+                ///   - until: Placed before this time.
                 ///   - limit:
                 ///   - cursor:
                 public init(
@@ -12880,6 +12890,8 @@ public enum Operations {
                     status: Components.Schemas.OrderStatus? = nil,
                     locationId: Swift.String? = nil,
                     held: Swift.Bool? = nil,
+                    from: Foundation.Date? = nil,
+                    until: Foundation.Date? = nil,
                     limit: Components.Parameters.Limit? = nil,
                     cursor: Components.Parameters.Cursor? = nil
                 ) {
@@ -12887,6 +12899,8 @@ public enum Operations {
                     self.status = status
                     self.locationId = locationId
                     self.held = held
+                    self.from = from
+                    self.until = until
                     self.limit = limit
                     self.cursor = cursor
                 }

@@ -294,7 +294,7 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /quotes`.
     /// - Remark: Generated from `#/paths//quotes/post(quoteOrder)`.
     func quoteOrder(_ input: Operations.QuoteOrder.Input) async throws -> Operations.QuoteOrder.Output
-    /// Orders, newest first, filtered by channel, status, location or hold.
+    /// Orders, newest first, filtered by channel, status, location, hold or when they were placed.
     ///
     /// - Remark: HTTP `GET /orders`.
     /// - Remark: Generated from `#/paths//orders/get(listOrders)`.
@@ -1276,7 +1276,7 @@ extension APIProtocol {
             body: body
         ))
     }
-    /// Orders, newest first, filtered by channel, status, location or hold.
+    /// Orders, newest first, filtered by channel, status, location, hold or when they were placed.
     ///
     /// - Remark: HTTP `GET /orders`.
     /// - Remark: Generated from `#/paths//orders/get(listOrders)`.
