@@ -316,7 +316,7 @@ struct OlistReplay: AsyncParsableCommand {
             \(row("skipped: no items", "\(rejects.total("skipped: no items"))"))
             \(row("skipped: no geolocation", "\(rejects.total("skipped: no geolocation"))"))
             \(row("setup problems", "\(rejects.total("setup"))"))
-            routing (placed orders; \(String(format: "%.0f", Double(candidates) / Double(max(1, placed)))) candidates weighed per order)
+            routing (placed orders; all \(locationOf.count) sellers weighed, \(String(format: "%.0f", Double(candidates) / Double(max(1, placed)))) candidates explained per order)
             \(row("own seller(s) only", "\(own)", "\(pct(own, placed)) of orders; lines: \(linesOwn) own, \(linesOther) another seller"))
             \(row("another seller", "\(other)", pct(other, placed)))
             \(row("locations per order", split.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "),
@@ -383,7 +383,7 @@ struct Rejects {
     static func classify(_ error: any Error) -> (kind: String, key: String, text: String) {
         if let e = error as? OrdersError, case .unroutable(_, let decision) = e {
             let reasons = Set(decision.candidates.map { $0.excluded ?? "takes line(s) \($0.lines)" })
-            return ("unroutable", "\(decision.policy); candidates: " + normalise(reasons.sorted().joined(separator: " / ")), "\(error)")
+            return ("unroutable", normalise("\(decision.policy); candidates: " + reasons.sorted().joined(separator: " / ")), "\(error)")
         }
         let problem = (error as? Problem) ?? (error as? any ProblemConvertible)?.problem
         guard let p = problem else { return ("other", "\(type(of: error))", String(reflecting: error)) }
@@ -392,7 +392,7 @@ struct Rejects {
     }
 
     static func normalise(_ text: String) -> String {
-        text.replacing(/\[\d+(, \d+)*\]/, with: "[…]").replacing(/[0-9a-f]{32}/, with: "…").replacing(/OL-[0-9a-f]{8}/, with: "OL-…")
+        text.replacing(/\[\d+(, \d+)*\]/, with: "[…]").replacing(/\d+ more location/, with: "N more location").replacing(/[0-9a-f]{32}/, with: "…").replacing(/OL-[0-9a-f]{8}/, with: "OL-…")
     }
 }
 
