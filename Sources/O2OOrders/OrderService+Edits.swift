@@ -54,13 +54,7 @@ extension OrderService {
         var v = Validator()
         v.text(e.note, "note", required: false, max: 500)
         if e.address == nil && e.addLines.isEmpty && e.removeLines.isEmpty { v.add("body", "change the address, add lines or remove lines") }
-        if let a = e.address {
-            v.text(a.name, "address.name", max: 100)
-            v.text(a.phone, "address.phone", max: 40)
-            v.text(a.line1, "address.line1", max: 300)
-            v.range(a.lat, "address.lat", -90...90)
-            v.range(a.lng, "address.lng", -180...180)
-        }
+        if let a = e.address { Self.validate(a, &v) }
         for (i, l) in e.addLines.enumerated() {
             v.text(l.sku, "addLines[\(i)].sku", max: 100)
             v.check((1...InventoryService.maxQuantity).contains(l.quantity), "addLines[\(i)].quantity", "must be a whole number from 1 to \(InventoryService.maxQuantity)")

@@ -232,11 +232,7 @@ public struct OrderService: Sendable {
         switch new.method {
         case .delivery, .shipFromWarehouse:
             if let a = new.address {
-                v.text(a.name, "address.name", max: 100)
-                v.text(a.phone, "address.phone", max: 40)
-                v.text(a.line1, "address.line1", max: 300)
-                v.range(a.lat, "address.lat", -90...90)
-                v.range(a.lng, "address.lng", -180...180)
+                Self.validate(a, &v)
             } else {
                 v.add("address", "is required for \(new.method.rawValue)")
             }
@@ -316,6 +312,14 @@ public struct OrderService: Sendable {
         let window = (try? await inventory.pool(channel: channel.id).reservationTTL) ?? nil
         return Plan(new: new, channel: channel, priced: priced, pickup: pickup, attributed: attributed, rule: rule,
                     sites: try await candidateSites(new, pickup: pickup, rule: rule), paymentWindow: window ?? Self.defaultPaymentWindow)
+    }
+
+    static func validate(_ a: DeliveryAddress, _ v: inout Validator) {
+        v.text(a.name, "address.name", max: 100)
+        v.text(a.phone, "address.phone", max: 40)
+        v.text(a.line1, "address.line1", max: 300)
+        v.range(a.lat, "address.lat", -90...90)
+        v.range(a.lng, "address.lng", -180...180)
     }
 
     /// The locations worth asking for stock: the pickup store; or the warehouses, the stores

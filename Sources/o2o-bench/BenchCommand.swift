@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import O2OCore
+import O2OInventory
 import O2OServer
 
 /// `o2o-bench`: measurements of a release build against a fresh database.
@@ -56,6 +57,32 @@ struct BenchDatabase {
         }
         await services.db.close()
         await bench.cleanup()
+    }
+
+    /// Opens the services over a database given by URL (one a `prepare` command seeds or seeded),
+    /// runs `body`, and closes them however it ends.
+    static func opening<T>(_ url: String, _ body: (AppServices) async throws -> T) async throws -> T {
+        var config = ServerConfig()
+        config.database = url
+        config.bcryptCost = 8
+        let services = try await AppServices.open(config: config, logger: logger)
+        do {
+            let result = try await body(services)
+            await services.db.close()
+            return result
+        } catch {
+            await services.db.close()
+            throw error
+        }
+    }
+
+    /// Receives the most one line may carry of each SKU at `location`, 500 lines per movement.
+    static func stockDeep(_ skus: [String], at location: String, _ services: AppServices) async throws {
+        for chunk in skus.chunked(500) {
+            _ = try await services.inventory.post(.init(location: location, kind: .receipt, reason: "benchmark stock", referenceType: "bench",
+                                                        referenceId: "BENCH", lines: chunk.map { .init(sku: $0, quantity: InventoryService.maxQuantity) }),
+                                                  caller: .system)
+        }
     }
 
     /// `--database` as given (it must hold no catalog yet); else a temporary SQLite file; else, for

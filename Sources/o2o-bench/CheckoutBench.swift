@@ -21,11 +21,7 @@ struct CheckoutPrepare: AsyncParsableCommand {
     @Option(help: "Where to write `code price` per line for the web shop's SKUs.") var out: String
 
     func run() async throws {
-        var config = ServerConfig()
-        config.database = database
-        config.bcryptCost = 8
-        let services = try await AppServices.open(config: config, logger: BenchDatabase.logger)
-        do {
+        try await BenchDatabase.opening(database) { services in
             let started = ContinuousClock.now
             _ = try await DemoData(services: services).load(scale: .city, password: ProcessInfo.processInfo.environment["O2O_DEMO_PASSWORD"],
                                                             catalogSKUs: skus, stock: false)
@@ -40,21 +36,15 @@ struct CheckoutPrepare: AsyncParsableCommand {
                         AND (unpublish_at IS NULL OR unpublish_at > \(bind: now)) ORDER BY sku_id
                     """).all().map { try $0.decode(column: "sku_id", as: String.self) }
             }
+            try await BenchDatabase.stockDeep(sellable, at: warehouse.id, services)
             var lines: [String] = []
             for chunk in sellable.chunked(500).map(Array.init) {
-                _ = try await services.inventory.post(.init(location: warehouse.id, kind: .receipt, reason: "benchmark stock", referenceType: "bench",
-                                                            referenceId: "BENCH", lines: chunk.map { .init(sku: $0, quantity: InventoryService.maxQuantity) }),
-                                                      caller: .system)
                 let prices = try await services.prices.resolve(skus: chunk, PriceContext(channelId: web.id, at: Date()))
                 lines += prices.filter(\.sellable).map { "\($0.skuCode) \($0.price)" }
             }
             try lines.joined(separator: "\n").write(toFile: out, atomically: true, encoding: .utf8)
             print("prepared \(lines.count) web SKUs stocked at \(warehouse.code) in \(String(format: "%.1f", (ContinuousClock.now - started).seconds)) s")
-        } catch {
-            await services.db.close()
-            throw error
         }
-        await services.db.close()
     }
 
     /// The customer every benchmark order is delivered to (the demo city's centre).
@@ -80,47 +70,45 @@ struct Checkout: AsyncParsableCommand {
     func run() async throws {
         let catalog = try CheckoutPrepare.read(skus)
         guard catalog.count >= lines else { throw ValidationError("fewer than \(lines) SKUs in \(skus)") }
-        var config = ServerConfig()
-        config.database = database
-        let services = try await AppServices.open(config: config, logger: BenchDatabase.logger)
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        let counts = Counts()
-        let width = lines
-        let started = ContinuousClock.now
-        let samples = await withTaskGroup(of: [Double].self) { group in
-            for t in 0..<concurrency {
-                group.addTask {
-                    var rng = SeededRandom(state: UInt64(t + 101))
-                    var mine: [Double] = []
-                    while ContinuousClock.now < deadline {
-                        var picked: [(code: String, price: Int64)] = []
-                        while picked.count < width {
-                            let s = catalog[Int(rng.next() % UInt64(catalog.count))]
-                            if !picked.contains(where: { $0.code == s.code }) { picked.append(s) }
+        let (width, tasks, seconds) = (lines, concurrency, seconds)
+        let (n, failed, samples, elapsed, ok) = try await BenchDatabase.opening(database) { services in
+            let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+            let counts = Counts()
+            let started = ContinuousClock.now
+            let samples = await withTaskGroup(of: [Double].self) { group in
+                for t in 0..<tasks {
+                    group.addTask {
+                        var rng = SeededRandom(state: UInt64(t + 101))
+                        var mine: [Double] = []
+                        while ContinuousClock.now < deadline {
+                            var picked: [(code: String, price: Int64)] = []
+                            while picked.count < width {
+                                let s = catalog[Int(rng.next() % UInt64(catalog.count))]
+                                if !picked.contains(where: { $0.code == s.code }) { picked.append(s) }
+                            }
+                            let total = picked.reduce(Int64(0)) { $0 + $1.price }
+                            let order = OrderService.NewOrder(channel: "WEB", method: .delivery, address: CheckoutPrepare.address,
+                                                              lines: picked.map { (sku: $0.code, quantity: 1) }, payments: [(tender: .sandbox, amount: total)])
+                            let t0 = ContinuousClock.now
+                            do {
+                                _ = try await services.orders.place(order, caller: Caller(.system, requestId: "bench-\(t)"))
+                                counts.add(done: 1)
+                                mine.append((ContinuousClock.now - t0).seconds * 1000)
+                            } catch {
+                                counts.add(failed: 1)
+                            }
                         }
-                        let total = picked.reduce(Int64(0)) { $0 + $1.price }
-                        let order = OrderService.NewOrder(channel: "WEB", method: .delivery, address: CheckoutPrepare.address,
-                                                          lines: picked.map { (sku: $0.code, quantity: 1) }, payments: [(tender: .sandbox, amount: total)])
-                        let t0 = ContinuousClock.now
-                        do {
-                            _ = try await services.orders.place(order, caller: Caller(.system, requestId: "bench-\(t)"))
-                            counts.add(done: 1)
-                            mine.append((ContinuousClock.now - t0).seconds * 1000)
-                        } catch {
-                            counts.add(failed: 1)
-                        }
+                        return mine
                     }
-                    return mine
                 }
+                return await group.reduce(into: [Double]()) { $0 += $1 }
             }
-            return await group.reduce(into: [Double]()) { $0 += $1 }
+            let elapsed = (ContinuousClock.now - started).seconds
+            let (n, failed) = counts.value
+            return (n, failed, samples, elapsed, try await services.inventory.verify().ok)
         }
-        let elapsed = (ContinuousClock.now - started).seconds
-        let (n, failed) = counts.value
         let l = Latencies(samples)
-        let report = try await services.inventory.verify()
-        await services.db.close()
         print(String(format: "in-process checkout: %d orders in %.1f s = %.0f /s (%d failed); p50 %.1f ms, p99 %.1f ms; ledger %@",
-                     n, elapsed, Double(n) / elapsed, failed, l.p50, l.p99, report.ok ? "ok" : "MISMATCH"))
+                     n, elapsed, Double(n) / elapsed, failed, l.p50, l.p99, ok ? "ok" : "MISMATCH"))
     }
 }

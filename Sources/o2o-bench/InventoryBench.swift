@@ -30,11 +30,7 @@ struct InventoryBench: AsyncParsableCommand {
         @Option(help: "Where to write the SKU ids (one per line); the first line is the warehouse id.") var out: String
 
         func run() async throws {
-            var config = ServerConfig()
-            config.database = database
-            config.bcryptCost = 8
-            let services = try await AppServices.open(config: config, logger: BenchDatabase.logger)
-            do {
+            try await BenchDatabase.opening(database) { services in
                 let started = ContinuousClock.now
                 _ = try await DemoData(services: services).load(scale: .city, password: ProcessInfo.processInfo.environment["O2O_DEMO_PASSWORD"],
                                                                 catalogSKUs: skus)
@@ -42,18 +38,10 @@ struct InventoryBench: AsyncParsableCommand {
                 f.kind = .ecommerceWarehouse
                 let warehouse = try await services.network.locations(f, scope: .all).items[0]
                 let ids = try await InventoryBench.skuIds(services)
-                for start in stride(from: 0, to: ids.count, by: 500) {
-                    _ = try await services.inventory.post(.init(
-                        location: warehouse.id, kind: .receipt, reason: "benchmark stock", referenceType: "bench", referenceId: "BENCH",
-                        lines: ids[start..<min(start + 500, ids.count)].map { .init(sku: $0, quantity: InventoryService.maxQuantity) }), caller: .system)
-                }
+                try await BenchDatabase.stockDeep(ids, at: warehouse.id, services)
                 try ([warehouse.id] + ids).joined(separator: "\n").write(toFile: out, atomically: true, encoding: .utf8)
                 print("prepared \(ids.count) SKUs at \(warehouse.code) in \(String(format: "%.1f", (ContinuousClock.now - started).seconds)) s")
-            } catch {
-                await services.db.close()
-                throw error
             }
-            await services.db.close()
         }
     }
 
