@@ -60,6 +60,9 @@ public struct Address: Codable, Sendable, Equatable {
         self.districtName = districtName
         self.postalCode = postalCode
     }
+
+    /// Its province, city and district codes, widest first.
+    public var regionCodes: [String] { [provinceCode, cityCode, districtCode] }
 }
 
 public struct OpeningHours: Codable, Sendable, Equatable {

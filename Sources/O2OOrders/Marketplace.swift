@@ -281,6 +281,38 @@ public protocol MarketplaceAdapter: Sendable {
     func state(forExternalStatus status: String) -> MarketplaceOrderState?
 }
 
+/// The marketplaces O2O reads, by the name each adapter goes by (which is also the provider of
+/// the payments their orders carry).
+public enum Marketplaces {
+    public static let adapters: [String: any MarketplaceAdapter] = Dictionary(
+        uniqueKeysWithValues: ([ShopifyAdapter(), TmallAdapter(), TmallAdapter(name: "jd")] as [any MarketplaceAdapter]).map { ($0.name, $0) })
+}
+
+extension MarketplaceOrderState {
+    /// Where an O2O order stands in a marketplace's terms: what the marketplace should show for it.
+    public init(_ o: Order) {
+        switch o.status {
+        case .placed, .allocated, .released, .picking, .readyForPickup: self = .awaitingShipment
+        case .shipped: self = .shipped
+        case .delivered, .pickedUp, .completed, .settled: self = .completed
+        case .cancelled: self = o.payments.contains { $0.captured > 0 } ? .refunded : .cancelled
+        }
+    }
+}
+
+/// What `order.marketplace_status` events carry: an order of a marketplace moved to another
+/// state, in the marketplace's own words, for the connector that writes it back there.
+public struct MarketplaceStatusChange: Codable, Sendable, Equatable {
+    public var orderId: String
+    public var channelId: String
+    public var marketplace: String
+    public var externalId: String?
+    public var status: OrderStatus
+    public var state: MarketplaceOrderState
+    public var externalStatus: String
+    public var previousExternalStatus: String
+}
+
 // MARK: Money
 
 /// Marketplace amounts ("199.00") to minor units and back, exactly, with `Money`'s currency digits.

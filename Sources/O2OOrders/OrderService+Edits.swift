@@ -161,8 +161,7 @@ extension OrderService {
                                                routingRequest(plan), value: o.total,
                                                sites: try await routingSites(plan, sql: tx.sql, at: now))
         if !outcome.unplaced.isEmpty, rule.fallback != .manual {
-            throw OrdersError.unroutable(lines: outcome.unplaced, decision: RoutingDecision(rule: rule.name, policy: outcome.policy, candidates: outcome.candidates,
-                                                                                    assignments: outcome.assignments.mapValues(\.site), at: now))
+            throw OrdersError.unroutable(lines: outcome.unplaced, decision: RoutingDecision(rule: rule.name, outcome, at: now))
         }
         for i in o.lines.indices {
             if let a = outcome.assignments[o.lines[i].line] { o.lines[i].locationId = a.site; o.lines[i].mode = a.mode }
@@ -176,8 +175,7 @@ extension OrderService {
         if !newSites.isEmpty { try await Self.addLoad(Array(newSites), day: Self.day(now), tx) }
         o.status = held.isEmpty ? .placed : .allocated
         if outcome.unplaced.isEmpty { o.holds.removeAll { $0 == .routing } } else if !o.holds.contains(.routing) { o.holds.append(.routing) }
-        o.routing = RoutingDecision(rule: rule.name, policy: outcome.policy + "; routed again after an edit", candidates: outcome.candidates,
-                                    assignments: outcome.assignments.mapValues(\.site), at: now)
+        o.routing = RoutingDecision(rule: rule.name, outcome, policy: outcome.policy + "; routed again after an edit", at: now)
         // Totals grow by what was added; removed lines stay on the order as cancelled, and are refunded.
         let addedSubtotal = newLines.reduce(Int64(0)) { $0 + $1.unitPrice * Int64($1.quantity) }
         let addedDiscount = newLines.reduce(Int64(0)) { $0 + $1.discount }

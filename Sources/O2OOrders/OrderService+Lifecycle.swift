@@ -65,6 +65,12 @@ extension OrderService {
     /// Cancels the whole order and gives its stock back. Before release anyone who may manage
     /// the order can; once the location has it, only the location can (it may already be picking).
     public func cancel(_ id: String, reason: String, caller: Caller) async throws -> Order {
+        try await cancel(id, reason: reason, caller: caller, onlyIf: nil)
+    }
+
+    /// Cancels as `cancel` does, when the order as locked still `onlyIf.holds` (a worker's reason
+    /// to cancel may be gone by then: the order paid, or routed); 409 saying what changed if not.
+    func cancel(_ id: String, reason: String, caller: Caller, onlyIf: (holds: @Sendable (Order) -> Bool, otherwise: String)?) async throws -> Order {
         var v = Validator()
         v.text(reason, "reason", max: 500)
         try v.finish()
@@ -73,6 +79,7 @@ extension OrderService {
             var o = try await self.locked(id, caller: caller, tx)
             let before = o
             guard o.status.next.contains(.cancelled) else { throw Self.invalid(o, to: "cancelled") }
+            if let onlyIf, !onlyIf.holds(o) { throw Self.refused(o, onlyIf.otherwise) }
             if [.released, .picking, .readyForPickup].contains(o.status) {
                 let byId = try await locations.byId()
                 let atLocation = caller.principal.scope.level == .location && o.lines.contains { l in
@@ -138,10 +145,46 @@ extension OrderService {
         var n = 0
         for id in due {
             do {
-                _ = try await cancel(id, reason: "not paid in time", caller: .system)
+                _ = try await cancel(id, reason: "not paid in time", caller: .system,
+                                     onlyIf: ({ $0.paymentStatus == .pending }, "it is no longer waiting for payment"))
                 n += 1
             } catch let p as Problem where p.status == 409 {
                 continue  // paid or cancelled meanwhile
+            }
+        }
+        return n
+    }
+
+    /// Cancels the orders that waited on a routing hold longer than their channel's rule allows
+    /// (`autoCancelAfterDays`, counted from routing's last try), giving their stock back and
+    /// refunding what was paid; returns how many. Safe in several processes at once.
+    @discardableResult
+    public func cancelUnrouted() async throws -> Int {
+        let now = clock.instant()
+        let due = try await db.read { sql -> [(id: String, reason: String)] in
+            let rules = try await sql.raw("SELECT * FROM order_routing_rules").all().map(Self.rule)
+            guard rules.contains(where: { $0.autoCancelAfterDays != nil }) else { return [] }
+            let byChannel = Dictionary(uniqueKeysWithValues: rules.compactMap { r in r.channelId.map { ($0, r) } })
+            let standard = rules.first { $0.channelId == nil }
+            // Orders on a routing hold are a person's work queue: few enough to read whole.
+            return try await sql.raw("""
+                SELECT id, channel_id, routing FROM orders WHERE holds LIKE '%"routing"%' AND status IN ('placed', 'allocated') ORDER BY id
+                """).all().compactMap { r in
+                    guard let rule = byChannel[try r.decode(column: "channel_id", as: String.self)] ?? standard, rule.fallback == .manual,
+                          let days = rule.autoCancelAfterDays,
+                          let tried = try OrderRows.decode(RoutingDecision.self, try r.decode(column: "routing", as: String?.self))?.at,
+                          now.timeIntervalSince(tried) >= Double(days) * 86_400 else { return nil }
+                    return (try r.decode(column: "id", as: String.self), "not routed within \(days) day(s) (rule '\(rule.name)')")
+                }
+        }
+        var n = 0
+        for o in due {
+            do {
+                _ = try await cancel(o.id, reason: o.reason, caller: .system,
+                                     onlyIf: ({ $0.holds.contains(.routing) }, "it was routed meanwhile"))
+                n += 1
+            } catch let p as Problem where p.status == 409 {
+                continue  // routed or cancelled meanwhile
             }
         }
         return n
@@ -182,27 +225,44 @@ extension OrderService {
         }
     }
 
+    /// The stored rules, the default one (no channel) first, then by channel.
+    public func routingRules() async throws -> [RoutingRule] {
+        try await db.read { sql in
+            try await sql.raw("SELECT * FROM order_routing_rules ORDER BY rule_key").all().map(Self.rule)
+        }.sorted { ($0.channelId ?? "", $0.name) < ($1.channelId ?? "", $1.name) }
+    }
+
     public struct NewRoutingRule: Sendable {
         public var channel: String?
         public var name: String
         public var useStores: Bool
         public var useWarehouses: Bool
+        public var locations: LocationGroup?
         public var maxLocations: Int
         public var noSplitBelow: Int64
+        public var next: [RoutingStep]
         public var fallback: RoutingRule.Fallback
+        public var autoCancelAfterDays: Int?
         public var weights: RoutingRule.Weights
-        public init(channel: String?, name: String, useStores: Bool = true, useWarehouses: Bool = true, maxLocations: Int = 3,
-                    noSplitBelow: Int64 = 0, fallback: RoutingRule.Fallback = .reject, weights: RoutingRule.Weights = .init()) {
+        public init(channel: String?, name: String, useStores: Bool = true, useWarehouses: Bool = true, locations: LocationGroup? = nil,
+                    maxLocations: Int = 3, noSplitBelow: Int64 = 0, next: [RoutingStep] = [], fallback: RoutingRule.Fallback = .reject,
+                    autoCancelAfterDays: Int? = nil, weights: RoutingRule.Weights = .init()) {
             self.channel = channel
             self.name = name
             self.useStores = useStores
             self.useWarehouses = useWarehouses
+            self.locations = locations
             self.maxLocations = maxLocations
             self.noSplitBelow = noSplitBelow
+            self.next = next
             self.fallback = fallback
+            self.autoCancelAfterDays = autoCancelAfterDays
             self.weights = weights
         }
     }
+
+    /// The most steps a rule may try after its own.
+    public static let maxNextSteps = 5
 
     /// Sets a channel's routing rule (or, without a channel, the default one); it applies to
     /// orders placed from then on.
@@ -212,16 +272,15 @@ extension OrderService {
         let now = clock.instant()
         return try await db.write { tx in
             let before = try await tx.sql.raw("SELECT * FROM order_routing_rules WHERE rule_key = \(bind: key)").first().map(Self.rule)
-            let rule = RoutingRule(channelId: channelId, name: new.name, useStores: new.useStores, useWarehouses: new.useWarehouses,
-                                   maxLocations: new.maxLocations, noSplitBelow: new.noSplitBelow, fallback: new.fallback, weights: new.weights,
-                                   version: (before?.version ?? 0) + 1, updatedAt: now)
+            let rule = RoutingRule(new, channelId: channelId, version: (before?.version ?? 0) + 1, at: now)
             try await tx.sql.raw("DELETE FROM order_routing_rules WHERE rule_key = \(bind: key)").run()
             try await tx.sql.raw("""
-                INSERT INTO order_routing_rules (rule_key, channel_id, name, use_stores, use_warehouses, max_locations, no_split_below, fallback,
-                    weights, version, updated_at)
+                INSERT INTO order_routing_rules (rule_key, channel_id, name, use_stores, use_warehouses, locations, max_locations, no_split_below,
+                    next_steps, fallback, auto_cancel_after_days, weights, version, updated_at)
                 VALUES (\(bind: key), \(bind: channelId), \(bind: rule.name), \(bind: rule.useStores ? 1 : 0), \(bind: rule.useWarehouses ? 1 : 0),
-                        \(bind: rule.maxLocations), \(bind: rule.noSplitBelow), \(bind: rule.fallback.rawValue), \(bind: OrderRows.json(rule.weights)),
-                        \(bind: rule.version), \(bind: now.epochMillis))
+                        \(bind: OrderRows.json(rule.locations)), \(bind: rule.maxLocations), \(bind: rule.noSplitBelow),
+                        \(bind: OrderRows.json(rule.next)), \(bind: rule.fallback.rawValue), \(bind: rule.autoCancelAfterDays),
+                        \(bind: OrderRows.json(rule.weights)), \(bind: rule.version), \(bind: now.epochMillis))
                 """).run()
             try await recorder.record(tx, caller: caller, action: before == nil ? "create" : "update", entityType: "routing_rule", entityId: key,
                                       before: before, after: rule, organisationId: nil, locationId: nil, event: "order.routing_rule_set")
@@ -237,6 +296,36 @@ extension OrderService {
         v.range(new.maxLocations, "maxLocations", 1...10)
         v.range(new.noSplitBelow, "noSplitBelow", 0...1_000_000_000_00)
         v.check(new.useStores || new.useWarehouses, "useStores", "a rule must let stores or warehouses fulfil")
+        if new.next.count > Self.maxNextSteps { v.add("next", "must have at most \(Self.maxNextSteps) steps") }
+        let known = try await locations.all()
+        let organisations = Set(known.map(\.organisationId))
+        func check(_ g: LocationGroup?, _ field: String) {
+            guard let g else { return }
+            v.check(!g.isEmpty, field, "must name locations, organisations or regions (leave it out for every location)")
+            v.check(g.locations.count + g.organisations.count + g.regions.count <= 1_000, field, "may name at most 1,000 entries")
+            for (i, l) in g.locations.enumerated() where !known.contains(where: { $0.id == l || $0.code == l }) {
+                v.add("\(field).locations[\(i)]", "no location '\(l)'")
+            }
+            for (i, o) in g.organisations.enumerated() where !organisations.contains(o) {
+                v.add("\(field).organisations[\(i)]", "no location belongs to organisation '\(o)'")
+            }
+            for (i, r) in g.regions.enumerated() where !(r.count == 6 && r.allSatisfy { $0.isASCII && $0.isNumber }) {
+                v.add("\(field).regions[\(i)]", "must be a 6-digit province, city or district code")
+            }
+        }
+        check(new.locations, "locations")
+        var names: Set<String> = [new.name]
+        for (i, s) in new.next.enumerated() {
+            v.text(s.name, "next[\(i)].name", max: 100)
+            if !names.insert(s.name).inserted { v.add("next[\(i)].name", "another step is already called '\(s.name)'") }
+            v.range(s.maxLocations, "next[\(i)].maxLocations", 1...10)
+            v.check(s.useStores || s.useWarehouses, "next[\(i)].useStores", "a step must let stores or warehouses fulfil")
+            check(s.locations, "next[\(i)].locations")
+        }
+        if let d = new.autoCancelAfterDays {
+            v.range(d, "autoCancelAfterDays", 1...90)
+            v.check(new.fallback == .manual, "autoCancelAfterDays", "cancels orders waiting for a person to route them: it needs the manual fallback")
+        }
         let w = new.weights
         for (name, value) in [("distancePerKm", w.distancePerKm), ("split", w.split), ("lastUnits", w.lastUnits), ("priority", w.priority), ("capacity", w.capacity)] {
             v.check(value >= 0 && value <= 10_000 && value.isFinite, "weights.\(name)", "must be from 0 to 10,000")
@@ -251,9 +340,21 @@ extension OrderService {
     static func rule(_ r: any SQLRow) throws -> RoutingRule {
         RoutingRule(channelId: try r.decode(column: "channel_id", as: String?.self), name: try r.decode(column: "name", as: String.self),
                     useStores: try r.decode(column: "use_stores", as: Int.self) != 0, useWarehouses: try r.decode(column: "use_warehouses", as: Int.self) != 0,
+                    locations: try OrderRows.decode(LocationGroup.self, try r.decode(column: "locations", as: String?.self)),
                     maxLocations: try r.decode(column: "max_locations", as: Int.self), noSplitBelow: try r.decode(column: "no_split_below", as: Int64.self),
+                    next: try OrderRows.decode([RoutingStep].self, try r.decode(column: "next_steps", as: String?.self)) ?? [],
                     fallback: RoutingRule.Fallback(rawValue: try r.decode(column: "fallback", as: String.self)) ?? .reject,
+                    autoCancelAfterDays: try r.decode(column: "auto_cancel_after_days", as: Int?.self),
                     weights: try OrderRows.decode(RoutingRule.Weights.self, try r.decode(column: "weights", as: String.self)) ?? .init(),
                     version: try r.decode(column: "version", as: Int.self), updatedAt: Date(epochMillis: try r.decode(column: "updated_at", as: Int64.self)))
+    }
+}
+
+extension RoutingRule {
+    /// The rule a checked `NewRoutingRule` makes.
+    init(_ new: OrderService.NewRoutingRule, channelId: String?, version: Int, at now: Date) {
+        self.init(channelId: channelId, name: new.name, useStores: new.useStores, useWarehouses: new.useWarehouses, locations: new.locations,
+                  maxLocations: new.maxLocations, noSplitBelow: new.noSplitBelow, next: new.next, fallback: new.fallback,
+                  autoCancelAfterDays: new.autoCancelAfterDays, weights: new.weights, version: version, updatedAt: now)
     }
 }

@@ -132,8 +132,7 @@ extension OrderService {
             ruleName = rule.name
         }
         guard outcome.unplaced.isEmpty else {
-            throw OrdersError.unroutable(lines: outcome.unplaced, decision: RoutingDecision(rule: ruleName, policy: outcome.policy,
-                                                                                           candidates: outcome.candidates, assignments: [:], at: now))
+            throw OrdersError.unroutable(lines: outcome.unplaced, decision: RoutingDecision(rule: ruleName, outcome, assignments: [:], at: now))
         }
         let sitesBefore = Set(o.lines.compactMap(\.locationId))
         for i in o.lines.indices {
@@ -146,7 +145,7 @@ extension OrderService {
         o.status = .allocated
         var assignments: [Int: String] = [:]
         for l in o.lines { if let at = l.locationId { assignments[l.line] = at } }
-        o.routing = RoutingDecision(rule: ruleName, policy: outcome.policy, candidates: outcome.candidates, assignments: assignments, at: now)
+        o.routing = RoutingDecision(rule: ruleName, outcome, assignments: assignments, at: now)
         var to: [String] = []
         for n in lines {
             guard let a = outcome.assignments[n] else { continue }
@@ -202,9 +201,7 @@ extension OrderService {
             throw p
         }
         let now = clock.instant()
-        let rule = RoutingRule(channelId: channelId, name: new.name, useStores: new.useStores, useWarehouses: new.useWarehouses,
-                               maxLocations: new.maxLocations, noSplitBelow: new.noSplitBelow, fallback: new.fallback, weights: new.weights,
-                               version: 0, updatedAt: now)
+        let rule = RoutingRule(new, channelId: channelId, version: 0, at: now)
         let scope = caller.principal.scope
         let byId = try await locations.byId()
         return try await db.read { sql in
@@ -245,7 +242,7 @@ extension OrderService {
                 let simulated = outcome.assignments.mapValues(\.site)
                 results.append(SimulatedRouting(
                     orderId: o.id, current: current.mapValues { byId[$0]?.code ?? $0 }, simulated: simulated.mapValues { byId[$0]?.code ?? $0 },
-                    decision: RoutingDecision(rule: rule.name, policy: outcome.policy, candidates: outcome.candidates, assignments: simulated, at: now),
+                    decision: RoutingDecision(rule: rule.name, outcome, at: now),
                     unplaced: outcome.unplaced, changed: simulated != current))
             }
             return results

@@ -45,7 +45,7 @@ extension OrderService {
             var r = MarketplaceImportResult(externalId: m.externalId, externalStatus: m.externalStatus, outcome: .skipped, order: nil, problem: nil,
                                             warnings: m.warnings)
             do {
-                (r.outcome, r.order) = try await take(m, channel: channel, caller: caller, warnings: &r.warnings)
+                (r.outcome, r.order) = try await take(m, adapter: adapter, channel: channel, caller: caller, warnings: &r.warnings)
             } catch let p as Problem where p.status < 500 && p.status != 403 {
                 r.outcome = .rejected
                 r.problem = p
@@ -58,7 +58,7 @@ extension OrderService {
         return results
     }
 
-    private func take(_ m: MarketplaceOrder, channel: SalesChannel, caller: Caller,
+    private func take(_ m: MarketplaceOrder, adapter: any MarketplaceAdapter, channel: SalesChannel, caller: Caller,
                       warnings: inout [String]) async throws -> (MarketplaceImportResult.Outcome, Order?) {
         let existing = try await db.read { sql in
             try await sql.raw("SELECT id FROM orders WHERE channel_id = \(bind: channel.id) AND external_id = \(bind: m.externalId)").first()
@@ -116,6 +116,7 @@ extension OrderService {
         }
         let total = m.lines.enumerated().reduce(Int64(0)) { $0 + ($1.element.unitPrice - new.charged![$1.offset].unitDiscount) * Int64($1.element.quantity) }
         new.payments = total > 0 ? [(tender: .marketplace, amount: total)] : []
+        new.marketplace = adapter.name
         if m.totals.total != total + m.totals.shipping + (m.totals.taxIncluded ? 0 : m.totals.tax) {
             warnings.append("the marketplace's total is \(m.totals.total); its lines come to \(total) before shipping \(m.totals.shipping)")
         }

@@ -121,6 +121,7 @@ extension OrderService {
         var unplaced: [Int] = []
         var candidates: [RoutingCandidate] = []
         var policy: String
+        var step: String?
         if method == .pickup {
             unplaced = numbers
             policy = "pickup at the chosen store: the customer chose \(site.code), so a line it rejects is not moved to another store"
@@ -130,6 +131,7 @@ extension OrderService {
             unplaced = outcome.unplaced
             candidates = outcome.candidates
             policy = outcome.policy
+            step = outcome.step
         }
         for i in o.lines.indices {
             if let a = moved[o.lines[i].line] { o.lines[i].locationId = a.site; o.lines[i].mode = a.mode }
@@ -146,7 +148,7 @@ extension OrderService {
         var assignments: [Int: String] = [:]
         for l in o.lines { if let at = l.locationId { assignments[l.line] = at } }
         if method != .pickup { policy += "; re-routing line(s) \(numbers) after \(site.code) rejected them (\(reason.rawValue))" }
-        o.routing = RoutingDecision(rule: rule.name, policy: policy, candidates: candidates, assignments: assignments, at: now)
+        o.routing = RoutingDecision(rule: rule.name, step: step, policy: policy, candidates: candidates, assignments: assignments, at: now)
         o.timeline.append(TimelineEntry(at: now, kind: "rejected", status: o.status, actorId: caller.principal.id,
                                         note: "\(site.code) rejected line(s) \(numbers): \(reason.rawValue)" + (note.map { " — " + $0 } ?? "")))
         if !moved.isEmpty {

@@ -141,6 +141,9 @@ public struct OrderService: Sendable {
         /// A marketplace order arrives priced by the marketplace: each line's unit price and the
         /// discount per unit its promotions took, as charged, in minor units. Only for marketplace channels.
         public var charged: [(unitPrice: Int64, unitDiscount: Int64)]?
+        /// The marketplace adapter that read the order (`Marketplaces.adapters`): its marketplace
+        /// payment's provider, and whose status words its status changes are told in.
+        public var marketplace: String?
 
         public init(channel: String, externalId: String? = nil, memberId: String? = nil, contactPhone: String? = nil,
                     attributedLocation: String? = nil, attributedClerk: String? = nil, method: FulfilmentMethod,
@@ -322,26 +325,36 @@ public struct OrderService: Sendable {
         v.range(a.lng, "address.lng", -180...180)
     }
 
-    /// The locations worth asking for stock: the pickup store; or the warehouses, the stores
-    /// that cover the address, and the nearest `storeCarriers` stores that ship from store (a
-    /// parcel from a store across the country never beats a warehouse, and asking thousands of
-    /// stores costs every order a read of their stock).
+    /// The locations worth asking for stock: the pickup store; or, of the locations some step of
+    /// the rule admits, the warehouses, the stores that cover the address, and for each step the
+    /// nearest `storeCarriers` stores it admits that ship from store (a parcel from a store
+    /// across the country never beats a warehouse, and asking thousands of stores costs every
+    /// order a read of their stock).
     func candidateSites(_ new: NewOrder, pickup: Location?, rule: RoutingRule) async throws -> [Location] {
         if let pickup { return [pickup] }
         guard let a = new.address else { return [] }
+        let steps = rule.steps
         var sites: [Location] = []
-        var carriers: [(Location, Double)] = []
+        var carriers: [(location: Location, km: Double, steps: [Int])] = []
         for l in try await locations.all() where l.status == .active {
+            let admitting = steps.indices.filter { steps[$0].admits(isStore: l.kind == .store, id: l.id, code: l.code, organisationId: l.organisationId,
+                                                                   regions: l.address.regionCodes) }
+            guard !admitting.isEmpty else { continue }
             if l.kind.isWarehouse {
-                if rule.useWarehouses { sites.append(l) }
+                sites.append(l)
                 continue
             }
-            guard rule.useStores, new.method == .delivery else { continue }
+            guard new.method == .delivery else { continue }
             let km = greatCircleKm(lat1: l.coordinates.lat, lng1: l.coordinates.lng, lat2: a.lat, lng2: a.lng)
             if l.capabilities.storeDelivery, let r = l.capabilities.deliveryRadiusKm, km <= r { sites.append(l) }
-            else if l.capabilities.shipFromStore { carriers.append((l, km)) }
+            else if l.capabilities.shipFromStore { carriers.append((l, km, admitting)) }
         }
-        return sites + carriers.sorted { ($0.1, $0.0.id) < ($1.1, $1.0.id) }.prefix(Self.storeCarriers).map(\.0)
+        carriers.sort { ($0.km, $0.location.id) < ($1.km, $1.location.id) }
+        var nearest: [String: Location] = [:]
+        for s in steps.indices {
+            for c in carriers.lazy.filter({ $0.steps.contains(s) }).prefix(Self.storeCarriers) { nearest[c.location.id] = c.location }
+        }
+        return sites + carriers.map(\.location).filter { nearest[$0.id] != nil }
     }
 
     /// How many of the nearest ship-from-store stores routing weighs as carriers.
@@ -377,6 +390,7 @@ public struct OrderService: Sendable {
             return Site(id: l.id, code: l.code, isStore: l.kind == .store, lat: l.coordinates.lat, lng: l.coordinates.lng,
                         storeDelivery: l.capabilities.storeDelivery, deliveryRadiusKm: l.capabilities.deliveryRadiusKm ?? 0,
                         shipFromStore: l.capabilities.shipFromStore, pickup: l.capabilities.pickup, priority: l.priority,
+                        organisationId: l.organisationId, regions: l.address.regionCodes,
                         dailyCapacity: l.dailyCapacity, usedToday: used[l.id] ?? 0, stock: s.available, poolShipping: s.shipping, poolPickup: s.pickup)
         }
     }
@@ -404,8 +418,7 @@ public struct OrderService: Sendable {
             address: new.address, pickupLocationId: plan.pickup?.id, pickupCode: nil, invoice: new.invoice,
             currency: plan.priced.first?.currency ?? plan.channel.currency, subtotal: subtotal, discountTotal: discount, shippingTotal: 0,
             total: subtotal - discount, paidTotal: 0, reservationId: nil, lines: orderLines, payments: [],
-            routing: RoutingDecision(rule: plan.rule.name, policy: outcome.policy, candidates: outcome.candidates,
-                                     assignments: outcome.assignments.mapValues(\.site), at: now),
+            routing: RoutingDecision(rule: plan.rule.name, outcome, at: now),
             timeline: [], version: 1, createdAt: now, updatedAt: now)
         for i in order.lines.indices {
             if let a = outcome.assignments[i] { order.lines[i].locationId = a.site; order.lines[i].mode = a.mode }
@@ -436,12 +449,18 @@ public struct OrderService: Sendable {
             order.status = .allocated
             let sites = Set(outcome.assignments.values.map(\.site))
             order.timeline.append(TimelineEntry(at: now, kind: "allocated", status: .allocated, actorId: caller.principal.id,
-                                                note: "routed by rule '\(plan.rule.name)' to \(sites.count) location(s)"))
+                                                note: "routed by rule '\(plan.rule.name)'" + (outcome.step.map { ", step '\($0)'," } ?? "")
+                                                    + " to \(sites.count) location(s)"))
             try await Self.addLoad(Array(sites), day: Self.day(now), tx)
         }
         if plan.new.method == .pickup { order.pickupCode = Self.pickupCode() }
         order.payments = plan.new.payments.map { p in
-            Payment(id: O2OID.make("pay", at: now), tender: p.tender, provider: p.tender == .sandbox ? payments.name : p.tender.rawValue,
+            let provider = switch p.tender {
+            case .sandbox: payments.name
+            case .marketplace: plan.new.marketplace ?? p.tender.rawValue
+            default: p.tender.rawValue
+            }
+            return Payment(id: O2OID.make("pay", at: now), tender: p.tender, provider: provider,
                     status: .pending, amount: p.amount, captured: 0, refunded: 0, providerReference: nil, createdAt: now, updatedAt: now)
         }
         try await OrderRows.insert(order, payWindow: plan.paymentWindow, tx)
@@ -551,6 +570,21 @@ public struct OrderService: Sendable {
         try await OrderRows.appendTimeline(o.id, Array(o.timeline.dropFirst(before.timeline.count)), from: before.timeline.count, tx)
         try await recorder.record(tx, caller: caller, action: action, entityType: "order", entityId: o.id, before: before, after: o,
                                   organisationId: nil, locationId: o.lines.first?.locationId, event: event)
+        try await Self.tellMarketplace(before: before, after: o, tx, at: o.updatedAt)
+    }
+
+    /// When an order a marketplace sold moves to another state of the marketplace's, an
+    /// `order.marketplace_status` event says so in the marketplace's words (Tmall
+    /// WAIT_BUYER_CONFIRM_GOODS once shipped, say), in the same transaction.
+    static func tellMarketplace(before: Order, after o: Order, _ tx: Transaction, at now: Date) async throws {
+        guard let name = o.payments.first(where: { $0.tender == .marketplace })?.provider, let adapter = Marketplaces.adapters[name] else { return }
+        let was = MarketplaceOrderState(before), state = MarketplaceOrderState(o)
+        guard was != state else { return }
+        let change = MarketplaceStatusChange(orderId: o.id, channelId: o.channelId, marketplace: name, externalId: o.externalId, status: o.status,
+                                             state: state, externalStatus: adapter.externalStatus(for: state),
+                                             previousExternalStatus: adapter.externalStatus(for: was))
+        try await Outbox.enqueue(tx, DomainEvent(type: "order.marketplace_status", entityType: "order", entityId: o.id, payload: JSONCoding.string(change),
+                                                 organisationId: nil, locationId: o.lines.first?.locationId), at: now)
     }
 
     static func addLoad(_ sites: [String], day: String, _ tx: Transaction) async throws {

@@ -185,6 +185,8 @@ public struct RoutingCandidate: Codable, Sendable, Equatable {
 /// Why the order is sourced where it is: the rule, every candidate and its score, the choice.
 public struct RoutingDecision: Codable, Sendable, Equatable {
     public var rule: String
+    /// The rule's step that decided, when it has more than one.
+    public var step: String?
     public var policy: String
     public var candidates: [RoutingCandidate]
     /// Line → location id.

@@ -81,5 +81,12 @@ public enum OrdersMigrations {
                 summary TEXT NOT NULL, change TEXT NOT NULL, PRIMARY KEY (order_id, version))
             """,
         ]),
+        // Routing rules limited to a group of locations, with steps tried in turn and an
+        // auto-cancel for orders nobody routed by hand.
+        Migration(module: "orders", version: 5, name: "routing rule location groups, next steps and auto-cancel", [
+            "ALTER TABLE order_routing_rules ADD COLUMN locations TEXT",
+            "ALTER TABLE order_routing_rules ADD COLUMN next_steps TEXT",
+            "ALTER TABLE order_routing_rules ADD COLUMN auto_cancel_after_days BIGINT",
+        ]),
     ]
 }

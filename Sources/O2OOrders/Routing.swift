@@ -9,13 +9,21 @@ public struct RoutingRule: Codable, Sendable, Equatable {
     /// Stores may fulfil (store delivery, pickup, ship from store); false e.g. for marketplace orders.
     public var useStores: Bool
     public var useWarehouses: Bool
+    /// Only these locations may fulfil at the rule's first step; nil: any.
+    public var locations: LocationGroup?
     /// The most locations one order may be split across (1: never split).
     public var maxLocations: Int
     /// Orders worth less than this (minor units) are never split.
     public var noSplitBelow: Int64
-    /// When no location can take the order: refuse it (409), or accept it on a routing hold for
-    /// a person to route.
+    /// The steps tried in order when the one before could not place every line (e.g. the city's
+    /// stores first, then any warehouse).
+    public var next: [RoutingStep]
+    /// When no step can place the order: refuse it (409), or accept it on a routing hold for a
+    /// person to route.
     public var fallback: Fallback
+    /// With the manual fallback: an order still waiting on its routing hold this many days after
+    /// routing last tried is cancelled (its stock released, its payment refunded); nil: it waits.
+    public var autoCancelAfterDays: Int?
     public var weights: Weights
     public var version: Int
     public var updatedAt: Date
@@ -46,9 +54,60 @@ public struct RoutingRule: Codable, Sendable, Equatable {
         }
     }
 
+    /// Every step in the order routing tries them: the rule's own, then `next`.
+    public var steps: [RoutingStep] {
+        [RoutingStep(name: name, useStores: useStores, useWarehouses: useWarehouses, locations: locations, maxLocations: maxLocations)] + next
+    }
+
     public static func standard(at date: Date) -> RoutingRule {
-        RoutingRule(channelId: nil, name: "default", useStores: true, useWarehouses: true, maxLocations: 3, noSplitBelow: 0,
-                    fallback: .reject, weights: Weights(), version: 0, updatedAt: date)
+        RoutingRule(channelId: nil, name: "default", useStores: true, useWarehouses: true, locations: nil, maxLocations: 3, noSplitBelow: 0,
+                    next: [], fallback: .reject, autoCancelAfterDays: nil, weights: Weights(), version: 0, updatedAt: date)
+    }
+}
+
+/// One step of a routing rule: which locations may fulfil, and across how many an order may split.
+public struct RoutingStep: Codable, Sendable, Equatable {
+    public var name: String
+    public var useStores: Bool
+    public var useWarehouses: Bool
+    /// Only these locations; nil: any.
+    public var locations: LocationGroup?
+    public var maxLocations: Int
+
+    public init(name: String, useStores: Bool = true, useWarehouses: Bool = true, locations: LocationGroup? = nil, maxLocations: Int = 3) {
+        self.name = name
+        self.useStores = useStores
+        self.useWarehouses = useWarehouses
+        self.locations = locations
+        self.maxLocations = maxLocations
+    }
+
+    /// The step lets this location fulfil.
+    func admits(isStore: Bool, id: String, code: String, organisationId: String, regions: [String]) -> Bool {
+        (isStore ? useStores : useWarehouses)
+            && locations.map { $0.contains(id: id, code: code, organisationId: organisationId, regions: regions) } ?? true
+    }
+}
+
+/// A group of locations a routing step is limited to: the named ones, the ones of these
+/// organisations (a franchisee's stores), and the ones in these regions (GB/T 2260 province, city
+/// or district codes), together.
+public struct LocationGroup: Codable, Sendable, Equatable {
+    /// Location ids or codes.
+    public var locations: [String]
+    public var organisations: [String]
+    public var regions: [String]
+
+    public init(locations: [String] = [], organisations: [String] = [], regions: [String] = []) {
+        self.locations = locations
+        self.organisations = organisations
+        self.regions = regions
+    }
+
+    public var isEmpty: Bool { locations.isEmpty && organisations.isEmpty && regions.isEmpty }
+
+    func contains(id: String, code: String, organisationId: String, regions theirs: [String]) -> Bool {
+        locations.contains(id) || locations.contains(code) || organisations.contains(organisationId) || regions.contains { theirs.contains($0) }
     }
 }
 
@@ -64,6 +123,9 @@ struct Site: Sendable {
     var shipFromStore: Bool
     var pickup: Bool
     var priority: Int
+    var organisationId: String
+    /// Its province, city and district codes.
+    var regions: [String]
     var dailyCapacity: Int
     var usedToday: Int
     /// SKU id → units it may give the channel now.
@@ -101,6 +163,8 @@ struct Router {
         var candidates: [RoutingCandidate]
         /// Lines no plan could place, with the most any one candidate could give.
         var unplaced: [Int]
+        /// The step of the rule that decided, when the rule has more than one.
+        var step: String? = nil
     }
 
     /// How many locations that could not take anything the explanation names, nearest first; the
@@ -108,8 +172,29 @@ struct Router {
     /// of "has none of the lines" per order.)
     static let excludedKept = 20
 
+    /// Tries the rule's steps in order until one places every line; the outcome is that step's
+    /// (or, when none can, the last one's), its policy naming the steps that could not.
     func route(_ lines: [RoutingLine], _ request: Request, value: Int64, sites: [Site]) -> Outcome {
-        var o = weigh(lines, request, value: value, sites: sites)
+        let steps = rule.steps
+        if case .pickup = request { return kept(weigh(lines, request, value: value, sites: sites, step: steps[0])) }
+        var failed: [String] = []
+        for (i, step) in steps.enumerated() {
+            let admitted = sites.filter { step.admits(isStore: $0.isStore, id: $0.id, code: $0.code, organisationId: $0.organisationId, regions: $0.regions) }
+            var o = weigh(lines, request, value: value, sites: admitted, step: step)
+            if steps.count > 1 {
+                o.step = step.name
+                o.policy = "step \(i + 1) of \(steps.count) '\(step.name)': " + o.policy
+                if !failed.isEmpty { o.policy += "; tried first: " + failed.joined(separator: ", ") }
+            }
+            if o.unplaced.isEmpty || i == steps.count - 1 { return kept(o) }
+            failed.append("'\(step.name)' (\(admitted.isEmpty ? "no location of it could be asked" : "could not place line(s) \(o.unplaced.map(String.init).joined(separator: ", "))"))")
+        }
+        preconditionFailure("a rule has at least its own step")
+    }
+
+    /// The outcome with only the nearest `excludedKept` locations that could take nothing named.
+    private func kept(_ outcome: Outcome) -> Outcome {
+        var o = outcome
         let excluded = o.candidates.filter { $0.excluded != nil }
         guard excluded.count > Self.excludedKept else { return o }
         let named = Set(excluded.sorted { ($0.distanceKm, $0.code) < ($1.distanceKm, $1.code) }.prefix(Self.excludedKept).map(\.locationId))
@@ -118,7 +203,7 @@ struct Router {
         return o
     }
 
-    private func weigh(_ lines: [RoutingLine], _ request: Request, value: Int64, sites: [Site]) -> Outcome {
+    private func weigh(_ lines: [RoutingLine], _ request: Request, value: Int64, sites: [Site], step: RoutingStep) -> Outcome {
         var candidates: [RoutingCandidate] = []
         var tiers: [[(site: Site, mode: SourcingMode, km: Double)]] = []
         let policy: String
@@ -134,7 +219,7 @@ struct Router {
             var stores: [(Site, SourcingMode, Double)] = []
             var carriers: [(Site, SourcingMode, Double)] = []
             let fromStores: Bool
-            if case .delivery = request { fromStores = rule.useStores } else { fromStores = false }
+            if case .delivery = request { fromStores = step.useStores } else { fromStores = false }
             for s in sites {
                 let km = greatCircleKm(lat1: s.lat, lng1: s.lng, lat2: lat, lng2: lng)
                 if s.isStore {
@@ -146,7 +231,7 @@ struct Router {
                         if let why = excluded(s, mode: .carrier) { candidates.append(candidate(s, .carrier, km, lines, excluded: why)) }
                         else { carriers.append((s, .carrier, km)) }
                     }
-                } else if rule.useWarehouses {
+                } else if step.useWarehouses {
                     if let why = excluded(s, mode: .carrier) { candidates.append(candidate(s, .carrier, km, lines, excluded: why)) }
                     else { carriers.append((s, .carrier, km)) }
                 }
@@ -177,15 +262,15 @@ struct Router {
         }
         // 2. A split, greedy: each step takes the candidate that covers the most remaining lines
         //    (stores before carriers at equal cover), then the cheapest.
-        guard rule.maxLocations > 1, value >= rule.noSplitBelow else {
-            return Outcome(assignments: [:], policy: policy + (rule.maxLocations > 1 ? "; below the split threshold" : "; never split"),
+        guard step.maxLocations > 1, value >= rule.noSplitBelow else {
+            return Outcome(assignments: [:], policy: policy + (step.maxLocations > 1 ? "; below the split threshold" : "; never split"),
                            candidates: candidates, unplaced: lines.map(\.line).sorted())
         }
         var remaining = lines
         var assignments: [Int: (site: String, mode: SourcingMode)] = [:]
         var used = 0
         let ranked = tiers.enumerated().flatMap { t, tier in tier.map { (tier: t, c: $0) } }
-        while !remaining.isEmpty, used < rule.maxLocations {
+        while !remaining.isEmpty, used < step.maxLocations {
             var best: (tier: Int, c: (site: Site, mode: SourcingMode, km: Double), takes: [RoutingLine], cost: Double)?
             for r in ranked {
                 let takes = remaining.filter { (r.c.site.stock[$0.sku] ?? 0) >= $0.quantity }
@@ -236,5 +321,14 @@ struct Router {
     func candidate(_ s: Site, _ mode: SourcingMode, _ km: Double, _ takes: [RoutingLine], excluded: String?) -> RoutingCandidate {
         RoutingCandidate(locationId: s.id, code: s.code, mode: mode, distanceKm: (km * 1000).rounded() / 1000, lines: takes.map(\.line),
                          score: nil, excluded: excluded, costs: [:])
+    }
+}
+
+extension RoutingDecision {
+    /// The decision an outcome of `rule` makes: its policy (or `policy`), candidates, step and
+    /// assignments (or `assignments`, line → location id).
+    init(rule: String, _ o: Router.Outcome, policy: String? = nil, assignments: [Int: String]? = nil, at: Date) {
+        self.init(rule: rule, step: o.step, policy: policy ?? o.policy, candidates: o.candidates,
+                  assignments: assignments ?? o.assignments.mapValues(\.site), at: at)
     }
 }

@@ -64,12 +64,31 @@ extension APIHandlers {
     func setRoutingRule(_ input: Operations.SetRoutingRule.Input) async throws -> Operations.SetRoutingRule.Output {
         guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
         let rule = try await services.orders.setRoutingRule(Self.newRoutingRule(b), caller: try caller)
-        return .ok(.init(body: .json(.init(
-            channelId: rule.channelId, name: rule.name, useStores: rule.useStores, useWarehouses: rule.useWarehouses, maxLocations: rule.maxLocations,
-            noSplitBelow: rule.noSplitBelow, fallback: .init(rawValue: rule.fallback.rawValue),
-            weights: .init(distancePerKm: rule.weights.distancePerKm, split: rule.weights.split, lastUnits: rule.weights.lastUnits,
-                           priority: rule.weights.priority, capacity: rule.weights.capacity),
-            version: rule.version, updatedAt: rule.updatedAt))))
+        return .ok(.init(body: .json(Self.routingRule(rule))))
+    }
+
+    func listRoutingRules(_ input: Operations.ListRoutingRules.Input) async throws -> Operations.ListRoutingRules.Output {
+        _ = try caller
+        return .ok(.init(body: .json(.init(items: try await services.orders.routingRules().map(Self.routingRule)))))
+    }
+
+    static func routingRule(_ rule: RoutingRule) -> S.RoutingRule {
+        .init(channelId: rule.channelId, name: rule.name, useStores: rule.useStores, useWarehouses: rule.useWarehouses,
+              locations: rule.locations.map(Self.locationGroup), maxLocations: rule.maxLocations, noSplitBelow: rule.noSplitBelow,
+              next: rule.next.map { .init(name: $0.name, useStores: $0.useStores, useWarehouses: $0.useWarehouses,
+                                          locations: $0.locations.map(Self.locationGroup), maxLocations: $0.maxLocations) },
+              fallback: .init(rawValue: rule.fallback.rawValue), autoCancelAfterDays: rule.autoCancelAfterDays,
+              weights: .init(distancePerKm: rule.weights.distancePerKm, split: rule.weights.split, lastUnits: rule.weights.lastUnits,
+                             priority: rule.weights.priority, capacity: rule.weights.capacity),
+              version: rule.version, updatedAt: rule.updatedAt)
+    }
+
+    static func locationGroup(_ g: LocationGroup) -> S.LocationGroup {
+        .init(locations: g.locations, organisations: g.organisations, regions: g.regions)
+    }
+
+    static func locationGroup(_ g: S.LocationGroup) -> LocationGroup {
+        .init(locations: g.locations ?? [], organisations: g.organisations ?? [], regions: g.regions ?? [])
     }
 
     /// A rule as the API sends it (setting or simulating one), its defaults filled in.
@@ -79,8 +98,11 @@ extension APIHandlers {
                                     lastUnits: b.weights?.lastUnits ?? d.lastUnits, priority: b.weights?.priority ?? d.priority,
                                     capacity: b.weights?.capacity ?? d.capacity)
         return .init(channel: b.channelId, name: b.name, useStores: b.useStores ?? true, useWarehouses: b.useWarehouses ?? true,
-                     maxLocations: b.maxLocations ?? 3, noSplitBelow: b.noSplitBelow ?? 0,
-                     fallback: b.fallback.flatMap { RoutingRule.Fallback(rawValue: $0.rawValue) } ?? .reject, weights: w)
+                     locations: b.locations.map(Self.locationGroup), maxLocations: b.maxLocations ?? 3, noSplitBelow: b.noSplitBelow ?? 0,
+                     next: (b.next ?? []).map { RoutingStep(name: $0.name, useStores: $0.useStores ?? true, useWarehouses: $0.useWarehouses ?? true,
+                                                            locations: $0.locations.map(Self.locationGroup), maxLocations: $0.maxLocations ?? 3) },
+                     fallback: b.fallback.flatMap { RoutingRule.Fallback(rawValue: $0.rawValue) } ?? .reject,
+                     autoCancelAfterDays: b.autoCancelAfterDays, weights: w)
     }
 
     static func newOrder(_ b: S.NewOrder) -> OrderService.NewOrder {
@@ -129,7 +151,7 @@ extension APIHandlers {
     }
 
     static func routing(_ r: RoutingDecision) -> S.RoutingDecision {
-        .init(rule: r.rule, policy: r.policy, candidates: r.candidates.map { c in
+        .init(rule: r.rule, step: r.step, policy: r.policy, candidates: r.candidates.map { c in
             .init(locationId: c.locationId, code: c.code, mode: c.mode?.rawValue, distanceKm: c.distanceKm, lines: c.lines, score: c.score,
                   excluded: c.excluded, costs: .init(additionalProperties: c.costs))
         }, assignments: .init(additionalProperties: Dictionary(uniqueKeysWithValues: r.assignments.map { (String($0.key), $0.value) })),

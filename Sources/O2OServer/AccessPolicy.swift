@@ -71,6 +71,7 @@ public struct AccessPolicy: ServerMiddleware {
         "releaseOrderHold": .ordersManage,
         "routeOrder": .ordersManage,
         "setRoutingRule": .routingConfigure,
+        "listRoutingRules": .ordersRead,
         "simulateRouting": .routingConfigure,
         "recordPosSales": .posSell,
         "editOrder": .ordersManage,

@@ -22,6 +22,7 @@ extension Texts {
         "priceRule": ("Price rule", "定价规则"),
         "routing": ("Routing", "订单路由"),
         "rule": ("Rule", "规则"),
+        "step": ("Step", "步骤"),
         "policy": ("Policy", "策略"),
         "candidate": ("Candidate", "候选"),
         "distance": ("Distance", "距离"),
@@ -244,7 +245,7 @@ extension Console {
                 rows += "<td class=\"num\">\(c.score.map { String(format: "%.2f", $0) } ?? "")</td><td>\(esc(parts))</td><td>\(esc(c.excluded ?? ""))</td></tr>"
             }
             body += """
-                <h2>\(esc(t("routing")))</h2><p>\(esc(t("rule"))): <b>\(esc(r.rule))</b> · \(esc(t("policy"))): \(esc(r.policy))</p>
+                <h2>\(esc(t("routing")))</h2><p>\(esc(t("rule"))): <b>\(esc(r.rule))</b>\(r.step.map { " · \(esc(t("step"))): <b>\(esc($0))</b>" } ?? "") · \(esc(t("policy"))): \(esc(r.policy))</p>
                 <table class="responsive"><thead><tr><th>\(esc(t("candidate")))</th><th>\(esc(t("mode")))</th><th>\(esc(t("distance")))</th>
                 <th>\(esc(t("canTake")))</th><th>\(esc(t("score")))</th><th>\(esc(t("costParts")))</th><th>\(esc(t("excluded")))</th></tr></thead>
                 <tbody>\(rows)</tbody></table>

@@ -12,7 +12,7 @@ import O2OOrders
 struct MarketplaceRoutes {
     let services: AppServices
     static let path = "/api/v1/marketplace-orders/{format}"
-    static let adapters: [String: any MarketplaceAdapter] = ["shopify": ShopifyAdapter(), "tmall": TmallAdapter(), "jd": TmallAdapter(name: "jd")]
+    static let adapters = Marketplaces.adapters
 
     func register(on router: Router<O2ORequestContext>) {
         router.post(RouterPath(Self.path)) { request, context -> Response in

@@ -43,6 +43,7 @@ extension PeriodicWorker {
     static func orders(_ services: AppServices) -> PeriodicWorker {
         PeriodicWorker(description: "orders worker", logger: services.logger, interval: .seconds(5)) {
             while try await services.orders.cancelUnpaid(limit: 100) == 100 {}
+            try await services.orders.cancelUnrouted()
         }
     }
 

@@ -71,6 +71,7 @@ struct AccessMatrixTests {
             "editOrder": (.post, "/api/v1/orders/ord_missing/edits", #"{"removeLines":[0]}"#),
             "listOrderChanges": (.get, "/api/v1/orders/ord_missing/changes", nil),
             "recordPosSales": (.post, "/api/v1/pos/sales", #"{"sales":[{"transactionId":"T1","locationId":"\#(store.id)","soldAt":"2026-01-01T00:00:00Z","lines":[{"sku":"AM-P-M","quantity":0,"unitPrice":100}],"payments":[{"tender":"cash","amount":100}]}]}"#),
+            "listRoutingRules": (.get, "/api/v1/routing-rules", nil),
             "setRoutingRule": (.put, "/api/v1/routing-rules", #"{"name":"matrix","maxLocations":0}"#),
             "simulateRouting": (.post, "/api/v1/routing-rules/simulate", #"{"rule":{"name":"matrix","maxLocations":0},"orderIds":["ord_missing"]}"#),
             "listNearbyStock": (.get, "/api/v1/inventory/nearby?lat=31.23&lng=121.47&sku=AM-P-M&quantity=1", nil),

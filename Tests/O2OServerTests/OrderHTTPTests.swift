@@ -256,6 +256,32 @@ struct ManualRoutingHTTPTests {
             #expect(try await s.services.inventory.verify().ok)
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func setRoutingRule_withAGroupAndNextSteps_isListedAsStored_andABadGroupIs422(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup
+            let store = try await s.locations().first { $0.kind == .store }!
+            _ = try await CatalogFixture.make(s.services)
+            // act
+            let set = try await s.call(.put, "/api/v1/routing-rules", as: .ops, json: #"""
+                {"channelId":"AM-WEB","name":"own store first","useWarehouses":false,"locations":{"locations":["\#(store.code)"]},
+                 "next":[{"name":"warehouses","useStores":false,"maxLocations":1}],"fallback":"manual","autoCancelAfterDays":3}
+                """#)
+            let listed = try await s.call(.get, "/api/v1/routing-rules", as: .ops)
+            let bad = try await s.call(.put, "/api/v1/routing-rules", as: .ops, json: #"""
+                {"channelId":"AM-WEB","name":"bad","next":[{"name":"x","locations":{"regions":["Shanghai"]}}],"autoCancelAfterDays":3}
+                """#)
+            // check
+            #expect(set.status == 200, "\(set.body)")
+            let rules = try #require(listed.json["items"] as? [[String: Any]])
+            let rule = try #require(rules.first { $0["name"] as? String == "own store first" })
+            #expect((rule["locations"] as? [String: Any])?["locations"] as? [String] == [store.code])
+            #expect((rule["next"] as? [[String: Any]])?.map { $0["name"] as? String } == ["warehouses"])
+            #expect(rule["autoCancelAfterDays"] as? Int == 3 && rule["fallback"] as? String == "manual")
+            #expect(bad.status == 422 && bad.body.contains("next[0].locations.regions[0]") && bad.body.contains("autoCancelAfterDays"), "\(bad.body)")
+        }
+    }
 }
 
 @Suite("Editing orders through the API and acting on them in the console")

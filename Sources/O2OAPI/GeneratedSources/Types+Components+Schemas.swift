@@ -5073,6 +5073,10 @@ extension Components {
         public struct RoutingDecision: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/RoutingDecision/rule`.
             public var rule: Swift.String
+            /// The rule's step that decided, when the rule has more than one.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RoutingDecision/step`.
+            public var step: Swift.String?
             /// - Remark: Generated from `#/components/schemas/RoutingDecision/policy`.
             public var policy: Swift.String
             /// - Remark: Generated from `#/components/schemas/RoutingDecision/candidates`.
@@ -5107,18 +5111,21 @@ extension Components {
             ///
             /// - Parameters:
             ///   - rule:
+            ///   - step: The rule's step that decided, when the rule has more than one.
             ///   - policy:
             ///   - candidates:
             ///   - assignments: Line number → location id.
             ///   - at:
             public init(
                 rule: Swift.String,
+                step: Swift.String? = nil,
                 policy: Swift.String,
                 candidates: [Components.Schemas.RoutingCandidate],
                 assignments: Components.Schemas.RoutingDecision.AssignmentsPayload,
                 at: Foundation.Date
             ) {
                 self.rule = rule
+                self.step = step
                 self.policy = policy
                 self.candidates = candidates
                 self.assignments = assignments
@@ -5126,6 +5133,7 @@ extension Components {
             }
             public enum CodingKeys: String, CodingKey {
                 case rule
+                case step
                 case policy
                 case candidates
                 case assignments
@@ -5508,6 +5516,8 @@ extension Components {
             public var useStores: Swift.Bool?
             /// - Remark: Generated from `#/components/schemas/RoutingRule/useWarehouses`.
             public var useWarehouses: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/locations`.
+            public var locations: Components.Schemas.LocationGroup?
             /// The most locations one order is split across (1: never split).
             ///
             /// - Remark: Generated from `#/components/schemas/RoutingRule/maxLocations`.
@@ -5516,13 +5526,25 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/RoutingRule/noSplitBelow`.
             public var noSplitBelow: Swift.Int64?
+            /// Steps tried in order when the one before could not place every line (the rule's own fields are its first step).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/next`.
+            public var next: [Components.Schemas.RoutingStep]?
+            /// When no step can place the order: refuse it, or hold it for a person to route.
+            ///
             /// - Remark: Generated from `#/components/schemas/RoutingRule/fallback`.
             @frozen public enum FallbackPayload: String, Codable, Hashable, Sendable, CaseIterable {
                 case reject = "reject"
                 case manual = "manual"
             }
+            /// When no step can place the order: refuse it, or hold it for a person to route.
+            ///
             /// - Remark: Generated from `#/components/schemas/RoutingRule/fallback`.
             public var fallback: Components.Schemas.RoutingRule.FallbackPayload?
+            /// With the manual fallback: cancel an order still waiting on its routing hold this many days after routing last tried (stock released, payment refunded).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RoutingRule/autoCancelAfterDays`.
+            public var autoCancelAfterDays: Swift.Int?
             /// - Remark: Generated from `#/components/schemas/RoutingRule/weights`.
             public struct WeightsPayload: Codable, Hashable, Sendable {
                 /// - Remark: Generated from `#/components/schemas/RoutingRule/weights/distancePerKm`.
@@ -5577,9 +5599,12 @@ extension Components {
             ///   - name:
             ///   - useStores:
             ///   - useWarehouses:
+            ///   - locations:
             ///   - maxLocations: The most locations one order is split across (1: never split).
             ///   - noSplitBelow: Orders worth less (minor units) are never split.
-            ///   - fallback:
+            ///   - next: Steps tried in order when the one before could not place every line (the rule's own fields are its first step).
+            ///   - fallback: When no step can place the order: refuse it, or hold it for a person to route.
+            ///   - autoCancelAfterDays: With the manual fallback: cancel an order still waiting on its routing hold this many days after routing last tried (stock released, payment refunded).
             ///   - weights:
             ///   - version:
             ///   - updatedAt:
@@ -5588,9 +5613,12 @@ extension Components {
                 name: Swift.String,
                 useStores: Swift.Bool? = nil,
                 useWarehouses: Swift.Bool? = nil,
+                locations: Components.Schemas.LocationGroup? = nil,
                 maxLocations: Swift.Int? = nil,
                 noSplitBelow: Swift.Int64? = nil,
+                next: [Components.Schemas.RoutingStep]? = nil,
                 fallback: Components.Schemas.RoutingRule.FallbackPayload? = nil,
+                autoCancelAfterDays: Swift.Int? = nil,
                 weights: Components.Schemas.RoutingRule.WeightsPayload? = nil,
                 version: Swift.Int? = nil,
                 updatedAt: Foundation.Date? = nil
@@ -5599,9 +5627,12 @@ extension Components {
                 self.name = name
                 self.useStores = useStores
                 self.useWarehouses = useWarehouses
+                self.locations = locations
                 self.maxLocations = maxLocations
                 self.noSplitBelow = noSplitBelow
+                self.next = next
                 self.fallback = fallback
+                self.autoCancelAfterDays = autoCancelAfterDays
                 self.weights = weights
                 self.version = version
                 self.updatedAt = updatedAt
@@ -5611,12 +5642,93 @@ extension Components {
                 case name
                 case useStores
                 case useWarehouses
+                case locations
                 case maxLocations
                 case noSplitBelow
+                case next
                 case fallback
+                case autoCancelAfterDays
                 case weights
                 case version
                 case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RoutingStep`.
+        public struct RoutingStep: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RoutingStep/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/RoutingStep/useStores`.
+            public var useStores: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/RoutingStep/useWarehouses`.
+            public var useWarehouses: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/RoutingStep/locations`.
+            public var locations: Components.Schemas.LocationGroup?
+            /// - Remark: Generated from `#/components/schemas/RoutingStep/maxLocations`.
+            public var maxLocations: Swift.Int?
+            /// Creates a new `RoutingStep`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - useStores:
+            ///   - useWarehouses:
+            ///   - locations:
+            ///   - maxLocations:
+            public init(
+                name: Swift.String,
+                useStores: Swift.Bool? = nil,
+                useWarehouses: Swift.Bool? = nil,
+                locations: Components.Schemas.LocationGroup? = nil,
+                maxLocations: Swift.Int? = nil
+            ) {
+                self.name = name
+                self.useStores = useStores
+                self.useWarehouses = useWarehouses
+                self.locations = locations
+                self.maxLocations = maxLocations
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case useStores
+                case useWarehouses
+                case locations
+                case maxLocations
+            }
+        }
+        /// Only these locations: the named ones, those of these organisations (a franchisee's stores) and those in these regions, together. Left out: every location.
+        ///
+        /// - Remark: Generated from `#/components/schemas/LocationGroup`.
+        public struct LocationGroup: Codable, Hashable, Sendable {
+            /// Location ids or codes.
+            ///
+            /// - Remark: Generated from `#/components/schemas/LocationGroup/locations`.
+            public var locations: [Swift.String]?
+            /// Organisation ids.
+            ///
+            /// - Remark: Generated from `#/components/schemas/LocationGroup/organisations`.
+            public var organisations: [Swift.String]?
+            /// 6-digit province
+            ///
+            /// - Remark: Generated from `#/components/schemas/LocationGroup/regions`.
+            public var regions: [Swift.String]?
+            /// Creates a new `LocationGroup`.
+            ///
+            /// - Parameters:
+            ///   - locations: Location ids or codes.
+            ///   - organisations: Organisation ids.
+            ///   - regions: 6-digit province
+            public init(
+                locations: [Swift.String]? = nil,
+                organisations: [Swift.String]? = nil,
+                regions: [Swift.String]? = nil
+            ) {
+                self.locations = locations
+                self.organisations = organisations
+                self.regions = regions
+            }
+            public enum CodingKeys: String, CodingKey {
+                case locations
+                case organisations
+                case regions
             }
         }
         /// - Remark: Generated from `#/components/schemas/OrderRouting`.

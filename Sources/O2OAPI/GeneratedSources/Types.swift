@@ -446,6 +446,11 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /cod-remittances`.
     /// - Remark: Generated from `#/paths//cod-remittances/post(remitCashOnDelivery)`.
     func remitCashOnDelivery(_ input: Operations.RemitCashOnDelivery.Input) async throws -> Operations.RemitCashOnDelivery.Output
+    /// The routing rules in force, the default one (no channelId) first.
+    ///
+    /// - Remark: HTTP `GET /routing-rules`.
+    /// - Remark: Generated from `#/paths//routing-rules/get(listRoutingRules)`.
+    func listRoutingRules(_ input: Operations.ListRoutingRules.Input) async throws -> Operations.ListRoutingRules.Output
     /// Set a channel's routing rule (without channelId, the default rule); applies to orders placed from then on.
     ///
     /// - Remark: HTTP `PUT /routing-rules`.
@@ -1563,6 +1568,13 @@ extension APIProtocol {
             headers: headers,
             body: body
         ))
+    }
+    /// The routing rules in force, the default one (no channelId) first.
+    ///
+    /// - Remark: HTTP `GET /routing-rules`.
+    /// - Remark: Generated from `#/paths//routing-rules/get(listRoutingRules)`.
+    public func listRoutingRules(headers: Operations.ListRoutingRules.Input.Headers = .init()) async throws -> Operations.ListRoutingRules.Output {
+        try await listRoutingRules(Operations.ListRoutingRules.Input(headers: headers))
     }
     /// Set a channel's routing rule (without channelId, the default rule); applies to orders placed from then on.
     ///
