@@ -177,3 +177,41 @@ extension InventoryService {
         }, id: \.id)
     }
 }
+
+// MARK: - A shelf found empty
+
+extension InventoryService {
+    /// Writes off what a location has free of these SKUs — on hand beyond what orders hold — as
+    /// one adjustment each: its staff found the shelf empty (an order rejected as out of stock).
+    /// Read on the balances as locked now, so units a reservation took meanwhile stay. Joins the
+    /// caller's transaction; returns the movements (none when nothing was free).
+    public func writeOffFree(location ref: String, skus: [String], reason: String, referenceType: String, referenceId: String,
+                             caller: Caller) async throws -> [Movement] {
+        let location = try await stockLocation(ref, field: "locationId", scope: caller.principal.scope)
+        let now = clock.instant()
+        return try await db.write { tx in
+            let lock = tx.engine == .postgres ? " FOR UPDATE" : ""
+            let rows = try await tx.sql.raw("""
+                SELECT sku_id, on_hand, reserved FROM inventory_balances
+                WHERE location_id = \(bind: location.id) AND sku_id IN \(SQLQueryString.list(skus)) ORDER BY sku_id\(unsafeRaw: lock)
+                """).all()
+            var changes: [Change] = []
+            for r in rows {
+                let free = try r.decode(column: "on_hand", as: Int.self) - r.decode(column: "reserved", as: Int.self)
+                guard free > 0 else { continue }
+                var c = Change(line: changes.count, sku: try r.decode(column: "sku_id", as: String.self), location: location.id,
+                               organisation: location.organisationId, kind: .adjustment, reason: reason, referenceType: referenceType,
+                               referenceId: referenceId)
+                c.onHand = -free
+                c.guarding = .available(safety: 0)
+                changes.append(c)
+            }
+            guard !changes.isEmpty else { return [] }
+            let movements = try await apply(changes, tx, caller: caller, at: now)
+            try await recorder.record(tx, caller: caller, action: MovementKind.adjustment.rawValue, entityType: "inventory_location",
+                                      entityId: location.id, before: [Movement]?.none, after: movements, organisationId: location.organisationId,
+                                      locationId: location.id, event: "inventory.movements_posted")
+            return movements
+        }
+    }
+}

@@ -102,7 +102,7 @@ enum OrderRows {
 
     static func update(payment p: Payment, _ tx: Transaction) async throws {
         try await tx.sql.raw("""
-            UPDATE order_payments SET status = \(bind: p.status.rawValue), captured = \(bind: p.captured), refunded = \(bind: p.refunded),
+            UPDATE order_payments SET status = \(bind: p.status.rawValue), amount = \(bind: p.amount), captured = \(bind: p.captured), refunded = \(bind: p.refunded),
                 provider_reference = \(bind: p.providerReference), updated_at = \(bind: p.updatedAt.epochMillis)
             WHERE id = \(bind: p.id)
             """).run()

@@ -205,8 +205,9 @@ extension OrderService {
             o.timeline.append(TimelineEntry(at: now, kind: "held", status: o.status, actorId: caller.principal.id,
                                             note: "routing: no location can take line(s) \(outcome.unplaced) as edited; queued for manual routing"))
         }
+        let unpaid = try await Self.lowerCashOnDelivery(&o, by: removedValue, at: now, caller: caller, tx)
         try await save(&o, before: before, action: "edit", event: "order.edited", caller: caller, tx)
-        return (o, removedValue)
+        return (o, unpaid)
     }
 
     /// The order's edits, oldest first.

@@ -53,7 +53,7 @@ extension OrderService {
                     try await OrderRows.ledger(payment: o.payments[i].id, kind: "capture", amount: o.payments[i].amount, at: now, caller: caller, tx)
                 }
                 o.paidTotal = o.payments.reduce(0) { $0 + $1.captured }
-                if o.paymentStatus == .codDue, o.paidTotal >= o.total { o.paymentStatus = .paid }
+                if o.paymentStatus == .codDue, o.payments.allSatisfy({ $0.captured >= $0.amount }) { o.paymentStatus = .paid }
             }
             o.status = next
             o.timeline.append(TimelineEntry(at: now, kind: "status", status: next, actorId: caller.principal.id, note: note))

@@ -86,15 +86,8 @@ extension OrderService {
         switch reason {
         case .outOfStock:
             // The shelf did not have what the ledger said: what is not held for other orders is not there.
-            var gone: [InventoryService.MovementLine] = []
-            for sku in units.keys.sorted() {
-                let b = try await inventory.balance(sku: sku, location: site.id, scope: .all)
-                if b.onHand - b.reserved > 0 { gone.append(.init(sku: sku, quantity: -(b.onHand - b.reserved))) }
-            }
-            if !gone.isEmpty {
-                _ = try await inventory.post(.init(location: site.id, kind: .adjustment, reason: "out of stock: " + why, referenceType: "order",
-                                                   referenceId: o.id, lines: gone), caller: acting)
-            }
+            _ = try await inventory.writeOffFree(location: site.id, skus: units.keys.sorted(), reason: "out of stock: " + why, referenceType: "order",
+                                                 referenceId: o.id, caller: acting)
         case .damaged:
             _ = try await inventory.post(.init(location: site.id, kind: .damage, reason: "damaged: " + why, referenceType: "order", referenceId: o.id,
                                                lines: units.keys.sorted().map { .init(sku: $0, quantity: units[$0]!) }), caller: acting)
@@ -346,8 +339,9 @@ extension OrderService {
             }
             let what = amounts.sorted { $0.key < $1.key }.map { "line \($0.key) × \($0.value)" }.joined(separator: ", ")
             o.timeline.append(TimelineEntry(at: now, kind: "lines_cancelled", status: o.status, actorId: caller.principal.id, note: "\(what): \(reason)"))
+            let unpaid = try await Self.lowerCashOnDelivery(&o, by: value, at: now, caller: caller, tx)
             try await save(&o, before: before, action: "cancel_lines", event: "order.lines_cancelled", caller: caller, tx)
-            return (o, min(value, refundable))
+            return (o, min(unpaid, refundable))
         }
         return try await refund(cancelled, amount: due, reason: reason, caller: caller)
     }
@@ -391,6 +385,22 @@ extension OrderService {
             try await save(&o, before: before, action: "refund", event: "order.refunded", caller: caller, tx)
             return o
         }
+    }
+
+    /// Takes `value` off what the order's cash-on-delivery payments have still to collect, first
+    /// payment first (a `reduce` ledger row each); returns the part of `value` left, which was
+    /// paid before and is refunded.
+    static func lowerCashOnDelivery(_ o: inout Order, by value: Int64, at now: Date, caller: Caller, _ tx: Transaction) async throws -> Int64 {
+        var left = value
+        for i in o.payments.indices where o.payments[i].tender == .cod && o.payments[i].status == .pending && o.payments[i].amount > 0 && left > 0 {
+            let cut = min(left, o.payments[i].amount)
+            o.payments[i].amount -= cut
+            o.payments[i].updatedAt = now
+            try await OrderRows.update(payment: o.payments[i], tx)
+            try await OrderRows.ledger(payment: o.payments[i].id, kind: "reduce", amount: cut, at: now, caller: caller, tx)
+            left -= cut
+        }
+        return left
     }
 
     // MARK: Helpers

@@ -134,6 +134,16 @@ struct Site: Sendable {
     var poolPickup: Bool
 
     var capacityLeft: Int { dailyCapacity - usedToday }
+
+    /// The lines it has the stock for, whole, in order: two lines of one SKU count together.
+    func takes(_ lines: [RoutingLine]) -> [RoutingLine] {
+        var left = stock
+        return lines.filter { l in
+            guard let n = left[l.sku], n >= l.quantity else { return false }
+            left[l.sku] = n - l.quantity
+            return true
+        }
+    }
 }
 
 struct RoutingLine: Sendable {
@@ -243,7 +253,7 @@ struct Router {
         // Every usable candidate is explained with what it could take and what that would cost.
         for tier in tiers {
             for c in tier {
-                let takes = lines.filter { (c.site.stock[$0.sku] ?? 0) >= $0.quantity }
+                let takes = c.site.takes(lines)
                 let (score, costs) = cost(c.site, km: c.km, takes: takes, locations: 1)
                 var rc = candidate(c.site, c.mode, c.km, takes, excluded: takes.isEmpty ? "has none of the lines in the quantity asked" : nil)
                 if !takes.isEmpty { rc.score = score; rc.costs = costs }
@@ -253,7 +263,7 @@ struct Router {
         let all = Set(lines.map(\.line))
         // 1. One location for the whole order, in tier order.
         for tier in tiers {
-            let whole = tier.filter { c in lines.allSatisfy { (c.site.stock[$0.sku] ?? 0) >= $0.quantity } }
+            let whole = tier.filter { c in c.site.takes(lines).count == lines.count }
                 .map { (c: $0, cost: cost($0.site, km: $0.km, takes: lines, locations: 1).0) }
             if let best = whole.min(by: { $0.cost < $1.cost })?.c {
                 return Outcome(assignments: Dictionary(uniqueKeysWithValues: lines.map { ($0.line, (best.site.id, best.mode)) }), policy: policy,
@@ -261,7 +271,8 @@ struct Router {
             }
         }
         // 2. A split, greedy: each step takes the candidate that covers the most remaining lines
-        //    (stores before carriers at equal cover), then the cheapest.
+        //    (stores before carriers at equal cover), then the cheapest. A location chosen took
+        //    all it could, so it is not asked again.
         guard step.maxLocations > 1, value >= rule.noSplitBelow else {
             return Outcome(assignments: [:], policy: policy + (step.maxLocations > 1 ? "; below the split threshold" : "; never split"),
                            candidates: candidates, unplaced: lines.map(\.line).sorted())
@@ -269,17 +280,19 @@ struct Router {
         var remaining = lines
         var assignments: [Int: (site: String, mode: SourcingMode)] = [:]
         var used = 0
+        var chosen: Set<String> = []
         let ranked = tiers.enumerated().flatMap { t, tier in tier.map { (tier: t, c: $0) } }
         while !remaining.isEmpty, used < step.maxLocations {
             var best: (tier: Int, c: (site: Site, mode: SourcingMode, km: Double), takes: [RoutingLine], cost: Double)?
-            for r in ranked {
-                let takes = remaining.filter { (r.c.site.stock[$0.sku] ?? 0) >= $0.quantity }
+            for r in ranked where !chosen.contains(r.c.site.id) {
+                let takes = r.c.site.takes(remaining)
                 guard !takes.isEmpty else { continue }
                 let c = cost(r.c.site, km: r.c.km, takes: takes, locations: used + 1).0
                 if let b = best, (-takes.count, r.tier, c) >= (-b.takes.count, b.tier, b.cost) { continue }
                 best = (r.tier, r.c, takes, c)
             }
             guard let best else { break }
+            chosen.insert(best.c.site.id)
             for l in best.takes { assignments[l.line] = (best.c.site.id, best.c.mode) }
             remaining.removeAll { l in best.takes.contains { $0.line == l.line } }
             used += 1
@@ -302,8 +315,10 @@ struct Router {
     func cost(_ s: Site, km: Double, takes: [RoutingLine], locations: Int) -> (Double, [String: Double]) {
         let w = rule.weights
         var last = 0.0
+        var stock = s.stock
         for l in takes {
-            let left = (s.stock[l.sku] ?? 0) - l.quantity
+            let left = (stock[l.sku] ?? 0) - l.quantity
+            stock[l.sku] = left
             if left == 0 { last += 1 } else if left == 1 { last += 0.5 }
         }
         var parts: [String: Double] = [

@@ -43,4 +43,23 @@ struct CashOnDeliveryTests {
             #expect(again?.status == 422 && again?.fields == ["paymentIds[0]"])
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func cancelLines_ofACashOnDeliveryOrder_lowersWhatTheCourierCollects_andRefundsNothing(_ engine: DatabaseEngine) async throws {
+        try await Shop.with(engine) { s in
+            // setup: 3 units, ¥99 each, all cash on delivery
+            try await s.receive(s.skus[1], 5, at: s.a)
+            var new = s.delivery([(s.skus[1], 3)], paid: false)
+            new.payments = [(tender: .cod, amount: 29_700)]
+            let o = try await s.orders.place(new, caller: .system)
+            // act
+            let cut = try await s.orders.cancelLines(o.id, lines: [(line: 0, quantity: 1)], reason: "customer wants two", caller: .system)
+            for next in [OrderStatus.released, .picking, .shipped, .delivered] { _ = try await s.orders.advance(o.id, to: next, caller: .system) }
+            // check
+            #expect(cut.payments[0].amount == 19_800 && cut.payments[0].refunded == 0 && cut.paymentStatus == .codDue)
+            let due = try await s.orders.cashOnDeliveryDue(collector: s.a.code, scope: .all)
+            #expect(due.map(\.amount) == [19_800], "the courier collects what is left, not what was ordered")
+            #expect(try await s.orders.order(o.id, scope: .all).paymentStatus == .paid)
+        }
+    }
 }

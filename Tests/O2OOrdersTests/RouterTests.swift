@@ -74,4 +74,19 @@ struct RouterTests {
         #expect(outcome.unplaced == [0] && outcome.assignments.isEmpty && outcome.step == "warehouses")
         #expect(outcome.policy.contains("tried first: 'franchise first' (could not place line(s) 0)"))
     }
+
+    @Test func route_twoLinesOfOneSku_countTogether_soAStoreWithEnoughForEitherButNotBothDoesNotTakeBoth() {
+        // setup: the store has 3, the warehouse 5
+        var sites = Self.storeAndWarehouse
+        sites[0].stock = ["sku_a": 3]
+        let lines = [RoutingLine(line: 0, sku: "sku_a", quantity: 2), RoutingLine(line: 1, sku: "sku_a", quantity: 2)]
+        // act
+        let whole = Router(rule: .standard(at: Date())).route(lines, .delivery(lat: 31.23, lng: 121.48), value: 19_800, sites: sites)
+        sites[1].stock = ["sku_a": 1]
+        let split = Router(rule: .standard(at: Date())).route(lines, .delivery(lat: 31.23, lng: 121.48), value: 19_800, sites: sites)
+        // check
+        #expect(whole.assignments[0]?.site == "loc_wh" && whole.assignments[1]?.site == "loc_wh", "only the warehouse has 4")
+        #expect(whole.candidates.first { $0.locationId == "loc_st" }?.lines == [0], "the store could take one of the two lines")
+        #expect(split.unplaced == [1] && split.assignments.isEmpty, "3 + 1 units cannot make two lines of 2")
+    }
 }
