@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import O2OCore
 
@@ -375,6 +376,13 @@ public enum MarketplaceMoney {
 public struct ShopifyAdapter: MarketplaceAdapter {
     public let name = "shopify"
     public init() {}
+
+    /// Whether a webhook came from Shopify: its `X-Shopify-Hmac-Sha256` header is the base64 of
+    /// HMAC-SHA256 over the raw body, keyed by the app's shared secret. Compared in constant time.
+    public static func verifyWebhook(body: Data, hmacHeader: String, secret: String) -> Bool {
+        guard let given = Data(base64Encoded: hmacHeader.trimmingCharacters(in: .whitespaces)), !secret.isEmpty else { return false }
+        return HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: body, using: SymmetricKey(data: Data(secret.utf8)))
+    }
 
     public static let financialStatuses = ["pending", "authorized", "partially_paid", "paid", "partially_refunded", "refunded", "voided", "expired"]
     public static let fulfillmentStatuses = ["unfulfilled", "partial", "fulfilled", "restocked"]

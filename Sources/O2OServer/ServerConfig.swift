@@ -32,6 +32,9 @@ public struct ServerConfig: Sendable {
     public var paymentNotifiers = PaymentNotifiers()
     /// Places addresses that came without coordinates (marketplace orders) at their region's centre.
     public var geocoder: (any Geocoder)?
+    /// The Shopify app's shared secret: a webhook to the Shopify intake signed with it
+    /// (`X-Shopify-Hmac-Sha256`) is taken without a bearer token.
+    public var shopifyWebhookSecret: String?
     public init() {}
 }
 

@@ -60,6 +60,7 @@ struct CommonOptions: ParsableArguments {
             wechatPayCertificateFiles: (reader.string(forKey: "wechatpay.certificate.files") ?? "").split(separator: ",").map(String.init),
             wechatPayAPIv3Key: reader.string(forKey: "wechatpay.apiv3.key"))
         c.geocoder = try ServerConfig.geocoder(regionFile: reader.string(forKey: "region.centroids"))
+        c.shopifyWebhookSecret = reader.string(forKey: "shopify.webhook.secret")
         let level = logLevel ?? reader.string(forKey: "log.level", default: "info")
         guard let parsed = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level '\(level)'") }
         c.logLevel = parsed
@@ -111,6 +112,7 @@ struct Serve: AsyncParsableCommand {
               O2O_WECHATPAY_CERTIFICATE_FILES  WeChat Pay platform certificate(s), comma-separated
               O2O_WECHATPAY_APIV3_KEY          the merchant's APIv3 key, to decrypt WeChat Pay notifications
               O2O_REGION_CENTROIDS             adcode,name,longitude,latitude table placing marketplace addresses
+              O2O_SHOPIFY_WEBHOOK_SECRET       the Shopify app's secret: signed webhooks need no bearer token
               O2O_DEMO_PASSWORD     password of the demo users (generated when unset)
               O2O_CONFIG            the JSON config file
             """)

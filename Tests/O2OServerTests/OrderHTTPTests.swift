@@ -1,4 +1,5 @@
 import _CryptoExtras
+import Crypto
 import Foundation
 import HTTPTypes
 import NIOCore
@@ -331,6 +332,38 @@ struct OrderEditHTTPTests {
             let order = try await s.services.orders.order(id, scope: .all)
             #expect(order.status == .cancelled && order.holds == [.fraud] && order.paymentStatus == .refunded)
             #expect(try await s.services.inventory.balance(sku: c.skuId, location: store.id, scope: .all).reserved == 0)
+        }
+    }
+}
+
+@Suite("Marketplace intake through HTTP: a signed Shopify webhook needs no token")
+struct ShopifyWebhookHTTPTests {
+    static let secret = "shpss_test_secret"
+
+    static func sign(_ body: String, _ secret: String) -> String {
+        Data(HMAC<SHA256>.authenticationCode(for: Data(body.utf8), using: SymmetricKey(data: Data(secret.utf8)))).base64EncodedString()
+    }
+
+    @Test func shopifyWebhook_signedWithTheAppsSecret_isTaken_andAWrongOrMissingSignatureIs401() async throws {
+        try await TestServer.run(configure: { $0.shopifyWebhookSecret = Self.secret }) { (s: TestServer) async throws in
+            // setup
+            _ = try await s.services.catalog.createChannel(code: "SHOPIFY", name: "Shopify store", kind: .marketplace, currency: "USD", caller: .system)
+            let body = #"{"orders": []}"#
+            let path = "/api/v1/marketplace-orders/shopify?channel=SHOPIFY"
+            func post(_ signature: String?, format: String = "shopify") async throws -> TestServer.Reply {
+                var headers: HTTPFields = [.contentType: "application/json"]
+                if let signature { headers[HTTPField.Name("X-Shopify-Hmac-Sha256")!] = signature }
+                return try await s.call(.post, path.replacingOccurrences(of: "/shopify?", with: "/\(format)?"), json: body, headers: headers)
+            }
+            // act
+            let signed = try await post(Self.sign(body, Self.secret))
+            let wrong = try await post(Self.sign(body, "another secret"))
+            let tampered = try await post(Self.sign(#"{"orders":[]}"#, Self.secret))
+            let none = try await post(nil)
+            let tmall = try await post(Self.sign(body, Self.secret), format: "tmall")
+            // check
+            #expect(signed.status == 200 && (signed.json["results"] as? [Any])?.isEmpty == true, "\(signed.body)")
+            #expect([wrong.status, tampered.status, none.status, tmall.status] == [Int](repeating: 401, count: 4))
         }
     }
 }
