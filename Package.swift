@@ -71,6 +71,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Fulfilment at the locations; its route planner (RoutePlanning/) uses Foundation only.
+        .target(
+            name: "O2OFulfillment",
+            dependencies: ["O2OCore", "O2ONetwork", "O2OOrders"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "O2OAPI",
             dependencies: [
@@ -82,7 +88,7 @@ let package = Package(
         .target(
             name: "O2OServer",
             dependencies: [
-                "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OAPI",
+                "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OFulfillment", "O2OAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -103,11 +109,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Benchmarks (scripts/bench-catalog.sh, scripts/bench-inventory.sh): catalog import, price resolution, search, reservations, ATP, order routing, the Olist order replay.
+        // Benchmarks (scripts/bench-*.sh): catalog import, price resolution, search, reservations, ATP, order routing, checkout, the Olist order replay, vehicle routes on CVRPLIB.
         .executableTarget(
             name: "o2o-bench",
             dependencies: [
-                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders",
+                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OFulfillment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -116,7 +122,7 @@ let package = Package(
         ),
         .target(
             name: "O2OTestSupport",
-            dependencies: ["O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OServer"],
+            dependencies: ["O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OFulfillment", "O2OServer"],
             path: "Tests/O2OTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -144,6 +150,11 @@ let package = Package(
             name: "O2OOrdersTests",
             dependencies: ["O2OOrders", "O2OInventory", "O2OCatalog", "O2ONetwork", "O2OCore", "O2OServer", "O2OTestSupport",
                            .product(name: "_CryptoExtras", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "O2OFulfillmentTests",
+            dependencies: ["O2OFulfillment", "O2OOrders", "O2OInventory", "O2ONetwork", "O2OCore", "O2OServer", "O2OTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -89,6 +89,10 @@ public enum EventCatalog {
         EventType("order.held", "An order was put on hold (payment, fraud, address, manual, routing)."),
         EventType("order.hold_released", "A hold on an order was lifted."),
         EventType("order.routing_rule_set", "A channel's routing rule (or the default) was set."),
+        EventType("order.marketplace_status", "An order a marketplace sold moved to another of the marketplace's states; the payload names it in the marketplace's own words, for the connector that writes it back."),
+        EventType("delivery.routes_planned", "A store's deliveries were planned into vehicle routes, replacing its routes that had not left."),
+        EventType("delivery.route_dispatched", "A delivery route left the store; its orders are shipped."),
+        EventType("delivery.stop_confirmed", "A driver confirmed a stop of a route as delivered (the order is delivered) or failed (with a note)."),
     ]
     public static let names = Set(all.map(\.name))
 }

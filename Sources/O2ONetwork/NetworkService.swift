@@ -114,8 +114,9 @@ public struct NetworkService: Sendable {
     }
 
     /// A location in scope, or 404: an id outside the caller's scope is answered as if it did not exist.
+    /// A location by its id or its code.
     public func location(_ id: String, scope: Scope) async throws -> Location {
-        let row = try await db.read { try await $0.raw("SELECT * FROM locations WHERE id = \(bind: id)").first() }
+        let row = try await db.read { try await $0.raw("SELECT * FROM locations WHERE id = \(bind: id) OR code = \(bind: id)").first() }
         guard let row else { throw Problem.notFound("location", id) }
         let location = try Self.location(row)
         guard scope.allows(organisationId: location.organisationId, locationId: location.id) else {

@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdBcrypt
 import Logging
 import O2OCatalog
+import O2OFulfillment
 import O2OInventory
 import O2ONetwork
 import O2OOrders
@@ -33,6 +34,7 @@ public struct AppServices: Sendable {
     public let importer: CatalogImporter
     public let inventory: InventoryService
     public let orders: OrderService
+    public let fulfillment: FulfillmentService
     public let audit: AuditLog
     public let webhooks: WebhookService
     public let idempotency: IdempotencyStore
@@ -52,6 +54,7 @@ public struct AppServices: Sendable {
         inventory = InventoryService(db: db, clock: clock, directory: StockDirectory(network: network, catalog: catalog))
         orders = OrderService(db: db, clock: clock, catalog: catalog, network: network, inventory: inventory, pricing: CatalogPricing(prices: prices),
                               notifiers: config.paymentNotifiers, geocoder: config.geocoder)
+        fulfillment = FulfillmentService(db: db, clock: clock, orders: orders, network: network)
         audit = AuditLog(db: db)
         webhooks = WebhookService(db: db, clock: clock, policy: config.webhooks)
         idempotency = IdempotencyStore(db: db, clock: clock, ttl: config.idempotencyTTL)
@@ -59,7 +62,7 @@ public struct AppServices: Sendable {
 
     /// Every module's migrations, in dependency order.
     public static let migrations: [Migration] = CoreMigrations.all + NetworkMigrations.all + CatalogMigrations.all + InventoryMigrations.all
-        + OrdersMigrations.all
+        + OrdersMigrations.all + FulfillmentMigrations.all
 
     public func migrate() async throws -> [String] {
         try await Migrator(db: db, migrations: Self.migrations, logger: logger).migrate(clock: clock)
@@ -88,7 +91,7 @@ struct NetworkDirectory: LocationDirectory {
         let l: Location
         do { l = try await network.location(locationId, scope: .all) } catch let p as Problem where p.status == 404 { return nil }
         let a = l.address
-        return LocationFacts(id: l.id, organisationId: l.organisationId, regionCodes: [a.provinceCode, a.cityCode, a.districtCode],
+        return LocationFacts(id: l.id, organisationId: l.organisationId, regionCodes: a.regionCodes,
                              currency: l.currency, isStore: l.kind == .store)
     }
 

@@ -367,3 +367,24 @@ struct ShopifyWebhookHTTPTests {
         }
     }
 }
+
+@Suite("Store delivery routes through HTTP")
+struct DeliveryRouteHTTPTests {
+    @Test func planDeliveryRoutes_forADeliveringStore_answersThePlan_andABadVehicleIs422() async throws {
+        try await TestServer.run { (s: TestServer) async throws in
+            // setup
+            let store = try #require(try await s.locations().first { $0.kind == .store && $0.capabilities.storeDelivery })
+            // act
+            let plan = try await s.call(.post, "/api/v1/delivery-routes/plan", as: .ops,
+                                        json: #"{"storeId":"\#(store.code)","vehicles":[{"id":"scooter","capacity":6}],"timeLimitSeconds":0.2}"#)
+            let bad = try await s.call(.post, "/api/v1/delivery-routes/plan", as: .ops,
+                                       json: #"{"storeId":"\#(store.code)","vehicles":[{"id":"scooter","capacity":0}]}"#)
+            let listed = try await s.call(.get, "/api/v1/delivery-routes?storeId=\(store.code)", as: .ops)
+            // check
+            #expect(plan.status == 200 && (plan.json["routes"] as? [Any])?.isEmpty == true && (plan.json["unassigned"] as? [Any])?.isEmpty == true,
+                    "\(plan.body)")
+            #expect(bad.status == 422 && bad.body.contains("vehicles[0].capacity"), "\(bad.body)")
+            #expect(listed.status == 200 && (listed.json["items"] as? [Any])?.isEmpty == true)
+        }
+    }
+}

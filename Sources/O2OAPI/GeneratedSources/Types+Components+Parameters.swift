@@ -40,6 +40,8 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/parameters/PriceListId`.
         public typealias PriceListId = Swift.String
+        /// - Remark: Generated from `#/components/parameters/RouteId`.
+        public typealias RouteId = Swift.String
         /// - Remark: Generated from `#/components/parameters/OrderId`.
         public typealias OrderId = Swift.String
         /// - Remark: Generated from `#/components/parameters/ReservationId`.

@@ -5653,6 +5653,385 @@ extension Components {
                 case updatedAt
             }
         }
+        /// - Remark: Generated from `#/components/schemas/DeliveryVehicle`.
+        public struct DeliveryVehicle: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DeliveryVehicle/id`.
+            public var id: Swift.String
+            /// Units it carries at once.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DeliveryVehicle/capacity`.
+            public var capacity: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/DeliveryVehicle/count`.
+            public var count: Swift.Int?
+            /// When it must be back at the store.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DeliveryVehicle/shiftEnd`.
+            public var shiftEnd: Foundation.Date?
+            /// Creates a new `DeliveryVehicle`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - capacity: Units it carries at once.
+            ///   - count:
+            ///   - shiftEnd: When it must be back at the store.
+            public init(
+                id: Swift.String,
+                capacity: Swift.Int,
+                count: Swift.Int? = nil,
+                shiftEnd: Foundation.Date? = nil
+            ) {
+                self.id = id
+                self.capacity = capacity
+                self.count = count
+                self.shiftEnd = shiftEnd
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case capacity
+                case count
+                case shiftEnd
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DeliveryWindow`.
+        public struct DeliveryWindow: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DeliveryWindow/orderId`.
+            public var orderId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DeliveryWindow/earliest`.
+            public var earliest: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/DeliveryWindow/latest`.
+            public var latest: Foundation.Date
+            /// Creates a new `DeliveryWindow`.
+            ///
+            /// - Parameters:
+            ///   - orderId:
+            ///   - earliest:
+            ///   - latest:
+            public init(
+                orderId: Swift.String,
+                earliest: Foundation.Date,
+                latest: Foundation.Date
+            ) {
+                self.orderId = orderId
+                self.earliest = earliest
+                self.latest = latest
+            }
+            public enum CodingKeys: String, CodingKey {
+                case orderId
+                case earliest
+                case latest
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DeliveryPlanRequest`.
+        public struct DeliveryPlanRequest: Codable, Hashable, Sendable {
+            /// Store id or code.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlanRequest/storeId`.
+            public var storeId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlanRequest/vehicles`.
+            public var vehicles: [Components.Schemas.DeliveryVehicle]
+            /// When the vehicles leave; now when left out.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlanRequest/departAt`.
+            public var departAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlanRequest/speedKmh`.
+            public var speedKmh: Swift.Double?
+            /// Minutes at each stop to hand over.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlanRequest/serviceMinutes`.
+            public var serviceMinutes: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlanRequest/timeLimitSeconds`.
+            public var timeLimitSeconds: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlanRequest/windows`.
+            public var windows: [Components.Schemas.DeliveryWindow]?
+            /// Creates a new `DeliveryPlanRequest`.
+            ///
+            /// - Parameters:
+            ///   - storeId: Store id or code.
+            ///   - vehicles:
+            ///   - departAt: When the vehicles leave; now when left out.
+            ///   - speedKmh:
+            ///   - serviceMinutes: Minutes at each stop to hand over.
+            ///   - timeLimitSeconds:
+            ///   - windows:
+            public init(
+                storeId: Swift.String,
+                vehicles: [Components.Schemas.DeliveryVehicle],
+                departAt: Foundation.Date? = nil,
+                speedKmh: Swift.Double? = nil,
+                serviceMinutes: Swift.Double? = nil,
+                timeLimitSeconds: Swift.Double? = nil,
+                windows: [Components.Schemas.DeliveryWindow]? = nil
+            ) {
+                self.storeId = storeId
+                self.vehicles = vehicles
+                self.departAt = departAt
+                self.speedKmh = speedKmh
+                self.serviceMinutes = serviceMinutes
+                self.timeLimitSeconds = timeLimitSeconds
+                self.windows = windows
+            }
+            public enum CodingKeys: String, CodingKey {
+                case storeId
+                case vehicles
+                case departAt
+                case speedKmh
+                case serviceMinutes
+                case timeLimitSeconds
+                case windows
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DeliveryStop`.
+        public struct DeliveryStop: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DeliveryStop/seq`.
+            public var seq: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/DeliveryStop/orderId`.
+            public var orderId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DeliveryStop/lat`.
+            public var lat: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/DeliveryStop/lng`.
+            public var lng: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/DeliveryStop/units`.
+            public var units: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/DeliveryStop/eta`.
+            public var eta: Foundation.Date
+            /// Later than the ETA when the vehicle waits for the customer's window.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DeliveryStop/serviceStart`.
+            public var serviceStart: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/DeliveryStop/window`.
+            public var window: Components.Schemas.DeliveryWindow?
+            /// - Remark: Generated from `#/components/schemas/DeliveryStop/status`.
+            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case pending = "pending"
+                case delivered = "delivered"
+                case failed = "failed"
+            }
+            /// - Remark: Generated from `#/components/schemas/DeliveryStop/status`.
+            public var status: Components.Schemas.DeliveryStop.StatusPayload
+            /// - Remark: Generated from `#/components/schemas/DeliveryStop/note`.
+            public var note: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/DeliveryStop/at`.
+            public var at: Foundation.Date?
+            /// Creates a new `DeliveryStop`.
+            ///
+            /// - Parameters:
+            ///   - seq:
+            ///   - orderId:
+            ///   - lat:
+            ///   - lng:
+            ///   - units:
+            ///   - eta:
+            ///   - serviceStart: Later than the ETA when the vehicle waits for the customer's window.
+            ///   - window:
+            ///   - status:
+            ///   - note:
+            ///   - at:
+            public init(
+                seq: Swift.Int,
+                orderId: Swift.String,
+                lat: Swift.Double,
+                lng: Swift.Double,
+                units: Swift.Int,
+                eta: Foundation.Date,
+                serviceStart: Foundation.Date,
+                window: Components.Schemas.DeliveryWindow? = nil,
+                status: Components.Schemas.DeliveryStop.StatusPayload,
+                note: Swift.String? = nil,
+                at: Foundation.Date? = nil
+            ) {
+                self.seq = seq
+                self.orderId = orderId
+                self.lat = lat
+                self.lng = lng
+                self.units = units
+                self.eta = eta
+                self.serviceStart = serviceStart
+                self.window = window
+                self.status = status
+                self.note = note
+                self.at = at
+            }
+            public enum CodingKeys: String, CodingKey {
+                case seq
+                case orderId
+                case lat
+                case lng
+                case units
+                case eta
+                case serviceStart
+                case window
+                case status
+                case note
+                case at
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DeliveryRoute`.
+        public struct DeliveryRoute: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/storeId`.
+            public var storeId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/planId`.
+            public var planId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/vehicleId`.
+            public var vehicleId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/status`.
+            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case planned = "planned"
+                case dispatched = "dispatched"
+                case completed = "completed"
+            }
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/status`.
+            public var status: Components.Schemas.DeliveryRoute.StatusPayload
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/departAt`.
+            public var departAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/returnAt`.
+            public var returnAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/travelSeconds`.
+            public var travelSeconds: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/load`.
+            public var load: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/stops`.
+            public var stops: [Components.Schemas.DeliveryStop]
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `DeliveryRoute`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - storeId:
+            ///   - planId:
+            ///   - vehicleId:
+            ///   - status:
+            ///   - departAt:
+            ///   - returnAt:
+            ///   - travelSeconds:
+            ///   - load:
+            ///   - stops:
+            ///   - createdAt:
+            ///   - updatedAt:
+            public init(
+                id: Swift.String,
+                storeId: Swift.String,
+                planId: Swift.String,
+                vehicleId: Swift.String,
+                status: Components.Schemas.DeliveryRoute.StatusPayload,
+                departAt: Foundation.Date,
+                returnAt: Foundation.Date,
+                travelSeconds: Swift.Int,
+                load: Swift.Int,
+                stops: [Components.Schemas.DeliveryStop],
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.storeId = storeId
+                self.planId = planId
+                self.vehicleId = vehicleId
+                self.status = status
+                self.departAt = departAt
+                self.returnAt = returnAt
+                self.travelSeconds = travelSeconds
+                self.load = load
+                self.stops = stops
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case storeId
+                case planId
+                case vehicleId
+                case status
+                case departAt
+                case returnAt
+                case travelSeconds
+                case load
+                case stops
+                case createdAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DeliveryPlan`.
+        public struct DeliveryPlan: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlan/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlan/storeId`.
+            public var storeId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlan/routes`.
+            public var routes: [Components.Schemas.DeliveryRoute]
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlan/UnassignedPayload`.
+            public struct UnassignedPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/DeliveryPlan/UnassignedPayload/orderId`.
+                public var orderId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/DeliveryPlan/UnassignedPayload/reason`.
+                public var reason: Swift.String
+                /// Creates a new `UnassignedPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - orderId:
+                ///   - reason:
+                public init(
+                    orderId: Swift.String,
+                    reason: Swift.String
+                ) {
+                    self.orderId = orderId
+                    self.reason = reason
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case orderId
+                    case reason
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlan/unassigned`.
+            public typealias UnassignedPayload = [Components.Schemas.DeliveryPlan.UnassignedPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlan/unassigned`.
+            public var unassigned: Components.Schemas.DeliveryPlan.UnassignedPayload
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlan/travelSeconds`.
+            public var travelSeconds: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlan/solverSeconds`.
+            public var solverSeconds: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlan/iterations`.
+            public var iterations: Swift.Int
+            /// Creates a new `DeliveryPlan`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - storeId:
+            ///   - routes:
+            ///   - unassigned:
+            ///   - travelSeconds:
+            ///   - solverSeconds:
+            ///   - iterations:
+            public init(
+                id: Swift.String,
+                storeId: Swift.String,
+                routes: [Components.Schemas.DeliveryRoute],
+                unassigned: Components.Schemas.DeliveryPlan.UnassignedPayload,
+                travelSeconds: Swift.Int,
+                solverSeconds: Swift.Double,
+                iterations: Swift.Int
+            ) {
+                self.id = id
+                self.storeId = storeId
+                self.routes = routes
+                self.unassigned = unassigned
+                self.travelSeconds = travelSeconds
+                self.solverSeconds = solverSeconds
+                self.iterations = iterations
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case storeId
+                case routes
+                case unassigned
+                case travelSeconds
+                case solverSeconds
+                case iterations
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/RoutingStep`.
         public struct RoutingStep: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/RoutingStep/name`.

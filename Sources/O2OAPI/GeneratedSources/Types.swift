@@ -620,6 +620,40 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /webhook-deliveries/{deliveryId}/redeliver`.
     /// - Remark: Generated from `#/paths//webhook-deliveries/{deliveryId}/redeliver/post(redeliverWebhook)`.
     func redeliverWebhook(_ input: Operations.RedeliverWebhook.Input) async throws -> Operations.RedeliverWebhook.Output
+    /// Plan a store's deliveries into vehicle routes (门店配送), replacing its routes that have not left.
+    ///
+    /// The store's store-delivery orders that are released to it (or being picked) and not out on
+    /// a route become routes for the vehicles named: each stop in order with its ETA, within each
+    /// vehicle's capacity (units), each customer's delivery window and each vehicle's shift. A
+    /// capacitated VRP with time windows, solved by ruin-and-recreate (SISR) with local search within
+    /// `timeLimitSeconds`. Orders no route can take are listed with the reason. An order bigger than
+    /// every vehicle, a window for an order the store is not delivering, or a shift that ends
+    /// before departure is `422`, and nothing is written.
+    ///
+    ///
+    /// - Remark: HTTP `POST /delivery-routes/plan`.
+    /// - Remark: Generated from `#/paths//delivery-routes/plan/post(planDeliveryRoutes)`.
+    func planDeliveryRoutes(_ input: Operations.PlanDeliveryRoutes.Input) async throws -> Operations.PlanDeliveryRoutes.Output
+    /// A store's delivery routes, newest first (planned and out; with includeCompleted, every one of the last 200).
+    ///
+    /// - Remark: HTTP `GET /delivery-routes`.
+    /// - Remark: Generated from `#/paths//delivery-routes/get(listDeliveryRoutes)`.
+    func listDeliveryRoutes(_ input: Operations.ListDeliveryRoutes.Input) async throws -> Operations.ListDeliveryRoutes.Output
+    /// One delivery route with its stops.
+    ///
+    /// - Remark: HTTP `GET /delivery-routes/{routeId}`.
+    /// - Remark: Generated from `#/paths//delivery-routes/{routeId}/get(getDeliveryRoute)`.
+    func getDeliveryRoute(_ input: Operations.GetDeliveryRoute.Input) async throws -> Operations.GetDeliveryRoute.Output
+    /// Send a planned route out; each of its orders is shipped (picked first when only released), with the route, in one transaction.
+    ///
+    /// - Remark: HTTP `POST /delivery-routes/{routeId}/dispatch`.
+    /// - Remark: Generated from `#/paths//delivery-routes/{routeId}/dispatch/post(dispatchDeliveryRoute)`.
+    func dispatchDeliveryRoute(_ input: Operations.DispatchDeliveryRoute.Input) async throws -> Operations.DispatchDeliveryRoute.Output
+    /// The driver's word on a stop: delivered (the order is delivered, cash on delivery collected) or failed (with a note; the order stays shipped).
+    ///
+    /// - Remark: HTTP `POST /delivery-routes/{routeId}/stops/{seq}`.
+    /// - Remark: Generated from `#/paths//delivery-routes/{routeId}/stops/{seq}/post(confirmDeliveryStop)`.
+    func confirmDeliveryStop(_ input: Operations.ConfirmDeliveryStop.Input) async throws -> Operations.ConfirmDeliveryStop.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -1979,6 +2013,82 @@ extension APIProtocol {
         try await redeliverWebhook(Operations.RedeliverWebhook.Input(
             path: path,
             headers: headers
+        ))
+    }
+    /// Plan a store's deliveries into vehicle routes (门店配送), replacing its routes that have not left.
+    ///
+    /// The store's store-delivery orders that are released to it (or being picked) and not out on
+    /// a route become routes for the vehicles named: each stop in order with its ETA, within each
+    /// vehicle's capacity (units), each customer's delivery window and each vehicle's shift. A
+    /// capacitated VRP with time windows, solved by ruin-and-recreate (SISR) with local search within
+    /// `timeLimitSeconds`. Orders no route can take are listed with the reason. An order bigger than
+    /// every vehicle, a window for an order the store is not delivering, or a shift that ends
+    /// before departure is `422`, and nothing is written.
+    ///
+    ///
+    /// - Remark: HTTP `POST /delivery-routes/plan`.
+    /// - Remark: Generated from `#/paths//delivery-routes/plan/post(planDeliveryRoutes)`.
+    public func planDeliveryRoutes(
+        headers: Operations.PlanDeliveryRoutes.Input.Headers = .init(),
+        body: Operations.PlanDeliveryRoutes.Input.Body
+    ) async throws -> Operations.PlanDeliveryRoutes.Output {
+        try await planDeliveryRoutes(Operations.PlanDeliveryRoutes.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A store's delivery routes, newest first (planned and out; with includeCompleted, every one of the last 200).
+    ///
+    /// - Remark: HTTP `GET /delivery-routes`.
+    /// - Remark: Generated from `#/paths//delivery-routes/get(listDeliveryRoutes)`.
+    public func listDeliveryRoutes(
+        query: Operations.ListDeliveryRoutes.Input.Query,
+        headers: Operations.ListDeliveryRoutes.Input.Headers = .init()
+    ) async throws -> Operations.ListDeliveryRoutes.Output {
+        try await listDeliveryRoutes(Operations.ListDeliveryRoutes.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// One delivery route with its stops.
+    ///
+    /// - Remark: HTTP `GET /delivery-routes/{routeId}`.
+    /// - Remark: Generated from `#/paths//delivery-routes/{routeId}/get(getDeliveryRoute)`.
+    public func getDeliveryRoute(
+        path: Operations.GetDeliveryRoute.Input.Path,
+        headers: Operations.GetDeliveryRoute.Input.Headers = .init()
+    ) async throws -> Operations.GetDeliveryRoute.Output {
+        try await getDeliveryRoute(Operations.GetDeliveryRoute.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Send a planned route out; each of its orders is shipped (picked first when only released), with the route, in one transaction.
+    ///
+    /// - Remark: HTTP `POST /delivery-routes/{routeId}/dispatch`.
+    /// - Remark: Generated from `#/paths//delivery-routes/{routeId}/dispatch/post(dispatchDeliveryRoute)`.
+    public func dispatchDeliveryRoute(
+        path: Operations.DispatchDeliveryRoute.Input.Path,
+        headers: Operations.DispatchDeliveryRoute.Input.Headers = .init()
+    ) async throws -> Operations.DispatchDeliveryRoute.Output {
+        try await dispatchDeliveryRoute(Operations.DispatchDeliveryRoute.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The driver's word on a stop: delivered (the order is delivered, cash on delivery collected) or failed (with a note; the order stays shipped).
+    ///
+    /// - Remark: HTTP `POST /delivery-routes/{routeId}/stops/{seq}`.
+    /// - Remark: Generated from `#/paths//delivery-routes/{routeId}/stops/{seq}/post(confirmDeliveryStop)`.
+    public func confirmDeliveryStop(
+        path: Operations.ConfirmDeliveryStop.Input.Path,
+        headers: Operations.ConfirmDeliveryStop.Input.Headers = .init(),
+        body: Operations.ConfirmDeliveryStop.Input.Body
+    ) async throws -> Operations.ConfirmDeliveryStop.Output {
+        try await confirmDeliveryStop(Operations.ConfirmDeliveryStop.Input(
+            path: path,
+            headers: headers,
+            body: body
         ))
     }
 }

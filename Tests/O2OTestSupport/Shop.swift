@@ -5,28 +5,27 @@ import O2OInventory
 import O2ONetwork
 import O2OOrders
 import O2OServer
-import O2OTestSupport
 
 /// A small network around a customer in 黄浦区: store A 1 km away delivering within 5 km, store B
 /// 2.5 km away delivering within 5 km, store C 12 km away (ships from store, no delivery), a
 /// warehouse 30 km away; a tee in four sizes listed on a web and a marketplace channel at ¥99.
-struct Shop {
-    let services: AppServices
-    let clock: ManualClock
-    let a: Location, b: Location, c: Location, warehouse: Location
+public struct Shop: Sendable {
+    public let services: AppServices
+    public let clock: ManualClock
+    public let a: Location, b: Location, c: Location, warehouse: Location
     /// SKU ids, sizes S, M, L, XL.
-    let skus: [String]
-    let web: SalesChannel
-    let market: SalesChannel
+    public let skus: [String]
+    public let web: SalesChannel
+    public let market: SalesChannel
 
-    var orders: OrderService { services.orders }
-    var inventory: InventoryService { services.inventory }
-    var db: Database { services.db }
+    public var orders: OrderService { services.orders }
+    public var inventory: InventoryService { services.inventory }
+    public var db: Database { services.db }
 
     /// The customer's point.
-    static let home = (lat: 31.2300, lng: 121.4800)
+    public static let home = (lat: 31.2300, lng: 121.4800)
 
-    static func with<T: Sendable>(_ engine: DatabaseEngine, configure: (inout ServerConfig) -> Void = { _ in },
+    public static func with<T: Sendable>(_ engine: DatabaseEngine, configure: (inout ServerConfig) -> Void = { _ in },
                                   _ body: @escaping @Sendable (Shop) async throws -> T) async throws -> T {
         let clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_000))
         return try await TestDatabase.withServices(engine, clock: clock, configure: configure) { services in
@@ -63,39 +62,35 @@ struct Shop {
         }
     }
 
-    func receive(_ sku: String, _ quantity: Int, at location: Location) async throws {
+    public func receive(_ sku: String, _ quantity: Int, at location: Location) async throws {
         _ = try await inventory.post(.init(location: location.id, kind: .receipt, referenceType: "delivery_note", referenceId: "DN-1",
                                            lines: [.init(sku: sku, quantity: quantity)]), caller: .system)
     }
 
-    func balance(_ sku: String, _ location: Location) async throws -> Balance {
+    public func balance(_ sku: String, _ location: Location) async throws -> Balance {
         try await inventory.balance(sku: sku, location: location.id, scope: .all)
     }
 
-    var address: DeliveryAddress {
+    public var address: DeliveryAddress {
         DeliveryAddress(name: "王小明", phone: "+8613800138000", line1: "南京东路 1 号", provinceCode: "310000", cityCode: "310100",
                         districtCode: "310101", lat: Self.home.lat, lng: Self.home.lng)
     }
 
     /// A delivery order on the web channel, paid through the sandbox unless told otherwise.
-    func delivery(_ lines: [(sku: String, quantity: Int)], channel: SalesChannel? = nil, paid: Bool = true, externalId: String? = nil) -> OrderService.NewOrder {
+    public func delivery(_ lines: [(sku: String, quantity: Int)], channel: SalesChannel? = nil, paid: Bool = true, externalId: String? = nil) -> OrderService.NewOrder {
         let total = Int64(lines.reduce(0) { $0 + $1.quantity }) * 9900
         return OrderService.NewOrder(channel: (channel ?? web).code, externalId: externalId, method: .delivery, address: address, lines: lines,
                                      payments: paid ? [(tender: .sandbox, amount: total)] : [])
     }
 
-    func count(_ table: String) async throws -> Int { try await TestDatabase.count(table, db) }
+    public func count(_ table: String) async throws -> Int { try await TestDatabase.count(table, db) }
 
     /// Rows of the tables an order writes, for "nothing was written".
-    func snapshot() async throws -> [Int] {
+    public func snapshot() async throws -> [Int] {
         var n: [Int] = []
         for t in ["orders", "order_lines", "order_payments", "order_timeline", "inventory_reservations", "inventory_movements", "audit_events", "outbox_events"] {
             n.append(try await count(t))
         }
         return n
     }
-}
-
-extension Problem {
-    var fields: Set<String> { Set((errors ?? []).map(\.field)) }
 }

@@ -1,0 +1,53 @@
+import Foundation
+import O2OAPI
+import O2OCore
+import O2OFulfillment
+import OpenAPIRuntime
+
+// MARK: - Store delivery routes
+
+extension APIHandlers {
+    func planDeliveryRoutes(_ input: Operations.PlanDeliveryRoutes.Input) async throws -> Operations.PlanDeliveryRoutes.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let new = FulfillmentService.NewDeliveryPlan(
+            store: b.storeId, vehicles: b.vehicles.map { DeliveryVehicle(id: $0.id, capacity: $0.capacity, count: $0.count ?? 1, shiftEnd: $0.shiftEnd) },
+            departAt: b.departAt, speedKmh: b.speedKmh ?? 20, serviceMinutes: b.serviceMinutes ?? 3, timeLimitSeconds: b.timeLimitSeconds ?? 2,
+            windows: (b.windows ?? []).map { DeliveryWindow(orderId: $0.orderId, earliest: $0.earliest, latest: $0.latest) })
+        let plan = try await services.fulfillment.planDeliveries(new, caller: try caller)
+        return .ok(.init(body: .json(.init(
+            id: plan.id, storeId: plan.storeId, routes: plan.routes.map(Self.deliveryRoute),
+            unassigned: plan.unassigned.map { .init(orderId: $0.orderId, reason: $0.reason) }, travelSeconds: plan.travelSeconds,
+            solverSeconds: plan.solverSeconds, iterations: plan.iterations))))
+    }
+
+    func listDeliveryRoutes(_ input: Operations.ListDeliveryRoutes.Input) async throws -> Operations.ListDeliveryRoutes.Output {
+        let routes = try await services.fulfillment.deliveryRoutes(store: input.query.storeId, includeCompleted: input.query.includeCompleted ?? false,
+                                                                   scope: try caller.principal.scope)
+        return .ok(.init(body: .json(.init(items: routes.map(Self.deliveryRoute)))))
+    }
+
+    func getDeliveryRoute(_ input: Operations.GetDeliveryRoute.Input) async throws -> Operations.GetDeliveryRoute.Output {
+        .ok(.init(body: .json(Self.deliveryRoute(try await services.fulfillment.deliveryRoute(input.path.routeId, scope: try caller.principal.scope)))))
+    }
+
+    func dispatchDeliveryRoute(_ input: Operations.DispatchDeliveryRoute.Input) async throws -> Operations.DispatchDeliveryRoute.Output {
+        .ok(.init(body: .json(Self.deliveryRoute(try await services.fulfillment.dispatch(input.path.routeId, caller: try caller)))))
+    }
+
+    func confirmDeliveryStop(_ input: Operations.ConfirmDeliveryStop.Input) async throws -> Operations.ConfirmDeliveryStop.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let r = try await services.fulfillment.confirmStop(input.path.routeId, seq: input.path.seq, delivered: b.outcome == .delivered, note: b.note,
+                                                           caller: try caller)
+        return .ok(.init(body: .json(Self.deliveryRoute(r))))
+    }
+
+    static func deliveryRoute(_ r: DeliveryRoute) -> S.DeliveryRoute {
+        .init(id: r.id, storeId: r.storeId, planId: r.planId, vehicleId: r.vehicleId, status: .init(rawValue: r.status.rawValue) ?? .planned,
+              departAt: r.departAt, returnAt: r.returnAt, travelSeconds: r.travelSeconds, load: r.load,
+              stops: r.stops.map { s in
+                  .init(seq: s.seq, orderId: s.orderId, lat: s.lat, lng: s.lng, units: s.units, eta: s.eta, serviceStart: s.serviceStart,
+                        window: s.window.map { .init(orderId: $0.orderId, earliest: $0.earliest, latest: $0.latest) },
+                        status: .init(rawValue: s.status.rawValue) ?? .pending, note: s.note, at: s.at)
+              }, createdAt: r.createdAt, updatedAt: r.updatedAt)
+    }
+}
