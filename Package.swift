@@ -61,6 +61,13 @@ let package = Package(
             dependencies: ["O2OCore"],
             swiftSettings: swiftSettings
         ),
+        // Members (S6 会员): identity keyed by a verified mobile number, linked external identities,
+        // profiles, the points (积分) and stored-value (储值) ledgers.
+        .target(
+            name: "O2OMembers",
+            dependencies: ["O2OCore"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "O2OOrders",
             dependencies: [
@@ -138,6 +145,11 @@ let package = Package(
         .testTarget(
             name: "O2OInventoryTests",
             dependencies: ["O2OInventory", "O2OCatalog", "O2ONetwork", "O2OCore", "O2OServer", "O2OTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "O2OMembersTests",
+            dependencies: ["O2OMembers", "O2OCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
