@@ -89,6 +89,12 @@ public enum EventCatalog {
         EventType("order.held", "An order was put on hold (payment, fraud, address, manual, routing)."),
         EventType("order.hold_released", "A hold on an order was lifted."),
         EventType("order.routing_rule_set", "A channel's routing rule (or the default) was set."),
+        EventType("member.created", "A member was created from a channel (by mobile number or an external identity); the phone is masked."),
+        EventType("member.updated", "A member's profile or mobile number changed; the phone is masked."),
+        EventType("member.identity_linked", "An external identity (WeChat, marketplace buyer, POS card) was linked to a member."),
+        EventType("member.identity_unlinked", "An external identity was unlinked from a member."),
+        EventType("member.points_posted", "Points were earned, redeemed, expired, reversed or adjusted; the payload has the ledger entry and the balance before and after."),
+        EventType("member.wallet_posted", "The wallet was topped up, paid from or refunded to; the payload has the entry (principal and bonus) and the balance before and after."),
     ]
     public static let names = Set(all.map(\.name))
 }

@@ -3,6 +3,7 @@ import HummingbirdBcrypt
 import Logging
 import O2OCatalog
 import O2OInventory
+import O2OMembers
 import O2ONetwork
 import O2OOrders
 import NIOPosix
@@ -33,6 +34,7 @@ public struct AppServices: Sendable {
     public let importer: CatalogImporter
     public let inventory: InventoryService
     public let orders: OrderService
+    public let members: MembersService
     public let audit: AuditLog
     public let webhooks: WebhookService
     public let idempotency: IdempotencyStore
@@ -52,6 +54,7 @@ public struct AppServices: Sendable {
         inventory = InventoryService(db: db, clock: clock, directory: StockDirectory(network: network, catalog: catalog))
         orders = OrderService(db: db, clock: clock, catalog: catalog, network: network, inventory: inventory, pricing: CatalogPricing(prices: prices),
                               notifiers: config.paymentNotifiers, geocoder: config.geocoder)
+        members = MembersService(db: db, clock: clock)
         audit = AuditLog(db: db)
         webhooks = WebhookService(db: db, clock: clock, policy: config.webhooks)
         idempotency = IdempotencyStore(db: db, clock: clock, ttl: config.idempotencyTTL)
@@ -59,7 +62,7 @@ public struct AppServices: Sendable {
 
     /// Every module's migrations, in dependency order.
     public static let migrations: [Migration] = CoreMigrations.all + NetworkMigrations.all + CatalogMigrations.all + InventoryMigrations.all
-        + OrdersMigrations.all
+        + OrdersMigrations.all + MembersMigrations.all
 
     public func migrate() async throws -> [String] {
         try await Migrator(db: db, migrations: Self.migrations, logger: logger).migrate(clock: clock)
