@@ -17,7 +17,8 @@ public enum MembersMigrations {
             linked_at BIGINT NOT NULL, PRIMARY KEY (kind, channel, external_id))
         """,
         "CREATE INDEX member_identities_member ON member_identities (member_id)",
-        // Points: the balance row (created with the member) is what concurrent postings lock.
+        // Points: the balance row (created with the member) is what concurrent postings lock; the
+        // ledger and the lots reference it, so no ledger row can exist without its balance.
         """
         CREATE TABLE member_points_balances (
             member_id TEXT PRIMARY KEY REFERENCES members(id), balance BIGINT NOT NULL, updated_at BIGINT NOT NULL)
@@ -27,20 +28,23 @@ public enum MembersMigrations {
         // earn and its redeem.
         """
         CREATE TABLE member_points_ledger (
-            id TEXT PRIMARY KEY, member_id TEXT NOT NULL REFERENCES members(id), kind TEXT NOT NULL, delta BIGINT NOT NULL,
+            id TEXT PRIMARY KEY, member_id TEXT NOT NULL REFERENCES member_points_balances(member_id), kind TEXT NOT NULL, delta BIGINT NOT NULL,
             requested BIGINT NOT NULL, reference_type TEXT NOT NULL, reference_id TEXT NOT NULL, reverses TEXT NOT NULL,
             expires_at BIGINT, reason TEXT, at BIGINT NOT NULL, actor_id TEXT NOT NULL, request_id TEXT,
             UNIQUE (member_id, kind, reference_type, reference_id, reverses))
         """,
-        "CREATE INDEX member_points_ledger_member ON member_points_ledger (member_id, id)",
+        // (member_id, id) pages a member's ledger; delta makes it cover the balance check.
+        "CREATE INDEX member_points_ledger_member ON member_points_ledger (member_id, id, delta)",
         "CREATE INDEX member_points_ledger_reverses ON member_points_ledger (reverses)",
         // Lots: what each earn (or give-back) added and what is left of it; expiry only takes what is left.
         """
         CREATE TABLE member_points_lots (
-            id TEXT PRIMARY KEY, member_id TEXT NOT NULL REFERENCES members(id), entry_id TEXT NOT NULL REFERENCES member_points_ledger(id),
+            id TEXT PRIMARY KEY, member_id TEXT NOT NULL REFERENCES member_points_balances(member_id),
+            entry_id TEXT NOT NULL REFERENCES member_points_ledger(id),
             points BIGINT NOT NULL, remaining BIGINT NOT NULL, expires_at BIGINT, created_at BIGINT NOT NULL)
         """,
-        "CREATE INDEX member_points_lots_open ON member_points_lots (member_id, expires_at) WHERE remaining > 0",
+        // FIFO order of a member's open lots; remaining makes it cover the balance check.
+        "CREATE INDEX member_points_lots_open ON member_points_lots (member_id, expires_at, remaining) WHERE remaining > 0",
         "CREATE INDEX member_points_lots_due ON member_points_lots (expires_at) WHERE remaining > 0",
         "CREATE INDEX member_points_lots_entry ON member_points_lots (entry_id)",
         // Which lots a consuming entry (redeem, expire, reversal of an earn, negative adjustment) took
@@ -58,12 +62,12 @@ public enum MembersMigrations {
         """,
         """
         CREATE TABLE member_wallet_ledger (
-            id TEXT PRIMARY KEY, member_id TEXT NOT NULL REFERENCES members(id), kind TEXT NOT NULL, currency TEXT NOT NULL,
+            id TEXT PRIMARY KEY, member_id TEXT NOT NULL REFERENCES member_wallet_balances(member_id), kind TEXT NOT NULL, currency TEXT NOT NULL,
             d_principal BIGINT NOT NULL, d_bonus BIGINT NOT NULL, reference_type TEXT NOT NULL, reference_id TEXT NOT NULL,
             refers_to TEXT, at BIGINT NOT NULL, actor_id TEXT NOT NULL, request_id TEXT,
             UNIQUE (member_id, kind, reference_type, reference_id))
         """,
-        "CREATE INDEX member_wallet_ledger_member ON member_wallet_ledger (member_id, id)",
+        "CREATE INDEX member_wallet_ledger_member ON member_wallet_ledger (member_id, id, d_principal, d_bonus)",
         "CREATE INDEX member_wallet_ledger_refers ON member_wallet_ledger (refers_to)",
     ]
 

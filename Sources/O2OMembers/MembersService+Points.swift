@@ -166,24 +166,36 @@ extension MembersService {
     }
 
     /// Members whose points balance differs from the sum of their ledger or from what is left in
-    /// their lots, or is below zero. One set-based query: each table is aggregated once by member
-    /// and the aggregates are joined, so it reads every row once however many members there are.
+    /// their lots, or is below zero. One statement over every member, read through covering
+    /// indexes (no ledger row can lack its balance row: the ledger references it). SQLite sums
+    /// each member's rows by seeking the (member_id, …, delta) index; PostgreSQL aggregates each
+    /// table once and hash-joins the aggregates to the balances.
     public func verifyPoints() async throws -> [PointsMismatch] {
         try await db.read { sql in
-            try await sql.raw("""
-                SELECT b.member_id AS member_id, b.balance AS balance, COALESCE(l.total, 0) AS ledger, COALESCE(t.total, 0) AS lots
-                FROM member_points_balances b
-                LEFT JOIN (SELECT member_id, CAST(SUM(delta) AS BIGINT) AS total FROM member_points_ledger GROUP BY member_id) l
-                    ON l.member_id = b.member_id
-                LEFT JOIN (SELECT member_id, CAST(SUM(remaining) AS BIGINT) AS total FROM member_points_lots WHERE remaining > 0 GROUP BY member_id) t
-                    ON t.member_id = b.member_id
-                WHERE b.balance <> COALESCE(l.total, 0) OR b.balance <> COALESCE(t.total, 0) OR b.balance < 0
-                UNION ALL
-                SELECT m.member_id, 0, CAST(SUM(m.delta) AS BIGINT), 0 FROM member_points_ledger m
-                WHERE NOT EXISTS (SELECT 1 FROM member_points_balances x WHERE x.member_id = m.member_id)
-                GROUP BY m.member_id
-                ORDER BY member_id
-                """).all().map { r in
+            let rows: [any SQLRow]
+            if db.engine == .postgres {
+                rows = try await sql.raw("""
+                    SELECT b.member_id, b.balance, COALESCE(l.total, 0) AS ledger, COALESCE(t.total, 0) AS lots
+                    FROM member_points_balances b
+                    LEFT JOIN (SELECT member_id, CAST(SUM(delta) AS BIGINT) AS total FROM member_points_ledger GROUP BY member_id) l
+                        ON l.member_id = b.member_id
+                    LEFT JOIN (SELECT member_id, CAST(SUM(remaining) AS BIGINT) AS total FROM member_points_lots WHERE remaining > 0
+                               GROUP BY member_id) t ON t.member_id = b.member_id
+                    WHERE b.balance <> COALESCE(l.total, 0) OR b.balance <> COALESCE(t.total, 0) OR b.balance < 0
+                    ORDER BY b.member_id
+                    """).all()
+            } else {
+                rows = try await sql.raw("""
+                    SELECT * FROM (
+                        SELECT b.member_id, b.balance,
+                            (SELECT COALESCE(SUM(l.delta), 0) FROM member_points_ledger l WHERE l.member_id = b.member_id) AS ledger,
+                            (SELECT COALESCE(SUM(t.remaining), 0) FROM member_points_lots t WHERE t.member_id = b.member_id AND t.remaining > 0) AS lots
+                        FROM member_points_balances b) x
+                    WHERE balance <> ledger OR balance <> lots OR balance < 0
+                    ORDER BY member_id
+                    """).all()
+            }
+            return try rows.map { r in
                 PointsMismatch(memberId: try r.decode(column: "member_id", as: String.self), balance: try r.decode(column: "balance", as: Int64.self),
                                ledger: try r.decode(column: "ledger", as: Int64.self), lots: try r.decode(column: "lots", as: Int64.self))
             }

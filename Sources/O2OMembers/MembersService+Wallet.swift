@@ -101,22 +101,32 @@ extension MembersService {
     }
 
     /// Members whose principal or bonus differs from the sum of their ledger, or is below zero:
-    /// one set-based query, the ledger aggregated once by member and joined to the balances.
+    /// one statement over every member, read through the covering (member_id, id, d_principal,
+    /// d_bonus) index, as `verifyPoints` does.
     public func verifyWallet() async throws -> [WalletMismatch] {
         try await db.read { sql in
-            try await sql.raw("""
-                SELECT b.member_id AS member_id, b.principal AS principal, b.bonus AS bonus,
-                       COALESCE(l.principal, 0) AS ledger_principal, COALESCE(l.bonus, 0) AS ledger_bonus
-                FROM member_wallet_balances b
-                LEFT JOIN (SELECT member_id, CAST(SUM(d_principal) AS BIGINT) AS principal, CAST(SUM(d_bonus) AS BIGINT) AS bonus
-                           FROM member_wallet_ledger GROUP BY member_id) l ON l.member_id = b.member_id
-                WHERE b.principal <> COALESCE(l.principal, 0) OR b.bonus <> COALESCE(l.bonus, 0) OR b.principal < 0 OR b.bonus < 0
-                UNION ALL
-                SELECT m.member_id, 0, 0, CAST(SUM(m.d_principal) AS BIGINT), CAST(SUM(m.d_bonus) AS BIGINT) FROM member_wallet_ledger m
-                WHERE NOT EXISTS (SELECT 1 FROM member_wallet_balances x WHERE x.member_id = m.member_id)
-                GROUP BY m.member_id
-                ORDER BY member_id
-                """).all().map { r in
+            let rows: [any SQLRow]
+            if db.engine == .postgres {
+                rows = try await sql.raw("""
+                    SELECT b.member_id, b.principal, b.bonus, COALESCE(l.principal, 0) AS ledger_principal, COALESCE(l.bonus, 0) AS ledger_bonus
+                    FROM member_wallet_balances b
+                    LEFT JOIN (SELECT member_id, CAST(SUM(d_principal) AS BIGINT) AS principal, CAST(SUM(d_bonus) AS BIGINT) AS bonus
+                               FROM member_wallet_ledger GROUP BY member_id) l ON l.member_id = b.member_id
+                    WHERE b.principal <> COALESCE(l.principal, 0) OR b.bonus <> COALESCE(l.bonus, 0) OR b.principal < 0 OR b.bonus < 0
+                    ORDER BY b.member_id
+                    """).all()
+            } else {
+                rows = try await sql.raw("""
+                    SELECT * FROM (
+                        SELECT b.member_id, b.principal, b.bonus,
+                            (SELECT COALESCE(SUM(l.d_principal), 0) FROM member_wallet_ledger l WHERE l.member_id = b.member_id) AS ledger_principal,
+                            (SELECT COALESCE(SUM(l.d_bonus), 0) FROM member_wallet_ledger l WHERE l.member_id = b.member_id) AS ledger_bonus
+                        FROM member_wallet_balances b) x
+                    WHERE principal <> ledger_principal OR bonus <> ledger_bonus OR principal < 0 OR bonus < 0
+                    ORDER BY member_id
+                    """).all()
+            }
+            return try rows.map { r in
                 WalletMismatch(memberId: try r.decode(column: "member_id", as: String.self), principal: try r.decode(column: "principal", as: Int64.self),
                                bonus: try r.decode(column: "bonus", as: Int64.self),
                                ledgerPrincipal: try r.decode(column: "ledger_principal", as: Int64.self),
