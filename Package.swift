@@ -110,11 +110,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Benchmarks (scripts/bench-catalog.sh, scripts/bench-inventory.sh): catalog import, price resolution, search, reservations, ATP, order routing, the Olist order replay.
+        // Benchmarks (scripts/bench-catalog.sh, scripts/bench-inventory.sh): catalog import, price resolution, search, reservations, ATP, order routing, the Olist order replay, the members ledgers.
         .executableTarget(
             name: "o2o-bench",
             dependencies: [
-                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders",
+                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OMembers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
