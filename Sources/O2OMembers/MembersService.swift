@@ -59,7 +59,8 @@ public struct MembersService: Sendable {
         let now = clock.instant()
         return try await db.write { tx in
             if let owner = try await Self.owner(of: identity, tx.sql) {
-                var member = try await Self.member(owner, tx.sql, lock: tx.engine == .postgres)!
+                // Locked only when the number may be recorded on it: plain lookups do not queue.
+                var member = try await Self.member(owner, tx.sql, lock: tx.engine == .postgres && e164 != nil)!
                 if member.phone == nil, let e164, try await Self.memberId(phone: e164, tx.sql) == nil {
                     let before = member
                     member.phone = e164

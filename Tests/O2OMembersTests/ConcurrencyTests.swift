@@ -136,3 +136,38 @@ struct ConcurrencyTests {
         }
     }
 }
+
+@Suite("Postings inside another module's transaction")
+struct EnclosedTransactionTests {
+    struct OrderFailed: Error {}
+
+    @Test(arguments: TestDatabase.engines)
+    func redeemAndPay_insideAnOrdersTransaction_commitWithIt_orVanishWithIt(_ engine: DatabaseEngine) async throws {
+        try await Club.with(engine) { c in
+            // setup
+            let m = try await c.member()
+            _ = try await c.members.earnPoints(m.id, points: 100, reference: order("o1"), caller: .system)
+            _ = try await c.members.topUpWallet(m.id, amount: Money(minorUnits: 10_000), reference: LedgerReference(type: "payment", id: "p1"),
+                                                caller: .system)
+            let before = try await c.snapshot()
+            // act: an order spends points and wallet money, then fails on a later step
+            await #expect(throws: OrderFailed.self) {
+                try await c.db.write { tx in
+                    _ = try await c.members.redeemPoints(m.id, points: 40, reference: order("o2"), caller: .system, in: tx)
+                    _ = try await c.members.payFromWallet(m.id, amount: Money(minorUnits: 3_000), reference: order("o2"), caller: .system, in: tx)
+                    throw OrderFailed()
+                }
+            }
+            let afterFailure = try await c.snapshot()
+            let (points, wallet) = try await c.db.write { tx in
+                (try await c.members.redeemPoints(m.id, points: 40, reference: order("o2"), caller: .system, in: tx),
+                 try await c.members.payFromWallet(m.id, amount: Money(minorUnits: 3_000), reference: order("o2"), caller: .system, in: tx))
+            }
+            // check
+            #expect(afterFailure == before)
+            #expect(points.balance == 60 && !points.replayed)
+            #expect(wallet.balance.total == 7_000 && !wallet.replayed)
+            #expect(try await c.members.verify().ok)
+        }
+    }
+}
