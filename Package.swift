@@ -61,6 +61,13 @@ let package = Package(
             dependencies: ["O2OCore"],
             swiftSettings: swiftSettings
         ),
+        // Members (S6 会员): identity keyed by a verified mobile number, linked external identities,
+        // profiles, the points (积分) and stored-value (储值) ledgers.
+        .target(
+            name: "O2OMembers",
+            dependencies: ["O2OCore"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "O2OOrders",
             dependencies: [
@@ -88,7 +95,7 @@ let package = Package(
         .target(
             name: "O2OServer",
             dependencies: [
-                "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OFulfillment", "O2OAPI",
+                "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OMembers", "O2OFulfillment", "O2OAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -109,11 +116,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Benchmarks (scripts/bench-*.sh): catalog import, price resolution, search, reservations, ATP, order routing, checkout, the Olist order replay, vehicle routes on CVRPLIB.
+        // Benchmarks (scripts/bench-*.sh): catalog import, price resolution, search, reservations, ATP, order routing, checkout, the Olist order replay, the members ledgers, vehicle routes on CVRPLIB.
         .executableTarget(
             name: "o2o-bench",
             dependencies: [
-                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OFulfillment",
+                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OMembers", "O2OFulfillment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -122,7 +129,7 @@ let package = Package(
         ),
         .target(
             name: "O2OTestSupport",
-            dependencies: ["O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OFulfillment", "O2OServer"],
+            dependencies: ["O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OMembers", "O2OFulfillment", "O2OServer"],
             path: "Tests/O2OTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -144,6 +151,11 @@ let package = Package(
         .testTarget(
             name: "O2OInventoryTests",
             dependencies: ["O2OInventory", "O2OCatalog", "O2ONetwork", "O2OCore", "O2OServer", "O2OTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "O2OMembersTests",
+            dependencies: ["O2OMembers", "O2OCore", "O2OTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

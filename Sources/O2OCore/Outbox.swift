@@ -93,6 +93,12 @@ public enum EventCatalog {
         EventType("delivery.routes_planned", "A store's deliveries were planned into vehicle routes, replacing its routes that had not left."),
         EventType("delivery.route_dispatched", "A delivery route left the store; its orders are shipped."),
         EventType("delivery.stop_confirmed", "A driver confirmed a stop of a route as delivered (the order is delivered) or failed (with a note)."),
+        EventType("member.created", "A member was created from a channel (by mobile number or an external identity); the phone is masked."),
+        EventType("member.updated", "A member's profile or mobile number changed; the phone is masked."),
+        EventType("member.identity_linked", "An external identity (WeChat, marketplace buyer, POS card) was linked to a member."),
+        EventType("member.identity_unlinked", "An external identity was unlinked from a member."),
+        EventType("member.points_posted", "Points were earned, redeemed, expired, reversed or adjusted; the payload has the ledger entry and the balance before and after."),
+        EventType("member.wallet_posted", "The wallet was topped up, paid from or refunded to; the payload has the entry (principal and bonus) and the balance before and after."),
     ]
     public static let names = Set(all.map(\.name))
 }

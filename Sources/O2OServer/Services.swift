@@ -4,6 +4,7 @@ import Logging
 import O2OCatalog
 import O2OFulfillment
 import O2OInventory
+import O2OMembers
 import O2ONetwork
 import O2OOrders
 import NIOPosix
@@ -34,6 +35,7 @@ public struct AppServices: Sendable {
     public let importer: CatalogImporter
     public let inventory: InventoryService
     public let orders: OrderService
+    public let members: MembersService
     public let fulfillment: FulfillmentService
     public let audit: AuditLog
     public let webhooks: WebhookService
@@ -54,6 +56,7 @@ public struct AppServices: Sendable {
         inventory = InventoryService(db: db, clock: clock, directory: StockDirectory(network: network, catalog: catalog))
         orders = OrderService(db: db, clock: clock, catalog: catalog, network: network, inventory: inventory, pricing: CatalogPricing(prices: prices),
                               notifiers: config.paymentNotifiers, geocoder: config.geocoder)
+        members = MembersService(db: db, clock: clock)
         fulfillment = FulfillmentService(db: db, clock: clock, orders: orders, network: network)
         audit = AuditLog(db: db)
         webhooks = WebhookService(db: db, clock: clock, policy: config.webhooks)
@@ -62,7 +65,7 @@ public struct AppServices: Sendable {
 
     /// Every module's migrations, in dependency order.
     public static let migrations: [Migration] = CoreMigrations.all + NetworkMigrations.all + CatalogMigrations.all + InventoryMigrations.all
-        + OrdersMigrations.all + FulfillmentMigrations.all
+        + MembersMigrations.all + OrdersMigrations.all + FulfillmentMigrations.all
 
     public func migrate() async throws -> [String] {
         try await Migrator(db: db, migrations: Self.migrations, logger: logger).migrate(clock: clock)

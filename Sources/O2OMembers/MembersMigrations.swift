@@ -1,0 +1,77 @@
+import O2OCore
+
+public enum MembersMigrations {
+    static let tables = [
+        // One row per member. phone is E.164 and unique; NULL (allowed many times by both engines'
+        // UNIQUE) for a member first met through an external identity without a number.
+        """
+        CREATE TABLE members (
+            id TEXT PRIMARY KEY, phone TEXT UNIQUE, name TEXT, birthday TEXT, gender TEXT, preferred_store_id TEXT,
+            tags TEXT NOT NULL, created_channel TEXT NOT NULL, version BIGINT NOT NULL,
+            created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+        """,
+        // channel is '' for kinds that are not qualified by one, so the key has no NULL in it.
+        """
+        CREATE TABLE member_identities (
+            kind TEXT NOT NULL, channel TEXT NOT NULL, external_id TEXT NOT NULL, member_id TEXT NOT NULL REFERENCES members(id),
+            linked_at BIGINT NOT NULL, PRIMARY KEY (kind, channel, external_id))
+        """,
+        "CREATE INDEX member_identities_member ON member_identities (member_id)",
+        // Points: the balance row (created with the member) is what concurrent postings lock; the
+        // ledger and the lots reference it, so no ledger row can exist without its balance.
+        """
+        CREATE TABLE member_points_balances (
+            member_id TEXT PRIMARY KEY REFERENCES members(id), balance BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+        """,
+        // A retry of the same (member, kind, reference) finds its row instead of posting again; a
+        // reversal is also keyed by the entry it reverses, so one return may reverse an order's
+        // earn and its redeem.
+        """
+        CREATE TABLE member_points_ledger (
+            id TEXT PRIMARY KEY, member_id TEXT NOT NULL REFERENCES member_points_balances(member_id), kind TEXT NOT NULL, delta BIGINT NOT NULL,
+            requested BIGINT NOT NULL, reference_type TEXT NOT NULL, reference_id TEXT NOT NULL, reverses TEXT NOT NULL,
+            expires_at BIGINT, reason TEXT, at BIGINT NOT NULL, actor_id TEXT NOT NULL, request_id TEXT,
+            UNIQUE (member_id, kind, reference_type, reference_id, reverses))
+        """,
+        // (member_id, id) pages a member's ledger; delta makes it cover the balance check.
+        "CREATE INDEX member_points_ledger_member ON member_points_ledger (member_id, id, delta)",
+        "CREATE INDEX member_points_ledger_reverses ON member_points_ledger (reverses)",
+        // Lots: what each earn (or give-back) added and what is left of it; expiry only takes what is left.
+        """
+        CREATE TABLE member_points_lots (
+            id TEXT PRIMARY KEY, member_id TEXT NOT NULL REFERENCES member_points_balances(member_id),
+            entry_id TEXT NOT NULL REFERENCES member_points_ledger(id),
+            points BIGINT NOT NULL, remaining BIGINT NOT NULL, expires_at BIGINT, created_at BIGINT NOT NULL)
+        """,
+        // FIFO order of a member's open lots; remaining makes it cover the balance check.
+        "CREATE INDEX member_points_lots_open ON member_points_lots (member_id, expires_at, remaining) WHERE remaining > 0",
+        "CREATE INDEX member_points_lots_due ON member_points_lots (expires_at) WHERE remaining > 0",
+        "CREATE INDEX member_points_lots_entry ON member_points_lots (entry_id)",
+        // Which lots a consuming entry (redeem, expire, reversal of an earn, negative adjustment) took
+        // from; `returned` counts what the reversal of a redeem gave back of each.
+        """
+        CREATE TABLE member_points_allocations (
+            entry_id TEXT NOT NULL REFERENCES member_points_ledger(id), lot_id TEXT NOT NULL REFERENCES member_points_lots(id),
+            points BIGINT NOT NULL, returned BIGINT NOT NULL, PRIMARY KEY (entry_id, lot_id))
+        """,
+        // Wallet: one currency per wallet; principal and bonus kept apart.
+        """
+        CREATE TABLE member_wallet_balances (
+            member_id TEXT PRIMARY KEY REFERENCES members(id), currency TEXT NOT NULL, principal BIGINT NOT NULL,
+            bonus BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+        """,
+        """
+        CREATE TABLE member_wallet_ledger (
+            id TEXT PRIMARY KEY, member_id TEXT NOT NULL REFERENCES member_wallet_balances(member_id), kind TEXT NOT NULL, currency TEXT NOT NULL,
+            d_principal BIGINT NOT NULL, d_bonus BIGINT NOT NULL, reference_type TEXT NOT NULL, reference_id TEXT NOT NULL,
+            refers_to TEXT, at BIGINT NOT NULL, actor_id TEXT NOT NULL, request_id TEXT,
+            UNIQUE (member_id, kind, reference_type, reference_id))
+        """,
+        "CREATE INDEX member_wallet_ledger_member ON member_wallet_ledger (member_id, id, d_principal, d_bonus)",
+        "CREATE INDEX member_wallet_ledger_refers ON member_wallet_ledger (refers_to)",
+    ]
+
+    public static let all: [Migration] = [
+        Migration(module: "members", version: 1, name: "members, external identities, points ledger with lots, wallet ledger", tables),
+    ]
+}
