@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "O2OOrders",
             dependencies: [
-                "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory",
+                "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OMembers",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -160,7 +160,7 @@ let package = Package(
         ),
         .testTarget(
             name: "O2OOrdersTests",
-            dependencies: ["O2OOrders", "O2OInventory", "O2OCatalog", "O2ONetwork", "O2OCore", "O2OServer", "O2OTestSupport",
+            dependencies: ["O2OOrders", "O2OMembers", "O2OInventory", "O2OCatalog", "O2ONetwork", "O2OCore", "O2OServer", "O2OTestSupport",
                            .product(name: "_CryptoExtras", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),

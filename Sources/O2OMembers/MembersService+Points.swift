@@ -17,10 +17,17 @@ public struct PointsPolicy: Sendable {
     public var expiry: Expiry
     /// Where "the end of the year" is reckoned.
     public var timeZone: TimeZone
+    /// Points that pay one minor unit when points are a tender (1: 100 points pay ¥1.00).
+    public var pointsPerMinorUnit: Int64
+    /// The most of an order's total points may pay, in percent.
+    public var maxOrderShare: Int
 
-    public init(expiry: Expiry = .endOfFollowingYear, timeZone: TimeZone = TimeZone(identifier: "Asia/Shanghai")!) {
+    public init(expiry: Expiry = .endOfFollowingYear, timeZone: TimeZone = TimeZone(identifier: "Asia/Shanghai")!,
+                pointsPerMinorUnit: Int64 = 1, maxOrderShare: Int = 50) {
         self.expiry = expiry
         self.timeZone = timeZone
+        self.pointsPerMinorUnit = pointsPerMinorUnit
+        self.maxOrderShare = maxOrderShare
     }
 
     /// The most points one posting may move.
@@ -50,7 +57,7 @@ extension MembersService {
     public func earnPoints(_ memberId: String, points: Int64, reference: LedgerReference, reason: String? = nil,
                            caller: Caller) async throws -> PointsPosting {
         try Self.validatePosting(points: points, reference: reference, reason: reason, reasonRequired: false)
-        return try await db.write { tx in try await earn(memberId, points, reference, reason, caller, tx) }
+        return try await db.write { tx in try await self.earn(memberId, points, reference, reason, caller, tx) }
     }
 
     /// The same inside another module's transaction (an order's completion).
@@ -65,7 +72,7 @@ extension MembersService {
     /// are expired first, so they cannot be spent.
     public func redeemPoints(_ memberId: String, points: Int64, reference: LedgerReference, caller: Caller) async throws -> PointsPosting {
         try Self.validatePosting(points: points, reference: reference, reason: nil, reasonRequired: false)
-        return try await db.write { tx in try await consume(memberId, points, .redeem, reference, nil, caller, tx) }
+        return try await db.write { tx in try await self.consume(memberId, points, .redeem, reference, nil, caller, tx) }
     }
 
     /// The same inside another module's transaction (placing an order paid partly with points).
@@ -83,7 +90,7 @@ extension MembersService {
     public func reversePointsEarn(_ memberId: String, earn: LedgerReference, points: Int64? = nil, reference: LedgerReference,
                                   caller: Caller) async throws -> PointsPosting {
         try Self.validateReversal(original: earn, points: points, reference: reference)
-        return try await db.write { tx in try await reverseEarn(memberId, earn, points, reference, caller, tx) }
+        return try await db.write { tx in try await self.reverseEarn(memberId, earn, points, reference, caller, tx) }
     }
 
     public func reversePointsEarn(_ memberId: String, earn: LedgerReference, points: Int64? = nil, reference: LedgerReference,
@@ -98,7 +105,7 @@ extension MembersService {
     public func reversePointsRedeem(_ memberId: String, redeem: LedgerReference, points: Int64? = nil, reference: LedgerReference,
                                     caller: Caller) async throws -> PointsPosting {
         try Self.validateReversal(original: redeem, points: points, reference: reference)
-        return try await db.write { tx in try await reverseRedeem(memberId, redeem, points, reference, caller, tx) }
+        return try await db.write { tx in try await self.reverseRedeem(memberId, redeem, points, reference, caller, tx) }
     }
 
     public func reversePointsRedeem(_ memberId: String, redeem: LedgerReference, points: Int64? = nil, reference: LedgerReference,
@@ -113,8 +120,8 @@ extension MembersService {
         try Self.validatePosting(points: delta == Int64.min ? 0 : abs(delta), reference: reference, reason: reason, reasonRequired: true,
                                  field: "delta")
         return try await db.write { tx in
-            if delta > 0 { return try await earn(memberId, delta, reference, reason, caller, tx, kind: .adjust) }
-            return try await consume(memberId, -delta, .adjust, reference, reason, caller, tx)
+            if delta > 0 { return try await self.earn(memberId, delta, reference, reason, caller, tx, kind: .adjust) }
+            return try await self.consume(memberId, -delta, .adjust, reference, reason, caller, tx)
         }
     }
 
@@ -135,8 +142,8 @@ extension MembersService {
         return try await db.write { tx in
             var expired = 0
             for memberId in Set(members).sorted() {
-                _ = try await lockPoints(memberId, tx)
-                expired += try await expireMember(memberId, at: at, caller: .system, tx).lots
+                _ = try await self.lockPoints(memberId, tx)
+                expired += try await self.expireMember(memberId, at: at, caller: .system, tx).lots
             }
             return expired
         }
@@ -173,7 +180,7 @@ extension MembersService {
     public func verifyPoints() async throws -> [PointsMismatch] {
         try await db.read { sql in
             let rows: [any SQLRow]
-            if db.engine == .postgres {
+            if self.db.engine == .postgres {
                 rows = try await sql.raw("""
                     SELECT b.member_id, b.balance, COALESCE(l.total, 0) AS ledger, COALESCE(t.total, 0) AS lots
                     FROM member_points_balances b

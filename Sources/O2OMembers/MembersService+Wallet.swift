@@ -39,15 +39,15 @@ extension MembersService {
     public func topUpWallet(_ memberId: String, amount: Money, reference: LedgerReference, caller: Caller) async throws -> WalletPosting {
         try validateWallet(amount, reference: reference)
         return try await db.write { tx in
-            let balance = try await lockWallet(memberId, tx)
+            let balance = try await self.lockWallet(memberId, tx)
             if let done = try await Self.walletEntry(memberId, .topUp, reference, tx.sql) {
                 return try Self.replay(done, requested: amount.minorUnits, expected: done.principalDelta, balance: balance)
             }
-            let now = clock.instant()
-            let entry = WalletEntry(id: O2OID.make("wle", at: now), memberId: memberId, kind: .topUp, currency: wallet.currency,
-                                    principalDelta: amount.minorUnits, bonusDelta: wallet.bonus(forTopUp: amount.minorUnits),
+            let now = self.clock.instant()
+            let entry = WalletEntry(id: O2OID.make("wle", at: now), memberId: memberId, kind: .topUp, currency: self.wallet.currency,
+                                    principalDelta: amount.minorUnits, bonusDelta: self.wallet.bonus(forTopUp: amount.minorUnits),
                                     reference: reference, refersTo: nil, at: now, actorId: caller.principal.id)
-            return try await post(entry, from: balance, caller, tx)
+            return try await self.post(entry, from: balance, caller, tx)
         }
     }
 
@@ -56,7 +56,7 @@ extension MembersService {
     /// principal. Refuses more than the balance (`insufficientWallet`, nothing written).
     public func payFromWallet(_ memberId: String, amount: Money, reference: LedgerReference, caller: Caller) async throws -> WalletPosting {
         try validateWallet(amount, reference: reference)
-        return try await db.write { tx in try await pay(memberId, amount.minorUnits, reference, caller, tx) }
+        return try await db.write { tx in try await self.pay(memberId, amount.minorUnits, reference, caller, tx) }
     }
 
     /// The same inside another module's transaction (placing an order paid from the wallet).
@@ -73,7 +73,7 @@ extension MembersService {
     public func refundToWallet(_ memberId: String, amount: Money, payment: LedgerReference, reference: LedgerReference,
                                caller: Caller) async throws -> WalletPosting {
         try validateWallet(amount, reference: reference, payment: payment)
-        return try await db.write { tx in try await refund(memberId, amount.minorUnits, payment, reference, caller, tx) }
+        return try await db.write { tx in try await self.refund(memberId, amount.minorUnits, payment, reference, caller, tx) }
     }
 
     public func refundToWallet(_ memberId: String, amount: Money, payment: LedgerReference, reference: LedgerReference,
@@ -106,7 +106,7 @@ extension MembersService {
     public func verifyWallet() async throws -> [WalletMismatch] {
         try await db.read { sql in
             let rows: [any SQLRow]
-            if db.engine == .postgres {
+            if self.db.engine == .postgres {
                 rows = try await sql.raw("""
                     SELECT b.member_id, b.principal, b.bonus, COALESCE(l.principal, 0) AS ledger_principal, COALESCE(l.bonus, 0) AS ledger_bonus
                     FROM member_wallet_balances b

@@ -9,7 +9,7 @@ import SQLKit
 /// (a row lock on PostgreSQL; SQLite's single writer runs them one after another), so the balance
 /// check, the lots consumed, the ledger row, the audit row and the event commit together, and a
 /// retry with the same reference finds the row the first attempt wrote.
-public struct MembersService: Sendable {
+public final class MembersService: Sendable {
     public let db: Database
     public let clock: any O2OClock
     public let points: PointsPolicy
@@ -32,7 +32,7 @@ public struct MembersService: Sendable {
     /// asking at once for the same new number get the same member.
     public func findOrCreate(phone: String, channel: String, profile: MemberProfile = .init(), caller: Caller) async throws -> MemberLookup {
         let (e164, clean) = try Self.validateNew(phone: phone, channel: channel, profile: profile)
-        return try await db.write { tx in try await findOrCreate(e164: e164, channel: channel, profile: clean, caller: caller, tx) }
+        return try await db.write { tx in try await self.findOrCreate(e164: e164, channel: channel, profile: clean, caller: caller, tx) }
     }
 
     /// The same inside another module's transaction (a till sale that names the customer's number).
@@ -70,14 +70,14 @@ public struct MembersService: Sendable {
                         UPDATE members SET phone = \(bind: e164), version = \(bind: member.version), updated_at = \(bind: now.epochMillis)
                         WHERE id = \(bind: member.id)
                         """).run()
-                    try await record(tx, caller, "update", before: before, after: member, event: "member.updated")
+                    try await self.record(tx, caller, "update", before: before, after: member, event: "member.updated")
                 }
                 return MemberLookup(member: member, created: false)
             }
             var lookup: MemberLookup
             if let e164, let id = try await Self.memberId(phone: e164, tx.sql) {
                 lookup = MemberLookup(member: try await Self.member(id, tx.sql, lock: false)!, created: false)
-            } else if let created = try await insert(phone: e164, channel: channel, profile: clean, at: now, tx) {
+            } else if let created = try await self.insert(phone: e164, channel: channel, profile: clean, at: now, tx) {
                 lookup = MemberLookup(member: created, created: true)
             } else {
                 // The number was created by a racing request a moment ago.
@@ -94,9 +94,9 @@ public struct MembersService: Sendable {
             lookup.member.identities.append(identity)
             lookup.member.identities.sort(by: Self.identityOrder)
             if lookup.created {
-                try await record(tx, caller, "create", before: nil, after: lookup.member, event: "member.created")
+                try await self.record(tx, caller, "create", before: nil, after: lookup.member, event: "member.created")
             } else {
-                try await recordLink(tx, caller, lookup.member, identity, action: "link_identity", event: "member.identity_linked")
+                try await self.recordLink(tx, caller, lookup.member, identity, action: "link_identity", event: "member.identity_linked")
             }
             return lookup
         }
@@ -187,7 +187,7 @@ public struct MembersService: Sendable {
             }
             member.identities.append(identity)
             member.identities.sort(by: Self.identityOrder)
-            try await recordLink(tx, caller, member, identity, action: "link_identity", event: "member.identity_linked")
+            try await self.recordLink(tx, caller, member, identity, action: "link_identity", event: "member.identity_linked")
             return member
         }
     }
@@ -209,7 +209,7 @@ public struct MembersService: Sendable {
                 throw Problem.notFound("identity", identity.description)
             }
             member.identities.removeAll { $0 == identity }
-            try await recordLink(tx, caller, member, identity, action: "unlink_identity", event: "member.identity_unlinked")
+            try await self.recordLink(tx, caller, member, identity, action: "unlink_identity", event: "member.identity_unlinked")
             return member
         }
     }
@@ -239,7 +239,7 @@ public struct MembersService: Sendable {
                     version = \(bind: after.version), updated_at = \(bind: now.epochMillis)
                 WHERE id = \(bind: memberId)
                 """).run()
-            try await record(tx, caller, "update", before: before, after: after, event: "member.updated")
+            try await self.record(tx, caller, "update", before: before, after: after, event: "member.updated")
             return after
         }
     }

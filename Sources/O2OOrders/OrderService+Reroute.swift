@@ -2,6 +2,7 @@ import Foundation
 import O2OCatalog
 import O2OCore
 import O2OInventory
+import O2OMembers
 import O2ONetwork
 import SQLKit
 
@@ -369,6 +370,7 @@ extension OrderService {
             var total: Int64 = 0
             for part in due {
                 guard let i = o.payments.firstIndex(where: { $0.id == part.id }), o.payments[i].captured - o.payments[i].refunded >= part.amount else { continue }
+                try await self.refundToMember(o, o.payments[i], amount: part.amount, caller: caller, tx)
                 o.payments[i].refunded += part.amount
                 o.payments[i].status = o.payments[i].refunded >= o.payments[i].captured ? .refunded : .partiallyRefunded
                 o.payments[i].providerReference = refs[part.id] ?? o.payments[i].providerReference
@@ -384,6 +386,21 @@ extension OrderService {
                                             note: "refunded \(total) \(o.currency): \(reason)"))
             try await save(&o, before: before, action: "refund", event: "order.refunded", caller: caller, tx)
             return o
+        }
+    }
+
+    /// Gives a wallet or points payment's refunded part back to the member's ledger, in the
+    /// refund's transaction (other tenders are refunded through their provider).
+    func refundToMember(_ o: Order, _ p: Payment, amount: Int64, caller: Caller, _ tx: Transaction) async throws {
+        guard p.tender.fromMember, let memberId = o.memberId else { return }
+        let paid = LedgerReference(type: "order_payment", id: p.id)
+        let refund = LedgerReference(type: "order_refund", id: "\(p.id):\(p.refunded + amount)")
+        if p.tender == .wallet {
+            _ = try await members.refundToWallet(memberId, amount: Money(minorUnits: amount, currency: o.currency), payment: paid, reference: refund,
+                                                 caller: caller, in: tx)
+        } else {
+            _ = try await members.reversePointsRedeem(memberId, redeem: paid, points: amount * members.points.pointsPerMinorUnit, reference: refund,
+                                                      caller: caller, in: tx)
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import O2OCatalog
 import O2OCore
 import O2OInventory
+import O2OMembers
 import O2ONetwork
 import SQLKit
 
@@ -90,6 +91,8 @@ public struct OrderService: Sendable {
     let catalog: CatalogService
     let network: NetworkService
     let inventory: InventoryService
+    /// Pays and refunds the wallet and points tenders.
+    let members: MembersService
     let pricing: any PricingStep
     let payments: any PaymentProvider
     let notifiers: PaymentNotifiers
@@ -98,13 +101,14 @@ public struct OrderService: Sendable {
     let recorder: ChangeRecorder
 
     public init(db: Database, clock: any O2OClock, catalog: CatalogService, network: NetworkService, inventory: InventoryService,
-                pricing: any PricingStep, payments: any PaymentProvider = SandboxPayments(), notifiers: PaymentNotifiers = PaymentNotifiers(),
+                members: MembersService, pricing: any PricingStep, payments: any PaymentProvider = SandboxPayments(), notifiers: PaymentNotifiers = PaymentNotifiers(),
                 geocoder: (any Geocoder)? = nil) {
         self.db = db
         self.clock = clock
         self.catalog = catalog
         self.network = network
         self.inventory = inventory
+        self.members = members
         self.pricing = pricing
         self.payments = payments
         self.notifiers = notifiers
@@ -311,10 +315,32 @@ public struct OrderService: Sendable {
             let paid = new.payments.reduce(Int64(0)) { $0 + $1.amount }
             if paid != total { throw Problem.validation([.init("payments", "add up to \(paid); the order totals \(total)")]) }
         }
+        try await checkMemberTenders(new, total: total, currency: priced.first?.currency ?? channel.currency)
         let rule = try await routingRule(channelId: channel.id)
         let window = (try? await inventory.pool(channel: channel.id).reservationTTL) ?? nil
         return Plan(new: new, channel: channel, priced: priced, pickup: pickup, attributed: attributed, rule: rule,
                     sites: try await candidateSites(new, pickup: pickup, rule: rule), paymentWindow: window ?? Self.defaultPaymentWindow)
+    }
+
+    /// Wallet and points tenders need the order's member, in the wallet's currency; points pay at
+    /// most the points policy's share of the total. 422 naming `payments[i]` or `memberId`.
+    func checkMemberTenders(_ new: NewOrder, total: Int64, currency: String) async throws {
+        let tenders = new.payments.enumerated().filter { $0.element.tender.fromMember }
+        guard !tenders.isEmpty else { return }
+        var v = Validator()
+        if let id = new.memberId {
+            do { _ = try await members.member(id) } catch let p as Problem where p.status == 404 { v.add("memberId", "no member '\(id)'") }
+        }
+        for (i, p) in tenders {
+            if new.memberId == nil { v.add("payments[\(i)].tender", "\(p.tender.rawValue) is the member's own: name the member (memberId)") }
+            if p.tender == .wallet, currency != members.wallet.currency {
+                v.add("payments[\(i)].tender", "the wallet holds \(members.wallet.currency); the order is in \(currency)")
+            }
+        }
+        let byPoints = tenders.filter { $0.element.tender == .points }.reduce(Int64(0)) { $0 + $1.element.amount }
+        let cap = total * Int64(members.points.maxOrderShare) / 100
+        if byPoints > cap { v.add("payments", "points may pay at most \(members.points.maxOrderShare)% of the order (\(cap)); \(byPoints) asked") }
+        try v.finish()
     }
 
     static func validate(_ a: DeliveryAddress, _ v: inout Validator) {
@@ -463,10 +489,44 @@ public struct OrderService: Sendable {
             return Payment(id: O2OID.make("pay", at: now), tender: p.tender, provider: provider,
                     status: .pending, amount: p.amount, captured: 0, refunded: 0, providerReference: nil, createdAt: now, updatedAt: now)
         }
+        let fromMember = try await payFromMember(&order, caller: caller, at: now, tx)
         try await OrderRows.insert(order, payWindow: plan.paymentWindow, tx)
+        for p in fromMember { try await OrderRows.ledger(payment: p.id, kind: "capture", amount: p.amount, at: now, caller: caller, tx) }
         try await recorder.record(tx, caller: caller, action: "place", entityType: "order", entityId: order.id, before: Order?.none, after: order,
                                   organisationId: nil, locationId: order.lines.first?.locationId, event: "order.placed")
+        if !fromMember.isEmpty, order.paymentStatus == .paid {
+            // Paid in full by the member's own tenders: nothing is left for the capture step to announce.
+            try await Outbox.enqueue(tx, DomainEvent(type: "order.paid", entityType: "order", entityId: order.id, payload: JSONCoding.string(order),
+                                                     organisationId: nil, locationId: order.lines.first?.locationId), at: now)
+        }
         return order
+    }
+
+    /// Pays the order's wallet and points tenders from the member's ledgers inside the order's
+    /// transaction, so the order and the debit commit together (a short balance is a 409 and the
+    /// order is not placed); returns the payments it captured.
+    func payFromMember(_ order: inout Order, caller: Caller, at now: Date, _ tx: Transaction) async throws -> [Payment] {
+        guard let memberId = order.memberId else { return [] }
+        var captured: [Payment] = []
+        for i in order.payments.indices where order.payments[i].tender.fromMember {
+            let p = order.payments[i]
+            let reference = LedgerReference(type: "order_payment", id: p.id)
+            let posted: String
+            if p.tender == .wallet {
+                posted = try await members.payFromWallet(memberId, amount: Money(minorUnits: p.amount, currency: order.currency), reference: reference,
+                                                         caller: caller, in: tx).entry.id
+            } else {
+                posted = try await members.redeemPoints(memberId, points: p.amount * members.points.pointsPerMinorUnit, reference: reference,
+                                                        caller: caller, in: tx).entry.id
+            }
+            order.payments[i].status = .captured
+            order.payments[i].captured = p.amount
+            order.payments[i].providerReference = posted
+            captured.append(order.payments[i])
+        }
+        order.paidTotal = order.payments.reduce(0) { $0 + $1.captured }
+        if !captured.isEmpty, order.paidTotal >= order.total { order.paymentStatus = .paid }
+        return captured
     }
 
     /// Captures what can be captured at once (sandbox, cash) and marks the order paid when the

@@ -153,11 +153,18 @@ public enum Tender: String, Codable, Sendable, CaseIterable {
     case wechatPay = "wechat_pay"
     /// Collected by the marketplace (天猫, 京东) and settled to the brand later.
     case marketplace
+    /// The member's stored value (储值), paid from the wallet in the order's own transaction.
+    case wallet
+    /// The member's points (积分), an amount of money the points policy converts to points.
+    case points
 
     /// Taken at a store's till, so captured the moment the order is recorded.
     public var takenAtTill: Bool { self == .cash || self == .card }
-    /// Captured the moment the order is recorded: taken at a till, or already collected by a marketplace.
-    var capturedOnPlacing: Bool { takenAtTill || self == .marketplace }
+    /// Paid from the member's own ledgers (wallet, points), in the transaction that records the order.
+    public var fromMember: Bool { self == .wallet || self == .points }
+    /// Captured the moment the order is recorded: taken at a till, already collected by a
+    /// marketplace, or paid from the member's ledgers.
+    var capturedOnPlacing: Bool { takenAtTill || self == .marketplace || fromMember }
     /// Paid through a provider that confirms by a signed notification.
     public var notified: Bool { self == .alipay || self == .wechatPay }
 }

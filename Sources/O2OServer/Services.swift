@@ -54,9 +54,11 @@ public struct AppServices: Sendable {
         prices = PriceService(db: db, clock: clock, directory: NetworkDirectory(network: network))
         importer = CatalogImporter(catalog: catalog, prices: prices)
         inventory = InventoryService(db: db, clock: clock, directory: StockDirectory(network: network, catalog: catalog))
-        orders = OrderService(db: db, clock: clock, catalog: catalog, network: network, inventory: inventory, pricing: CatalogPricing(prices: prices),
-                              notifiers: config.paymentNotifiers, geocoder: config.geocoder)
-        members = MembersService(db: db, clock: clock)
+        let members = MembersService(db: db, clock: clock)
+        let orders = OrderService(db: db, clock: clock, catalog: catalog, network: network, inventory: inventory, members: members,
+                                  pricing: CatalogPricing(prices: prices), notifiers: config.paymentNotifiers, geocoder: config.geocoder)
+        self.members = members
+        self.orders = orders
         fulfillment = FulfillmentService(db: db, clock: clock, orders: orders, network: network)
         audit = AuditLog(db: db)
         webhooks = WebhookService(db: db, clock: clock, policy: config.webhooks)

@@ -4731,6 +4731,8 @@ extension Components {
             public var lines: Components.Schemas.NewOrder.LinesPayload
             /// - Remark: Generated from `#/components/schemas/NewOrder/PaymentsPayload`.
             public struct PaymentsPayloadPayload: Codable, Hashable, Sendable {
+                /// wallet (储值) and points (积分) are the member's own (memberId): paid from their ledgers with the order, in one transaction; points pay at most half the total, 100 points a yuan.
+                ///
                 /// - Remark: Generated from `#/components/schemas/NewOrder/PaymentsPayload/tender`.
                 @frozen public enum TenderPayload: String, Codable, Hashable, Sendable, CaseIterable {
                     case sandbox = "sandbox"
@@ -4739,7 +4741,11 @@ extension Components {
                     case cod = "cod"
                     case alipay = "alipay"
                     case wechatPay = "wechat_pay"
+                    case wallet = "wallet"
+                    case points = "points"
                 }
+                /// wallet (储值) and points (积分) are the member's own (memberId): paid from their ledgers with the order, in one transaction; points pay at most half the total, 100 points a yuan.
+                ///
                 /// - Remark: Generated from `#/components/schemas/NewOrder/PaymentsPayload/tender`.
                 public var tender: Components.Schemas.NewOrder.PaymentsPayloadPayload.TenderPayload
                 /// Minor units.
@@ -4749,7 +4755,7 @@ extension Components {
                 /// Creates a new `PaymentsPayloadPayload`.
                 ///
                 /// - Parameters:
-                ///   - tender:
+                ///   - tender: wallet (储值) and points (积分) are the member's own (memberId): paid from their ledgers with the order, in one transaction; points pay at most half the total, 100 points a yuan.
                 ///   - amount: Minor units.
                 public init(
                     tender: Components.Schemas.NewOrder.PaymentsPayloadPayload.TenderPayload,
