@@ -47,6 +47,13 @@ extension PeriodicWorker {
         }
     }
 
+    /// Expires what is left of the members' points lots once their expiry passes.
+    static func members(_ services: AppServices) -> PeriodicWorker {
+        PeriodicWorker(description: "members worker", logger: services.logger, interval: .seconds(60)) {
+            while try await services.members.expireDue(now: services.clock.instant()) > 0 {}
+        }
+    }
+
     /// Writes search entries an import left behind (an import interrupted after its commit) and
     /// deletes the staging of imports that died midway.
     static func catalog(_ services: AppServices) -> PeriodicWorker {
