@@ -25,7 +25,7 @@ enum Language: String, CaseIterable {
 struct Texts {
     let lang: Language
     func callAsFunction(_ key: String) -> String {
-        let entry = Self.table[key] ?? Self.catalogTable[key] ?? Self.inventoryTable[key] ?? Self.ordersTable[key] ?? (key, key)
+        let entry = Self.table[key] ?? Self.catalogTable[key] ?? Self.inventoryTable[key] ?? Self.ordersTable[key] ?? Self.deliveryTable[key] ?? (key, key)
         return lang == .zh ? entry.1 : entry.0
     }
 
@@ -123,6 +123,7 @@ struct Console {
         registerCatalog(on: group)
         registerInventory(on: group)
         registerOrders(on: group)
+        registerDelivery(on: group)
     }
 
     // MARK: Sign-in
@@ -206,7 +207,9 @@ struct Console {
             nav += "<h2>\(esc(t("inventory")))</h2>" + link("stock", "/console/stock") + link("transfers", "/console/transfers")
                 + link("counts", "/console/counts") + link("replenishment", "/console/replenishment")
         }
-        if principal.can(.ordersRead) { nav += "<h2>\(esc(t("orders")))</h2>" + link("orders", "/console/orders") }
+        if principal.can(.ordersRead) {
+            nav += "<h2>\(esc(t("orders")))</h2>" + link("orders", "/console/orders") + link("deliveryRoutes", "/console/delivery-routes")
+        }
         nav += "<h2>\(esc(t("platform")))</h2>"
         if principal.can(.auditRead) { nav += link("audit", "/console/audit") }
         nav += "<a href=\"/docs\">\(esc(t("apiDocs")))</a>"

@@ -370,21 +370,43 @@ struct ShopifyWebhookHTTPTests {
 
 @Suite("Store delivery routes through HTTP")
 struct DeliveryRouteHTTPTests {
-    @Test func planDeliveryRoutes_forADeliveringStore_answersThePlan_andABadVehicleIs422() async throws {
+    @Test func planDeliveryRoutes_forADeliveringStore_answersThePlan_theConsoleDrawsIt_andABadVehicleIs422() async throws {
         try await TestServer.run { (s: TestServer) async throws in
-            // setup
+            // setup: two released store-delivery orders near a delivering store
+            let c = try await CatalogFixture.make(s.services)
+            _ = try await s.services.catalog.setListings(channel: c.channelId, [.init(sku: c.skuId, publishAt: Date(timeIntervalSince1970: 0))],
+                                                         caller: .system)
             let store = try #require(try await s.locations().first { $0.kind == .store && $0.capabilities.storeDelivery })
+            _ = try await s.services.inventory.post(.init(location: store.id, kind: .receipt, lines: [.init(sku: c.skuId, quantity: 5)]), caller: .system)
+            var ids: [String] = []
+            for (n, east) in [0.004, 0.008].enumerated() {
+                let placed = try await s.call(.post, "/api/v1/orders", as: .integration, json: #"""
+                    {"channelId":"AM-WEB","method":"delivery","address":{"name":"王小明","phone":"+8613800138000","line1":"门店旁 \#(n) 号",
+                     "lat":\#(store.coordinates.lat),"lng":\#(store.coordinates.lng + east)},
+                     "lines":[{"sku":"AM-P-M","quantity":1}],"payments":[{"tender":"sandbox","amount":9900}]}
+                    """#)
+                let id = try #require(placed.json["id"] as? String, "\(placed.body)")
+                _ = try await s.services.orders.advance(id, to: .released, caller: .system)
+                ids.append(id)
+            }
             // act
             let plan = try await s.call(.post, "/api/v1/delivery-routes/plan", as: .ops,
                                         json: #"{"storeId":"\#(store.code)","vehicles":[{"id":"scooter","capacity":6}],"timeLimitSeconds":0.2}"#)
             let bad = try await s.call(.post, "/api/v1/delivery-routes/plan", as: .ops,
                                        json: #"{"storeId":"\#(store.code)","vehicles":[{"id":"scooter","capacity":0}]}"#)
             let listed = try await s.call(.get, "/api/v1/delivery-routes?storeId=\(store.code)", as: .ops)
+            let login = try await s.client.execute(
+                uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: .init(string: "username=ops&password=\(demoPassword)")) { $0 }
+            let cookie = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            let page = try await s.call(.get, "/console/delivery-routes?store=\(store.code)", headers: [.cookie: cookie])
             // check
-            #expect(plan.status == 200 && (plan.json["routes"] as? [Any])?.isEmpty == true && (plan.json["unassigned"] as? [Any])?.isEmpty == true,
-                    "\(plan.body)")
+            let routes = try #require(plan.json["routes"] as? [[String: Any]], "\(plan.body)")
+            let stops = routes.flatMap { ($0["stops"] as? [[String: Any]]) ?? [] }
+            #expect(plan.status == 200 && Set(stops.compactMap { $0["orderId"] as? String }) == Set(ids))
             #expect(bad.status == 422 && bad.body.contains("vehicles[0].capacity"), "\(bad.body)")
-            #expect(listed.status == 200 && (listed.json["items"] as? [Any])?.isEmpty == true)
+            #expect((listed.json["items"] as? [[String: Any]])?.count == routes.count)
+            #expect(page.status == 200 && page.body.contains("<svg") && page.body.contains("<polyline") && ids.allSatisfy { page.body.contains($0) })
         }
     }
 }
