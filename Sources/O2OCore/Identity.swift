@@ -61,6 +61,15 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case posSell = "pos.sell"
     /// Reconcile what couriers and stores collected on delivery.
     case paymentsReconcile = "payments.reconcile"
+    /// Members (one member in every channel): find, read profiles and balances. Brand-wide: a
+    /// member is the same in every store.
+    case membersRead = "members.read"
+    /// Register members, edit profiles, link and unlink external identities.
+    case membersManage = "members.manage"
+    /// Pay money into a member's wallet (储值), at the till or after an online payment.
+    case walletTopUp = "members.wallet.top_up"
+    /// Give or take back points by hand, with a reason.
+    case pointsAdjust = "members.points.adjust"
 }
 
 extension Role {
@@ -73,24 +82,27 @@ extension Role {
         case .ops:
             p.formUnion([.locationsCreate, .locationsUpdate, .auditRead, .eventTypesRead, .inventoryReserve, .inventoryManage, .inventoryConfigure,
                          .ordersRead, .ordersPlace, .ordersManage, .routingConfigure, .posSell,
-                         .paymentsReconcile])
+                         .paymentsReconcile, .membersRead, .pointsAdjust])
         case .merchandiser:
             p.formUnion([.catalogManage, .pricesManage, .auditRead, .eventTypesRead, .inventoryConfigure])
         case .finance:
-            p.formUnion([.auditRead, .pricesManage, .ordersRead, .paymentsReconcile])
+            p.formUnion([.auditRead, .pricesManage, .ordersRead, .paymentsReconcile, .membersRead])
         case .storeManager:
-            p.formUnion([.locationsUpdate, .auditRead, .inventoryReserve, .inventoryManage, .ordersRead, .ordersPlace, .ordersManage, .posSell])
+            p.formUnion([.locationsUpdate, .auditRead, .inventoryReserve, .inventoryManage, .ordersRead, .ordersPlace, .ordersManage, .posSell,
+                         .membersRead, .membersManage, .walletTopUp, .pointsAdjust])
         case .franchisee:
-            p.formUnion([.locationsUpdate, .auditRead, .inventoryManage, .ordersRead, .ordersManage, .posSell])
+            p.formUnion([.locationsUpdate, .auditRead, .inventoryManage, .ordersRead, .ordersManage, .posSell, .membersRead, .membersManage])
         case .integration:
-            p.formUnion([.eventTypesRead, .inventoryReserve, .ordersRead, .ordersPlace, .posSell])
+            p.formUnion([.eventTypesRead, .inventoryReserve, .ordersRead, .ordersPlace, .posSell, .membersRead, .membersManage, .walletTopUp])
         case .customerService:
-            p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace, .ordersManage])
+            p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace, .ordersManage, .membersRead, .membersManage, .pointsAdjust])
         case .clerk:
-            p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace, .posSell])
+            p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace, .posSell, .membersRead, .membersManage, .walletTopUp])
         case .warehouse:
             p.formUnion([.inventoryManage, .ordersRead, .ordersManage])
-        case .marketer, .supplier:
+        case .marketer:
+            p.formUnion([.membersRead])
+        case .supplier:
             break
         }
         return p

@@ -135,3 +135,18 @@ public struct Validator: Sendable {
 public protocol ProblemConvertible: Error {
     var problem: Problem { get }
 }
+
+extension Problem {
+    /// The same problem with its fields named as the request that led to it names them (a service
+    /// validates `amount.minorUnits`; the API's body calls it `amount`). Fields not in `names` keep
+    /// their name.
+    public func renamingFields(_ names: [String: String]) -> Problem {
+        var p = self
+        p.errors = errors?.map { e in
+            var e = e
+            e.field = names[e.field] ?? e.field
+            return e
+        }
+        return p
+    }
+}

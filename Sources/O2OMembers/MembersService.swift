@@ -160,12 +160,20 @@ public final class MembersService: Sendable {
         }
     }
 
-    /// Members, oldest first, as lists show them (phones masked).
-    public func members(limit: Int = 50, cursor: String? = nil) async throws -> Page<MemberSummary> {
+    /// Members in the order they joined, as lists show them (phones masked); with `tag`, only
+    /// the members tagged so.
+    public func members(tag: String? = nil, limit: Int = 50, cursor: String? = nil) async throws -> Page<MemberSummary> {
         var v = Validator()
         v.range(limit, "limit", 1...500)
+        if let tag { v.code(tag, "tag", max: 40) }
         try v.finish()
-        return try await db.page("SELECT * FROM members WHERE 1=1", limit: limit, cursor: cursor,
+        var query: SQLQueryString = "SELECT * FROM members WHERE 1=1"
+        if let tag {
+            // Tags are stored as a JSON array of codes (no quotes, no `%`); `_` is a LIKE wildcard.
+            let pattern = "%\"" + tag.replacingOccurrences(of: "_", with: "\\_") + "\"%"
+            query = "SELECT * FROM members WHERE tags LIKE \(bind: pattern) ESCAPE '\\'"
+        }
+        return try await db.page(query, limit: limit, cursor: cursor,
                                  map: { MemberSummary(try Self.decodeMember($0, identities: [])) }, id: \.id)
     }
 

@@ -578,6 +578,8 @@ public struct OrderService: Sendable {
         public var status: OrderStatus?
         public var locationId: String?
         public var held: Bool?
+        /// One member's orders, from every channel.
+        public var memberId: String?
         /// Placed at or after `from` and before `until`.
         public var from: Date?
         public var until: Date?
@@ -592,6 +594,7 @@ public struct OrderService: Sendable {
         if let c = f.channelId { q += " AND channel_id = \(bind: try await catalog.channel(c).id)" }
         if let s = f.status { q += " AND status = \(bind: s.rawValue)" }
         if let h = f.held { q += h ? " AND holds <> '[]'" : " AND holds = '[]'" }
+        if let m = f.memberId { q += " AND member_id = \(bind: m)" }
         if let from = f.from { q += " AND created_at >= \(bind: from.epochMillis)" }
         if let until = f.until { q += " AND created_at < \(bind: until.epochMillis)" }
         var locationIds: [String]?

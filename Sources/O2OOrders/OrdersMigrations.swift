@@ -88,5 +88,9 @@ public enum OrdersMigrations {
             "ALTER TABLE order_routing_rules ADD COLUMN next_steps TEXT",
             "ALTER TABLE order_routing_rules ADD COLUMN auto_cancel_after_days BIGINT",
         ]),
+        // A member's orders across channels (member 360), newest first.
+        Migration(module: "orders", version: 6, name: "orders by member", [
+            "CREATE INDEX orders_member ON orders (member_id, id)",
+        ]),
     ]
 }

@@ -24,6 +24,7 @@ extension APIHandlers {
         f.status = q.status.flatMap { OrderStatus(rawValue: $0.rawValue) }
         f.locationId = q.locationId
         f.held = q.held
+        f.memberId = q.memberId
         f.from = q.from
         f.until = q.until
         f.limit = try limit(q.limit)

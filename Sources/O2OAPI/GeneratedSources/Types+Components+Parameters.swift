@@ -26,6 +26,8 @@ extension Components {
         public typealias Limit = Swift.Int
         /// - Remark: Generated from `#/components/parameters/Cursor`.
         public typealias Cursor = Swift.String
+        /// - Remark: Generated from `#/components/parameters/MemberId`.
+        public typealias MemberId = Swift.String
         /// - Remark: Generated from `#/components/parameters/LocationId`.
         public typealias LocationId = Swift.String
         /// The product's id or style code.

@@ -929,6 +929,780 @@ extension Components {
                 case items
             }
         }
+        /// - Remark: Generated from `#/components/schemas/Gender`.
+        @frozen public enum Gender: String, Codable, Hashable, Sendable, CaseIterable {
+            case female = "female"
+            case male = "male"
+            case undisclosed = "undisclosed"
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberProfile`.
+        public struct MemberProfile: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberProfile/name`.
+            public var name: Swift.String?
+            /// YYYY-MM-DD.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberProfile/birthday`.
+            public var birthday: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MemberProfile/gender`.
+            public var gender: Components.Schemas.Gender?
+            /// - Remark: Generated from `#/components/schemas/MemberProfile/preferredStoreId`.
+            public var preferredStoreId: Swift.String?
+            /// Letters, digits, -, _ and .; at most 50.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberProfile/tags`.
+            public var tags: [Swift.String]?
+            /// Creates a new `MemberProfile`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - birthday: YYYY-MM-DD.
+            ///   - gender:
+            ///   - preferredStoreId:
+            ///   - tags: Letters, digits, -, _ and .; at most 50.
+            public init(
+                name: Swift.String? = nil,
+                birthday: Swift.String? = nil,
+                gender: Components.Schemas.Gender? = nil,
+                preferredStoreId: Swift.String? = nil,
+                tags: [Swift.String]? = nil
+            ) {
+                self.name = name
+                self.birthday = birthday
+                self.gender = gender
+                self.preferredStoreId = preferredStoreId
+                self.tags = tags
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case birthday
+                case gender
+                case preferredStoreId
+                case tags
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberIdentity`.
+        public struct MemberIdentity: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberIdentity/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case wechatUnionid = "wechat_unionid"
+                case wechatOpenid = "wechat_openid"
+                case marketplaceBuyerId = "marketplace_buyer_id"
+                case posCardNumber = "pos_card_number"
+            }
+            /// - Remark: Generated from `#/components/schemas/MemberIdentity/kind`.
+            public var kind: Components.Schemas.MemberIdentity.KindPayload
+            /// The marketplace (required for marketplace_buyer_id) or WeChat app (optional for wechat_openid).
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberIdentity/channel`.
+            public var channel: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MemberIdentity/externalId`.
+            public var externalId: Swift.String
+            /// Creates a new `MemberIdentity`.
+            ///
+            /// - Parameters:
+            ///   - kind:
+            ///   - channel: The marketplace (required for marketplace_buyer_id) or WeChat app (optional for wechat_openid).
+            ///   - externalId:
+            public init(
+                kind: Components.Schemas.MemberIdentity.KindPayload,
+                channel: Swift.String? = nil,
+                externalId: Swift.String
+            ) {
+                self.kind = kind
+                self.channel = channel
+                self.externalId = externalId
+            }
+            public enum CodingKeys: String, CodingKey {
+                case kind
+                case channel
+                case externalId
+            }
+        }
+        /// Name a mobile number, an external identity, or both (the identity is then linked to the number's member).
+        ///
+        /// - Remark: Generated from `#/components/schemas/MemberFindOrCreate`.
+        public struct MemberFindOrCreate: Codable, Hashable, Sendable {
+            /// Any common form; +86 when no country code is given.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberFindOrCreate/phone`.
+            public var phone: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MemberFindOrCreate/identity`.
+            public var identity: Components.Schemas.MemberIdentity?
+            /// The channel creating the member when there is none (web, app, a store's till, a marketplace).
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberFindOrCreate/channel`.
+            public var channel: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberFindOrCreate/profile`.
+            public var profile: Components.Schemas.MemberProfile?
+            /// Creates a new `MemberFindOrCreate`.
+            ///
+            /// - Parameters:
+            ///   - phone: Any common form; +86 when no country code is given.
+            ///   - identity:
+            ///   - channel: The channel creating the member when there is none (web, app, a store's till, a marketplace).
+            ///   - profile:
+            public init(
+                phone: Swift.String? = nil,
+                identity: Components.Schemas.MemberIdentity? = nil,
+                channel: Swift.String,
+                profile: Components.Schemas.MemberProfile? = nil
+            ) {
+                self.phone = phone
+                self.identity = identity
+                self.channel = channel
+                self.profile = profile
+            }
+            public enum CodingKeys: String, CodingKey {
+                case phone
+                case identity
+                case channel
+                case profile
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberPatch`.
+        public struct MemberPatch: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberPatch/profile`.
+            public var profile: Components.Schemas.MemberProfile
+            /// When given, the update is refused (409) if the member changed since.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberPatch/expectedVersion`.
+            public var expectedVersion: Swift.Int?
+            /// Creates a new `MemberPatch`.
+            ///
+            /// - Parameters:
+            ///   - profile:
+            ///   - expectedVersion: When given, the update is refused (409) if the member changed since.
+            public init(
+                profile: Components.Schemas.MemberProfile,
+                expectedVersion: Swift.Int? = nil
+            ) {
+                self.profile = profile
+                self.expectedVersion = expectedVersion
+            }
+            public enum CodingKeys: String, CodingKey {
+                case profile
+                case expectedVersion
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Member`.
+        public struct Member: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Member/id`.
+            public var id: Swift.String
+            /// E.164.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Member/phone`.
+            public var phone: Swift.String?
+            /// As lists and receipts show it (138****5678).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Member/maskedPhone`.
+            public var maskedPhone: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Member/profile`.
+            public var profile: Components.Schemas.MemberProfile
+            /// - Remark: Generated from `#/components/schemas/Member/identities`.
+            public var identities: [Components.Schemas.MemberIdentity]
+            /// - Remark: Generated from `#/components/schemas/Member/createdChannel`.
+            public var createdChannel: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Member/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Member/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Member/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Points balance.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Member/points`.
+            public var points: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Member/wallet`.
+            public var wallet: Components.Schemas.WalletBalance
+            /// Creates a new `Member`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - phone: E.164.
+            ///   - maskedPhone: As lists and receipts show it (138****5678).
+            ///   - profile:
+            ///   - identities:
+            ///   - createdChannel:
+            ///   - version:
+            ///   - createdAt:
+            ///   - updatedAt:
+            ///   - points: Points balance.
+            ///   - wallet:
+            public init(
+                id: Swift.String,
+                phone: Swift.String? = nil,
+                maskedPhone: Swift.String? = nil,
+                profile: Components.Schemas.MemberProfile,
+                identities: [Components.Schemas.MemberIdentity],
+                createdChannel: Swift.String,
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date,
+                points: Swift.Int64,
+                wallet: Components.Schemas.WalletBalance
+            ) {
+                self.id = id
+                self.phone = phone
+                self.maskedPhone = maskedPhone
+                self.profile = profile
+                self.identities = identities
+                self.createdChannel = createdChannel
+                self.version = version
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+                self.points = points
+                self.wallet = wallet
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case phone
+                case maskedPhone
+                case profile
+                case identities
+                case createdChannel
+                case version
+                case createdAt
+                case updatedAt
+                case points
+                case wallet
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberSummary`.
+        public struct MemberSummary: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberSummary/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberSummary/maskedPhone`.
+            public var maskedPhone: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MemberSummary/name`.
+            public var name: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MemberSummary/tags`.
+            public var tags: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/MemberSummary/createdChannel`.
+            public var createdChannel: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberSummary/createdAt`.
+            public var createdAt: Foundation.Date
+            /// Creates a new `MemberSummary`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - maskedPhone:
+            ///   - name:
+            ///   - tags:
+            ///   - createdChannel:
+            ///   - createdAt:
+            public init(
+                id: Swift.String,
+                maskedPhone: Swift.String? = nil,
+                name: Swift.String? = nil,
+                tags: [Swift.String],
+                createdChannel: Swift.String,
+                createdAt: Foundation.Date
+            ) {
+                self.id = id
+                self.maskedPhone = maskedPhone
+                self.name = name
+                self.tags = tags
+                self.createdChannel = createdChannel
+                self.createdAt = createdAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case maskedPhone
+                case name
+                case tags
+                case createdChannel
+                case createdAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberPage`.
+        public struct MemberPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberPage/items`.
+            public var items: [Components.Schemas.MemberSummary]
+            /// - Remark: Generated from `#/components/schemas/MemberPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `MemberPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.MemberSummary],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/LedgerReference`.
+        public struct LedgerReference: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/LedgerReference/type`.
+            public var _type: Swift.String
+            /// - Remark: Generated from `#/components/schemas/LedgerReference/id`.
+            public var id: Swift.String
+            /// Creates a new `LedgerReference`.
+            ///
+            /// - Parameters:
+            ///   - _type:
+            ///   - id:
+            public init(
+                _type: Swift.String,
+                id: Swift.String
+            ) {
+                self._type = _type
+                self.id = id
+            }
+            public enum CodingKeys: String, CodingKey {
+                case _type = "type"
+                case id
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PointsLot`.
+        public struct PointsLot: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PointsLot/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PointsLot/entryId`.
+            public var entryId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PointsLot/points`.
+            public var points: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PointsLot/remaining`.
+            public var remaining: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PointsLot/expiresAt`.
+            public var expiresAt: Foundation.Date?
+            /// Creates a new `PointsLot`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - entryId:
+            ///   - points:
+            ///   - remaining:
+            ///   - expiresAt:
+            public init(
+                id: Swift.String,
+                entryId: Swift.String,
+                points: Swift.Int64,
+                remaining: Swift.Int64,
+                expiresAt: Foundation.Date? = nil
+            ) {
+                self.id = id
+                self.entryId = entryId
+                self.points = points
+                self.remaining = remaining
+                self.expiresAt = expiresAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case entryId
+                case points
+                case remaining
+                case expiresAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PointsBalance`.
+        public struct PointsBalance: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PointsBalance/memberId`.
+            public var memberId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PointsBalance/balance`.
+            public var balance: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PointsBalance/lots`.
+            public var lots: [Components.Schemas.PointsLot]
+            /// Creates a new `PointsBalance`.
+            ///
+            /// - Parameters:
+            ///   - memberId:
+            ///   - balance:
+            ///   - lots:
+            public init(
+                memberId: Swift.String,
+                balance: Swift.Int64,
+                lots: [Components.Schemas.PointsLot]
+            ) {
+                self.memberId = memberId
+                self.balance = balance
+                self.lots = lots
+            }
+            public enum CodingKeys: String, CodingKey {
+                case memberId
+                case balance
+                case lots
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PointsEntry`.
+        public struct PointsEntry: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PointsEntry/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PointsEntry/memberId`.
+            public var memberId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PointsEntry/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case earn = "earn"
+                case redeem = "redeem"
+                case expire = "expire"
+                case reverse = "reverse"
+                case adjust = "adjust"
+            }
+            /// - Remark: Generated from `#/components/schemas/PointsEntry/kind`.
+            public var kind: Components.Schemas.PointsEntry.KindPayload
+            /// - Remark: Generated from `#/components/schemas/PointsEntry/delta`.
+            public var delta: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PointsEntry/requested`.
+            public var requested: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PointsEntry/reference`.
+            public var reference: Components.Schemas.LedgerReference
+            /// - Remark: Generated from `#/components/schemas/PointsEntry/reverses`.
+            public var reverses: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PointsEntry/expiresAt`.
+            public var expiresAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/PointsEntry/reason`.
+            public var reason: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PointsEntry/at`.
+            public var at: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/PointsEntry/actorId`.
+            public var actorId: Swift.String
+            /// Creates a new `PointsEntry`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - memberId:
+            ///   - kind:
+            ///   - delta:
+            ///   - requested:
+            ///   - reference:
+            ///   - reverses:
+            ///   - expiresAt:
+            ///   - reason:
+            ///   - at:
+            ///   - actorId:
+            public init(
+                id: Swift.String,
+                memberId: Swift.String,
+                kind: Components.Schemas.PointsEntry.KindPayload,
+                delta: Swift.Int64,
+                requested: Swift.Int64,
+                reference: Components.Schemas.LedgerReference,
+                reverses: Swift.String? = nil,
+                expiresAt: Foundation.Date? = nil,
+                reason: Swift.String? = nil,
+                at: Foundation.Date,
+                actorId: Swift.String
+            ) {
+                self.id = id
+                self.memberId = memberId
+                self.kind = kind
+                self.delta = delta
+                self.requested = requested
+                self.reference = reference
+                self.reverses = reverses
+                self.expiresAt = expiresAt
+                self.reason = reason
+                self.at = at
+                self.actorId = actorId
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case memberId
+                case kind
+                case delta
+                case requested
+                case reference
+                case reverses
+                case expiresAt
+                case reason
+                case at
+                case actorId
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PointsEntryPage`.
+        public struct PointsEntryPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PointsEntryPage/items`.
+            public var items: [Components.Schemas.PointsEntry]
+            /// - Remark: Generated from `#/components/schemas/PointsEntryPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `PointsEntryPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.PointsEntry],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PointsAdjustment`.
+        public struct PointsAdjustment: Codable, Hashable, Sendable {
+            /// Points to give (positive) or take back (negative, at most the balance).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PointsAdjustment/delta`.
+            public var delta: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PointsAdjustment/reason`.
+            public var reason: Swift.String
+            /// Creates a new `PointsAdjustment`.
+            ///
+            /// - Parameters:
+            ///   - delta: Points to give (positive) or take back (negative, at most the balance).
+            ///   - reason:
+            public init(
+                delta: Swift.Int64,
+                reason: Swift.String
+            ) {
+                self.delta = delta
+                self.reason = reason
+            }
+            public enum CodingKeys: String, CodingKey {
+                case delta
+                case reason
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PointsPosting`.
+        public struct PointsPosting: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PointsPosting/entry`.
+            public var entry: Components.Schemas.PointsEntry
+            /// - Remark: Generated from `#/components/schemas/PointsPosting/balance`.
+            public var balance: Swift.Int64
+            /// True when this reference had already been posted: nothing new was written.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PointsPosting/replayed`.
+            public var replayed: Swift.Bool
+            /// Creates a new `PointsPosting`.
+            ///
+            /// - Parameters:
+            ///   - entry:
+            ///   - balance:
+            ///   - replayed: True when this reference had already been posted: nothing new was written.
+            public init(
+                entry: Components.Schemas.PointsEntry,
+                balance: Swift.Int64,
+                replayed: Swift.Bool
+            ) {
+                self.entry = entry
+                self.balance = balance
+                self.replayed = replayed
+            }
+            public enum CodingKeys: String, CodingKey {
+                case entry
+                case balance
+                case replayed
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WalletBalance`.
+        public struct WalletBalance: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/WalletBalance/memberId`.
+            public var memberId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WalletBalance/currency`.
+            public var currency: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WalletBalance/principal`.
+            public var principal: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/WalletBalance/bonus`.
+            public var bonus: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/WalletBalance/total`.
+            public var total: Swift.Int64
+            /// Creates a new `WalletBalance`.
+            ///
+            /// - Parameters:
+            ///   - memberId:
+            ///   - currency:
+            ///   - principal:
+            ///   - bonus:
+            ///   - total:
+            public init(
+                memberId: Swift.String,
+                currency: Swift.String,
+                principal: Swift.Int64,
+                bonus: Swift.Int64,
+                total: Swift.Int64
+            ) {
+                self.memberId = memberId
+                self.currency = currency
+                self.principal = principal
+                self.bonus = bonus
+                self.total = total
+            }
+            public enum CodingKeys: String, CodingKey {
+                case memberId
+                case currency
+                case principal
+                case bonus
+                case total
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WalletEntry`.
+        public struct WalletEntry: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/WalletEntry/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WalletEntry/memberId`.
+            public var memberId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WalletEntry/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case topUp = "top_up"
+                case pay = "pay"
+                case refund = "refund"
+            }
+            /// - Remark: Generated from `#/components/schemas/WalletEntry/kind`.
+            public var kind: Components.Schemas.WalletEntry.KindPayload
+            /// - Remark: Generated from `#/components/schemas/WalletEntry/currency`.
+            public var currency: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WalletEntry/principalDelta`.
+            public var principalDelta: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/WalletEntry/bonusDelta`.
+            public var bonusDelta: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/WalletEntry/amount`.
+            public var amount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/WalletEntry/reference`.
+            public var reference: Components.Schemas.LedgerReference
+            /// - Remark: Generated from `#/components/schemas/WalletEntry/refersTo`.
+            public var refersTo: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/WalletEntry/at`.
+            public var at: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/WalletEntry/actorId`.
+            public var actorId: Swift.String
+            /// Creates a new `WalletEntry`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - memberId:
+            ///   - kind:
+            ///   - currency:
+            ///   - principalDelta:
+            ///   - bonusDelta:
+            ///   - amount:
+            ///   - reference:
+            ///   - refersTo:
+            ///   - at:
+            ///   - actorId:
+            public init(
+                id: Swift.String,
+                memberId: Swift.String,
+                kind: Components.Schemas.WalletEntry.KindPayload,
+                currency: Swift.String,
+                principalDelta: Swift.Int64,
+                bonusDelta: Swift.Int64,
+                amount: Swift.Int64,
+                reference: Components.Schemas.LedgerReference,
+                refersTo: Swift.String? = nil,
+                at: Foundation.Date,
+                actorId: Swift.String
+            ) {
+                self.id = id
+                self.memberId = memberId
+                self.kind = kind
+                self.currency = currency
+                self.principalDelta = principalDelta
+                self.bonusDelta = bonusDelta
+                self.amount = amount
+                self.reference = reference
+                self.refersTo = refersTo
+                self.at = at
+                self.actorId = actorId
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case memberId
+                case kind
+                case currency
+                case principalDelta
+                case bonusDelta
+                case amount
+                case reference
+                case refersTo
+                case at
+                case actorId
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WalletEntryPage`.
+        public struct WalletEntryPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/WalletEntryPage/items`.
+            public var items: [Components.Schemas.WalletEntry]
+            /// - Remark: Generated from `#/components/schemas/WalletEntryPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `WalletEntryPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.WalletEntry],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WalletTopUp`.
+        public struct WalletTopUp: Codable, Hashable, Sendable {
+            /// Minor units paid in.
+            ///
+            /// - Remark: Generated from `#/components/schemas/WalletTopUp/amount`.
+            public var amount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/WalletTopUp/currency`.
+            public var currency: Swift.String
+            /// The payment that paid it (a till receipt, a payment provider's transaction id).
+            ///
+            /// - Remark: Generated from `#/components/schemas/WalletTopUp/paymentReference`.
+            public var paymentReference: Swift.String
+            /// Creates a new `WalletTopUp`.
+            ///
+            /// - Parameters:
+            ///   - amount: Minor units paid in.
+            ///   - currency:
+            ///   - paymentReference: The payment that paid it (a till receipt, a payment provider's transaction id).
+            public init(
+                amount: Swift.Int64,
+                currency: Swift.String,
+                paymentReference: Swift.String
+            ) {
+                self.amount = amount
+                self.currency = currency
+                self.paymentReference = paymentReference
+            }
+            public enum CodingKeys: String, CodingKey {
+                case amount
+                case currency
+                case paymentReference
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WalletPosting`.
+        public struct WalletPosting: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/WalletPosting/entry`.
+            public var entry: Components.Schemas.WalletEntry
+            /// - Remark: Generated from `#/components/schemas/WalletPosting/balance`.
+            public var balance: Components.Schemas.WalletBalance
+            /// - Remark: Generated from `#/components/schemas/WalletPosting/replayed`.
+            public var replayed: Swift.Bool
+            /// Creates a new `WalletPosting`.
+            ///
+            /// - Parameters:
+            ///   - entry:
+            ///   - balance:
+            ///   - replayed:
+            public init(
+                entry: Components.Schemas.WalletEntry,
+                balance: Components.Schemas.WalletBalance,
+                replayed: Swift.Bool
+            ) {
+                self.entry = entry
+                self.balance = balance
+                self.replayed = replayed
+            }
+            public enum CodingKeys: String, CodingKey {
+                case entry
+                case balance
+                case replayed
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/User`.
         public struct User: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/User/id`.

@@ -577,6 +577,64 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /inventory/replenishment-rules`.
     /// - Remark: Generated from `#/paths//inventory/replenishment-rules/post(setReplenishmentRule)`.
     func setReplenishmentRule(_ input: Operations.SetReplenishmentRule.Input) async throws -> Operations.SetReplenishmentRule.Output
+    /// Members in the order they joined, the phone masked; or the one member with a mobile number.
+    ///
+    /// - Remark: HTTP `GET /members`.
+    /// - Remark: Generated from `#/paths//members/get(listMembers)`.
+    func listMembers(_ input: Operations.ListMembers.Input) async throws -> Operations.ListMembers.Output
+    /// The member with this mobile number or external identity, created when there is none (any channel: till, web, app, marketplace).
+    ///
+    /// - Remark: HTTP `POST /members`.
+    /// - Remark: Generated from `#/paths//members/post(findOrCreateMember)`.
+    func findOrCreateMember(_ input: Operations.FindOrCreateMember.Input) async throws -> Operations.FindOrCreateMember.Output
+    /// One member with their identities, tier, points and wallet balances.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/get(getMember)`.
+    func getMember(_ input: Operations.GetMember.Input) async throws -> Operations.GetMember.Output
+    /// Replace the member's profile (name, birthday, gender, preferred store, tags).
+    ///
+    /// - Remark: HTTP `PATCH /members/{memberId}`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/patch(updateMember)`.
+    func updateMember(_ input: Operations.UpdateMember.Input) async throws -> Operations.UpdateMember.Output
+    /// Link an external identity (WeChat, marketplace buyer, member card) to the member.
+    ///
+    /// - Remark: HTTP `POST /members/{memberId}/identities`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/identities/post(linkMemberIdentity)`.
+    func linkMemberIdentity(_ input: Operations.LinkMemberIdentity.Input) async throws -> Operations.LinkMemberIdentity.Output
+    /// - Remark: HTTP `POST /members/{memberId}/identities/unlink`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/identities/unlink/post(unlinkMemberIdentity)`.
+    func unlinkMemberIdentity(_ input: Operations.UnlinkMemberIdentity.Input) async throws -> Operations.UnlinkMemberIdentity.Output
+    /// The member's points balance and the lots it is made of, soonest to expire first.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/points`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/points/get(getMemberPoints)`.
+    func getMemberPoints(_ input: Operations.GetMemberPoints.Input) async throws -> Operations.GetMemberPoints.Output
+    /// The member's points ledger, newest first.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/points/entries`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/points/entries/get(listMemberPointsEntries)`.
+    func listMemberPointsEntries(_ input: Operations.ListMemberPointsEntries.Input) async throws -> Operations.ListMemberPointsEntries.Output
+    /// Give points (a bonus for an action, a goodwill credit) or take them back, with a reason. Retried with the same Idempotency-Key it posts once.
+    ///
+    /// - Remark: HTTP `POST /members/{memberId}/points/adjustments`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/points/adjustments/post(adjustMemberPoints)`.
+    func adjustMemberPoints(_ input: Operations.AdjustMemberPoints.Input) async throws -> Operations.AdjustMemberPoints.Output
+    /// The member's wallet (储值): principal paid in and bonus given.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/wallet`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/wallet/get(getMemberWallet)`.
+    func getMemberWallet(_ input: Operations.GetMemberWallet.Input) async throws -> Operations.GetMemberWallet.Output
+    /// The member's wallet ledger, newest first.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/wallet/entries`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/wallet/entries/get(listMemberWalletEntries)`.
+    func listMemberWalletEntries(_ input: Operations.ListMemberWalletEntries.Input) async throws -> Operations.ListMemberWalletEntries.Output
+    /// Pay money into the wallet (at the till or through a payment); the policy's bonus is added. `paymentReference` names the payment: the same one posts once.
+    ///
+    /// - Remark: HTTP `POST /members/{memberId}/wallet/top-ups`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/wallet/top-ups/post(topUpMemberWallet)`.
+    func topUpMemberWallet(_ input: Operations.TopUpMemberWallet.Input) async throws -> Operations.TopUpMemberWallet.Output
     /// - Remark: HTTP `GET /users`.
     /// - Remark: Generated from `#/paths//users/get(listUsers)`.
     func listUsers(_ input: Operations.ListUsers.Input) async throws -> Operations.ListUsers.Output
@@ -1886,6 +1944,174 @@ extension APIProtocol {
         body: Operations.SetReplenishmentRule.Input.Body
     ) async throws -> Operations.SetReplenishmentRule.Output {
         try await setReplenishmentRule(Operations.SetReplenishmentRule.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Members in the order they joined, the phone masked; or the one member with a mobile number.
+    ///
+    /// - Remark: HTTP `GET /members`.
+    /// - Remark: Generated from `#/paths//members/get(listMembers)`.
+    public func listMembers(
+        query: Operations.ListMembers.Input.Query = .init(),
+        headers: Operations.ListMembers.Input.Headers = .init()
+    ) async throws -> Operations.ListMembers.Output {
+        try await listMembers(Operations.ListMembers.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// The member with this mobile number or external identity, created when there is none (any channel: till, web, app, marketplace).
+    ///
+    /// - Remark: HTTP `POST /members`.
+    /// - Remark: Generated from `#/paths//members/post(findOrCreateMember)`.
+    public func findOrCreateMember(
+        headers: Operations.FindOrCreateMember.Input.Headers = .init(),
+        body: Operations.FindOrCreateMember.Input.Body
+    ) async throws -> Operations.FindOrCreateMember.Output {
+        try await findOrCreateMember(Operations.FindOrCreateMember.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// One member with their identities, tier, points and wallet balances.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/get(getMember)`.
+    public func getMember(
+        path: Operations.GetMember.Input.Path,
+        headers: Operations.GetMember.Input.Headers = .init()
+    ) async throws -> Operations.GetMember.Output {
+        try await getMember(Operations.GetMember.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Replace the member's profile (name, birthday, gender, preferred store, tags).
+    ///
+    /// - Remark: HTTP `PATCH /members/{memberId}`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/patch(updateMember)`.
+    public func updateMember(
+        path: Operations.UpdateMember.Input.Path,
+        headers: Operations.UpdateMember.Input.Headers = .init(),
+        body: Operations.UpdateMember.Input.Body
+    ) async throws -> Operations.UpdateMember.Output {
+        try await updateMember(Operations.UpdateMember.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Link an external identity (WeChat, marketplace buyer, member card) to the member.
+    ///
+    /// - Remark: HTTP `POST /members/{memberId}/identities`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/identities/post(linkMemberIdentity)`.
+    public func linkMemberIdentity(
+        path: Operations.LinkMemberIdentity.Input.Path,
+        headers: Operations.LinkMemberIdentity.Input.Headers = .init(),
+        body: Operations.LinkMemberIdentity.Input.Body
+    ) async throws -> Operations.LinkMemberIdentity.Output {
+        try await linkMemberIdentity(Operations.LinkMemberIdentity.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// - Remark: HTTP `POST /members/{memberId}/identities/unlink`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/identities/unlink/post(unlinkMemberIdentity)`.
+    public func unlinkMemberIdentity(
+        path: Operations.UnlinkMemberIdentity.Input.Path,
+        headers: Operations.UnlinkMemberIdentity.Input.Headers = .init(),
+        body: Operations.UnlinkMemberIdentity.Input.Body
+    ) async throws -> Operations.UnlinkMemberIdentity.Output {
+        try await unlinkMemberIdentity(Operations.UnlinkMemberIdentity.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The member's points balance and the lots it is made of, soonest to expire first.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/points`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/points/get(getMemberPoints)`.
+    public func getMemberPoints(
+        path: Operations.GetMemberPoints.Input.Path,
+        headers: Operations.GetMemberPoints.Input.Headers = .init()
+    ) async throws -> Operations.GetMemberPoints.Output {
+        try await getMemberPoints(Operations.GetMemberPoints.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The member's points ledger, newest first.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/points/entries`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/points/entries/get(listMemberPointsEntries)`.
+    public func listMemberPointsEntries(
+        path: Operations.ListMemberPointsEntries.Input.Path,
+        query: Operations.ListMemberPointsEntries.Input.Query = .init(),
+        headers: Operations.ListMemberPointsEntries.Input.Headers = .init()
+    ) async throws -> Operations.ListMemberPointsEntries.Output {
+        try await listMemberPointsEntries(Operations.ListMemberPointsEntries.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Give points (a bonus for an action, a goodwill credit) or take them back, with a reason. Retried with the same Idempotency-Key it posts once.
+    ///
+    /// - Remark: HTTP `POST /members/{memberId}/points/adjustments`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/points/adjustments/post(adjustMemberPoints)`.
+    public func adjustMemberPoints(
+        path: Operations.AdjustMemberPoints.Input.Path,
+        headers: Operations.AdjustMemberPoints.Input.Headers = .init(),
+        body: Operations.AdjustMemberPoints.Input.Body
+    ) async throws -> Operations.AdjustMemberPoints.Output {
+        try await adjustMemberPoints(Operations.AdjustMemberPoints.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The member's wallet (储值): principal paid in and bonus given.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/wallet`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/wallet/get(getMemberWallet)`.
+    public func getMemberWallet(
+        path: Operations.GetMemberWallet.Input.Path,
+        headers: Operations.GetMemberWallet.Input.Headers = .init()
+    ) async throws -> Operations.GetMemberWallet.Output {
+        try await getMemberWallet(Operations.GetMemberWallet.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The member's wallet ledger, newest first.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/wallet/entries`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/wallet/entries/get(listMemberWalletEntries)`.
+    public func listMemberWalletEntries(
+        path: Operations.ListMemberWalletEntries.Input.Path,
+        query: Operations.ListMemberWalletEntries.Input.Query = .init(),
+        headers: Operations.ListMemberWalletEntries.Input.Headers = .init()
+    ) async throws -> Operations.ListMemberWalletEntries.Output {
+        try await listMemberWalletEntries(Operations.ListMemberWalletEntries.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Pay money into the wallet (at the till or through a payment); the policy's bonus is added. `paymentReference` names the payment: the same one posts once.
+    ///
+    /// - Remark: HTTP `POST /members/{memberId}/wallet/top-ups`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/wallet/top-ups/post(topUpMemberWallet)`.
+    public func topUpMemberWallet(
+        path: Operations.TopUpMemberWallet.Input.Path,
+        headers: Operations.TopUpMemberWallet.Input.Headers = .init(),
+        body: Operations.TopUpMemberWallet.Input.Body
+    ) async throws -> Operations.TopUpMemberWallet.Output {
+        try await topUpMemberWallet(Operations.TopUpMemberWallet.Input(
+            path: path,
             headers: headers,
             body: body
         ))

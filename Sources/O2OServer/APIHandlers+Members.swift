@@ -1,0 +1,160 @@
+import Foundation
+import O2OAPI
+import O2OCore
+import O2OMembers
+import OpenAPIRuntime
+
+// MARK: - Members (会员)
+
+extension APIHandlers {
+    func listMembers(_ input: Operations.ListMembers.Input) async throws -> Operations.ListMembers.Output {
+        let q = input.query
+        let limit = try limit(q.limit)
+        if let phone = q.phone {
+            // One number is one member: the page holds it or is empty.
+            var items: [MemberSummary] = []
+            if let m = try await services.members.member(phone: phone), q.tag.map(m.profile.tags.contains) ?? true { items = [MemberSummary(m)] }
+            return .ok(.init(body: .json(.init(items: items.map(Self.memberSummary)))))
+        }
+        let page = try await services.members.members(tag: q.tag, limit: limit, cursor: q.cursor)
+        return .ok(.init(body: .json(.init(items: page.items.map(Self.memberSummary), nextCursor: page.nextCursor))))
+    }
+
+    func findOrCreateMember(_ input: Operations.FindOrCreateMember.Input) async throws -> Operations.FindOrCreateMember.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let profile = Self.memberProfile(b.profile)
+        let lookup: MemberLookup
+        if let identity = b.identity {
+            lookup = try await services.members.findOrCreate(identity: Self.identity(identity), phone: b.phone, channel: b.channel, profile: profile,
+                                                             caller: try caller)
+        } else if let phone = b.phone {
+            lookup = try await services.members.findOrCreate(phone: phone, channel: b.channel, profile: profile, caller: try caller)
+        } else {
+            throw Problem.validation([.init("phone", "name a mobile number, an external identity (identity), or both")])
+        }
+        let body = try await memberView(lookup.member)
+        return lookup.created ? .created(.init(body: .json(body))) : .ok(.init(body: .json(body)))
+    }
+
+    func getMember(_ input: Operations.GetMember.Input) async throws -> Operations.GetMember.Output {
+        .ok(.init(body: .json(try await memberView(try await services.members.member(input.path.memberId)))))
+    }
+
+    func updateMember(_ input: Operations.UpdateMember.Input) async throws -> Operations.UpdateMember.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let m = try await services.members.updateProfile(input.path.memberId, Self.memberProfile(b.profile), expectedVersion: b.expectedVersion,
+                                                         caller: try caller)
+        return .ok(.init(body: .json(try await memberView(m))))
+    }
+
+    func linkMemberIdentity(_ input: Operations.LinkMemberIdentity.Input) async throws -> Operations.LinkMemberIdentity.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let m = try await services.members.link(Self.identity(b), to: input.path.memberId, caller: try caller)
+        return .ok(.init(body: .json(try await memberView(m))))
+    }
+
+    func unlinkMemberIdentity(_ input: Operations.UnlinkMemberIdentity.Input) async throws -> Operations.UnlinkMemberIdentity.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let m = try await services.members.unlink(Self.identity(b), from: input.path.memberId, caller: try caller)
+        return .ok(.init(body: .json(try await memberView(m))))
+    }
+
+    func getMemberPoints(_ input: Operations.GetMemberPoints.Input) async throws -> Operations.GetMemberPoints.Output {
+        let b = try await services.members.pointsBalance(input.path.memberId)
+        return .ok(.init(body: .json(.init(memberId: b.memberId, balance: b.balance, lots: b.lots.map {
+            .init(id: $0.id, entryId: $0.entryId, points: $0.points, remaining: $0.remaining, expiresAt: $0.expiresAt)
+        }))))
+    }
+
+    func listMemberPointsEntries(_ input: Operations.ListMemberPointsEntries.Input) async throws -> Operations.ListMemberPointsEntries.Output {
+        _ = try await services.members.member(input.path.memberId)
+        let page = try await services.members.pointsLedger(input.path.memberId, limit: try limit(input.query.limit), cursor: input.query.cursor)
+        return .ok(.init(body: .json(.init(items: page.items.map(Self.pointsEntry), nextCursor: page.nextCursor))))
+    }
+
+    func adjustMemberPoints(_ input: Operations.AdjustMemberPoints.Input) async throws -> Operations.AdjustMemberPoints.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        // The Idempotency-Key is also the ledger's reference: a retry after a lost answer posts nothing twice.
+        let reference = LedgerReference(type: "adjustment", id: input.headers.idempotencyKey ?? O2OID.make("adj", at: services.clock.instant()))
+        let posted: PointsPosting
+        do {
+            posted = try await services.members.adjustPoints(input.path.memberId, delta: b.delta, reference: reference, reason: b.reason,
+                                                             caller: try caller)
+        } catch let p as Problem {
+            throw p.renamingFields(["reference.id": "Idempotency-Key"])
+        }
+        return .created(.init(body: .json(.init(entry: Self.pointsEntry(posted.entry), balance: posted.balance, replayed: posted.replayed))))
+    }
+
+    func getMemberWallet(_ input: Operations.GetMemberWallet.Input) async throws -> Operations.GetMemberWallet.Output {
+        .ok(.init(body: .json(Self.wallet(try await services.members.walletBalance(input.path.memberId)))))
+    }
+
+    func listMemberWalletEntries(_ input: Operations.ListMemberWalletEntries.Input) async throws -> Operations.ListMemberWalletEntries.Output {
+        _ = try await services.members.member(input.path.memberId)
+        let page = try await services.members.walletLedger(input.path.memberId, limit: try limit(input.query.limit), cursor: input.query.cursor)
+        return .ok(.init(body: .json(.init(items: page.items.map(Self.walletEntry), nextCursor: page.nextCursor))))
+    }
+
+    func topUpMemberWallet(_ input: Operations.TopUpMemberWallet.Input) async throws -> Operations.TopUpMemberWallet.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let posted: WalletPosting
+        do {
+            posted = try await services.members.topUpWallet(input.path.memberId, amount: Money(minorUnits: b.amount, currency: b.currency),
+                                                            reference: LedgerReference(type: "payment", id: b.paymentReference), caller: try caller)
+        } catch let p as Problem {
+            throw p.renamingFields(["amount.minorUnits": "amount", "amount.currency": "currency", "reference.id": "paymentReference"])
+        }
+        return .created(.init(body: .json(.init(entry: Self.walletEntry(posted.entry), balance: Self.wallet(posted.balance), replayed: posted.replayed))))
+    }
+
+    // MARK: Mapping
+
+    /// A member as the API shows one: the profile, the identities and both balances.
+    func memberView(_ m: Member) async throws -> S.Member {
+        async let points = services.members.pointsBalance(m.id)
+        async let wallet = services.members.walletBalance(m.id)
+        return .init(id: m.id, phone: m.phone, maskedPhone: m.maskedPhone, profile: Self.memberProfile(m.profile),
+                     identities: m.identities.map(Self.identity), createdChannel: m.createdChannel, version: m.version,
+                     createdAt: m.createdAt, updatedAt: m.updatedAt, points: try await points.balance, wallet: Self.wallet(try await wallet))
+    }
+
+    static func memberSummary(_ m: MemberSummary) -> S.MemberSummary {
+        .init(id: m.id, maskedPhone: m.maskedPhone, name: m.name, tags: m.tags, createdChannel: m.createdChannel, createdAt: m.createdAt)
+    }
+
+    static func memberProfile(_ p: S.MemberProfile?) -> MemberProfile {
+        guard let p else { return MemberProfile() }
+        return MemberProfile(name: p.name, birthday: p.birthday, gender: p.gender.flatMap { Gender(rawValue: $0.rawValue) },
+                             preferredStoreId: p.preferredStoreId, tags: p.tags ?? [])
+    }
+
+    static func memberProfile(_ p: MemberProfile) -> S.MemberProfile {
+        .init(name: p.name, birthday: p.birthday, gender: p.gender.flatMap { .init(rawValue: $0.rawValue) }, preferredStoreId: p.preferredStoreId,
+              tags: p.tags)
+    }
+
+    static func identity(_ i: S.MemberIdentity) -> ExternalIdentity {
+        ExternalIdentity(kind: IdentityKind(rawValue: i.kind.rawValue)!, channel: i.channel, externalId: i.externalId)
+    }
+
+    static func identity(_ i: ExternalIdentity) -> S.MemberIdentity {
+        .init(kind: .init(rawValue: i.kind.rawValue)!, channel: i.channel, externalId: i.externalId)
+    }
+
+    static func pointsEntry(_ e: PointsEntry) -> S.PointsEntry {
+        .init(id: e.id, memberId: e.memberId, kind: .init(rawValue: e.kind.rawValue)!, delta: e.delta, requested: e.requested,
+              reference: .init(_type: e.reference.type, id: e.reference.id), reverses: e.reverses, expiresAt: e.expiresAt, reason: e.reason,
+              at: e.at, actorId: e.actorId)
+    }
+
+    static func wallet(_ w: WalletBalance) -> S.WalletBalance {
+        .init(memberId: w.memberId, currency: w.currency, principal: w.principal, bonus: w.bonus, total: w.total)
+    }
+
+    static func walletEntry(_ e: WalletEntry) -> S.WalletEntry {
+        .init(id: e.id, memberId: e.memberId, kind: .init(rawValue: e.kind.rawValue)!, currency: e.currency, principalDelta: e.principalDelta,
+              bonusDelta: e.bonusDelta, amount: e.amount, reference: .init(_type: e.reference.type, id: e.reference.id), refersTo: e.refersTo,
+              at: e.at, actorId: e.actorId)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import HTTPTypes
+import O2OCore
+import O2OServer
+import O2OTestSupport
+import Testing
+
+@Suite("Members over HTTP: one member in every channel, points and wallet")
+struct MembersHTTPTests {
+    static func fields(_ r: TestServer.Reply) -> Set<String> {
+        Set(((r.json["errors"] as? [[String: Any]]) ?? []).compactMap { $0["field"] as? String })
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func findOrCreate_byPhoneOrIdentity_isOneMember_inEveryChannel(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // act: the till registers a number, the web shop finds it written another way, the mini-program links its openid
+            let till = try await s.call(.post, "/api/v1/members", as: .clerk,
+                                        json: #"{"phone":"138 0013 8000","channel":"pos","profile":{"name":"Li Lei","tags":["vip"]}}"#)
+            let web = try await s.call(.post, "/api/v1/members", as: .integration, json: #"{"phone":"+86 13800138000","channel":"web"}"#)
+            let wechat = try await s.call(.post, "/api/v1/members", as: .integration,
+                                          json: #"{"phone":"13800138000","identity":{"kind":"wechat_openid","channel":"mini","externalId":"o-123"},"channel":"mini"}"#)
+            let byIdentity = try await s.call(.post, "/api/v1/members", as: .integration,
+                                              json: #"{"identity":{"kind":"wechat_openid","channel":"mini","externalId":"o-123"},"channel":"mini"}"#)
+            // check
+            #expect(till.status == 201)
+            #expect(web.status == 200 && wechat.status == 200 && byIdentity.status == 200)
+            let id = till.json["id"] as! String
+            #expect([web, wechat, byIdentity].allSatisfy { $0.json["id"] as? String == id })
+            #expect(till.json["phone"] as? String == "+8613800138000")
+            #expect(till.json["maskedPhone"] as? String == "138****8000")
+            #expect(till.json["points"] as? Int == 0)
+            #expect((till.json["wallet"] as? [String: Any])?["total"] as? Int == 0)
+            #expect((byIdentity.json["identities"] as? [[String: Any]])?.first?["externalId"] as? String == "o-123")
+            #expect(try await TestDatabase.count("members", s.services.db) == 1)
+
+            // lists show the phone masked, never in full
+            let list = try await s.call(.get, "/api/v1/members", as: .storeManager)
+            #expect(list.status == 200)
+            #expect(!list.body.contains("13800138000"))
+            #expect(((list.json["items"] as? [[String: Any]]) ?? []).map { $0["maskedPhone"] as? String } == ["138****8000"])
+            let byPhone = try await s.call(.get, "/api/v1/members?phone=%2B8613800138000", as: .clerk).json["items"] as? [[String: Any]]
+            #expect(byPhone?.map { $0["id"] as? String } == [id])
+            let unknownPhone = try await s.call(.get, "/api/v1/members?phone=13900139000", as: .clerk).json["items"] as? [[String: Any]]
+            #expect(unknownPhone?.isEmpty == true)
+            #expect((try await s.call(.get, "/api/v1/members?tag=vip", as: .clerk).json["items"] as? [[String: Any]])?.count == 1)
+            #expect((try await s.call(.get, "/api/v1/members?tag=vi_", as: .clerk).json["items"] as? [[String: Any]])?.isEmpty == true)
+
+            // profile: replaced as a whole, guarded by version
+            let patched = try await s.call(.patch, "/api/v1/members/\(id)", as: .customerService,
+                                           json: #"{"profile":{"name":"Li Lei","birthday":"1990-05-01","gender":"male","tags":["vip","new-mum"]},"expectedVersion":1}"#)
+            #expect(patched.status == 200)
+            #expect((patched.json["profile"] as? [String: Any])?["birthday"] as? String == "1990-05-01")
+            let stale = try await s.call(.patch, "/api/v1/members/\(id)", as: .customerService, json: #"{"profile":{"name":"X"},"expectedVersion":1}"#)
+            #expect(stale.status == 409)
+
+            // identities: link, a second member cannot take it, unlink
+            let card = #"{"kind":"pos_card_number","externalId":"C-0001"}"#
+            #expect(try await s.call(.post, "/api/v1/members/\(id)/identities", as: .clerk, json: card).status == 200)
+            let other = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"phone":"13900139000","channel":"pos"}"#).json["id"] as! String
+            #expect(try await s.call(.post, "/api/v1/members/\(other)/identities", as: .clerk, json: card).status == 409)
+            #expect(try await s.call(.post, "/api/v1/members/\(id)/identities/unlink", as: .clerk, json: card).status == 200)
+            #expect(try await s.call(.post, "/api/v1/members/\(other)/identities", as: .clerk, json: card).status == 200)
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func badInput_isA422NamingTheField_andWritesNothing(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            let audit = try await TestDatabase.count("audit_events", s.services.db)
+            let notAPhone = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"phone":"12345","channel":"pos"}"#)
+            #expect(notAPhone.status == 422 && Self.fields(notAPhone) == ["phone"])
+            #expect(notAPhone.headers[.contentType] == "application/problem+json")
+            let nothing = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"channel":"pos"}"#)
+            #expect(nothing.status == 422 && Self.fields(nothing) == ["phone"])
+            let badProfile = try await s.call(.post, "/api/v1/members", as: .clerk,
+                                              json: #"{"phone":"13800138000","channel":"pos","profile":{"birthday":"1990-13-40","tags":["no spaces"]}}"#)
+            #expect(badProfile.status == 422 && Self.fields(badProfile) == ["profile.birthday", "profile.tags[0]"])
+            let marketplaceWithoutChannel = try await s.call(.post, "/api/v1/members", as: .integration,
+                                                             json: #"{"identity":{"kind":"marketplace_buyer_id","externalId":"b1"},"channel":"tmall"}"#)
+            #expect(marketplaceWithoutChannel.status == 422 && Self.fields(marketplaceWithoutChannel) == ["identity.channel"])
+            #expect(try await TestDatabase.count("members", s.services.db) == 0)
+            #expect(try await TestDatabase.count("audit_events", s.services.db) == audit)
+
+            #expect(try await s.call(.get, "/api/v1/members/mbr_missing", as: .clerk).status == 404)
+            #expect(try await s.call(.get, "/api/v1/members/mbr_missing/points/entries", as: .clerk).status == 404)
+            #expect(try await s.call(.post, "/api/v1/members/mbr_missing/wallet/top-ups", as: .clerk,
+                                     json: #"{"amount":100,"currency":"CNY","paymentReference":"R1"}"#).status == 404)
+
+            let id = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"phone":"13800138000","channel":"pos"}"#).json["id"] as! String
+            let negative = try await s.call(.post, "/api/v1/members/\(id)/wallet/top-ups", as: .clerk,
+                                            json: #"{"amount":-100,"currency":"USD","paymentReference":""}"#)
+            #expect(negative.status == 422 && Self.fields(negative) == ["amount", "currency", "paymentReference"])
+            let zero = try await s.call(.post, "/api/v1/members/\(id)/points/adjustments", as: .customerService, json: #"{"delta":0,"reason":""}"#)
+            #expect(zero.status == 422 && Self.fields(zero) == ["delta", "reason"])
+            #expect(try await TestDatabase.count("member_wallet_ledger", s.services.db) == 0)
+            #expect(try await TestDatabase.count("member_points_ledger", s.services.db) == 0)
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func ledgers_topUpAndAdjust_postOncePerReference_andBalancesAreTheLedgersSums(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            let id = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"phone":"13800138000","channel":"pos"}"#).json["id"] as! String
+            // a top-up: retried after a lost answer with the same payment it posts once
+            let topUp = #"{"amount":50000,"currency":"CNY","paymentReference":"TILL-1-0001"}"#
+            let first = try await s.call(.post, "/api/v1/members/\(id)/wallet/top-ups", as: .clerk, json: topUp)
+            let again = try await s.call(.post, "/api/v1/members/\(id)/wallet/top-ups", as: .clerk, json: topUp)
+            #expect(first.status == 201 && again.status == 201)
+            #expect(first.json["replayed"] as? Bool == false && again.json["replayed"] as? Bool == true)
+            #expect((again.json["balance"] as? [String: Any])?["total"] as? Int == 50000)
+
+            // points: the Idempotency-Key is the ledger's reference too
+            let bonus = #"{"delta":300,"reason":"joined in store"}"#
+            let given = try await s.call(.post, "/api/v1/members/\(id)/points/adjustments", as: .customerService, json: bonus,
+                                         headers: [.idemKey: "bonus-1"])
+            let replay = try await s.call(.post, "/api/v1/members/\(id)/points/adjustments", as: .customerService, json: bonus,
+                                          headers: [.idemKey: "bonus-1"])
+            #expect(given.status == 201 && replay.body == given.body)
+            let taken = try await s.call(.post, "/api/v1/members/\(id)/points/adjustments", as: .customerService,
+                                         json: #"{"delta":-100,"reason":"duplicate bonus"}"#, headers: [.idemKey: "take-1"])
+            #expect(taken.status == 201 && taken.json["balance"] as? Int == 200)
+
+            // reading back: the member, the balances and the ledgers agree
+            let member = try await s.call(.get, "/api/v1/members/\(id)", as: .clerk).json
+            #expect(member["points"] as? Int == 200)
+            #expect((member["wallet"] as? [String: Any])?["principal"] as? Int == 50000)
+            let points = try await s.call(.get, "/api/v1/members/\(id)/points", as: .clerk).json
+            #expect(points["balance"] as? Int == 200)
+            #expect(((points["lots"] as? [[String: Any]]) ?? []).compactMap { $0["remaining"] as? Int }.reduce(0, +) == 200)
+            let entries = try await s.call(.get, "/api/v1/members/\(id)/points/entries", as: .clerk).json["items"] as? [[String: Any]] ?? []
+            #expect(entries.map { $0["delta"] as? Int } == [-100, 300])
+            let wallet = try await s.call(.get, "/api/v1/members/\(id)/wallet/entries", as: .clerk).json["items"] as? [[String: Any]] ?? []
+            #expect(wallet.map { $0["kind"] as? String } == ["top_up"])
+            #expect(try await s.services.members.verify().ok)
+
+            // who may: a clerk tops up but does not hand out points; a marketer only reads
+            #expect(try await s.call(.post, "/api/v1/members/\(id)/points/adjustments", as: .clerk, json: bonus).status == 403)
+            #expect(try await s.call(.post, "/api/v1/members/\(id)/wallet/top-ups", as: .marketer, json: topUp).status == 403)
+            #expect(try await s.call(.get, "/api/v1/members/\(id)", as: .marketer).status == 200)
+        }
+    }
+}
