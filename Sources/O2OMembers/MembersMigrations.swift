@@ -73,5 +73,24 @@ public enum MembersMigrations {
 
     public static let all: [Migration] = [
         Migration(module: "members", version: 1, name: "members, external identities, points ledger with lots, wallet ledger", tables),
+        Migration(module: "members", version: 2, name: "tiers: the ladder, members' tiers and rolling spend", [
+            "CREATE TABLE member_tier_ladder (id TEXT PRIMARY KEY, body TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+            // One row per member placed on the ladder; previous_code and reached_by let a return take
+            // back the tier its order reached; kept_until is when the period review is due.
+            """
+            CREATE TABLE member_tiers (
+                member_id TEXT PRIMARY KEY REFERENCES members(id), tier_code TEXT NOT NULL, previous_code TEXT, reached_at BIGINT NOT NULL,
+                reached_by TEXT, kept_until BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX member_tiers_review ON member_tiers (kept_until)",
+            // What counts toward a spend ladder: completed orders (positive) and returns (negative,
+            // refers_to the order), once per reference.
+            """
+            CREATE TABLE member_spend (
+                member_id TEXT NOT NULL REFERENCES members(id), reference_type TEXT NOT NULL, reference_id TEXT NOT NULL, refers_to TEXT,
+                amount BIGINT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (member_id, reference_type, reference_id))
+            """,
+            "CREATE INDEX member_spend_rolling ON member_spend (member_id, at, amount)",
+        ]),
     ]
 }

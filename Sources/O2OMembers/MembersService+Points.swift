@@ -21,13 +21,16 @@ public struct PointsPolicy: Sendable {
     public var pointsPerMinorUnit: Int64
     /// The most of an order's total points may pay, in percent.
     public var maxOrderShare: Int
+    /// Points a completed order earns per yuan (100 minor units) paid, before tier and promotion multipliers.
+    public var earnPerYuan: Int64
 
     public init(expiry: Expiry = .endOfFollowingYear, timeZone: TimeZone = TimeZone(identifier: "Asia/Shanghai")!,
-                pointsPerMinorUnit: Int64 = 1, maxOrderShare: Int = 50) {
+                pointsPerMinorUnit: Int64 = 1, maxOrderShare: Int = 50, earnPerYuan: Int64 = 1) {
         self.expiry = expiry
         self.timeZone = timeZone
         self.pointsPerMinorUnit = pointsPerMinorUnit
         self.maxOrderShare = maxOrderShare
+        self.earnPerYuan = earnPerYuan
     }
 
     /// The most points one posting may move.

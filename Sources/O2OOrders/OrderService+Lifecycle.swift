@@ -1,6 +1,7 @@
 import Foundation
 import O2OCore
 import O2OInventory
+import O2OMembers
 import SQLKit
 
 // MARK: - The lifecycle: milestones, cancellation, holds, the payment deadline
@@ -55,11 +56,22 @@ extension OrderService {
                 o.paidTotal = o.payments.reduce(0) { $0 + $1.captured }
                 if o.paymentStatus == .codDue, o.payments.allSatisfy({ $0.captured >= $0.amount }) { o.paymentStatus = .paid }
             }
+            if next == .completed, let memberId = o.memberId {
+                // The member's tier counts it and it earns points, in this transaction.
+                _ = try await members.orderCompleted(memberId, OrderCompletion(orderId: o.id, amount: Self.memberSpend(o)), caller: caller, in: tx)
+            }
             o.status = next
             o.timeline.append(TimelineEntry(at: now, kind: "status", status: next, actorId: caller.principal.id, note: note))
             try await save(&o, before: before, action: next.rawValue, event: "order.\(next.rawValue)", caller: caller, tx)
             return o
         }
+    }
+
+    /// What an order counts toward its member's tier and points: what was paid and kept for the
+    /// goods, less points (points do not earn points) and shipping.
+    static func memberSpend(_ o: Order) -> Int64 {
+        let paid = o.payments.filter { $0.tender != .points }.reduce(Int64(0)) { $0 + $1.captured - $1.refunded }
+        return max(0, paid - o.shippingTotal)
     }
 
     /// Cancels the whole order and gives its stock back. Before release anyone who may manage

@@ -1,6 +1,7 @@
 import Foundation
 import O2OCatalog
 import O2OCore
+import O2OMembers
 import O2OInventory
 import O2ONetwork
 import SQLKit
@@ -124,6 +125,11 @@ extension OrderService {
         if let existing = try await db.read({ sql in try await self.existing(channel: channel.id, externalId: externalId, sql) }) {
             return try duplicate(existing, of: sale, total: total)
         }
+        if let m = sale.memberId {
+            do { _ = try await members.member(m) } catch let p as Problem where p.status == 404 {
+                throw Problem.validation([.init("memberId", "no member '\(m)'")])
+            }
+        }
         let listed = try await pricing.listPrices(sale.lines.map(\.sku), channelId: channel.id, locationId: store.id, at: sale.soldAt)
         let id = O2OID.make("ord", at: now)
         do {
@@ -159,6 +165,10 @@ extension OrderService {
                     shippingTotal: 0, total: total, paidTotal: total, reservationId: nil, lines: lines, payments: payments, routing: nil,
                     timeline: timeline, version: 1, createdAt: sale.soldAt, updatedAt: now)
                 try await OrderRows.insert(order, payWindow: 0, tx)
+                if let m = sale.memberId {
+                    // Sold and handed over at once: the member's tier counts it and it earns points now.
+                    _ = try await members.orderCompleted(m, OrderCompletion(orderId: id, amount: Self.memberSpend(order)), caller: caller, in: tx)
+                }
                 for p in payments { try await OrderRows.ledger(payment: p.id, kind: "capture", amount: p.amount, at: now, caller: caller, tx) }
                 try await recorder.record(tx, caller: caller, action: "till_sale", entityType: "order", entityId: id, before: Order?.none, after: order,
                                           organisationId: store.organisationId, locationId: store.id, event: "order.sold_at_till")

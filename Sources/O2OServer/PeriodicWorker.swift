@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import ServiceLifecycle
 
@@ -47,10 +48,21 @@ extension PeriodicWorker {
         }
     }
 
-    /// Expires what is left of the members' points lots once their expiry passes.
+    /// Expires what is left of the members' points lots once their expiry passes, reviews tiers
+    /// whose period ended, and once a day gives birthday points.
     static func members(_ services: AppServices) -> PeriodicWorker {
-        PeriodicWorker(description: "members worker", logger: services.logger, interval: .seconds(60)) {
-            while try await services.members.expireDue(now: services.clock.instant()) > 0 {}
+        let giftsGiven = Mutex<Date?>(nil)
+        return PeriodicWorker(description: "members worker", logger: services.logger, interval: .seconds(60)) {
+            let now = services.clock.instant()
+            while try await services.members.expireDue(now: now) > 0 {}
+            while try await services.members.reviewTiers(now: now) > 0 {}
+            var cal = Calendar(identifier: .gregorian)
+            cal.timeZone = services.members.points.timeZone
+            let today = cal.startOfDay(for: now)
+            if giftsGiven.withLock({ $0 }) != today {
+                try await services.members.grantBirthdayGifts(on: now)
+                giftsGiven.withLock { $0 = today }
+            }
         }
     }
 

@@ -32,7 +32,8 @@ struct Club {
     func snapshot() async throws -> [String: Int] {
         var n: [String: Int] = [:]
         for t in ["members", "member_identities", "member_points_balances", "member_points_ledger", "member_points_lots",
-                  "member_points_allocations", "member_wallet_balances", "member_wallet_ledger", "audit_events", "outbox_events"] {
+                  "member_points_allocations", "member_wallet_balances", "member_wallet_ledger", "member_tiers", "member_spend", "member_tier_ladder",
+                  "audit_events", "outbox_events"] {
             n[t] = try await count(t)
         }
         return n
