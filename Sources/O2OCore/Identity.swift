@@ -70,6 +70,8 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case walletTopUp = "members.wallet.top_up"
     /// Give or take back points by hand, with a reason.
     case pointsAdjust = "members.points.adjust"
+    /// The tier ladder and its benefits.
+    case membersConfigure = "members.configure"
 }
 
 extension Role {
@@ -101,7 +103,7 @@ extension Role {
         case .warehouse:
             p.formUnion([.inventoryManage, .ordersRead, .ordersManage])
         case .marketer:
-            p.formUnion([.membersRead])
+            p.formUnion([.membersRead, .membersConfigure])
         case .supplier:
             break
         }

@@ -108,15 +108,51 @@ extension APIHandlers {
         return .created(.init(body: .json(.init(entry: Self.walletEntry(posted.entry), balance: Self.wallet(posted.balance), replayed: posted.replayed))))
     }
 
+    func getMemberTiers(_ input: Operations.GetMemberTiers.Input) async throws -> Operations.GetMemberTiers.Output {
+        .ok(.init(body: .json(Self.ladder(try await services.members.tierLadder()))))
+    }
+
+    func setMemberTiers(_ input: Operations.SetMemberTiers.Input) async throws -> Operations.SetMemberTiers.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let ladder = TierLadder(
+            basis: b.basis.flatMap { TierLadder.Basis(rawValue: $0.rawValue) } ?? .spend, periodMonths: b.periodMonths ?? 12,
+            downgrade: b.downgrade.flatMap { TierLadder.Downgrade(rawValue: $0.rawValue) } ?? .oneLevel,
+            tiers: b.tiers.map { t in
+                let d = TierBenefits()
+                return MemberTier(code: t.code, name: t.name, threshold: t.threshold, benefits: TierBenefits(
+                    discountPercent: t.benefits?.discountPercent ?? d.discountPercent, freeShipping: t.benefits?.freeShipping ?? d.freeShipping,
+                    pointsMultiplier: t.benefits?.pointsMultiplier ?? d.pointsMultiplier, birthdayGiftPoints: t.benefits?.birthdayGiftPoints ?? d.birthdayGiftPoints))
+            })
+        return .ok(.init(body: .json(Self.ladder(try await services.members.setTierLadder(ladder, caller: try caller)))))
+    }
+
     // MARK: Mapping
 
     /// A member as the API shows one: the profile, the identities and both balances.
     func memberView(_ m: Member) async throws -> S.Member {
         async let points = services.members.pointsBalance(m.id)
         async let wallet = services.members.walletBalance(m.id)
+        async let tier = services.members.tierStatus(m.id)
         return .init(id: m.id, phone: m.phone, maskedPhone: m.maskedPhone, profile: Self.memberProfile(m.profile),
                      identities: m.identities.map(Self.identity), createdChannel: m.createdChannel, version: m.version,
-                     createdAt: m.createdAt, updatedAt: m.updatedAt, points: try await points.balance, wallet: Self.wallet(try await wallet))
+                     createdAt: m.createdAt, updatedAt: m.updatedAt, points: try await points.balance, wallet: Self.wallet(try await wallet),
+                     tier: Self.tierStatus(try await tier))
+    }
+
+    static func tier(_ t: MemberTier) -> S.MemberTier {
+        .init(code: t.code, name: t.name, threshold: t.threshold, benefits: .init(
+            discountPercent: t.benefits.discountPercent, freeShipping: t.benefits.freeShipping, pointsMultiplier: t.benefits.pointsMultiplier,
+            birthdayGiftPoints: t.benefits.birthdayGiftPoints))
+    }
+
+    static func ladder(_ l: TierLadder) -> S.TierLadder {
+        .init(basis: .init(rawValue: l.basis.rawValue), periodMonths: l.periodMonths, downgrade: .init(rawValue: l.downgrade.rawValue),
+              tiers: l.tiers.map(Self.tier))
+    }
+
+    static func tierStatus(_ t: MemberTierStatus) -> S.MemberTierStatus {
+        .init(tier: t.tier.map(Self.tier), reachedAt: t.reachedAt, keptUntil: t.keptUntil, basis: .init(rawValue: t.basis.rawValue)!,
+              rolling: t.rolling, next: t.next.map(Self.tier), toNext: t.toNext)
     }
 
     static func memberSummary(_ m: MemberSummary) -> S.MemberSummary {

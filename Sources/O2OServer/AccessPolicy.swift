@@ -84,6 +84,8 @@ public struct AccessPolicy: ServerMiddleware {
         "getMemberWallet": .membersRead,
         "listMemberWalletEntries": .membersRead,
         "topUpMemberWallet": .walletTopUp,
+        "getMemberTiers": .membersRead,
+        "setMemberTiers": .membersConfigure,
         "planDeliveryRoutes": .ordersManage,
         "listDeliveryRoutes": .ordersRead,
         "getDeliveryRoute": .ordersRead,

@@ -83,6 +83,8 @@ struct AccessMatrixTests {
             "adjustMemberPoints": (.post, "/api/v1/members/mbr_missing/points/adjustments", #"{"delta":10,"reason":"matrix"}"#),
             "getMemberWallet": (.get, "/api/v1/members/mbr_missing/wallet", nil),
             "listMemberWalletEntries": (.get, "/api/v1/members/mbr_missing/wallet/entries", nil),
+            "getMemberTiers": (.get, "/api/v1/member-tiers", nil),
+            "setMemberTiers": (.put, "/api/v1/member-tiers", #"{"tiers":[{"code":"regular","name":"R","threshold":0}]}"#),
             "topUpMemberWallet": (.post, "/api/v1/members/mbr_missing/wallet/top-ups", #"{"amount":100,"currency":"CNY","paymentReference":"R-1"}"#),
             "planDeliveryRoutes": (.post, "/api/v1/delivery-routes/plan", #"{"storeId":"NO-SUCH","vehicles":[]}"#),
             "listDeliveryRoutes": (.get, "/api/v1/delivery-routes?storeId=NO-SUCH", nil),

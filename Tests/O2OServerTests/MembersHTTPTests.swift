@@ -134,6 +134,17 @@ struct MembersHTTPTests {
             #expect(wallet.map { $0["kind"] as? String } == ["top_up"])
             #expect(try await s.services.members.verify().ok)
 
+            // tiers: a marketer sets the ladder; the member shows where they stand
+            let ladder = #"{"tiers":[{"code":"regular","name":"普卡","threshold":0},{"code":"silver","name":"银卡","threshold":100000,"benefits":{"discountPercent":5}}]}"#
+            #expect(try await s.call(.put, "/api/v1/member-tiers", as: .clerk, json: ladder).status == 403)
+            let set = try await s.call(.put, "/api/v1/member-tiers", as: .marketer, json: ladder)
+            #expect(set.status == 200 && (set.json["tiers"] as? [[String: Any]])?.count == 2 && set.json["periodMonths"] as? Int == 12)
+            let badLadder = try await s.call(.put, "/api/v1/member-tiers", as: .marketer, json: #"{"tiers":[{"code":"x","name":"X","threshold":5}]}"#)
+            #expect(badLadder.status == 422 && Self.fields(badLadder) == ["tiers[0].threshold"])
+            let tier = try await s.call(.get, "/api/v1/members/\(id)", as: .clerk).json["tier"] as? [String: Any]
+            #expect((tier?["tier"] as? [String: Any])?["code"] as? String == "regular")
+            #expect((tier?["next"] as? [String: Any])?["code"] as? String == "silver" && tier?["toNext"] as? Int == 100000)
+
             // who may: a clerk tops up but does not hand out points; a marketer only reads
             #expect(try await s.call(.post, "/api/v1/members/\(id)/points/adjustments", as: .clerk, json: bonus).status == 403)
             #expect(try await s.call(.post, "/api/v1/members/\(id)/wallet/top-ups", as: .marketer, json: topUp).status == 403)

@@ -1114,6 +1114,8 @@ extension Components {
             public var points: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/Member/wallet`.
             public var wallet: Components.Schemas.WalletBalance
+            /// - Remark: Generated from `#/components/schemas/Member/tier`.
+            public var tier: Components.Schemas.MemberTierStatus
             /// Creates a new `Member`.
             ///
             /// - Parameters:
@@ -1128,6 +1130,7 @@ extension Components {
             ///   - updatedAt:
             ///   - points: Points balance.
             ///   - wallet:
+            ///   - tier:
             public init(
                 id: Swift.String,
                 phone: Swift.String? = nil,
@@ -1139,7 +1142,8 @@ extension Components {
                 createdAt: Foundation.Date,
                 updatedAt: Foundation.Date,
                 points: Swift.Int64,
-                wallet: Components.Schemas.WalletBalance
+                wallet: Components.Schemas.WalletBalance,
+                tier: Components.Schemas.MemberTierStatus
             ) {
                 self.id = id
                 self.phone = phone
@@ -1152,6 +1156,7 @@ extension Components {
                 self.updatedAt = updatedAt
                 self.points = points
                 self.wallet = wallet
+                self.tier = tier
             }
             public enum CodingKeys: String, CodingKey {
                 case id
@@ -1165,6 +1170,7 @@ extension Components {
                 case updatedAt
                 case points
                 case wallet
+                case tier
             }
         }
         /// - Remark: Generated from `#/components/schemas/MemberSummary`.
@@ -1701,6 +1707,193 @@ extension Components {
                 case entry
                 case balance
                 case replayed
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TierBenefits`.
+        public struct TierBenefits: Codable, Hashable, Sendable {
+            /// Member price: percent off the catalog price.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TierBenefits/discountPercent`.
+            public var discountPercent: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/TierBenefits/freeShipping`.
+            public var freeShipping: Swift.Bool?
+            /// Points earned, in percent of the base rate (150: one and a half times).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TierBenefits/pointsMultiplier`.
+            public var pointsMultiplier: Swift.Int?
+            /// Points given once a year on the member's birthday.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TierBenefits/birthdayGiftPoints`.
+            public var birthdayGiftPoints: Swift.Int64?
+            /// Creates a new `TierBenefits`.
+            ///
+            /// - Parameters:
+            ///   - discountPercent: Member price: percent off the catalog price.
+            ///   - freeShipping:
+            ///   - pointsMultiplier: Points earned, in percent of the base rate (150: one and a half times).
+            ///   - birthdayGiftPoints: Points given once a year on the member's birthday.
+            public init(
+                discountPercent: Swift.Int? = nil,
+                freeShipping: Swift.Bool? = nil,
+                pointsMultiplier: Swift.Int? = nil,
+                birthdayGiftPoints: Swift.Int64? = nil
+            ) {
+                self.discountPercent = discountPercent
+                self.freeShipping = freeShipping
+                self.pointsMultiplier = pointsMultiplier
+                self.birthdayGiftPoints = birthdayGiftPoints
+            }
+            public enum CodingKeys: String, CodingKey {
+                case discountPercent
+                case freeShipping
+                case pointsMultiplier
+                case birthdayGiftPoints
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberTier`.
+        public struct MemberTier: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberTier/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberTier/name`.
+            public var name: Swift.String
+            /// Rolling spend (minor units) or points that reach it; 0 for the first tier.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberTier/threshold`.
+            public var threshold: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/MemberTier/benefits`.
+            public var benefits: Components.Schemas.TierBenefits?
+            /// Creates a new `MemberTier`.
+            ///
+            /// - Parameters:
+            ///   - code:
+            ///   - name:
+            ///   - threshold: Rolling spend (minor units) or points that reach it; 0 for the first tier.
+            ///   - benefits:
+            public init(
+                code: Swift.String,
+                name: Swift.String,
+                threshold: Swift.Int64,
+                benefits: Components.Schemas.TierBenefits? = nil
+            ) {
+                self.code = code
+                self.name = name
+                self.threshold = threshold
+                self.benefits = benefits
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case name
+                case threshold
+                case benefits
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TierLadder`.
+        public struct TierLadder: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TierLadder/basis`.
+            @frozen public enum BasisPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case spend = "spend"
+                case points = "points"
+            }
+            /// - Remark: Generated from `#/components/schemas/TierLadder/basis`.
+            public var basis: Components.Schemas.TierLadder.BasisPayload?
+            /// - Remark: Generated from `#/components/schemas/TierLadder/periodMonths`.
+            public var periodMonths: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/TierLadder/downgrade`.
+            @frozen public enum DowngradePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case toQualifying = "to_qualifying"
+                case oneLevel = "one_level"
+            }
+            /// - Remark: Generated from `#/components/schemas/TierLadder/downgrade`.
+            public var downgrade: Components.Schemas.TierLadder.DowngradePayload?
+            /// - Remark: Generated from `#/components/schemas/TierLadder/tiers`.
+            public var tiers: [Components.Schemas.MemberTier]
+            /// Creates a new `TierLadder`.
+            ///
+            /// - Parameters:
+            ///   - basis:
+            ///   - periodMonths:
+            ///   - downgrade:
+            ///   - tiers:
+            public init(
+                basis: Components.Schemas.TierLadder.BasisPayload? = nil,
+                periodMonths: Swift.Int? = nil,
+                downgrade: Components.Schemas.TierLadder.DowngradePayload? = nil,
+                tiers: [Components.Schemas.MemberTier]
+            ) {
+                self.basis = basis
+                self.periodMonths = periodMonths
+                self.downgrade = downgrade
+                self.tiers = tiers
+            }
+            public enum CodingKeys: String, CodingKey {
+                case basis
+                case periodMonths
+                case downgrade
+                case tiers
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberTierStatus`.
+        public struct MemberTierStatus: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberTierStatus/tier`.
+            public var tier: Components.Schemas.MemberTier?
+            /// - Remark: Generated from `#/components/schemas/MemberTierStatus/reachedAt`.
+            public var reachedAt: Foundation.Date?
+            /// When the tier is next reviewed.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberTierStatus/keptUntil`.
+            public var keptUntil: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/MemberTierStatus/basis`.
+            @frozen public enum BasisPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case spend = "spend"
+                case points = "points"
+            }
+            /// - Remark: Generated from `#/components/schemas/MemberTierStatus/basis`.
+            public var basis: Components.Schemas.MemberTierStatus.BasisPayload
+            /// The rolling figure the ladder is measured on.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberTierStatus/rolling`.
+            public var rolling: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/MemberTierStatus/next`.
+            public var next: Components.Schemas.MemberTier?
+            /// What is left to reach the next tier.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberTierStatus/toNext`.
+            public var toNext: Swift.Int64?
+            /// Creates a new `MemberTierStatus`.
+            ///
+            /// - Parameters:
+            ///   - tier:
+            ///   - reachedAt:
+            ///   - keptUntil: When the tier is next reviewed.
+            ///   - basis:
+            ///   - rolling: The rolling figure the ladder is measured on.
+            ///   - next:
+            ///   - toNext: What is left to reach the next tier.
+            public init(
+                tier: Components.Schemas.MemberTier? = nil,
+                reachedAt: Foundation.Date? = nil,
+                keptUntil: Foundation.Date? = nil,
+                basis: Components.Schemas.MemberTierStatus.BasisPayload,
+                rolling: Swift.Int64,
+                next: Components.Schemas.MemberTier? = nil,
+                toNext: Swift.Int64? = nil
+            ) {
+                self.tier = tier
+                self.reachedAt = reachedAt
+                self.keptUntil = keptUntil
+                self.basis = basis
+                self.rolling = rolling
+                self.next = next
+                self.toNext = toNext
+            }
+            public enum CodingKeys: String, CodingKey {
+                case tier
+                case reachedAt
+                case keptUntil
+                case basis
+                case rolling
+                case next
+                case toNext
             }
         }
         /// - Remark: Generated from `#/components/schemas/User`.

@@ -635,6 +635,16 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /members/{memberId}/wallet/top-ups`.
     /// - Remark: Generated from `#/paths//members/{memberId}/wallet/top-ups/post(topUpMemberWallet)`.
     func topUpMemberWallet(_ input: Operations.TopUpMemberWallet.Input) async throws -> Operations.TopUpMemberWallet.Output
+    /// The brand's tier ladder (会员等级), lowest first.
+    ///
+    /// - Remark: HTTP `GET /member-tiers`.
+    /// - Remark: Generated from `#/paths//member-tiers/get(getMemberTiers)`.
+    func getMemberTiers(_ input: Operations.GetMemberTiers.Input) async throws -> Operations.GetMemberTiers.Output
+    /// Replace the ladder. Members keep their tier until their period review; a member in a removed tier is placed by their rolling figure at once.
+    ///
+    /// - Remark: HTTP `PUT /member-tiers`.
+    /// - Remark: Generated from `#/paths//member-tiers/put(setMemberTiers)`.
+    func setMemberTiers(_ input: Operations.SetMemberTiers.Input) async throws -> Operations.SetMemberTiers.Output
     /// - Remark: HTTP `GET /users`.
     /// - Remark: Generated from `#/paths//users/get(listUsers)`.
     func listUsers(_ input: Operations.ListUsers.Input) async throws -> Operations.ListUsers.Output
@@ -2112,6 +2122,26 @@ extension APIProtocol {
     ) async throws -> Operations.TopUpMemberWallet.Output {
         try await topUpMemberWallet(Operations.TopUpMemberWallet.Input(
             path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The brand's tier ladder (会员等级), lowest first.
+    ///
+    /// - Remark: HTTP `GET /member-tiers`.
+    /// - Remark: Generated from `#/paths//member-tiers/get(getMemberTiers)`.
+    public func getMemberTiers(headers: Operations.GetMemberTiers.Input.Headers = .init()) async throws -> Operations.GetMemberTiers.Output {
+        try await getMemberTiers(Operations.GetMemberTiers.Input(headers: headers))
+    }
+    /// Replace the ladder. Members keep their tier until their period review; a member in a removed tier is placed by their rolling figure at once.
+    ///
+    /// - Remark: HTTP `PUT /member-tiers`.
+    /// - Remark: Generated from `#/paths//member-tiers/put(setMemberTiers)`.
+    public func setMemberTiers(
+        headers: Operations.SetMemberTiers.Input.Headers = .init(),
+        body: Operations.SetMemberTiers.Input.Body
+    ) async throws -> Operations.SetMemberTiers.Output {
+        try await setMemberTiers(Operations.SetMemberTiers.Input(
             headers: headers,
             body: body
         ))
