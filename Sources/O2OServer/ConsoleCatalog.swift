@@ -21,6 +21,8 @@ textarea{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;widt
 .notice{padding:.7rem 1rem;border-radius:8px;margin-bottom:1rem}.notice.ok{background:#e6f4ea;color:var(--ok)}
 div.error{background:#fdecee;padding:.7rem 1rem;border-radius:8px;margin-bottom:1rem}
 details{margin:.8rem 0}ul.exports li{margin:.3rem 0}
+.cols{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1rem;align-items:start}
+table.kv th{text-align:left;width:38%;font-weight:500;color:#5f6b7a;background:#fafbfc}progress{vertical-align:middle;width:8rem}
 """
 
 extension Texts {

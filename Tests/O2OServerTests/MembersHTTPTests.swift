@@ -151,4 +151,41 @@ struct MembersHTTPTests {
             #expect(try await s.call(.get, "/api/v1/members/\(id)", as: .marketer).status == 200)
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func member360_showsOrdersFromEveryChannel_ledgersAndTier_withThePhoneMasked(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup: a member who ordered on the web shop
+            let c = try await CatalogFixture.make(s.services)
+            _ = try await s.services.catalog.setListings(channel: c.channelId, [.init(sku: c.skuId, publishAt: Date(timeIntervalSince1970: 0))],
+                                                         caller: .system)
+            let store = try await s.locations().first { $0.kind == .store }!
+            _ = try await s.services.inventory.post(.init(location: store.id, kind: .receipt, lines: [.init(sku: c.skuId, quantity: 5)]), caller: .system)
+            let id = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"phone":"13800138000","channel":"pos","profile":{"name":"李雷"}}"#)
+                .json["id"] as! String
+            let placed = try await s.call(.post, "/api/v1/orders", as: .integration, json: #"""
+                {"channelId":"AM-WEB","memberId":"\#(id)","method":"pickup","pickupLocationId":"\#(store.id)",
+                 "lines":[{"sku":"AM-P-M","quantity":1}],"payments":[{"tender":"sandbox","amount":9900}]}
+                """#)
+            let orderId = try #require(placed.json["id"] as? String, "\(placed.body)")
+            _ = try await s.call(.post, "/api/v1/members/\(id)/wallet/top-ups", as: .clerk, json: #"{"amount":10000,"currency":"CNY","paymentReference":"T-9"}"#)
+            // act
+            let mine = try await s.call(.get, "/api/v1/orders?memberId=\(id)", as: .customerService).json["items"] as? [[String: Any]]
+            let none = try await s.call(.get, "/api/v1/orders?memberId=mbr_other", as: .customerService).json["items"] as? [[String: Any]]
+            let login = try await s.client.execute(
+                uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: .init(string: "username=store_manager&password=\(demoPassword)")) { $0 }
+            let cookie = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            // searched as the customer says it; the results show it masked
+            let search = try await s.call(.get, "/console/members?q=%2B86%20138%200013%208000", headers: [.cookie: cookie])
+            let page = try await s.call(.get, "/console/members/\(id)", headers: [.cookie: cookie])
+            let missing = try await s.call(.get, "/console/members/mbr_missing", headers: [.cookie: cookie])
+            // check
+            #expect(mine?.map { $0["id"] as? String } == [orderId] && none?.isEmpty == true)
+            #expect(search.status == 200 && search.body.contains(id) && search.body.contains("138****8000"))
+            #expect(page.status == 200 && page.body.contains(orderId) && page.body.contains("李雷") && page.body.contains("¥100.00"))
+            #expect(!search.body.contains("13800138000") && !page.body.contains("13800138000"))
+            #expect(missing.status == 404)
+        }
+    }
 }
