@@ -31,6 +31,7 @@ public struct DemoData: Sendable {
         public var stockUnits = 0
         public var orders = 0
         public var tillSales = 0
+        public var members = 0
     }
 
     let services: AppServices
@@ -215,7 +216,8 @@ public struct DemoData: Sendable {
                                   region: (places[0].prov.0, places[0].prov.1), summary: &summary)
             if stock {
                 try await loadStock(warehouses: warehouses, stores: stores, scale: scale, seed: seed, summary: &summary)
-                try await loadOrders(stores: stores, seed: seed, summary: &summary)
+                let members = try await loadMembers(stores: stores, seed: seed, summary: &summary)
+                try await loadOrders(stores: stores, members: members, seed: seed, summary: &summary)
             }
         }
         return summary
@@ -712,7 +714,7 @@ extension DemoData {
     /// A few dozen orders across the web shop and Tmall — deliveries near stores, pickups, cash on
     /// delivery, one unpaid — moved along their lifecycle so every stage shows; the marketplaces
     /// route to warehouses only.
-    func loadOrders(stores: [Location], seed: UInt64, summary: inout Summary) async throws {
+    func loadOrders(stores: [Location], members: [String], seed: UInt64, summary: inout Summary) async throws {
         var rng = SeededRandom(state: seed &+ 0x0_4D3E)
         func pick<T>(_ xs: [T]) -> T { xs[Int(rng.next() % UInt64(xs.count))] }
         let orders = services.orders
@@ -741,6 +743,8 @@ extension DemoData {
             var new = OrderService.NewOrder(channel: channel, externalId: channel == "TMALL" ? "TM\(20_261_201_000 + i)" : nil,
                                             method: pickup ? .pickup : .delivery, address: pickup ? nil : address,
                                             pickupLocation: pickup ? pick(pickupStores).id : nil, lines: Array(unique))
+            // Two orders in three are a member's: completing them earns points and counts toward the tier.
+            if i % 3 != 2, !members.isEmpty { new.memberId = pick(members) }
             do {
                 // Priced first, so the tenders add up to what the server charges.
                 let quote = try await orders.quote(new, caller: .system)
