@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import O2OCore
+import O2OFulfillment
 import OpenAPIRuntime
 import Synchronization
 
@@ -56,7 +57,18 @@ enum ProblemMapper {
     }
 
     static func response(for error: any Error, requestId: String, logger: Logger) -> Response {
-        response(problem(for: error, requestId: requestId, logger: logger), requestId: requestId)
+        var r = response(problem(for: error, requestId: requestId, logger: logger), requestId: requestId)
+        if let seconds = retryAfter(error) { r.headers[.retryAfter] = String(seconds) }
+        return r
+    }
+
+    /// Seconds a 429 asks the client to wait (`Retry-After`), when the error says.
+    static func retryAfter(_ error: any Error) -> Int? {
+        switch error {
+        case let f as FulfillmentError: return f.retryAfter
+        case let e as ServerError: return retryAfter(e.underlyingError)
+        default: return nil
+        }
     }
 
     static func response(_ p: Problem, requestId: String) -> Response {
