@@ -86,7 +86,9 @@ extension FulfillmentService {
             let said = reason == .slaExpired ? "sla_expired: not accepted within the location's SLA" + (note.map { "; " + $0 } ?? "") : note
             let o = try await self.orders.reject(f.orderId, location: f.locationId, reason: why, note: said, caller: caller)
             if o.status == .allocated, o.holds.isEmpty, [.paid, .codDue, .partiallyRefunded].contains(o.paymentStatus) {
-                _ = try await self.orders.advance(o.id, to: .released, note: "released again after \(reason.rawValue) at its first location", caller: caller)
+                // The rejecting location may no longer see the order: routing releases it, on the rejection's request.
+                _ = try await self.orders.advance(o.id, to: .released, note: "released again after \(reason.rawValue) at its first location",
+                                                  caller: Caller(.system, requestId: caller.requestId))
             }
             return f
         }
