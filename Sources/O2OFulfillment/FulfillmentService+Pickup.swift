@@ -115,7 +115,9 @@ extension FulfillmentService {
                 throw Problem.conflict("Pickup \(f.orderId) at \(store.code) is \(f.status.rawValue): it was already handed over.", kind: "already-handed-over")
             }
             self.sync.move(&f, to: .pickedUp, order: nil, now: now)
-            f.handover = PickupHandover(clerkId: caller.principal.id, clerkName: caller.principal.name, at: now,
+            // Whole seconds: the proof is stored as JSON with ISO 8601 times, and reads back the same.
+            f.handover = PickupHandover(clerkId: caller.principal.id, clerkName: caller.principal.name,
+                                        at: Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down)),
                                         method: r.phone == nil ? .scan : .codePhone, signatureUrl: r.signatureUrl, photoUrl: r.photoUrl)
             try await self.sync.save(&f, before: before, action: "hand_over", event: "fulfillment.picked_up", caller: caller, tx)
             try await self.advanceOrder(f.orderId, caller: caller, pickupCode: r.code, tx)

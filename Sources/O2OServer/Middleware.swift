@@ -297,8 +297,8 @@ struct BodyAndIdempotencyMiddleware: RouterMiddleware {
         let collector = BodyCollector()
         try await response.body.write(collector)
         let bytes = collector.bytes
-        if response.status.code >= 500 {
-            // Our failure: forget the key so a retry can do the work.
+        if response.status.code >= 500 || response.status.code == 429 {
+            // Our failure, or a pause that did nothing: forget the key so a retry can do the work.
             try? await store.release(principalId: principalId, key: key)
         } else {
             try await store.complete(principalId: principalId, key: key, response: StoredResponse(

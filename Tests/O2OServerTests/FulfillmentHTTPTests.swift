@@ -80,11 +80,17 @@ struct FulfillmentHTTPTests {
                 statuses.append(try await s.call(.post, "/api/v1/pickups/verify", as: .clerk, json: #"{"locationId":"\#(store)","code":"\#(wrongCode)","phone":"1234"}"#).status)
             }
             let limited = try await s.call(.post, "/api/v1/pickups/verify", as: .clerk, json: #"{"locationId":"\#(store)","code":"\#(code)","phone":"1234"}"#)
+            let limitedKeyed = try await s.call(.post, "/api/v1/pickups/verify", as: .clerk, json: #"{"locationId":"\#(store)","code":"\#(code)","phone":"1234"}"#,
+                                                headers: [.idemKey: "pause-1"])
+            let limitedAgain = try await s.call(.post, "/api/v1/pickups/verify", as: .clerk, json: #"{"locationId":"\#(store)","code":"\#(code)","phone":"1234"}"#,
+                                                headers: [.idemKey: "pause-1"])
             let other = try await s.call(.post, "/api/v1/pickups/verify", as: .ops, json: #"{"locationId":"\#(store)","code":"\#(code)","phone":"13900001234"}"#)
             let audits = try await s.call(.get, "/api/v1/audit-events?entityType=pickup_counter&limit=50", as: .hqAdmin)
             // check
             #expect(statuses == [422, 422, 422, 422, 422])
             #expect(limited.status == 429 && limited.headers[HTTPField.Name("Retry-After")!].flatMap(Int.init).map { $0 > 0 } == true, "\(limited.body)")
+            #expect(limitedKeyed.status == 429 && limitedAgain.status == 429 && limitedAgain.headers[HTTPField.Name("Idempotent-Replayed")!] == nil,
+                    "a 429 did nothing: its key is not kept, so a retry after the pause does the work")
             #expect(other.status == 200 && other.json["status"] as? String == "picked_up", "\(other.body)")
             #expect((audits.json["items"] as? [[String: Any]])?.filter { $0["action"] as? String == "pickup_verify_failed" }.count == 5)
         }
