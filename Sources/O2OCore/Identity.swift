@@ -55,6 +55,8 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case ordersPlace = "orders.place"
     /// Move orders through their lifecycle: release, pick, ship, hand over, hold, cancel.
     case ordersManage = "orders.manage"
+    /// Work a location's fulfilment orders: accept or reject, pick, pack, hand over pickups.
+    case fulfillmentWork = "fulfillment.work"
     /// Channels' routing rules.
     case routingConfigure = "routing.configure"
     /// Record sales rung up at a store's till (a POS system or its integration).
@@ -78,6 +80,7 @@ extension Role {
     public var permissions: Set<Permission> {
         var p: Set<Permission> = [.sessionSelf, .organisationsRead, .locationsRead, .catalogRead, .inventoryRead]
         if self != .integration { p.insert(.consoleUse) }
+        if [.ops, .storeManager, .franchisee, .clerk, .warehouse].contains(self) { p.insert(.fulfillmentWork) }
         switch self {
         case .hqAdmin:
             return Set(Permission.allCases)

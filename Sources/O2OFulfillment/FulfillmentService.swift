@@ -3,22 +3,29 @@ import O2OCore
 import O2ONetwork
 import O2OOrders
 
-/// Fulfilment at the locations: today a store's same-city deliveries, planned into vehicle
-/// routes, sent out and confirmed stop by stop. Orders move through the order service, in the
-/// same transaction as the route.
+/// Fulfilment at the locations: each order's work at each location it was released to (a
+/// fulfilment order, with its SLA), store pickups verified at the counter, and a store's
+/// same-city deliveries planned into vehicle routes, sent out and confirmed stop by stop. Orders
+/// move through the order service, in the same transaction as the fulfilment change.
 public final class FulfillmentService: Sendable {
     public let db: Database
     public let clock: any O2OClock
     let orders: OrderService
     let network: NetworkService
     let recorder: ChangeRecorder
+    public let policy: FulfillmentPolicy
+    let sync: FulfillmentSync
 
-    public init(db: Database, clock: any O2OClock, orders: OrderService, network: NetworkService) {
+    /// Registers with the order service to keep fulfilment orders in step with their orders.
+    public init(db: Database, clock: any O2OClock, orders: OrderService, network: NetworkService, policy: FulfillmentPolicy = .standard) {
         self.db = db
         self.clock = clock
         self.orders = orders
         self.network = network
         self.recorder = ChangeRecorder(clock: clock)
+        self.policy = policy
+        self.sync = FulfillmentSync(network: network, recorder: recorder, clock: clock, policy: policy)
+        orders.observe(sync)
     }
 }
 
@@ -41,6 +48,26 @@ public enum FulfillmentMigrations {
                 window_latest BIGINT, status TEXT NOT NULL, note TEXT, at BIGINT, PRIMARY KEY (route_id, seq))
             """,
             "CREATE INDEX delivery_stops_order ON delivery_stops (order_id)",
+        ]),
+        // One order's work at one location, with its SLA and, for pickups, the code, the
+        // expiry and the proof of handover; wrong pickup codes per counter and clerk.
+        Migration(module: "fulfillment", version: 2, name: "fulfilment orders and pickup verification", [
+            """
+            CREATE TABLE fulfillment_orders (
+                id TEXT PRIMARY KEY, order_id TEXT NOT NULL, location_id TEXT NOT NULL, organisation_id TEXT NOT NULL, location_kind TEXT NOT NULL,
+                method TEXT NOT NULL, mode TEXT, status TEXT NOT NULL, lines TEXT NOT NULL, accept_by BIGINT NOT NULL, reject_at BIGINT NOT NULL,
+                escalated_at BIGINT, accepted_at BIGINT, reason TEXT, note TEXT, ready_at BIGINT, pickup_code TEXT, pickup_phone TEXT,
+                pickup_expires_at BIGINT, handover TEXT, closed_at BIGINT, version BIGINT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX fulfillment_orders_order ON fulfillment_orders (order_id)",
+            "CREATE INDEX fulfillment_orders_location ON fulfillment_orders (location_id, status)",
+            "CREATE INDEX fulfillment_orders_sla ON fulfillment_orders (status, accept_by)",
+            "CREATE INDEX fulfillment_orders_pickup ON fulfillment_orders (location_id, pickup_code)",
+            """
+            CREATE TABLE pickup_verify_failures (
+                id TEXT PRIMARY KEY, location_id TEXT NOT NULL, actor_id TEXT NOT NULL, at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX pickup_verify_failures_counter ON pickup_verify_failures (location_id, actor_id, at)",
         ]),
     ]
 }

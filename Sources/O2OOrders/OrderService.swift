@@ -99,6 +99,7 @@ public struct OrderService: Sendable {
     let geocoder: (any Geocoder)?
     let locations: KeyedCache<Location>
     let recorder: ChangeRecorder
+    let observers = OrderObservers()
 
     public init(db: Database, clock: any O2OClock, catalog: CatalogService, network: NetworkService, inventory: InventoryService,
                 members: MembersService, pricing: any PricingStep, payments: any PaymentProvider = SandboxPayments(), notifiers: PaymentNotifiers = PaymentNotifiers(),
@@ -633,6 +634,7 @@ public struct OrderService: Sendable {
         try await OrderRows.appendTimeline(o.id, Array(o.timeline.dropFirst(before.timeline.count)), from: before.timeline.count, tx)
         try await recorder.record(tx, caller: caller, action: action, entityType: "order", entityId: o.id, before: before, after: o,
                                   organisationId: nil, locationId: o.lines.first?.locationId, event: event)
+        try await observers.changed(before: before, after: o, caller: caller, tx)
         try await Self.tellMarketplace(before: before, after: o, tx, at: o.updatedAt)
     }
 

@@ -51,3 +51,58 @@ extension APIHandlers {
               }, createdAt: r.createdAt, updatedAt: r.updatedAt)
     }
 }
+
+// MARK: - Fulfilment orders and store pickup
+
+extension APIHandlers {
+    func listFulfillmentOrders(_ input: Operations.ListFulfillmentOrders.Input) async throws -> Operations.ListFulfillmentOrders.Output {
+        let q = input.query
+        var f = FulfillmentService.FulfillmentFilter(location: q.location, status: q.status.flatMap { FulfillmentStatus(rawValue: $0.rawValue) })
+        f.orderId = q.orderId
+        f.limit = q.limit ?? 50
+        f.cursor = q.cursor
+        let page = try await services.fulfillment.fulfillmentOrders(f, scope: try caller.principal.scope)
+        return .ok(.init(body: .json(.init(items: page.items.map(Self.fulfillmentOrder), nextCursor: page.nextCursor))))
+    }
+
+    func getFulfillmentOrder(_ input: Operations.GetFulfillmentOrder.Input) async throws -> Operations.GetFulfillmentOrder.Output {
+        .ok(.init(body: .json(Self.fulfillmentOrder(try await services.fulfillment.fulfillmentOrder(input.path.fulfillmentOrderId,
+                                                                                                     scope: try caller.principal.scope)))))
+    }
+
+    func acceptFulfillmentOrder(_ input: Operations.AcceptFulfillmentOrder.Input) async throws -> Operations.AcceptFulfillmentOrder.Output {
+        .ok(.init(body: .json(Self.fulfillmentOrder(try await services.fulfillment.accept(input.path.fulfillmentOrderId, caller: try caller)))))
+    }
+
+    func rejectFulfillmentOrder(_ input: Operations.RejectFulfillmentOrder.Input) async throws -> Operations.RejectFulfillmentOrder.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let f = try await services.fulfillment.reject(input.path.fulfillmentOrderId, reason: FulfillmentRejectReason(rawValue: b.reason.rawValue) ?? .other,
+                                                      note: b.note, caller: try caller)
+        return .ok(.init(body: .json(Self.fulfillmentOrder(f))))
+    }
+
+    func transitionFulfillmentOrder(_ input: Operations.TransitionFulfillmentOrder.Input) async throws -> Operations.TransitionFulfillmentOrder.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let f = try await services.fulfillment.transition(input.path.fulfillmentOrderId, to: FulfillmentStatus(rawValue: b.to.rawValue) ?? .assigned,
+                                                          note: b.note, caller: try caller)
+        return .ok(.init(body: .json(Self.fulfillmentOrder(f))))
+    }
+
+    func verifyPickup(_ input: Operations.VerifyPickup.Input) async throws -> Operations.VerifyPickup.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let f = try await services.fulfillment.verifyPickup(.init(location: b.locationId, code: b.code, phone: b.phone, orderId: b.orderId,
+                                                                  signatureUrl: b.signatureUrl, photoUrl: b.photoUrl), caller: try caller)
+        return .ok(.init(body: .json(Self.fulfillmentOrder(f))))
+    }
+
+    static func fulfillmentOrder(_ f: FulfillmentOrder) -> S.FulfillmentOrder {
+        .init(id: f.id, orderId: f.orderId, locationId: f.locationId, organisationId: f.organisationId, method: .init(rawValue: f.method.rawValue) ?? .delivery,
+              mode: f.mode.flatMap { .init(rawValue: $0.rawValue) }, status: .init(rawValue: f.status.rawValue) ?? .assigned,
+              lines: f.lines.map { .init(line: $0.line, skuId: $0.skuId, skuCode: $0.skuCode, quantity: $0.quantity) },
+              acceptBy: f.acceptBy, rejectAt: f.rejectAt, escalatedAt: f.escalatedAt, acceptedAt: f.acceptedAt, reason: f.reason, note: f.note,
+              readyAt: f.readyAt, pickupExpiresAt: f.pickupExpiresAt,
+              handover: f.handover.map { .init(clerkId: $0.clerkId, clerkName: $0.clerkName, at: $0.at, method: .init(rawValue: $0.method.rawValue) ?? .codePhone,
+                                               signatureUrl: $0.signatureUrl, photoUrl: $0.photoUrl) },
+              closedAt: f.closedAt, version: f.version, createdAt: f.createdAt, updatedAt: f.updatedAt)
+    }
+}

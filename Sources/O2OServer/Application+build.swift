@@ -35,7 +35,7 @@ public func buildApplication(services: AppServices) throws -> some ApplicationPr
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "o2o"),
         logger: services.logger)
     app.addServices(OutboxWorker(services: services), PeriodicWorker.inventory(services), PeriodicWorker.catalog(services),
-                    PeriodicWorker.orders(services), PeriodicWorker.members(services))
+                    PeriodicWorker.orders(services), PeriodicWorker.members(services), PeriodicWorker.fulfillment(services))
     return app
 }
 

@@ -25,7 +25,8 @@ enum Language: String, CaseIterable {
 struct Texts {
     let lang: Language
     func callAsFunction(_ key: String) -> String {
-        let entry = Self.table[key] ?? Self.catalogTable[key] ?? Self.inventoryTable[key] ?? Self.ordersTable[key] ?? Self.deliveryTable[key] ?? Self.membersTable[key] ?? (key, key)
+        let entry = Self.table[key] ?? Self.catalogTable[key] ?? Self.inventoryTable[key] ?? Self.ordersTable[key] ?? Self.deliveryTable[key]
+            ?? Self.fulfillmentTable[key] ?? Self.membersTable[key] ?? (key, key)
         return lang == .zh ? entry.1 : entry.0
     }
 
@@ -124,6 +125,7 @@ struct Console {
         registerInventory(on: group)
         registerOrders(on: group)
         registerDelivery(on: group)
+        registerFulfillment(on: group)
         registerMembers(on: group)
     }
 
@@ -210,6 +212,8 @@ struct Console {
         }
         if principal.can(.ordersRead) {
             nav += "<h2>\(esc(t("orders")))</h2>" + link("orders", "/console/orders") + link("deliveryRoutes", "/console/delivery-routes")
+                + link("fulfillment", "/console/fulfillment")
+            if principal.can(.fulfillmentWork) { nav += link("pickups", "/console/pickups") }
         }
         if principal.can(.membersRead) {
             nav += "<h2>\(esc(t("members")))</h2>" + link("members", "/console/members") + link("memberTiers", "/console/member-tiers")

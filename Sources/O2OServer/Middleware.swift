@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import O2OCore
+import O2OFulfillment
 import OpenAPIRuntime
 import Synchronization
 
@@ -56,7 +57,18 @@ enum ProblemMapper {
     }
 
     static func response(for error: any Error, requestId: String, logger: Logger) -> Response {
-        response(problem(for: error, requestId: requestId, logger: logger), requestId: requestId)
+        var r = response(problem(for: error, requestId: requestId, logger: logger), requestId: requestId)
+        if let seconds = retryAfter(error) { r.headers[.retryAfter] = String(seconds) }
+        return r
+    }
+
+    /// Seconds a 429 asks the client to wait (`Retry-After`), when the error says.
+    static func retryAfter(_ error: any Error) -> Int? {
+        switch error {
+        case let f as FulfillmentError: return f.retryAfter
+        case let e as ServerError: return retryAfter(e.underlyingError)
+        default: return nil
+        }
     }
 
     static func response(_ p: Problem, requestId: String) -> Response {
@@ -285,8 +297,8 @@ struct BodyAndIdempotencyMiddleware: RouterMiddleware {
         let collector = BodyCollector()
         try await response.body.write(collector)
         let bytes = collector.bytes
-        if response.status.code >= 500 {
-            // Our failure: forget the key so a retry can do the work.
+        if response.status.code >= 500 || response.status.code == 429 {
+            // Our failure, or a pause that did nothing: forget the key so a retry can do the work.
             try? await store.release(principalId: principalId, key: key)
         } else {
             try await store.complete(principalId: principalId, key: key, response: StoredResponse(

@@ -48,6 +48,15 @@ extension PeriodicWorker {
         }
     }
 
+    /// Escalates fulfilment orders not accepted within their location's SLA and hands back those
+    /// past the second limit (routing tries elsewhere); cancels and refunds pickups left uncollected.
+    static func fulfillment(_ services: AppServices) -> PeriodicWorker {
+        PeriodicWorker(description: "fulfillment worker", logger: services.logger, interval: .seconds(30)) {
+            while try await services.fulfillment.enforceSLA(limit: 100).rejected == 100 {}
+            while try await services.fulfillment.expirePickups(limit: 100) == 100 {}
+        }
+    }
+
     /// Expires what is left of the members' points lots once their expiry passes, reviews tiers
     /// whose period ended, and once a day gives birthday points.
     static func members(_ services: AppServices) -> PeriodicWorker {

@@ -107,4 +107,37 @@ struct BadInputTests {
             #expect(try await s.call(.get, "/api/v1/me", as: .marketer).status == 401)
         }
     }
+    @Test func fulfilmentAndPickupBodies_badOrOutOfScope_get4xx_andWriteNothing() async throws {
+        try await TestServer.run { (s: TestServer) async throws in
+            // setup
+            let store = ((try await s.call(.get, "/api/v1/me", as: .clerk).json["scope"]) as! [String: Any])["locationId"] as! String
+            let other = try await s.locations().first { $0.kind == .store && $0.id != store }!
+            let auditBefore = try await TestDatabase.count("audit_events", s.services.db)
+            let cases: [(String, String, Int, String?)] = [
+                ("/api/v1/pickups/verify", #"{"locationId":"\#(store)","code":"12345"}"#, 422, "code"),
+                ("/api/v1/pickups/verify", #"{"locationId":"\#(store)","code":"123456"}"#, 422, "phone"),
+                ("/api/v1/pickups/verify", #"{"locationId":"\#(store)","code":"123456","phone":"12"}"#, 422, "phone"),
+                ("/api/v1/pickups/verify", #"{"locationId":"\#(store)","code":"123456","phone":"1234","photoUrl":"ftp://x"}"#, 422, "photoUrl"),
+                ("/api/v1/pickups/verify", #"{"locationId":"\#(other.id)","code":"123456","phone":"1234"}"#, 404, nil),
+                ("/api/v1/pickups/verify", #"{"code":"123456"}"#, 400, nil),
+                ("/api/v1/fulfillment-orders/ful_missing/reject", #"{"reason":"bored"}"#, 400, nil),
+                ("/api/v1/fulfillment-orders/ful_missing/reject", #"{"reason":"other"}"#, 422, "note"),
+                ("/api/v1/fulfillment-orders/ful_missing/transitions", #"{"to":"flying"}"#, 400, nil),
+                ("/api/v1/fulfillment-orders/ful_missing/transitions", #"{"to":"picked_up"}"#, 422, "to"),
+                ("/api/v1/fulfillment-orders/ful_missing/transitions", #"{"to":"picking"}"#, 404, nil),
+            ]
+            for (path, body, status, field) in cases {
+                // act
+                let r = try await s.call(.post, path, as: .clerk, json: body)
+                // check
+                #expect(r.status == status, "\(path) \(body): \(r.status) \(r.body)")
+                #expect(r.headers[.contentType] == "application/problem+json")
+                if let field {
+                    let fields = (r.json["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
+                    #expect(fields.contains(field), "\(body) → \(fields)")
+                }
+            }
+            #expect(try await TestDatabase.count("audit_events", s.services.db) == auditBefore)
+        }
+    }
 }

@@ -44,6 +44,8 @@ extension Components {
         public typealias PriceListId = Swift.String
         /// - Remark: Generated from `#/components/parameters/RouteId`.
         public typealias RouteId = Swift.String
+        /// - Remark: Generated from `#/components/parameters/FulfillmentOrderId`.
+        public typealias FulfillmentOrderId = Swift.String
         /// - Remark: Generated from `#/components/parameters/OrderId`.
         public typealias OrderId = Swift.String
         /// - Remark: Generated from `#/components/parameters/ReservationId`.

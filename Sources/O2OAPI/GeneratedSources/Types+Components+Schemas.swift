@@ -7005,6 +7005,345 @@ extension Components {
                 case iterations
             }
         }
+        /// - Remark: Generated from `#/components/schemas/FulfillmentStatus`.
+        @frozen public enum FulfillmentStatus: String, Codable, Hashable, Sendable, CaseIterable {
+            case assigned = "assigned"
+            case accepted = "accepted"
+            case rejected = "rejected"
+            case picking = "picking"
+            case packed = "packed"
+            case shipped = "shipped"
+            case readyForPickup = "ready_for_pickup"
+            case outForDelivery = "out_for_delivery"
+            case delivered = "delivered"
+            case pickedUp = "picked_up"
+            case cancelled = "cancelled"
+        }
+        /// - Remark: Generated from `#/components/schemas/FulfillmentOrder`.
+        public struct FulfillmentOrder: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/orderId`.
+            public var orderId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/organisationId`.
+            public var organisationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/method`.
+            @frozen public enum MethodPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case delivery = "delivery"
+                case pickup = "pickup"
+                case shipFromWarehouse = "ship_from_warehouse"
+                case inStore = "in_store"
+            }
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/method`.
+            public var method: Components.Schemas.FulfillmentOrder.MethodPayload
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/mode`.
+            @frozen public enum ModePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case storeDelivery = "store_delivery"
+                case carrier = "carrier"
+                case pickup = "pickup"
+            }
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/mode`.
+            public var mode: Components.Schemas.FulfillmentOrder.ModePayload?
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/status`.
+            public var status: Components.Schemas.FulfillmentStatus
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/LinesPayload`.
+            public struct LinesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/LinesPayload/line`.
+                public var line: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/LinesPayload/skuId`.
+                public var skuId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/LinesPayload/skuCode`.
+                public var skuCode: Swift.String
+                /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/LinesPayload/quantity`.
+                public var quantity: Swift.Int
+                /// Creates a new `LinesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - line:
+                ///   - skuId:
+                ///   - skuCode:
+                ///   - quantity:
+                public init(
+                    line: Swift.Int,
+                    skuId: Swift.String,
+                    skuCode: Swift.String,
+                    quantity: Swift.Int
+                ) {
+                    self.line = line
+                    self.skuId = skuId
+                    self.skuCode = skuCode
+                    self.quantity = quantity
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case line
+                    case skuId
+                    case skuCode
+                    case quantity
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/lines`.
+            public typealias LinesPayload = [Components.Schemas.FulfillmentOrder.LinesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/lines`.
+            public var lines: Components.Schemas.FulfillmentOrder.LinesPayload
+            /// SLA: not accepted by then, it is escalated.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/acceptBy`.
+            public var acceptBy: Foundation.Date
+            /// SLA: still not accepted then, it is rejected (sla_expired) and routed elsewhere.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/rejectAt`.
+            public var rejectAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/escalatedAt`.
+            public var escalatedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/acceptedAt`.
+            public var acceptedAt: Foundation.Date?
+            /// Why it was rejected or cancelled: out_of_stock, damaged, other, sla_expired, rerouted, order_cancelled.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/reason`.
+            public var reason: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/note`.
+            public var note: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/readyAt`.
+            public var readyAt: Foundation.Date?
+            /// A ready pickup not collected by then is cancelled and refunded.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/pickupExpiresAt`.
+            public var pickupExpiresAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/handover`.
+            public var handover: Components.Schemas.PickupHandover?
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/closedAt`.
+            public var closedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrder/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `FulfillmentOrder`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - orderId:
+            ///   - locationId:
+            ///   - organisationId:
+            ///   - method:
+            ///   - mode:
+            ///   - status:
+            ///   - lines:
+            ///   - acceptBy: SLA: not accepted by then, it is escalated.
+            ///   - rejectAt: SLA: still not accepted then, it is rejected (sla_expired) and routed elsewhere.
+            ///   - escalatedAt:
+            ///   - acceptedAt:
+            ///   - reason: Why it was rejected or cancelled: out_of_stock, damaged, other, sla_expired, rerouted, order_cancelled.
+            ///   - note:
+            ///   - readyAt:
+            ///   - pickupExpiresAt: A ready pickup not collected by then is cancelled and refunded.
+            ///   - handover:
+            ///   - closedAt:
+            ///   - version:
+            ///   - createdAt:
+            ///   - updatedAt:
+            public init(
+                id: Swift.String,
+                orderId: Swift.String,
+                locationId: Swift.String,
+                organisationId: Swift.String,
+                method: Components.Schemas.FulfillmentOrder.MethodPayload,
+                mode: Components.Schemas.FulfillmentOrder.ModePayload? = nil,
+                status: Components.Schemas.FulfillmentStatus,
+                lines: Components.Schemas.FulfillmentOrder.LinesPayload,
+                acceptBy: Foundation.Date,
+                rejectAt: Foundation.Date,
+                escalatedAt: Foundation.Date? = nil,
+                acceptedAt: Foundation.Date? = nil,
+                reason: Swift.String? = nil,
+                note: Swift.String? = nil,
+                readyAt: Foundation.Date? = nil,
+                pickupExpiresAt: Foundation.Date? = nil,
+                handover: Components.Schemas.PickupHandover? = nil,
+                closedAt: Foundation.Date? = nil,
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.orderId = orderId
+                self.locationId = locationId
+                self.organisationId = organisationId
+                self.method = method
+                self.mode = mode
+                self.status = status
+                self.lines = lines
+                self.acceptBy = acceptBy
+                self.rejectAt = rejectAt
+                self.escalatedAt = escalatedAt
+                self.acceptedAt = acceptedAt
+                self.reason = reason
+                self.note = note
+                self.readyAt = readyAt
+                self.pickupExpiresAt = pickupExpiresAt
+                self.handover = handover
+                self.closedAt = closedAt
+                self.version = version
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case orderId
+                case locationId
+                case organisationId
+                case method
+                case mode
+                case status
+                case lines
+                case acceptBy
+                case rejectAt
+                case escalatedAt
+                case acceptedAt
+                case reason
+                case note
+                case readyAt
+                case pickupExpiresAt
+                case handover
+                case closedAt
+                case version
+                case createdAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/FulfillmentOrderPage`.
+        public struct FulfillmentOrderPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrderPage/items`.
+            public var items: [Components.Schemas.FulfillmentOrder]
+            /// - Remark: Generated from `#/components/schemas/FulfillmentOrderPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `FulfillmentOrderPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.FulfillmentOrder],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PickupHandover`.
+        public struct PickupHandover: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PickupHandover/clerkId`.
+            public var clerkId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PickupHandover/clerkName`.
+            public var clerkName: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PickupHandover/at`.
+            public var at: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/PickupHandover/method`.
+            @frozen public enum MethodPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case codePhone = "code_phone"
+                case scan = "scan"
+            }
+            /// - Remark: Generated from `#/components/schemas/PickupHandover/method`.
+            public var method: Components.Schemas.PickupHandover.MethodPayload
+            /// - Remark: Generated from `#/components/schemas/PickupHandover/signatureUrl`.
+            public var signatureUrl: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PickupHandover/photoUrl`.
+            public var photoUrl: Swift.String?
+            /// Creates a new `PickupHandover`.
+            ///
+            /// - Parameters:
+            ///   - clerkId:
+            ///   - clerkName:
+            ///   - at:
+            ///   - method:
+            ///   - signatureUrl:
+            ///   - photoUrl:
+            public init(
+                clerkId: Swift.String,
+                clerkName: Swift.String,
+                at: Foundation.Date,
+                method: Components.Schemas.PickupHandover.MethodPayload,
+                signatureUrl: Swift.String? = nil,
+                photoUrl: Swift.String? = nil
+            ) {
+                self.clerkId = clerkId
+                self.clerkName = clerkName
+                self.at = at
+                self.method = method
+                self.signatureUrl = signatureUrl
+                self.photoUrl = photoUrl
+            }
+            public enum CodingKeys: String, CodingKey {
+                case clerkId
+                case clerkName
+                case at
+                case method
+                case signatureUrl
+                case photoUrl
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PickupVerification`.
+        public struct PickupVerification: Codable, Hashable, Sendable {
+            /// Store id or code.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PickupVerification/locationId`.
+            public var locationId: Swift.String
+            /// The 6-digit pickup code.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PickupVerification/code`.
+            public var code: Swift.String
+            /// The customer's phone: last 4 digits or in full.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PickupVerification/phone`.
+            public var phone: Swift.String?
+            /// The order
+            ///
+            /// - Remark: Generated from `#/components/schemas/PickupVerification/orderId`.
+            public var orderId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PickupVerification/signatureUrl`.
+            public var signatureUrl: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PickupVerification/photoUrl`.
+            public var photoUrl: Swift.String?
+            /// Creates a new `PickupVerification`.
+            ///
+            /// - Parameters:
+            ///   - locationId: Store id or code.
+            ///   - code: The 6-digit pickup code.
+            ///   - phone: The customer's phone: last 4 digits or in full.
+            ///   - orderId: The order
+            ///   - signatureUrl:
+            ///   - photoUrl:
+            public init(
+                locationId: Swift.String,
+                code: Swift.String,
+                phone: Swift.String? = nil,
+                orderId: Swift.String? = nil,
+                signatureUrl: Swift.String? = nil,
+                photoUrl: Swift.String? = nil
+            ) {
+                self.locationId = locationId
+                self.code = code
+                self.phone = phone
+                self.orderId = orderId
+                self.signatureUrl = signatureUrl
+                self.photoUrl = photoUrl
+            }
+            public enum CodingKeys: String, CodingKey {
+                case locationId
+                case code
+                case phone
+                case orderId
+                case signatureUrl
+                case photoUrl
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/RoutingStep`.
         public struct RoutingStep: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/RoutingStep/name`.

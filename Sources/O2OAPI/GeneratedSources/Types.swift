@@ -722,6 +722,56 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /delivery-routes/{routeId}/stops/{seq}`.
     /// - Remark: Generated from `#/paths//delivery-routes/{routeId}/stops/{seq}/post(confirmDeliveryStop)`.
     func confirmDeliveryStop(_ input: Operations.ConfirmDeliveryStop.Input) async throws -> Operations.ConfirmDeliveryStop.Output
+    /// Fulfilment orders (one order's work at one location), newest first, within the caller's scope.
+    ///
+    /// - Remark: HTTP `GET /fulfillment-orders`.
+    /// - Remark: Generated from `#/paths//fulfillment-orders/get(listFulfillmentOrders)`.
+    func listFulfillmentOrders(_ input: Operations.ListFulfillmentOrders.Input) async throws -> Operations.ListFulfillmentOrders.Output
+    /// One fulfilment order with its SLA, its lines and, for a pickup, the proof of handover.
+    ///
+    /// - Remark: HTTP `GET /fulfillment-orders/{fulfillmentOrderId}`.
+    /// - Remark: Generated from `#/paths//fulfillment-orders/{fulfillmentOrderId}/get(getFulfillmentOrder)`.
+    func getFulfillmentOrder(_ input: Operations.GetFulfillmentOrder.Input) async throws -> Operations.GetFulfillmentOrder.Output
+    /// The location takes the work on (assigned → accepted). Another location's is 404; any state but assigned is 409.
+    ///
+    /// - Remark: HTTP `POST /fulfillment-orders/{fulfillmentOrderId}/accept`.
+    /// - Remark: Generated from `#/paths//fulfillment-orders/{fulfillmentOrderId}/accept/post(acceptFulfillmentOrder)`.
+    func acceptFulfillmentOrder(_ input: Operations.AcceptFulfillmentOrder.Input) async throws -> Operations.AcceptFulfillmentOrder.Output
+    /// The location hands the work back with a reason: the lines go back to routing, which tries another location (a pickup goes on a routing hold).
+    ///
+    /// Out of stock zeroes what the location has available of the SKUs; damaged quarantines the
+    /// units; other needs a note. The order is routed again, never to a location that rejected it,
+    /// and released to its new location when it was released and nothing holds it. Possible until
+    /// picking ends (assigned, accepted, picking); 409 after.
+    ///
+    ///
+    /// - Remark: HTTP `POST /fulfillment-orders/{fulfillmentOrderId}/reject`.
+    /// - Remark: Generated from `#/paths//fulfillment-orders/{fulfillmentOrderId}/reject/post(rejectFulfillmentOrder)`.
+    func rejectFulfillmentOrder(_ input: Operations.RejectFulfillmentOrder.Input) async throws -> Operations.RejectFulfillmentOrder.Output
+    /// Move the work on: picking, packed, then shipped, out_for_delivery or ready_for_pickup, then delivered; the order follows once all its fulfilment orders have.
+    ///
+    /// A pickup becoming ready sends the customer a notice with the pickup code
+    /// (`fulfillment.pickup_ready`); it is handed over only at `POST /pickups/verify`
+    /// (`picked_up` here is 422). A status the current one does not lead to is 409 naming the
+    /// allowed ones.
+    ///
+    ///
+    /// - Remark: HTTP `POST /fulfillment-orders/{fulfillmentOrderId}/transitions`.
+    /// - Remark: Generated from `#/paths//fulfillment-orders/{fulfillmentOrderId}/transitions/post(transitionFulfillmentOrder)`.
+    func transitionFulfillmentOrder(_ input: Operations.TransitionFulfillmentOrder.Input) async throws -> Operations.TransitionFulfillmentOrder.Output
+    /// Verify a pickup at the store's counter (核销) by code and phone (last 4 digits or in full) or scanned order, and hand it over.
+    ///
+    /// The pickup waiting at the store with this code and phone (or order) becomes picked up, with
+    /// the proof of handover (clerk, time, method, optional signature or photo URL), and its order
+    /// is picked up. A code that matches no pickup waiting at this store — wrong, or another
+    /// store's — is 422 and only logged (an audit row); after 5 failures by one clerk at one store
+    /// within 10 minutes, 429 with `Retry-After`. A store outside the caller's scope is 404; a
+    /// pickup already handed over is 409.
+    ///
+    ///
+    /// - Remark: HTTP `POST /pickups/verify`.
+    /// - Remark: Generated from `#/paths//pickups/verify/post(verifyPickup)`.
+    func verifyPickup(_ input: Operations.VerifyPickup.Input) async throws -> Operations.VerifyPickup.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -2343,6 +2393,108 @@ extension APIProtocol {
     ) async throws -> Operations.ConfirmDeliveryStop.Output {
         try await confirmDeliveryStop(Operations.ConfirmDeliveryStop.Input(
             path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Fulfilment orders (one order's work at one location), newest first, within the caller's scope.
+    ///
+    /// - Remark: HTTP `GET /fulfillment-orders`.
+    /// - Remark: Generated from `#/paths//fulfillment-orders/get(listFulfillmentOrders)`.
+    public func listFulfillmentOrders(
+        query: Operations.ListFulfillmentOrders.Input.Query = .init(),
+        headers: Operations.ListFulfillmentOrders.Input.Headers = .init()
+    ) async throws -> Operations.ListFulfillmentOrders.Output {
+        try await listFulfillmentOrders(Operations.ListFulfillmentOrders.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// One fulfilment order with its SLA, its lines and, for a pickup, the proof of handover.
+    ///
+    /// - Remark: HTTP `GET /fulfillment-orders/{fulfillmentOrderId}`.
+    /// - Remark: Generated from `#/paths//fulfillment-orders/{fulfillmentOrderId}/get(getFulfillmentOrder)`.
+    public func getFulfillmentOrder(
+        path: Operations.GetFulfillmentOrder.Input.Path,
+        headers: Operations.GetFulfillmentOrder.Input.Headers = .init()
+    ) async throws -> Operations.GetFulfillmentOrder.Output {
+        try await getFulfillmentOrder(Operations.GetFulfillmentOrder.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The location takes the work on (assigned → accepted). Another location's is 404; any state but assigned is 409.
+    ///
+    /// - Remark: HTTP `POST /fulfillment-orders/{fulfillmentOrderId}/accept`.
+    /// - Remark: Generated from `#/paths//fulfillment-orders/{fulfillmentOrderId}/accept/post(acceptFulfillmentOrder)`.
+    public func acceptFulfillmentOrder(
+        path: Operations.AcceptFulfillmentOrder.Input.Path,
+        headers: Operations.AcceptFulfillmentOrder.Input.Headers = .init()
+    ) async throws -> Operations.AcceptFulfillmentOrder.Output {
+        try await acceptFulfillmentOrder(Operations.AcceptFulfillmentOrder.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The location hands the work back with a reason: the lines go back to routing, which tries another location (a pickup goes on a routing hold).
+    ///
+    /// Out of stock zeroes what the location has available of the SKUs; damaged quarantines the
+    /// units; other needs a note. The order is routed again, never to a location that rejected it,
+    /// and released to its new location when it was released and nothing holds it. Possible until
+    /// picking ends (assigned, accepted, picking); 409 after.
+    ///
+    ///
+    /// - Remark: HTTP `POST /fulfillment-orders/{fulfillmentOrderId}/reject`.
+    /// - Remark: Generated from `#/paths//fulfillment-orders/{fulfillmentOrderId}/reject/post(rejectFulfillmentOrder)`.
+    public func rejectFulfillmentOrder(
+        path: Operations.RejectFulfillmentOrder.Input.Path,
+        headers: Operations.RejectFulfillmentOrder.Input.Headers = .init(),
+        body: Operations.RejectFulfillmentOrder.Input.Body
+    ) async throws -> Operations.RejectFulfillmentOrder.Output {
+        try await rejectFulfillmentOrder(Operations.RejectFulfillmentOrder.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Move the work on: picking, packed, then shipped, out_for_delivery or ready_for_pickup, then delivered; the order follows once all its fulfilment orders have.
+    ///
+    /// A pickup becoming ready sends the customer a notice with the pickup code
+    /// (`fulfillment.pickup_ready`); it is handed over only at `POST /pickups/verify`
+    /// (`picked_up` here is 422). A status the current one does not lead to is 409 naming the
+    /// allowed ones.
+    ///
+    ///
+    /// - Remark: HTTP `POST /fulfillment-orders/{fulfillmentOrderId}/transitions`.
+    /// - Remark: Generated from `#/paths//fulfillment-orders/{fulfillmentOrderId}/transitions/post(transitionFulfillmentOrder)`.
+    public func transitionFulfillmentOrder(
+        path: Operations.TransitionFulfillmentOrder.Input.Path,
+        headers: Operations.TransitionFulfillmentOrder.Input.Headers = .init(),
+        body: Operations.TransitionFulfillmentOrder.Input.Body
+    ) async throws -> Operations.TransitionFulfillmentOrder.Output {
+        try await transitionFulfillmentOrder(Operations.TransitionFulfillmentOrder.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Verify a pickup at the store's counter (核销) by code and phone (last 4 digits or in full) or scanned order, and hand it over.
+    ///
+    /// The pickup waiting at the store with this code and phone (or order) becomes picked up, with
+    /// the proof of handover (clerk, time, method, optional signature or photo URL), and its order
+    /// is picked up. A code that matches no pickup waiting at this store — wrong, or another
+    /// store's — is 422 and only logged (an audit row); after 5 failures by one clerk at one store
+    /// within 10 minutes, 429 with `Retry-After`. A store outside the caller's scope is 404; a
+    /// pickup already handed over is 409.
+    ///
+    ///
+    /// - Remark: HTTP `POST /pickups/verify`.
+    /// - Remark: Generated from `#/paths//pickups/verify/post(verifyPickup)`.
+    public func verifyPickup(
+        headers: Operations.VerifyPickup.Input.Headers = .init(),
+        body: Operations.VerifyPickup.Input.Body
+    ) async throws -> Operations.VerifyPickup.Output {
+        try await verifyPickup(Operations.VerifyPickup.Input(
             headers: headers,
             body: body
         ))
