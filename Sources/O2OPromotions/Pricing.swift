@@ -257,28 +257,35 @@ public struct PricedCart: Codable, Sendable, Equatable {
 public enum PricingEngine {
     public static func price(_ cart: Cart, promotions: [Promotion]) -> PricedCart {
         var s = State(cart)
-        let sorted = promotions.sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
+        // Indexes sorted, not the (large) promotions themselves; already sorted input costs one pass.
+        var order = Array(promotions.indices)
+        let before: (Int, Int) -> Bool = { a, b in
+            let pa = promotions[a].priority, pb = promotions[b].priority
+            return pa != pb ? pa > pb : promotions[a].id < promotions[b].id
+        }
+        if !zip(order, order.dropFirst()).allSatisfy({ before($0, $1) }) { order.sort(by: before) }
         // Eligibility that does not depend on prices.
-        var eligible: [Promotion] = []
-        for p in sorted {
-            if let r = s.ineligibility(p) { s.reject(p, r) } else { eligible.append(p) }
+        var eligible: [Int] = []
+        for i in order {
+            if let r = s.ineligibility(promotions[i]) { s.reject(promotions[i], r) } else { eligible.append(i) }
         }
         // The exclusive winner: the first (by priority) that gives something when tried on its own.
-        var winner: Promotion?
-        var failedExclusive: [String: (NotApplied?, NearMiss?)] = [:]
-        for p in eligible where p.exclusive {
+        var winner: Int?
+        var failedExclusive: [Int: (NotApplied?, NearMiss?)] = [:]
+        for i in eligible where promotions[i].exclusive {
             var trial = s
-            if trial.apply(p, report: true) { winner = p; break }
-            failedExclusive[p.id] = (trial.notApplied.last, trial.nearMisses.count > s.nearMisses.count ? trial.nearMisses.last : nil)
+            if trial.apply(promotions[i], report: true) { winner = i; break }
+            failedExclusive[i] = (trial.notApplied.last, trial.nearMisses.count > s.nearMisses.count ? trial.nearMisses.last : nil)
         }
         if let w = winner {
-            for p in eligible where p.id != w.id {
-                s.reject(p, .excludedByExclusive, other: w.id,
-                         "not combined with exclusive promotion \(w.name)", "不与独享活动「\(w.name)」同享")
+            let wp = promotions[w]
+            for i in eligible where i != w {
+                s.reject(promotions[i], .excludedByExclusive, other: wp.id,
+                         "not combined with exclusive promotion \(wp.name)", "不与独享活动「\(wp.name)」同享")
             }
         } else {
-            for p in eligible where p.exclusive {
-                if let failed = failedExclusive[p.id] {
+            for i in eligible where promotions[i].exclusive {
+                if let failed = failedExclusive[i] {
                     if let n = failed.0 { s.notApplied.append(n) }
                     if let m = failed.1 { s.nearMisses.append(m) }
                 }
@@ -286,10 +293,10 @@ public enum PricingEngine {
         }
         func activities(_ stage: PricingStage) {
             if let w = winner {
-                if w.what.stage == stage { s.apply(w, report: true) }
+                if promotions[w].what.stage == stage { s.apply(promotions[w], report: true) }
                 return
             }
-            for p in eligible where !p.exclusive && p.what.stage == stage { s.applyInGroup(p) }
+            for i in eligible where !promotions[i].exclusive && promotions[i].what.stage == stage { s.applyInGroup(promotions[i]) }
         }
         activities(.item)
         activities(.order)
@@ -454,11 +461,10 @@ struct State {
     }
 
     func conditionsProblem(_ c: Conditions) -> NotApplied.Reason? {
-        let real = lines.filter { !$0.isGift }
-        if !c.cartContains.isEmpty && !real.contains(where: { c.cartContains.contains(sku: $0.line.skuId, category: $0.line.categoryId, brand: $0.line.brandId) }) {
+        if !c.cartContains.isEmpty && !lines.contains(where: { !$0.isGift && c.cartContains.contains(sku: $0.line.skuId, category: $0.line.categoryId, brand: $0.line.brandId) }) {
             return .cartLacksItems
         }
-        if !c.cartExcludes.isEmpty && real.contains(where: { c.cartExcludes.contains(sku: $0.line.skuId, category: $0.line.categoryId, brand: $0.line.brandId) }) {
+        if !c.cartExcludes.isEmpty && lines.contains(where: { !$0.isGift && c.cartExcludes.contains(sku: $0.line.skuId, category: $0.line.categoryId, brand: $0.line.brandId) }) {
             return .cartHasExcludedItems
         }
         if !c.historyContains.isEmpty {
@@ -467,7 +473,10 @@ struct State {
                 || m.purchasedCategories.contains(where: c.historyContains.categoryIds.contains)
             if !ok { return .historyLacksItems }
         }
-        if targets(c).isEmpty { return .noTargetedLines }
+        if !lines.contains(where: { l in
+            !l.isGift && (c.target.map { $0.contains(sku: l.line.skuId, category: l.line.categoryId, brand: l.line.brandId) } ?? true)
+                && !(!c.exclude.isEmpty && c.exclude.contains(sku: l.line.skuId, category: l.line.categoryId, brand: l.line.brandId))
+        }) { return .noTargetedLines }
         return nil
     }
 
@@ -544,6 +553,8 @@ struct State {
                 return false
             }
             let stage = p.what.stage
+            // A tier reached with a higher one above: say what the next gives (measured before this discount).
+            let next = p.what.kind == .threshold ? nextTier(p.what, p.which, id: p.id, name: p.name) : nil
             for (i, d) in byLine where d > 0 {
                 lines[i].net -= d
                 lines[i].adjustments.append(LineAdjustment(promotionId: p.id, couponId: nil, stage: stage, amount: d))
@@ -558,8 +569,7 @@ struct State {
             }
             applied.append(AppliedPromotion(promotionId: p.id, couponId: nil, couponCode: nil, name: p.name, stage: stage, kind: p.what.kind,
                                             discount: total, units: units, gift: gift, message: en, messageZh: zh))
-            // A tier reached with a higher one above: say what the next gives.
-            if p.what.kind == .threshold, let near = nextTier(p.what, p.which, id: p.id, name: p.name) { nearMisses.append(near) }
+            if let next { nearMisses.append(next) }
             return true
         }
     }

@@ -95,9 +95,10 @@ struct PromotionsBench: AsyncParsableCommand {
     static func coupons(_ n: Int, _ service: PromotionsService) async throws -> [CouponOffer] {
         let now = Date()
         for i in 0..<n {
+            let k = Int64(i + 1)
             let t = try await service.createCouponTemplate(
-                CouponTemplateDraft(name: "¥\(5 * (i + 1)) off over ¥\(100 * (i + 1))",
-                                    benefit: .threshold([ThresholdTier(minimum: Int64(10_000 * (i + 1)), amountOff: Int64(500 * (i + 1)))]),
+                CouponTemplateDraft(name: "¥\(5 * k) off over ¥\(100 * k)",
+                                    benefit: .threshold([ThresholdTier(minimum: 10_000 * k, amountOff: 500 * k)]),
                                     validFrom: now.addingTimeInterval(-3_600), validTo: now.addingTimeInterval(30 * 86_400)),
                 caller: .system)
             _ = try await service.distribute(templateId: t.id, to: ["mem_bench"], caller: .system)
