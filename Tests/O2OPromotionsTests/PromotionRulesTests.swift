@@ -17,7 +17,10 @@ struct PromotionRulesTests {
             d.budget = 1_000_000
             // act
             let p = try await s.promotions.create(d, caller: .system)
-            for i in 0..<3 { _ = try await s.promotions.create(draft("extra \(i)"), caller: .system) }
+            for i in 0..<3 {
+                s.clock.advance(by: 1)  // ids sort by creation time, to the millisecond
+                _ = try await s.promotions.create(draft("extra \(i)"), caller: .system)
+            }
             // check
             #expect(p.status == .draft)
             #expect(try await s.promotions.promotion(p.id) == p)
