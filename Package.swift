@@ -68,6 +68,12 @@ let package = Package(
             dependencies: ["O2OCore"],
             swiftSettings: swiftSettings
         ),
+        // Promotions (S2 营销): rules in the 5W shape, the pricing pipeline, coupons, flash sales, effect data.
+        .target(
+            name: "O2OPromotions",
+            dependencies: ["O2OCore", .product(name: "SQLKit", package: "sql-kit")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "O2OOrders",
             dependencies: [
@@ -120,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "o2o-bench",
             dependencies: [
-                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OMembers", "O2OFulfillment",
+                "O2OServer", "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OMembers", "O2OFulfillment", "O2OPromotions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -156,6 +162,11 @@ let package = Package(
         .testTarget(
             name: "O2OMembersTests",
             dependencies: ["O2OMembers", "O2OCore", "O2OTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "O2OPromotionsTests",
+            dependencies: ["O2OPromotions", "O2OCore", "O2OTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
