@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "O2OServer",
             dependencies: [
-                "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OMembers", "O2OFulfillment", "O2OAPI",
+                "O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OOrders", "O2OMembers", "O2OFulfillment", "O2OPromotions", "O2OAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

@@ -74,6 +74,10 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case pointsAdjust = "members.points.adjust"
     /// The tier ladder and its benefits.
     case membersConfigure = "members.configure"
+    /// Promotions, their reports, coupon templates.
+    case promotionsRead = "promotions.read"
+    /// Create, activate, pause and end promotions.
+    case promotionsManage = "promotions.manage"
 }
 
 extension Role {
@@ -81,6 +85,8 @@ extension Role {
         var p: Set<Permission> = [.sessionSelf, .organisationsRead, .locationsRead, .catalogRead, .inventoryRead]
         if self != .integration { p.insert(.consoleUse) }
         if [.ops, .storeManager, .franchisee, .clerk, .warehouse].contains(self) { p.insert(.fulfillmentWork) }
+        // Who sells or answers customers sees the promotions they will be asked about.
+        if [.ops, .merchandiser, .finance, .storeManager, .franchisee, .customerService, .clerk, .integration].contains(self) { p.insert(.promotionsRead) }
         switch self {
         case .hqAdmin:
             return Set(Permission.allCases)
@@ -106,7 +112,7 @@ extension Role {
         case .warehouse:
             p.formUnion([.inventoryManage, .ordersRead, .ordersManage])
         case .marketer:
-            p.formUnion([.membersRead, .membersConfigure])
+            p.formUnion([.membersRead, .membersConfigure, .promotionsRead, .promotionsManage])
         case .supplier:
             break
         }

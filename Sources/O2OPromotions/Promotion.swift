@@ -400,3 +400,88 @@ public enum PromotionsError: ProblemConvertible, CustomStringConvertible, Equata
 
     public var description: String { problem.detail ?? problem.title }
 }
+
+// MARK: - Decoding with defaults
+
+// Rules arrive from integrators and the console with only the fields they need: whatever is left
+// out takes the value the memberwise initialisers give it (empty sets, no narrowing, false).
+
+extension Audience {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(kind: try c.decodeIfPresent(Kind.self, forKey: .kind) ?? .any, tierCodes: try c.decodeIfPresent([String].self, forKey: .tierCodes) ?? [],
+                  segmentIds: try c.decodeIfPresent([String].self, forKey: .segmentIds) ?? [])
+    }
+}
+
+extension Schedule {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(validFrom: try c.decode(Date.self, forKey: .validFrom), validTo: try c.decode(Date.self, forKey: .validTo),
+                  weekdays: try c.decodeIfPresent([Int].self, forKey: .weekdays) ?? [], windows: try c.decodeIfPresent([DayWindow].self, forKey: .windows) ?? [])
+    }
+}
+
+extension ItemSet {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(skuIds: try c.decodeIfPresent([String].self, forKey: .skuIds) ?? [],
+                  categoryIds: try c.decodeIfPresent([String].self, forKey: .categoryIds) ?? [],
+                  brandIds: try c.decodeIfPresent([String].self, forKey: .brandIds) ?? [])
+    }
+}
+
+extension Conditions {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(cartContains: try c.decodeIfPresent(ItemSet.self, forKey: .cartContains) ?? .none,
+                  cartExcludes: try c.decodeIfPresent(ItemSet.self, forKey: .cartExcludes) ?? .none,
+                  historyContains: try c.decodeIfPresent(ItemSet.self, forKey: .historyContains) ?? .none,
+                  target: try c.decodeIfPresent(ItemSet.self, forKey: .target), exclude: try c.decodeIfPresent(ItemSet.self, forKey: .exclude) ?? .none,
+                  minQuantity: try c.decodeIfPresent(Int.self, forKey: .minQuantity), minAmount: try c.decodeIfPresent(Int64.self, forKey: .minAmount))
+    }
+}
+
+extension GiftItem {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(skuId: try c.decode(String.self, forKey: .skuId), skuCode: try c.decode(String.self, forKey: .skuCode),
+                  quantity: try c.decodeIfPresent(Int.self, forKey: .quantity) ?? 1)
+    }
+}
+
+extension Benefit {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(kind: try c.decode(Kind.self, forKey: .kind), percentOff: try c.decodeIfPresent(Int.self, forKey: .percentOff),
+                  amountOff: try c.decodeIfPresent(Int64.self, forKey: .amountOff), perUnit: try c.decodeIfPresent(Bool.self, forKey: .perUnit) ?? false,
+                  price: try c.decodeIfPresent(Int64.self, forKey: .price), quantity: try c.decodeIfPresent(Int.self, forKey: .quantity),
+                  basis: try c.decodeIfPresent(ThresholdBasis.self, forKey: .basis) ?? .amount,
+                  tiers: try c.decodeIfPresent([ThresholdTier].self, forKey: .tiers) ?? [],
+                  buyQuantity: try c.decodeIfPresent(Int.self, forKey: .buyQuantity), getQuantity: try c.decodeIfPresent(Int.self, forKey: .getQuantity),
+                  gift: try c.decodeIfPresent(GiftItem.self, forKey: .gift), minimum: try c.decodeIfPresent(Int64.self, forKey: .minimum),
+                  multiplier: try c.decodeIfPresent(Int.self, forKey: .multiplier))
+    }
+}
+
+extension Placement {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(allChannels: try c.decodeIfPresent(Bool.self, forKey: .allChannels) ?? false,
+                  channels: try c.decodeIfPresent([String].self, forKey: .channels) ?? [],
+                  locationIds: try c.decodeIfPresent([String].self, forKey: .locationIds) ?? [],
+                  organisationIds: try c.decodeIfPresent([String].self, forKey: .organisationIds) ?? [],
+                  regionCodes: try c.decodeIfPresent([String].self, forKey: .regionCodes) ?? [])
+    }
+}
+
+extension PromotionDraft {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.decode(String.self, forKey: .name), who: try c.decodeIfPresent(Audience.self, forKey: .who) ?? .anyone,
+                  when: try c.decodeIfPresent(Schedule.self, forKey: .when), which: try c.decodeIfPresent(Conditions.self, forKey: .which) ?? .anyCart,
+                  what: try c.decodeIfPresent(Benefit.self, forKey: .what), where: try c.decodeIfPresent(Placement.self, forKey: .where) ?? Placement(),
+                  priority: try c.decodeIfPresent(Int.self, forKey: .priority) ?? 0, exclusive: try c.decodeIfPresent(Bool.self, forKey: .exclusive) ?? false,
+                  stackGroup: try c.decodeIfPresent(String.self, forKey: .stackGroup), budget: try c.decodeIfPresent(Int64.self, forKey: .budget))
+    }
+}

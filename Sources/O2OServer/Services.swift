@@ -7,6 +7,7 @@ import O2OInventory
 import O2OMembers
 import O2ONetwork
 import O2OOrders
+import O2OPromotions
 import NIOPosix
 import O2OCore
 
@@ -37,6 +38,7 @@ public struct AppServices: Sendable {
     public let orders: OrderService
     public let members: MembersService
     public let fulfillment: FulfillmentService
+    public let promotions: PromotionsService
     public let audit: AuditLog
     public let webhooks: WebhookService
     public let idempotency: IdempotencyStore
@@ -60,6 +62,7 @@ public struct AppServices: Sendable {
         self.members = members
         self.orders = orders
         fulfillment = FulfillmentService(db: db, clock: clock, orders: orders, network: network)
+        promotions = PromotionsService(db: db, clock: clock)
         audit = AuditLog(db: db)
         webhooks = WebhookService(db: db, clock: clock, policy: config.webhooks)
         idempotency = IdempotencyStore(db: db, clock: clock, ttl: config.idempotencyTTL)
@@ -67,7 +70,7 @@ public struct AppServices: Sendable {
 
     /// Every module's migrations, in dependency order.
     public static let migrations: [Migration] = CoreMigrations.all + NetworkMigrations.all + CatalogMigrations.all + InventoryMigrations.all
-        + MembersMigrations.all + OrdersMigrations.all + FulfillmentMigrations.all
+        + MembersMigrations.all + OrdersMigrations.all + FulfillmentMigrations.all + PromotionsMigrations.all
 
     public func migrate() async throws -> [String] {
         try await Migrator(db: db, migrations: Self.migrations, logger: logger).migrate(clock: clock)

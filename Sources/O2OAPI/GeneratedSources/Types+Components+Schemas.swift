@@ -1896,6 +1896,1205 @@ extension Components {
                 case toNext
             }
         }
+        /// Goods named by SKU id, category id or brand id; a line is in the set when any matches.
+        ///
+        /// - Remark: Generated from `#/components/schemas/ItemSet`.
+        public struct ItemSet: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ItemSet/skuIds`.
+            public var skuIds: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/ItemSet/categoryIds`.
+            public var categoryIds: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/ItemSet/brandIds`.
+            public var brandIds: [Swift.String]?
+            /// Creates a new `ItemSet`.
+            ///
+            /// - Parameters:
+            ///   - skuIds:
+            ///   - categoryIds:
+            ///   - brandIds:
+            public init(
+                skuIds: [Swift.String]? = nil,
+                categoryIds: [Swift.String]? = nil,
+                brandIds: [Swift.String]? = nil
+            ) {
+                self.skuIds = skuIds
+                self.categoryIds = categoryIds
+                self.brandIds = brandIds
+            }
+            public enum CodingKeys: String, CodingKey {
+                case skuIds
+                case categoryIds
+                case brandIds
+            }
+        }
+        /// WHO.
+        ///
+        /// - Remark: Generated from `#/components/schemas/Audience`.
+        public struct Audience: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Audience/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case any = "any"
+                case members = "members"
+                case tiers = "tiers"
+                case segments = "segments"
+                case newMembers = "newMembers"
+            }
+            /// - Remark: Generated from `#/components/schemas/Audience/kind`.
+            public var kind: Components.Schemas.Audience.KindPayload?
+            /// - Remark: Generated from `#/components/schemas/Audience/tierCodes`.
+            public var tierCodes: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/Audience/segmentIds`.
+            public var segmentIds: [Swift.String]?
+            /// Creates a new `Audience`.
+            ///
+            /// - Parameters:
+            ///   - kind:
+            ///   - tierCodes:
+            ///   - segmentIds:
+            public init(
+                kind: Components.Schemas.Audience.KindPayload? = nil,
+                tierCodes: [Swift.String]? = nil,
+                segmentIds: [Swift.String]? = nil
+            ) {
+                self.kind = kind
+                self.tierCodes = tierCodes
+                self.segmentIds = segmentIds
+            }
+            public enum CodingKeys: String, CodingKey {
+                case kind
+                case tierCodes
+                case segmentIds
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DayWindow`.
+        public struct DayWindow: Codable, Hashable, Sendable {
+            /// Local minutes from midnight, included.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DayWindow/fromMinute`.
+            public var fromMinute: Swift.Int
+            /// Excluded.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DayWindow/toMinute`.
+            public var toMinute: Swift.Int
+            /// Creates a new `DayWindow`.
+            ///
+            /// - Parameters:
+            ///   - fromMinute: Local minutes from midnight, included.
+            ///   - toMinute: Excluded.
+            public init(
+                fromMinute: Swift.Int,
+                toMinute: Swift.Int
+            ) {
+                self.fromMinute = fromMinute
+                self.toMinute = toMinute
+            }
+            public enum CodingKeys: String, CodingKey {
+                case fromMinute
+                case toMinute
+            }
+        }
+        /// WHEN: validFrom included, validTo excluded; weekdays (1 Monday … 7 Sunday) and windows in the channel's local time.
+        ///
+        /// - Remark: Generated from `#/components/schemas/Schedule`.
+        public struct Schedule: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Schedule/validFrom`.
+            public var validFrom: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Schedule/validTo`.
+            public var validTo: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Schedule/weekdays`.
+            public var weekdays: [Swift.Int]?
+            /// - Remark: Generated from `#/components/schemas/Schedule/windows`.
+            public var windows: [Components.Schemas.DayWindow]?
+            /// Creates a new `Schedule`.
+            ///
+            /// - Parameters:
+            ///   - validFrom:
+            ///   - validTo:
+            ///   - weekdays:
+            ///   - windows:
+            public init(
+                validFrom: Foundation.Date,
+                validTo: Foundation.Date,
+                weekdays: [Swift.Int]? = nil,
+                windows: [Components.Schemas.DayWindow]? = nil
+            ) {
+                self.validFrom = validFrom
+                self.validTo = validTo
+                self.weekdays = weekdays
+                self.windows = windows
+            }
+            public enum CodingKeys: String, CodingKey {
+                case validFrom
+                case validTo
+                case weekdays
+                case windows
+            }
+        }
+        /// WHICH carts qualify and which lines the promotion acts on.
+        ///
+        /// - Remark: Generated from `#/components/schemas/Conditions`.
+        public struct Conditions: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Conditions/cartContains`.
+            public var cartContains: Components.Schemas.ItemSet?
+            /// - Remark: Generated from `#/components/schemas/Conditions/cartExcludes`.
+            public var cartExcludes: Components.Schemas.ItemSet?
+            /// - Remark: Generated from `#/components/schemas/Conditions/historyContains`.
+            public var historyContains: Components.Schemas.ItemSet?
+            /// - Remark: Generated from `#/components/schemas/Conditions/target`.
+            public var target: Components.Schemas.ItemSet?
+            /// - Remark: Generated from `#/components/schemas/Conditions/exclude`.
+            public var exclude: Components.Schemas.ItemSet?
+            /// - Remark: Generated from `#/components/schemas/Conditions/minQuantity`.
+            public var minQuantity: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/Conditions/minAmount`.
+            public var minAmount: Swift.Int64?
+            /// Creates a new `Conditions`.
+            ///
+            /// - Parameters:
+            ///   - cartContains:
+            ///   - cartExcludes:
+            ///   - historyContains:
+            ///   - target:
+            ///   - exclude:
+            ///   - minQuantity:
+            ///   - minAmount:
+            public init(
+                cartContains: Components.Schemas.ItemSet? = nil,
+                cartExcludes: Components.Schemas.ItemSet? = nil,
+                historyContains: Components.Schemas.ItemSet? = nil,
+                target: Components.Schemas.ItemSet? = nil,
+                exclude: Components.Schemas.ItemSet? = nil,
+                minQuantity: Swift.Int? = nil,
+                minAmount: Swift.Int64? = nil
+            ) {
+                self.cartContains = cartContains
+                self.cartExcludes = cartExcludes
+                self.historyContains = historyContains
+                self.target = target
+                self.exclude = exclude
+                self.minQuantity = minQuantity
+                self.minAmount = minAmount
+            }
+            public enum CodingKeys: String, CodingKey {
+                case cartContains
+                case cartExcludes
+                case historyContains
+                case target
+                case exclude
+                case minQuantity
+                case minAmount
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ThresholdTier`.
+        public struct ThresholdTier: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ThresholdTier/minimum`.
+            public var minimum: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/ThresholdTier/amountOff`.
+            public var amountOff: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/ThresholdTier/percentOff`.
+            public var percentOff: Swift.Int?
+            /// Creates a new `ThresholdTier`.
+            ///
+            /// - Parameters:
+            ///   - minimum:
+            ///   - amountOff:
+            ///   - percentOff:
+            public init(
+                minimum: Swift.Int64,
+                amountOff: Swift.Int64? = nil,
+                percentOff: Swift.Int? = nil
+            ) {
+                self.minimum = minimum
+                self.amountOff = amountOff
+                self.percentOff = percentOff
+            }
+            public enum CodingKeys: String, CodingKey {
+                case minimum
+                case amountOff
+                case percentOff
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/GiftItem`.
+        public struct GiftItem: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/GiftItem/skuId`.
+            public var skuId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/GiftItem/skuCode`.
+            public var skuCode: Swift.String
+            /// - Remark: Generated from `#/components/schemas/GiftItem/quantity`.
+            public var quantity: Swift.Int?
+            /// Creates a new `GiftItem`.
+            ///
+            /// - Parameters:
+            ///   - skuId:
+            ///   - skuCode:
+            ///   - quantity:
+            public init(
+                skuId: Swift.String,
+                skuCode: Swift.String,
+                quantity: Swift.Int? = nil
+            ) {
+                self.skuId = skuId
+                self.skuCode = skuCode
+                self.quantity = quantity
+            }
+            public enum CodingKeys: String, CodingKey {
+                case skuId
+                case skuCode
+                case quantity
+            }
+        }
+        /// WHAT. percentOff 10 is 10% off (9折); amounts in minor units.
+        ///
+        /// - Remark: Generated from `#/components/schemas/Benefit`.
+        public struct Benefit: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Benefit/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case percentOff = "percentOff"
+                case amountOff = "amountOff"
+                case threshold = "threshold"
+                case buyXGetY = "buyXGetY"
+                case gift = "gift"
+                case specialPrice = "specialPrice"
+                case bundlePrice = "bundlePrice"
+                case freeShipping = "freeShipping"
+                case pointsMultiplier = "pointsMultiplier"
+            }
+            /// - Remark: Generated from `#/components/schemas/Benefit/kind`.
+            public var kind: Components.Schemas.Benefit.KindPayload
+            /// - Remark: Generated from `#/components/schemas/Benefit/percentOff`.
+            public var percentOff: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/Benefit/amountOff`.
+            public var amountOff: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/Benefit/perUnit`.
+            public var perUnit: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/Benefit/price`.
+            public var price: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/Benefit/quantity`.
+            public var quantity: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/Benefit/basis`.
+            @frozen public enum BasisPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case amount = "amount"
+                case quantity = "quantity"
+            }
+            /// - Remark: Generated from `#/components/schemas/Benefit/basis`.
+            public var basis: Components.Schemas.Benefit.BasisPayload?
+            /// - Remark: Generated from `#/components/schemas/Benefit/tiers`.
+            public var tiers: [Components.Schemas.ThresholdTier]?
+            /// - Remark: Generated from `#/components/schemas/Benefit/buyQuantity`.
+            public var buyQuantity: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/Benefit/getQuantity`.
+            public var getQuantity: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/Benefit/gift`.
+            public var gift: Components.Schemas.GiftItem?
+            /// - Remark: Generated from `#/components/schemas/Benefit/minimum`.
+            public var minimum: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/Benefit/multiplier`.
+            public var multiplier: Swift.Int?
+            /// Creates a new `Benefit`.
+            ///
+            /// - Parameters:
+            ///   - kind:
+            ///   - percentOff:
+            ///   - amountOff:
+            ///   - perUnit:
+            ///   - price:
+            ///   - quantity:
+            ///   - basis:
+            ///   - tiers:
+            ///   - buyQuantity:
+            ///   - getQuantity:
+            ///   - gift:
+            ///   - minimum:
+            ///   - multiplier:
+            public init(
+                kind: Components.Schemas.Benefit.KindPayload,
+                percentOff: Swift.Int? = nil,
+                amountOff: Swift.Int64? = nil,
+                perUnit: Swift.Bool? = nil,
+                price: Swift.Int64? = nil,
+                quantity: Swift.Int? = nil,
+                basis: Components.Schemas.Benefit.BasisPayload? = nil,
+                tiers: [Components.Schemas.ThresholdTier]? = nil,
+                buyQuantity: Swift.Int? = nil,
+                getQuantity: Swift.Int? = nil,
+                gift: Components.Schemas.GiftItem? = nil,
+                minimum: Swift.Int64? = nil,
+                multiplier: Swift.Int? = nil
+            ) {
+                self.kind = kind
+                self.percentOff = percentOff
+                self.amountOff = amountOff
+                self.perUnit = perUnit
+                self.price = price
+                self.quantity = quantity
+                self.basis = basis
+                self.tiers = tiers
+                self.buyQuantity = buyQuantity
+                self.getQuantity = getQuantity
+                self.gift = gift
+                self.minimum = minimum
+                self.multiplier = multiplier
+            }
+            public enum CodingKeys: String, CodingKey {
+                case kind
+                case percentOff
+                case amountOff
+                case perUnit
+                case price
+                case quantity
+                case basis
+                case tiers
+                case buyQuantity
+                case getQuantity
+                case gift
+                case minimum
+                case multiplier
+            }
+        }
+        /// WHERE: at least one channel, or allChannels; locations, organisations and region codes narrow it.
+        ///
+        /// - Remark: Generated from `#/components/schemas/Placement`.
+        public struct Placement: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Placement/allChannels`.
+            public var allChannels: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/Placement/channels`.
+            public var channels: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/Placement/locationIds`.
+            public var locationIds: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/Placement/organisationIds`.
+            public var organisationIds: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/Placement/regionCodes`.
+            public var regionCodes: [Swift.String]?
+            /// Creates a new `Placement`.
+            ///
+            /// - Parameters:
+            ///   - allChannels:
+            ///   - channels:
+            ///   - locationIds:
+            ///   - organisationIds:
+            ///   - regionCodes:
+            public init(
+                allChannels: Swift.Bool? = nil,
+                channels: [Swift.String]? = nil,
+                locationIds: [Swift.String]? = nil,
+                organisationIds: [Swift.String]? = nil,
+                regionCodes: [Swift.String]? = nil
+            ) {
+                self.allChannels = allChannels
+                self.channels = channels
+                self.locationIds = locationIds
+                self.organisationIds = organisationIds
+                self.regionCodes = regionCodes
+            }
+            public enum CodingKeys: String, CodingKey {
+                case allChannels
+                case channels
+                case locationIds
+                case organisationIds
+                case regionCodes
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PromotionDraft`.
+        public struct PromotionDraft: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PromotionDraft/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PromotionDraft/who`.
+            public var who: Components.Schemas.Audience?
+            /// - Remark: Generated from `#/components/schemas/PromotionDraft/when`.
+            public var when: Components.Schemas.Schedule?
+            /// - Remark: Generated from `#/components/schemas/PromotionDraft/which`.
+            public var which: Components.Schemas.Conditions?
+            /// - Remark: Generated from `#/components/schemas/PromotionDraft/what`.
+            public var what: Components.Schemas.Benefit?
+            /// - Remark: Generated from `#/components/schemas/PromotionDraft/where`.
+            public var _where: Components.Schemas.Placement
+            /// Higher runs first.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PromotionDraft/priority`.
+            public var priority: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/PromotionDraft/exclusive`.
+            public var exclusive: Swift.Bool?
+            /// Of the promotions in one group, only the first that applies is taken.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PromotionDraft/stackGroup`.
+            public var stackGroup: Swift.String?
+            /// The most discount it may give in all, minor units.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PromotionDraft/budget`.
+            public var budget: Swift.Int64?
+            /// Creates a new `PromotionDraft`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - who:
+            ///   - when:
+            ///   - which:
+            ///   - what:
+            ///   - _where:
+            ///   - priority: Higher runs first.
+            ///   - exclusive:
+            ///   - stackGroup: Of the promotions in one group, only the first that applies is taken.
+            ///   - budget: The most discount it may give in all, minor units.
+            public init(
+                name: Swift.String,
+                who: Components.Schemas.Audience? = nil,
+                when: Components.Schemas.Schedule? = nil,
+                which: Components.Schemas.Conditions? = nil,
+                what: Components.Schemas.Benefit? = nil,
+                _where: Components.Schemas.Placement,
+                priority: Swift.Int? = nil,
+                exclusive: Swift.Bool? = nil,
+                stackGroup: Swift.String? = nil,
+                budget: Swift.Int64? = nil
+            ) {
+                self.name = name
+                self.who = who
+                self.when = when
+                self.which = which
+                self.what = what
+                self._where = _where
+                self.priority = priority
+                self.exclusive = exclusive
+                self.stackGroup = stackGroup
+                self.budget = budget
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case who
+                case when
+                case which
+                case what
+                case _where = "where"
+                case priority
+                case exclusive
+                case stackGroup
+                case budget
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Promotion`.
+        public struct Promotion: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Promotion/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Promotion/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Promotion/status`.
+            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case draft = "draft"
+                case active = "active"
+                case paused = "paused"
+                case ended = "ended"
+            }
+            /// - Remark: Generated from `#/components/schemas/Promotion/status`.
+            public var status: Components.Schemas.Promotion.StatusPayload
+            /// - Remark: Generated from `#/components/schemas/Promotion/who`.
+            public var who: Components.Schemas.Audience
+            /// - Remark: Generated from `#/components/schemas/Promotion/when`.
+            public var when: Components.Schemas.Schedule
+            /// - Remark: Generated from `#/components/schemas/Promotion/which`.
+            public var which: Components.Schemas.Conditions
+            /// - Remark: Generated from `#/components/schemas/Promotion/what`.
+            public var what: Components.Schemas.Benefit
+            /// - Remark: Generated from `#/components/schemas/Promotion/where`.
+            public var _where: Components.Schemas.Placement
+            /// - Remark: Generated from `#/components/schemas/Promotion/priority`.
+            public var priority: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Promotion/exclusive`.
+            public var exclusive: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/Promotion/stackGroup`.
+            public var stackGroup: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Promotion/budget`.
+            public var budget: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/Promotion/budgetUsed`.
+            public var budgetUsed: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Promotion/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Promotion/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Promotion/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `Promotion`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - name:
+            ///   - status:
+            ///   - who:
+            ///   - when:
+            ///   - which:
+            ///   - what:
+            ///   - _where:
+            ///   - priority:
+            ///   - exclusive:
+            ///   - stackGroup:
+            ///   - budget:
+            ///   - budgetUsed:
+            ///   - version:
+            ///   - createdAt:
+            ///   - updatedAt:
+            public init(
+                id: Swift.String,
+                name: Swift.String,
+                status: Components.Schemas.Promotion.StatusPayload,
+                who: Components.Schemas.Audience,
+                when: Components.Schemas.Schedule,
+                which: Components.Schemas.Conditions,
+                what: Components.Schemas.Benefit,
+                _where: Components.Schemas.Placement,
+                priority: Swift.Int,
+                exclusive: Swift.Bool,
+                stackGroup: Swift.String? = nil,
+                budget: Swift.Int64? = nil,
+                budgetUsed: Swift.Int64,
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.name = name
+                self.status = status
+                self.who = who
+                self.when = when
+                self.which = which
+                self.what = what
+                self._where = _where
+                self.priority = priority
+                self.exclusive = exclusive
+                self.stackGroup = stackGroup
+                self.budget = budget
+                self.budgetUsed = budgetUsed
+                self.version = version
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case name
+                case status
+                case who
+                case when
+                case which
+                case what
+                case _where = "where"
+                case priority
+                case exclusive
+                case stackGroup
+                case budget
+                case budgetUsed
+                case version
+                case createdAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PromotionPage`.
+        public struct PromotionPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PromotionPage/items`.
+            public var items: [Components.Schemas.Promotion]
+            /// - Remark: Generated from `#/components/schemas/PromotionPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `PromotionPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Promotion],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PromotionReport`.
+        public struct PromotionReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PromotionReport/promotionId`.
+            public var promotionId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PromotionReport/orders`.
+            public var orders: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/PromotionReport/units`.
+            public var units: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PromotionReport/discount`.
+            public var discount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PromotionReport/revenue`.
+            public var revenue: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PromotionReport/membersReached`.
+            public var membersReached: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/PromotionReport/couponsIssued`.
+            public var couponsIssued: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/PromotionReport/couponsRedeemed`.
+            public var couponsRedeemed: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/PromotionReport/redemptionRate`.
+            public var redemptionRate: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/PromotionReport/budgetLeft`.
+            public var budgetLeft: Swift.Int64?
+            /// Creates a new `PromotionReport`.
+            ///
+            /// - Parameters:
+            ///   - promotionId:
+            ///   - orders:
+            ///   - units:
+            ///   - discount:
+            ///   - revenue:
+            ///   - membersReached:
+            ///   - couponsIssued:
+            ///   - couponsRedeemed:
+            ///   - redemptionRate:
+            ///   - budgetLeft:
+            public init(
+                promotionId: Swift.String,
+                orders: Swift.Int,
+                units: Swift.Int64,
+                discount: Swift.Int64,
+                revenue: Swift.Int64,
+                membersReached: Swift.Int,
+                couponsIssued: Swift.Int64? = nil,
+                couponsRedeemed: Swift.Int64? = nil,
+                redemptionRate: Swift.Double? = nil,
+                budgetLeft: Swift.Int64? = nil
+            ) {
+                self.promotionId = promotionId
+                self.orders = orders
+                self.units = units
+                self.discount = discount
+                self.revenue = revenue
+                self.membersReached = membersReached
+                self.couponsIssued = couponsIssued
+                self.couponsRedeemed = couponsRedeemed
+                self.redemptionRate = redemptionRate
+                self.budgetLeft = budgetLeft
+            }
+            public enum CodingKeys: String, CodingKey {
+                case promotionId
+                case orders
+                case units
+                case discount
+                case revenue
+                case membersReached
+                case couponsIssued
+                case couponsRedeemed
+                case redemptionRate
+                case budgetLeft
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CartPricingRequest`.
+        public struct CartPricingRequest: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CartPricingRequest/channelId`.
+            public var channelId: Swift.String
+            /// The store (a till, a clerk's tablet, a pickup store).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CartPricingRequest/locationId`.
+            public var locationId: Swift.String?
+            /// Tier, segments (tags) and history come from the member.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CartPricingRequest/memberId`.
+            public var memberId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/CartPricingRequest/LinesPayload`.
+            public struct LinesPayloadPayload: Codable, Hashable, Sendable {
+                /// SKU id or code.
+                ///
+                /// - Remark: Generated from `#/components/schemas/CartPricingRequest/LinesPayload/sku`.
+                public var sku: Swift.String
+                /// - Remark: Generated from `#/components/schemas/CartPricingRequest/LinesPayload/quantity`.
+                public var quantity: Swift.Int
+                /// Creates a new `LinesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - sku: SKU id or code.
+                ///   - quantity:
+                public init(
+                    sku: Swift.String,
+                    quantity: Swift.Int
+                ) {
+                    self.sku = sku
+                    self.quantity = quantity
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case sku
+                    case quantity
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/CartPricingRequest/lines`.
+            public typealias LinesPayload = [Components.Schemas.CartPricingRequest.LinesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/CartPricingRequest/lines`.
+            public var lines: Components.Schemas.CartPricingRequest.LinesPayload
+            /// Codes the customer offers; without them, the member's own coupons are considered.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CartPricingRequest/couponCodes`.
+            public var couponCodes: [Swift.String]?
+            /// Points the member wants to pay with.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CartPricingRequest/points`.
+            public var points: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/CartPricingRequest/shippingFee`.
+            public var shippingFee: Swift.Int64?
+            /// Price at this time (default now).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CartPricingRequest/at`.
+            public var at: Foundation.Date?
+            /// Creates a new `CartPricingRequest`.
+            ///
+            /// - Parameters:
+            ///   - channelId:
+            ///   - locationId: The store (a till, a clerk's tablet, a pickup store).
+            ///   - memberId: Tier, segments (tags) and history come from the member.
+            ///   - lines:
+            ///   - couponCodes: Codes the customer offers; without them, the member's own coupons are considered.
+            ///   - points: Points the member wants to pay with.
+            ///   - shippingFee:
+            ///   - at: Price at this time (default now).
+            public init(
+                channelId: Swift.String,
+                locationId: Swift.String? = nil,
+                memberId: Swift.String? = nil,
+                lines: Components.Schemas.CartPricingRequest.LinesPayload,
+                couponCodes: [Swift.String]? = nil,
+                points: Swift.Int64? = nil,
+                shippingFee: Swift.Int64? = nil,
+                at: Foundation.Date? = nil
+            ) {
+                self.channelId = channelId
+                self.locationId = locationId
+                self.memberId = memberId
+                self.lines = lines
+                self.couponCodes = couponCodes
+                self.points = points
+                self.shippingFee = shippingFee
+                self.at = at
+            }
+            public enum CodingKeys: String, CodingKey {
+                case channelId
+                case locationId
+                case memberId
+                case lines
+                case couponCodes
+                case points
+                case shippingFee
+                case at
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/LineAdjustment`.
+        public struct LineAdjustment: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/LineAdjustment/promotionId`.
+            public var promotionId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/LineAdjustment/couponId`.
+            public var couponId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/LineAdjustment/stage`.
+            @frozen public enum StagePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case item = "item"
+                case order = "order"
+                case coupon = "coupon"
+                case points = "points"
+                case shipping = "shipping"
+            }
+            /// - Remark: Generated from `#/components/schemas/LineAdjustment/stage`.
+            public var stage: Components.Schemas.LineAdjustment.StagePayload
+            /// - Remark: Generated from `#/components/schemas/LineAdjustment/amount`.
+            public var amount: Swift.Int64
+            /// Creates a new `LineAdjustment`.
+            ///
+            /// - Parameters:
+            ///   - promotionId:
+            ///   - couponId:
+            ///   - stage:
+            ///   - amount:
+            public init(
+                promotionId: Swift.String,
+                couponId: Swift.String? = nil,
+                stage: Components.Schemas.LineAdjustment.StagePayload,
+                amount: Swift.Int64
+            ) {
+                self.promotionId = promotionId
+                self.couponId = couponId
+                self.stage = stage
+                self.amount = amount
+            }
+            public enum CodingKeys: String, CodingKey {
+                case promotionId
+                case couponId
+                case stage
+                case amount
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PricedCartLine`.
+        public struct PricedCartLine: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PricedCartLine/lineId`.
+            public var lineId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PricedCartLine/skuId`.
+            public var skuId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PricedCartLine/skuCode`.
+            public var skuCode: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PricedCartLine/quantity`.
+            public var quantity: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/PricedCartLine/unitPrice`.
+            public var unitPrice: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PricedCartLine/amount`.
+            public var amount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PricedCartLine/discount`.
+            public var discount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PricedCartLine/netAmount`.
+            public var netAmount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PricedCartLine/isGift`.
+            public var isGift: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/PricedCartLine/adjustments`.
+            public var adjustments: [Components.Schemas.LineAdjustment]
+            /// Creates a new `PricedCartLine`.
+            ///
+            /// - Parameters:
+            ///   - lineId:
+            ///   - skuId:
+            ///   - skuCode:
+            ///   - quantity:
+            ///   - unitPrice:
+            ///   - amount:
+            ///   - discount:
+            ///   - netAmount:
+            ///   - isGift:
+            ///   - adjustments:
+            public init(
+                lineId: Swift.String,
+                skuId: Swift.String,
+                skuCode: Swift.String,
+                quantity: Swift.Int,
+                unitPrice: Swift.Int64,
+                amount: Swift.Int64,
+                discount: Swift.Int64,
+                netAmount: Swift.Int64,
+                isGift: Swift.Bool,
+                adjustments: [Components.Schemas.LineAdjustment]
+            ) {
+                self.lineId = lineId
+                self.skuId = skuId
+                self.skuCode = skuCode
+                self.quantity = quantity
+                self.unitPrice = unitPrice
+                self.amount = amount
+                self.discount = discount
+                self.netAmount = netAmount
+                self.isGift = isGift
+                self.adjustments = adjustments
+            }
+            public enum CodingKeys: String, CodingKey {
+                case lineId
+                case skuId
+                case skuCode
+                case quantity
+                case unitPrice
+                case amount
+                case discount
+                case netAmount
+                case isGift
+                case adjustments
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AppliedPromotion`.
+        public struct AppliedPromotion: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AppliedPromotion/promotionId`.
+            public var promotionId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AppliedPromotion/couponId`.
+            public var couponId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AppliedPromotion/couponCode`.
+            public var couponCode: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AppliedPromotion/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AppliedPromotion/stage`.
+            @frozen public enum StagePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case item = "item"
+                case order = "order"
+                case coupon = "coupon"
+                case points = "points"
+                case shipping = "shipping"
+            }
+            /// - Remark: Generated from `#/components/schemas/AppliedPromotion/stage`.
+            public var stage: Components.Schemas.AppliedPromotion.StagePayload
+            /// - Remark: Generated from `#/components/schemas/AppliedPromotion/kind`.
+            public var kind: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AppliedPromotion/discount`.
+            public var discount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/AppliedPromotion/units`.
+            public var units: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AppliedPromotion/gift`.
+            public var gift: Components.Schemas.GiftItem?
+            /// - Remark: Generated from `#/components/schemas/AppliedPromotion/message`.
+            public var message: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AppliedPromotion/messageZh`.
+            public var messageZh: Swift.String
+            /// Creates a new `AppliedPromotion`.
+            ///
+            /// - Parameters:
+            ///   - promotionId:
+            ///   - couponId:
+            ///   - couponCode:
+            ///   - name:
+            ///   - stage:
+            ///   - kind:
+            ///   - discount:
+            ///   - units:
+            ///   - gift:
+            ///   - message:
+            ///   - messageZh:
+            public init(
+                promotionId: Swift.String,
+                couponId: Swift.String? = nil,
+                couponCode: Swift.String? = nil,
+                name: Swift.String,
+                stage: Components.Schemas.AppliedPromotion.StagePayload,
+                kind: Swift.String? = nil,
+                discount: Swift.Int64,
+                units: Swift.Int,
+                gift: Components.Schemas.GiftItem? = nil,
+                message: Swift.String,
+                messageZh: Swift.String
+            ) {
+                self.promotionId = promotionId
+                self.couponId = couponId
+                self.couponCode = couponCode
+                self.name = name
+                self.stage = stage
+                self.kind = kind
+                self.discount = discount
+                self.units = units
+                self.gift = gift
+                self.message = message
+                self.messageZh = messageZh
+            }
+            public enum CodingKeys: String, CodingKey {
+                case promotionId
+                case couponId
+                case couponCode
+                case name
+                case stage
+                case kind
+                case discount
+                case units
+                case gift
+                case message
+                case messageZh
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/NearMiss`.
+        public struct NearMiss: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/NearMiss/promotionId`.
+            public var promotionId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NearMiss/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NearMiss/missingAmount`.
+            public var missingAmount: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/NearMiss/missingQuantity`.
+            public var missingQuantity: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/NearMiss/rewardAmount`.
+            public var rewardAmount: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/NearMiss/rewardPercent`.
+            public var rewardPercent: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/NearMiss/message`.
+            public var message: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NearMiss/messageZh`.
+            public var messageZh: Swift.String
+            /// Creates a new `NearMiss`.
+            ///
+            /// - Parameters:
+            ///   - promotionId:
+            ///   - name:
+            ///   - missingAmount:
+            ///   - missingQuantity:
+            ///   - rewardAmount:
+            ///   - rewardPercent:
+            ///   - message:
+            ///   - messageZh:
+            public init(
+                promotionId: Swift.String,
+                name: Swift.String,
+                missingAmount: Swift.Int64? = nil,
+                missingQuantity: Swift.Int? = nil,
+                rewardAmount: Swift.Int64? = nil,
+                rewardPercent: Swift.Int? = nil,
+                message: Swift.String,
+                messageZh: Swift.String
+            ) {
+                self.promotionId = promotionId
+                self.name = name
+                self.missingAmount = missingAmount
+                self.missingQuantity = missingQuantity
+                self.rewardAmount = rewardAmount
+                self.rewardPercent = rewardPercent
+                self.message = message
+                self.messageZh = messageZh
+            }
+            public enum CodingKeys: String, CodingKey {
+                case promotionId
+                case name
+                case missingAmount
+                case missingQuantity
+                case rewardAmount
+                case rewardPercent
+                case message
+                case messageZh
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/NotApplied`.
+        public struct NotApplied: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/NotApplied/promotionId`.
+            public var promotionId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NotApplied/couponId`.
+            public var couponId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/NotApplied/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NotApplied/reason`.
+            public var reason: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NotApplied/otherPromotionId`.
+            public var otherPromotionId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/NotApplied/message`.
+            public var message: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NotApplied/messageZh`.
+            public var messageZh: Swift.String
+            /// Creates a new `NotApplied`.
+            ///
+            /// - Parameters:
+            ///   - promotionId:
+            ///   - couponId:
+            ///   - name:
+            ///   - reason:
+            ///   - otherPromotionId:
+            ///   - message:
+            ///   - messageZh:
+            public init(
+                promotionId: Swift.String,
+                couponId: Swift.String? = nil,
+                name: Swift.String,
+                reason: Swift.String,
+                otherPromotionId: Swift.String? = nil,
+                message: Swift.String,
+                messageZh: Swift.String
+            ) {
+                self.promotionId = promotionId
+                self.couponId = couponId
+                self.name = name
+                self.reason = reason
+                self.otherPromotionId = otherPromotionId
+                self.message = message
+                self.messageZh = messageZh
+            }
+            public enum CodingKeys: String, CodingKey {
+                case promotionId
+                case couponId
+                case name
+                case reason
+                case otherPromotionId
+                case message
+                case messageZh
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PricedCart`.
+        public struct PricedCart: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PricedCart/currency`.
+            public var currency: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PricedCart/lines`.
+            public var lines: [Components.Schemas.PricedCartLine]
+            /// - Remark: Generated from `#/components/schemas/PricedCart/applied`.
+            public var applied: [Components.Schemas.AppliedPromotion]
+            /// - Remark: Generated from `#/components/schemas/PricedCart/nearMisses`.
+            public var nearMisses: [Components.Schemas.NearMiss]
+            /// - Remark: Generated from `#/components/schemas/PricedCart/notApplied`.
+            public var notApplied: [Components.Schemas.NotApplied]
+            /// - Remark: Generated from `#/components/schemas/PricedCart/subtotal`.
+            public var subtotal: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PricedCart/itemDiscount`.
+            public var itemDiscount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PricedCart/orderDiscount`.
+            public var orderDiscount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PricedCart/couponDiscount`.
+            public var couponDiscount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PricedCart/pointsDiscount`.
+            public var pointsDiscount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PricedCart/pointsRedeemed`.
+            public var pointsRedeemed: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PricedCart/shippingFee`.
+            public var shippingFee: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PricedCart/shippingDiscount`.
+            public var shippingDiscount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PricedCart/total`.
+            public var total: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PricedCart/pointsMultiplier`.
+            public var pointsMultiplier: Swift.Int
+            /// What a cashier reads out, in the caller's language (Accept-Language zh or en; Chinese by default).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PricedCart/explanation`.
+            public var explanation: [Swift.String]
+            /// Creates a new `PricedCart`.
+            ///
+            /// - Parameters:
+            ///   - currency:
+            ///   - lines:
+            ///   - applied:
+            ///   - nearMisses:
+            ///   - notApplied:
+            ///   - subtotal:
+            ///   - itemDiscount:
+            ///   - orderDiscount:
+            ///   - couponDiscount:
+            ///   - pointsDiscount:
+            ///   - pointsRedeemed:
+            ///   - shippingFee:
+            ///   - shippingDiscount:
+            ///   - total:
+            ///   - pointsMultiplier:
+            ///   - explanation: What a cashier reads out, in the caller's language (Accept-Language zh or en; Chinese by default).
+            public init(
+                currency: Swift.String,
+                lines: [Components.Schemas.PricedCartLine],
+                applied: [Components.Schemas.AppliedPromotion],
+                nearMisses: [Components.Schemas.NearMiss],
+                notApplied: [Components.Schemas.NotApplied],
+                subtotal: Swift.Int64,
+                itemDiscount: Swift.Int64,
+                orderDiscount: Swift.Int64,
+                couponDiscount: Swift.Int64,
+                pointsDiscount: Swift.Int64,
+                pointsRedeemed: Swift.Int64,
+                shippingFee: Swift.Int64,
+                shippingDiscount: Swift.Int64,
+                total: Swift.Int64,
+                pointsMultiplier: Swift.Int,
+                explanation: [Swift.String]
+            ) {
+                self.currency = currency
+                self.lines = lines
+                self.applied = applied
+                self.nearMisses = nearMisses
+                self.notApplied = notApplied
+                self.subtotal = subtotal
+                self.itemDiscount = itemDiscount
+                self.orderDiscount = orderDiscount
+                self.couponDiscount = couponDiscount
+                self.pointsDiscount = pointsDiscount
+                self.pointsRedeemed = pointsRedeemed
+                self.shippingFee = shippingFee
+                self.shippingDiscount = shippingDiscount
+                self.total = total
+                self.pointsMultiplier = pointsMultiplier
+                self.explanation = explanation
+            }
+            public enum CodingKeys: String, CodingKey {
+                case currency
+                case lines
+                case applied
+                case nearMisses
+                case notApplied
+                case subtotal
+                case itemDiscount
+                case orderDiscount
+                case couponDiscount
+                case pointsDiscount
+                case pointsRedeemed
+                case shippingFee
+                case shippingDiscount
+                case total
+                case pointsMultiplier
+                case explanation
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/User`.
         public struct User: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/User/id`.

@@ -645,6 +645,32 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `PUT /member-tiers`.
     /// - Remark: Generated from `#/paths//member-tiers/put(setMemberTiers)`.
     func setMemberTiers(_ input: Operations.SetMemberTiers.Input) async throws -> Operations.SetMemberTiers.Output
+    /// Cart in, priced cart out: catalog prices, then the promotion pipeline (item activities → order thresholds → coupons → points → shipping), every line and the order listing what applied, the near-misses and why other promotions did not apply. Writes nothing.
+    ///
+    /// - Remark: HTTP `POST /pricing/carts`.
+    /// - Remark: Generated from `#/paths//pricing/carts/post(priceCart)`.
+    func priceCart(_ input: Operations.PriceCart.Input) async throws -> Operations.PriceCart.Output
+    /// - Remark: HTTP `GET /promotions`.
+    /// - Remark: Generated from `#/paths//promotions/get(listPromotions)`.
+    func listPromotions(_ input: Operations.ListPromotions.Input) async throws -> Operations.ListPromotions.Output
+    /// A promotion in the five W's (who, when, which, what, where), created as a draft.
+    ///
+    /// - Remark: HTTP `POST /promotions`.
+    /// - Remark: Generated from `#/paths//promotions/post(createPromotion)`.
+    func createPromotion(_ input: Operations.CreatePromotion.Input) async throws -> Operations.CreatePromotion.Output
+    /// - Remark: HTTP `GET /promotions/{promotionId}`.
+    /// - Remark: Generated from `#/paths//promotions/{promotionId}/get(getPromotion)`.
+    func getPromotion(_ input: Operations.GetPromotion.Input) async throws -> Operations.GetPromotion.Output
+    /// Activate, pause or end a promotion (draft → active ⇄ paused → ended).
+    ///
+    /// - Remark: HTTP `POST /promotions/{promotionId}/status`.
+    /// - Remark: Generated from `#/paths//promotions/{promotionId}/status/post(setPromotionStatus)`.
+    func setPromotionStatus(_ input: Operations.SetPromotionStatus.Input) async throws -> Operations.SetPromotionStatus.Output
+    /// Effect (效果评估): orders, units, discount cost, revenue, members reached; for a coupon template, issued, redeemed and the redemption rate.
+    ///
+    /// - Remark: HTTP `GET /promotions/{promotionId}/report`.
+    /// - Remark: Generated from `#/paths//promotions/{promotionId}/report/get(getPromotionReport)`.
+    func getPromotionReport(_ input: Operations.GetPromotionReport.Input) async throws -> Operations.GetPromotionReport.Output
     /// - Remark: HTTP `GET /users`.
     /// - Remark: Generated from `#/paths//users/get(listUsers)`.
     func listUsers(_ input: Operations.ListUsers.Input) async throws -> Operations.ListUsers.Output
@@ -2194,6 +2220,82 @@ extension APIProtocol {
         try await setMemberTiers(Operations.SetMemberTiers.Input(
             headers: headers,
             body: body
+        ))
+    }
+    /// Cart in, priced cart out: catalog prices, then the promotion pipeline (item activities → order thresholds → coupons → points → shipping), every line and the order listing what applied, the near-misses and why other promotions did not apply. Writes nothing.
+    ///
+    /// - Remark: HTTP `POST /pricing/carts`.
+    /// - Remark: Generated from `#/paths//pricing/carts/post(priceCart)`.
+    public func priceCart(
+        headers: Operations.PriceCart.Input.Headers = .init(),
+        body: Operations.PriceCart.Input.Body
+    ) async throws -> Operations.PriceCart.Output {
+        try await priceCart(Operations.PriceCart.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// - Remark: HTTP `GET /promotions`.
+    /// - Remark: Generated from `#/paths//promotions/get(listPromotions)`.
+    public func listPromotions(
+        query: Operations.ListPromotions.Input.Query = .init(),
+        headers: Operations.ListPromotions.Input.Headers = .init()
+    ) async throws -> Operations.ListPromotions.Output {
+        try await listPromotions(Operations.ListPromotions.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// A promotion in the five W's (who, when, which, what, where), created as a draft.
+    ///
+    /// - Remark: HTTP `POST /promotions`.
+    /// - Remark: Generated from `#/paths//promotions/post(createPromotion)`.
+    public func createPromotion(
+        headers: Operations.CreatePromotion.Input.Headers = .init(),
+        body: Operations.CreatePromotion.Input.Body
+    ) async throws -> Operations.CreatePromotion.Output {
+        try await createPromotion(Operations.CreatePromotion.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// - Remark: HTTP `GET /promotions/{promotionId}`.
+    /// - Remark: Generated from `#/paths//promotions/{promotionId}/get(getPromotion)`.
+    public func getPromotion(
+        path: Operations.GetPromotion.Input.Path,
+        headers: Operations.GetPromotion.Input.Headers = .init()
+    ) async throws -> Operations.GetPromotion.Output {
+        try await getPromotion(Operations.GetPromotion.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Activate, pause or end a promotion (draft → active ⇄ paused → ended).
+    ///
+    /// - Remark: HTTP `POST /promotions/{promotionId}/status`.
+    /// - Remark: Generated from `#/paths//promotions/{promotionId}/status/post(setPromotionStatus)`.
+    public func setPromotionStatus(
+        path: Operations.SetPromotionStatus.Input.Path,
+        headers: Operations.SetPromotionStatus.Input.Headers = .init(),
+        body: Operations.SetPromotionStatus.Input.Body
+    ) async throws -> Operations.SetPromotionStatus.Output {
+        try await setPromotionStatus(Operations.SetPromotionStatus.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Effect (效果评估): orders, units, discount cost, revenue, members reached; for a coupon template, issued, redeemed and the redemption rate.
+    ///
+    /// - Remark: HTTP `GET /promotions/{promotionId}/report`.
+    /// - Remark: Generated from `#/paths//promotions/{promotionId}/report/get(getPromotionReport)`.
+    public func getPromotionReport(
+        path: Operations.GetPromotionReport.Input.Path,
+        headers: Operations.GetPromotionReport.Input.Headers = .init()
+    ) async throws -> Operations.GetPromotionReport.Output {
+        try await getPromotionReport(Operations.GetPromotionReport.Input(
+            path: path,
+            headers: headers
         ))
     }
     /// - Remark: HTTP `GET /users`.

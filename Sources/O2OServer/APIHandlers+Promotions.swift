@@ -1,0 +1,203 @@
+import Foundation
+import O2OAPI
+import O2OCatalog
+import O2OCore
+import O2OMembers
+import O2ONetwork
+import O2OOrders
+import O2OPromotions
+import OpenAPIRuntime
+
+// MARK: - Promotions and cart pricing (营销)
+
+extension APIHandlers {
+    func priceCart(_ input: Operations.PriceCart.Input) async throws -> Operations.PriceCart.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        var v = Validator()
+        v.check(!b.lines.isEmpty && b.lines.count <= 200, "lines", "must have 1 to 200 lines")
+        for (i, l) in b.lines.enumerated() { v.range(l.quantity, "lines[\(i)].quantity", 1...10_000) }
+        if let p = b.points { v.check((1...PointsPolicy.maxPoints).contains(p), "points", "must be a whole number from 1 to \(PointsPolicy.maxPoints)") }
+        if let f = b.shippingFee { v.check((0...WalletPolicy.maxAmount).contains(f), "shippingFee", "must be zero or more minor units") }
+        v.check(b.memberId != nil || (b.couponCodes ?? []).isEmpty, "couponCodes", "coupons are a member's: name the member (memberId)")
+        v.check(b.memberId != nil || b.points == nil, "points", "points are a member's: name the member (memberId)")
+        try v.finish()
+        let at = b.at ?? services.clock.instant()
+        let channel: SalesChannel
+        do { channel = try await services.catalog.channel(b.channelId) } catch let p as Problem where p.status == 404 {
+            throw Problem.validation([.init("channelId", "no channel '\(b.channelId)'")])
+        }
+        var location: Location?
+        if let l = b.locationId {
+            do { location = try await services.network.location(l, scope: .all) } catch let p as Problem where p.status == 404 {
+                throw Problem.validation([.init("locationId", "no location '\(l)'")])
+            }
+        }
+        var member: Member?
+        if let m = b.memberId {
+            do { member = try await services.members.member(m) } catch let p as Problem where p.status == 404 {
+                throw Problem.validation([.init("memberId", "no member '\(m)'")])
+            }
+        }
+        let priced = try await CatalogPricing(prices: services.prices).price(b.lines.map { (sku: $0.sku, quantity: $0.quantity) }, channelId: channel.id,
+                                                                           locationId: location?.id, memberId: member?.id, at: at)
+        var products = ProductLookup(catalog: services.catalog)
+        var lines: [CartLine] = []
+        for (i, p) in priced.enumerated() {
+            let (category, brand) = try await products.categoryAndBrand(p.skuId)
+            lines.append(CartLine(lineId: String(i), skuId: p.skuId, skuCode: p.skuCode, categoryId: category, brandId: brand,
+                                  quantity: b.lines[i].quantity, unitPrice: p.unitPrice))
+        }
+        var facts = MemberFacts.guest
+        var coupons: [CouponOffer] = []
+        var points: PointsRequest?
+        if let member {
+            facts = try await memberFacts(member, &products)
+            let offers = try await services.promotions.couponOffers(memberId: member.id, at: at)
+            if let codes = b.couponCodes, !codes.isEmpty {
+                var v = Validator()
+                for (i, code) in codes.enumerated() {
+                    let normalised = CouponCode.normalize(code)
+                    if let offer = offers.first(where: { $0.code == normalised }) { coupons.append(offer) } else {
+                        v.add("couponCodes[\(i)]", "not a coupon this member holds and may use now (claim it first)")
+                    }
+                }
+                try v.finish()
+            } else {
+                coupons = offers
+            }
+            if let p = b.points {
+                let balance = try await services.members.pointsBalance(member.id).balance
+                guard p <= balance else { throw Problem.validation([.init("points", "the member has \(balance) points")]) }
+                points = PointsRequest(points: p, pointsPerYuan: 100 * services.members.points.pointsPerMinorUnit,
+                                       maxSharePercent: services.members.points.maxOrderShare)
+            }
+        }
+        let cart = Cart(lines: lines, currency: priced.first?.currency ?? channel.currency, channel: channel.id, locationId: location?.id,
+                        organisationId: location?.organisationId, regionCode: location?.address.cityCode, member: facts, coupons: coupons,
+                        maxCoupons: max(1, b.couponCodes?.count ?? 1), points: points, shippingFee: b.shippingFee ?? 0, at: at)
+        let result = try await services.promotions.price(cart)
+        let chinese = !(input.headers.acceptLanguage ?? "").lowercased().hasPrefix("en")
+        return .ok(.init(body: .json(try JSONBridge.convert(PricedCartView(cart: result, explanation: result.explanation(chinese: chinese)),
+                                                            to: S.PricedCart.self))))
+    }
+
+    func listPromotions(_ input: Operations.ListPromotions.Input) async throws -> Operations.ListPromotions.Output {
+        let page = try await services.promotions.promotions(status: input.query.status.flatMap { PromotionStatus(rawValue: $0.rawValue) },
+                                                            limit: try limit(input.query.limit), cursor: input.query.cursor)
+        return .ok(.init(body: .json(.init(items: try page.items.map { try JSONBridge.convert($0, to: S.Promotion.self) }, nextCursor: page.nextCursor))))
+    }
+
+    func createPromotion(_ input: Operations.CreatePromotion.Input) async throws -> Operations.CreatePromotion.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        var draft = try JSONBridge.convert(b, to: PromotionDraft.self)
+        // Channels and stores may be named by code, as everywhere in the API; rules keep ids.
+        var v = Validator()
+        for (i, c) in draft.where.channels.enumerated() {
+            do { draft.where.channels[i] = try await services.catalog.channel(c).id } catch let p as Problem where p.status == 404 {
+                v.add("where.channels[\(i)]", "no channel '\(c)'")
+            }
+        }
+        for (i, l) in draft.where.locationIds.enumerated() {
+            do { draft.where.locationIds[i] = try await services.network.location(l, scope: .all).id } catch let p as Problem where p.status == 404 {
+                v.add("where.locationIds[\(i)]", "no location '\(l)'")
+            }
+        }
+        try v.finish()
+        let p = try await services.promotions.create(draft, caller: try caller)
+        return .created(.init(body: .json(try JSONBridge.convert(p, to: S.Promotion.self))))
+    }
+
+    func getPromotion(_ input: Operations.GetPromotion.Input) async throws -> Operations.GetPromotion.Output {
+        .ok(.init(body: .json(try JSONBridge.convert(try await services.promotions.promotion(input.path.promotionId), to: S.Promotion.self))))
+    }
+
+    func setPromotionStatus(_ input: Operations.SetPromotionStatus.Input) async throws -> Operations.SetPromotionStatus.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let id = input.path.promotionId
+        let p: Promotion
+        switch b.status {
+        case .active: p = try await services.promotions.activate(id, caller: try caller)
+        case .paused: p = try await services.promotions.pause(id, caller: try caller)
+        case .ended: p = try await services.promotions.end(id, caller: try caller)
+        }
+        return .ok(.init(body: .json(try JSONBridge.convert(p, to: S.Promotion.self))))
+    }
+
+    func getPromotionReport(_ input: Operations.GetPromotionReport.Input) async throws -> Operations.GetPromotionReport.Output {
+        .ok(.init(body: .json(try JSONBridge.convert(try await services.promotions.report(input.path.promotionId), to: S.PromotionReport.self))))
+    }
+
+    /// What promotions may ask of a member: tier, tags as segments, whether they have ordered, and
+    /// what they bought (their last 50 orders).
+    private func memberFacts(_ m: Member, _ products: inout ProductLookup) async throws -> MemberFacts {
+        var f = OrderService.OrderFilter()
+        f.memberId = m.id
+        f.limit = 50
+        let history = try await services.orders.orders(f, scope: .all).items.filter { $0.status != .cancelled }
+        let skus = Array(Set(history.flatMap { $0.lines.filter { $0.cancelled < $0.quantity }.map(\.skuId) })).sorted()
+        var categories: Set<String> = []
+        for s in skus { if let c = try await products.categoryAndBrand(s).category { categories.insert(c) } }
+        return MemberFacts(memberId: m.id, tierCode: try await services.members.tierStatus(m.id).tier?.code, segmentIds: m.profile.tags,
+                           isNew: history.isEmpty, purchasedSkus: skus, purchasedCategories: categories.sorted())
+    }
+}
+
+/// SKU → (category, brand), each product read once per request.
+struct ProductLookup {
+    let catalog: CatalogService
+    var cache: [String: (category: String?, brand: String?)] = [:]
+
+    mutating func categoryAndBrand(_ skuId: String) async throws -> (category: String?, brand: String?) {
+        if let hit = cache[skuId] { return hit }
+        let sku = try await catalog.sku(skuId)
+        let product = try await catalog.product(sku.productId)
+        let found: (category: String?, brand: String?) = (product.categoryId, product.brandId)
+        cache[skuId] = found
+        return found
+    }
+}
+
+/// A priced cart with the explanation a cashier reads out, as the API answers it.
+struct PricedCartView: Encodable {
+    let cart: PricedCart
+    let explanation: [String]
+    private enum Keys: String, CodingKey { case explanation }
+    func encode(to encoder: any Encoder) throws {
+        try cart.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(explanation, forKey: .explanation)
+    }
+}
+
+/// Between the API's generated types and the domain's Codable types where the two have the same
+/// JSON shape (promotion rules, priced carts): one encode and one decode, so the shapes are kept in
+/// one place (the domain) and the spec documents them. A request the domain cannot read is a 422
+/// naming the field.
+enum JSONBridge {
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }()
+
+    static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        return d
+    }()
+
+    static func convert<A: Encodable, B: Decodable>(_ value: A, to: B.Type) throws -> B {
+        do {
+            return try decoder.decode(B.self, from: try encoder.encode(value))
+        } catch let error as DecodingError {
+            let path: [any CodingKey]
+            switch error {
+            case .keyNotFound(let key, let c): path = c.codingPath + [key]
+            case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): path = c.codingPath
+            @unknown default: path = []
+            }
+            let field = path.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined().drop { $0 == "." }
+            throw Problem.validation([.init(String(field), "is missing or not of the right kind")])
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import HTTPTypes
+import O2OCore
+import O2OServer
+import O2OTestSupport
+import Testing
+
+@Suite("Promotions and cart pricing over HTTP: one promotion policy for every channel")
+struct PromotionsHTTPTests {
+    static func fields(_ r: TestServer.Reply) -> Set<String> {
+        Set(((r.json["errors"] as? [[String: Any]]) ?? []).compactMap { $0["field"] as? String })
+    }
+
+    /// The fixture catalog (AM-P-M at ¥99 on AM-WEB, listed) and a 满减 on the web shop: ¥300 − ¥50, ¥500 − ¥100.
+    static func threshold(_ s: TestServer) async throws -> (promotion: String, c: CatalogFixture) {
+        let c = try await CatalogFixture.make(s.services)
+        _ = try await s.services.catalog.setListings(channel: c.channelId, [.init(sku: c.skuId, publishAt: Date(timeIntervalSince1970: 0))], caller: .system)
+        let created = try await s.call(.post, "/api/v1/promotions", as: .marketer, json: #"""
+            {"name":"满300减50","when":{"validFrom":"2020-01-01T00:00:00Z","validTo":"2099-01-01T00:00:00Z"},
+             "what":{"kind":"threshold","tiers":[{"minimum":30000,"amountOff":5000},{"minimum":50000,"amountOff":10000}]},
+             "where":{"channels":["AM-WEB"]}}
+            """#)
+        let id = try #require(created.json["id"] as? String, "\(created.body)")
+        #expect(created.status == 201 && created.json["status"] as? String == "draft")
+        #expect(((created.json["where"] as? [String: Any])?["channels"] as? [String]) == [c.channelId])
+        let active = try await s.call(.post, "/api/v1/promotions/\(id)/status", as: .marketer, json: #"{"status":"active"}"#)
+        #expect(active.status == 200 && active.json["status"] as? String == "active")
+        return (id, c)
+    }
+
+    static func cart(_ units: Int, extra: String = "") -> String {
+        #"{"channelId":"AM-WEB","lines":[{"sku":"AM-P-M","quantity":\#(units)}]\#(extra)}"#
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func pricing_appliesTheThreshold_explainsIt_andNamesTheNearMiss(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            let (id, _) = try await Self.threshold(s)
+            // 3 × ¥99 = ¥297: ¥3 short of ¥50 off
+            let short = try await s.call(.post, "/api/v1/pricing/carts", as: .clerk, json: Self.cart(3))
+            #expect(short.status == 200, "\(short.body)")
+            #expect(short.json["total"] as? Int == 29_700 && (short.json["applied"] as? [Any])?.isEmpty == true)
+            let miss = (short.json["nearMisses"] as? [[String: Any]])?.first
+            #expect(miss?["promotionId"] as? String == id && miss?["missingAmount"] as? Int == 300 && miss?["rewardAmount"] as? Int == 5_000)
+            // 4 × ¥99 = ¥396: ¥50 off, spread over the line, read out in Chinese by default and in English on request
+            let met = try await s.call(.post, "/api/v1/pricing/carts", as: .integration, json: Self.cart(4))
+            #expect(met.json["subtotal"] as? Int == 39_600 && met.json["orderDiscount"] as? Int == 5_000 && met.json["total"] as? Int == 34_600)
+            let line = (met.json["lines"] as? [[String: Any]])?.first
+            #expect(line?["discount"] as? Int == 5_000 && line?["netAmount"] as? Int == 34_600)
+            #expect(((met.json["applied"] as? [[String: Any]]) ?? []).map { $0["promotionId"] as? String } == [id])
+            let zh = (met.json["explanation"] as? [String]) ?? []
+            #expect(!zh.isEmpty && zh.allSatisfy { $0.unicodeScalars.contains { $0.value > 0x4E00 } }, "\(zh)")
+            let en = try await s.call(.post, "/api/v1/pricing/carts", as: .integration, json: Self.cart(4), headers: [.acceptLanguage: "en"])
+            #expect(((en.json["explanation"] as? [String]) ?? []).last?.hasPrefix("Add ¥104.00 more to get ¥100.00 off") == true, "\(en.body)")
+            // paused, it no longer applies and says why
+            _ = try await s.call(.post, "/api/v1/promotions/\(id)/status", as: .marketer, json: #"{"status":"paused"}"#)
+            let paused = try await s.call(.post, "/api/v1/pricing/carts", as: .integration, json: Self.cart(4))
+            #expect(paused.json["total"] as? Int == 39_600)
+            // read back
+            #expect(try await s.call(.get, "/api/v1/promotions/\(id)", as: .clerk).json["status"] as? String == "paused")
+            #expect((try await s.call(.get, "/api/v1/promotions?status=paused", as: .storeManager).json["items"] as? [Any])?.count == 1)
+            let report = try await s.call(.get, "/api/v1/promotions/\(id)/report", as: .marketer)
+            #expect(report.status == 200 && report.json["orders"] as? Int == 0)
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func aMembersOnlyTierPrice_appliesToThatTier_andNotToAGuest(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            let (_, c) = try await Self.threshold(s)
+            _ = try await s.call(.put, "/api/v1/member-tiers", as: .marketer,
+                                 json: #"{"tiers":[{"code":"regular","name":"普卡","threshold":0},{"code":"gold","name":"金卡","threshold":1}]}"#)
+            let member = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"phone":"13800138000","channel":"pos"}"#).json["id"] as! String
+            let gold = try await s.call(.post, "/api/v1/promotions", as: .marketer, json: #"""
+                {"name":"金卡 9 折","who":{"kind":"tiers","tierCodes":["regular"]},"when":{"validFrom":"2020-01-01T00:00:00Z","validTo":"2099-01-01T00:00:00Z"},
+                 "which":{"target":{"categoryIds":["\#(c.categoryId)"]}},"what":{"kind":"percentOff","percentOff":10},"where":{"allChannels":true}}
+                """#).json["id"] as! String
+            _ = try await s.call(.post, "/api/v1/promotions/\(gold)/status", as: .marketer, json: #"{"status":"active"}"#)
+            let guest = try await s.call(.post, "/api/v1/pricing/carts", as: .clerk, json: Self.cart(1))
+            let tiered = try await s.call(.post, "/api/v1/pricing/carts", as: .clerk, json: Self.cart(1, extra: #","memberId":"\#(member)""#))
+            #expect(guest.json["total"] as? Int == 9_900)
+            #expect(((guest.json["notApplied"] as? [[String: Any]]) ?? []).contains { $0["promotionId"] as? String == gold })
+            #expect(tiered.json["itemDiscount"] as? Int == 990 && tiered.json["total"] as? Int == 8_910, "\(tiered.body)")
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func badInput_isA422NamingTheField_andWritesNothing(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            _ = try await CatalogFixture.make(s.services)
+            let audit = try await TestDatabase.count("audit_events", s.services.db)
+            let empty = try await s.call(.post, "/api/v1/promotions", as: .marketer, json: #"{"name":"nothing","where":{}}"#)
+            #expect(empty.status == 422 && Self.fields(empty) == ["when", "what", "where.channels"], "\(empty.body)")
+            let unknown = try await s.call(.post, "/api/v1/promotions", as: .marketer, json: #"""
+                {"name":"x","when":{"validFrom":"2020-01-01T00:00:00Z","validTo":"2099-01-01T00:00:00Z"},"what":{"kind":"percentOff","percentOff":10},
+                 "where":{"channels":["NO-SUCH"]}}
+                """#)
+            #expect(unknown.status == 422 && Self.fields(unknown) == ["where.channels[0]"])
+            let badPercent = try await s.call(.post, "/api/v1/promotions", as: .marketer, json: #"""
+                {"name":"x","when":{"validFrom":"2020-01-01T00:00:00Z","validTo":"2099-01-01T00:00:00Z"},"what":{"kind":"percentOff","percentOff":100},
+                 "where":{"allChannels":true}}
+                """#)
+            #expect(badPercent.status == 422 && Self.fields(badPercent) == ["what.percentOff"], "\(badPercent.body)")
+            #expect(try await TestDatabase.count("promotions", s.services.db) == 0)
+            #expect(try await TestDatabase.count("audit_events", s.services.db) == audit)
+
+            let noChannel = try await s.call(.post, "/api/v1/pricing/carts", as: .clerk, json: #"{"channelId":"NO-SUCH","lines":[{"sku":"AM-P-M","quantity":1}]}"#)
+            #expect(noChannel.status == 422 && Self.fields(noChannel) == ["channelId"])
+            let guestCoupon = try await s.call(.post, "/api/v1/pricing/carts", as: .clerk, json: Self.cart(1, extra: #","couponCodes":["ABC"],"points":100"#))
+            #expect(guestCoupon.status == 422 && Self.fields(guestCoupon) == ["couponCodes", "points"])
+            let zero = try await s.call(.post, "/api/v1/pricing/carts", as: .clerk, json: Self.cart(0))
+            #expect(zero.status == 422 && Self.fields(zero) == ["lines[0].quantity"])
+            #expect(try await s.call(.get, "/api/v1/promotions/prm_missing", as: .marketer).status == 404)
+            #expect(try await s.call(.post, "/api/v1/promotions", as: .clerk, json: #"{"name":"x","where":{}}"#).status == 403)
+        }
+    }
+}
