@@ -91,7 +91,10 @@ extension OrderService {
                 throw p
             }
         }
-        let addedValue = added.enumerated().reduce(Int64(0)) { $0 + ($1.element.unitPrice - $1.element.discount) * Int64(e.addLines[$1.offset].quantity) }
+        let addedValue = added.enumerated().reduce(Int64(0)) { sum, p in
+            let quantity = e.addLines[p.offset].quantity
+            return sum + p.element.unitPrice * Int64(quantity) - p.element.discount(quantity: quantity)
+        }
         let paidNow = current.paymentStatus == .paid || current.paymentStatus == .partiallyRefunded
         let tendered = e.payments.reduce(Int64(0)) { $0 + $1.amount }
         if paidNow ? tendered != addedValue : !e.payments.isEmpty {
@@ -135,7 +138,7 @@ extension OrderService {
         let newLines = added.enumerated().map { i, p in
             let q = e.addLines[i].quantity
             return OrderLine(line: first + i, skuId: p.skuId, skuCode: p.skuCode, quantity: q, unitPrice: p.unitPrice, listPrice: p.listPrice,
-                             priceRule: p.rule, discount: p.discount * Int64(q), total: (p.unitPrice - p.discount) * Int64(q), method: method,
+                             priceRule: p.rule, discount: p.discount(quantity: q), total: p.unitPrice * Int64(q) - p.discount(quantity: q), method: method,
                              locationId: nil, mode: nil, cancelled: 0)
         }
         o.lines += newLines

@@ -41,8 +41,27 @@ public struct PricedLine: Sendable, Equatable {
     public var currency: String
     public var listPrice: Int64
     public var unitPrice: Int64
+    /// Per unit.
     public var discount: Int64
     public var rule: String
+    /// The whole line's discount when it does not divide into units (a threshold spread over the
+    /// cart's lines); nil: `discount` × quantity.
+    public var lineDiscount: Int64?
+
+    public init(skuId: String, skuCode: String, currency: String, listPrice: Int64, unitPrice: Int64, discount: Int64, rule: String,
+                lineDiscount: Int64? = nil) {
+        self.skuId = skuId
+        self.skuCode = skuCode
+        self.currency = currency
+        self.listPrice = listPrice
+        self.unitPrice = unitPrice
+        self.discount = discount
+        self.rule = rule
+        self.lineDiscount = lineDiscount
+    }
+
+    /// What the line of `quantity` units is discounted in all.
+    public func discount(quantity: Int) -> Int64 { lineDiscount ?? discount * Int64(quantity) }
 }
 
 /// Prices from the catalog's price resolution (统一零售价 and price lists), no promotions.
@@ -305,7 +324,10 @@ public struct OrderService: Sendable {
             priced = try await pricing.price(new.lines, channelId: channel.id, locationId: pickup?.id ?? attributed?.id, memberId: new.memberId,
                                              at: clock.instant())
         }
-        let total = priced.enumerated().reduce(Int64(0)) { $0 + ($1.element.unitPrice - $1.element.discount) * Int64(new.lines[$1.offset].quantity) }
+        let total = priced.enumerated().reduce(Int64(0)) { sum, p in
+            let quantity = new.lines[p.offset].quantity
+            return sum + p.element.unitPrice * Int64(quantity) - p.element.discount(quantity: quantity)
+        }
         if let expected = new.expectedTotal, expected != total {
             var p = Problem.conflict("The order totals \(total) (minor units), not \(expected): prices changed since the client priced it.",
                                      kind: "total-mismatch")
@@ -432,7 +454,7 @@ public struct OrderService: Sendable {
         let orderLines = new.lines.enumerated().map { i, l in
             let p = plan.priced[i]
             return OrderLine(line: i, skuId: p.skuId, skuCode: p.skuCode, quantity: l.quantity, unitPrice: p.unitPrice, listPrice: p.listPrice,
-                             priceRule: p.rule, discount: p.discount * Int64(l.quantity), total: (p.unitPrice - p.discount) * Int64(l.quantity),
+                             priceRule: p.rule, discount: p.discount(quantity: l.quantity), total: p.unitPrice * Int64(l.quantity) - p.discount(quantity: l.quantity),
                              method: new.method, locationId: nil, mode: nil, cancelled: 0)
         }
         let subtotal = orderLines.reduce(Int64(0)) { $0 + $1.unitPrice * Int64($1.quantity) }
@@ -587,6 +609,21 @@ public struct OrderService: Sendable {
         public var limit = 50
         public var cursor: String?
         public init() {}
+    }
+
+    /// What a member has bought before, for promotions that ask (新会员, purchase history): how
+    /// many orders they placed that were not cancelled, and the SKUs in them (at most 500).
+    public static func memberHistory(_ memberId: String, _ db: Database) async throws -> (orders: Int, skuIds: [String]) {
+        try await db.read { sql in
+            let orders = try await sql.raw("""
+                SELECT COUNT(*) AS n FROM orders WHERE member_id = \(bind: memberId) AND status <> 'cancelled'
+                """).first()!.decode(column: "n", as: Int.self)
+            let skus = try await sql.raw("""
+                SELECT DISTINCT l.sku_id FROM order_lines l JOIN orders o ON o.id = l.order_id
+                WHERE o.member_id = \(bind: memberId) AND o.status <> 'cancelled' AND l.cancelled < l.quantity ORDER BY l.sku_id LIMIT 500
+                """).all().map { try $0.decode(column: "sku_id", as: String.self) }
+            return (orders, skus)
+        }
     }
 
     /// Newest first.

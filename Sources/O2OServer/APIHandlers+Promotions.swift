@@ -38,20 +38,11 @@ extension APIHandlers {
                 throw Problem.validation([.init("memberId", "no member '\(m)'")])
             }
         }
-        let priced = try await CatalogPricing(prices: services.prices).price(b.lines.map { (sku: $0.sku, quantity: $0.quantity) }, channelId: channel.id,
-                                                                           locationId: location?.id, memberId: member?.id, at: at)
-        var products = ProductLookup(catalog: services.catalog)
-        var lines: [CartLine] = []
-        for (i, p) in priced.enumerated() {
-            let (category, brand) = try await products.categoryAndBrand(p.skuId)
-            lines.append(CartLine(lineId: String(i), skuId: p.skuId, skuCode: p.skuCode, categoryId: category, brandId: brand,
-                                  quantity: b.lines[i].quantity, unitPrice: p.unitPrice))
-        }
-        var facts = MemberFacts.guest
+        let priced = try await services.pricing.prices.price(b.lines.map { (sku: $0.sku, quantity: $0.quantity) }, channelId: channel.id,
+                                                             locationId: location?.id, memberId: member?.id, at: at)
         var coupons: [CouponOffer] = []
         var points: PointsRequest?
         if let member {
-            facts = try await memberFacts(member, &products)
             let offers = try await services.promotions.couponOffers(memberId: member.id, at: at)
             if let codes = b.couponCodes, !codes.isEmpty {
                 var v = Validator()
@@ -72,9 +63,9 @@ extension APIHandlers {
                                        maxSharePercent: services.members.points.maxOrderShare)
             }
         }
-        let cart = Cart(lines: lines, currency: priced.first?.currency ?? channel.currency, channel: channel.id, locationId: location?.id,
-                        organisationId: location?.organisationId, regionCode: location?.address.cityCode, member: facts, coupons: coupons,
-                        maxCoupons: max(1, b.couponCodes?.count ?? 1), points: points, shippingFee: b.shippingFee ?? 0, at: at)
+        let cart = try await services.pricing.cart(priced, quantities: b.lines.map(\.quantity), channelId: channel.id, location: location, member: member,
+                                                   at: at, coupons: coupons, maxCoupons: max(1, b.couponCodes?.count ?? 1), points: points,
+                                                   shippingFee: b.shippingFee ?? 0, currency: channel.currency)
         let result = try await services.promotions.price(cart)
         let chinese = !(input.headers.acceptLanguage ?? "").lowercased().hasPrefix("en")
         return .ok(.init(body: .json(try JSONBridge.convert(PricedCartView(cart: result, explanation: result.explanation(chinese: chinese)),
@@ -125,35 +116,6 @@ extension APIHandlers {
 
     func getPromotionReport(_ input: Operations.GetPromotionReport.Input) async throws -> Operations.GetPromotionReport.Output {
         .ok(.init(body: .json(try JSONBridge.convert(try await services.promotions.report(input.path.promotionId), to: S.PromotionReport.self))))
-    }
-
-    /// What promotions may ask of a member: tier, tags as segments, whether they have ordered, and
-    /// what they bought (their last 50 orders).
-    private func memberFacts(_ m: Member, _ products: inout ProductLookup) async throws -> MemberFacts {
-        var f = OrderService.OrderFilter()
-        f.memberId = m.id
-        f.limit = 50
-        let history = try await services.orders.orders(f, scope: .all).items.filter { $0.status != .cancelled }
-        let skus = Array(Set(history.flatMap { $0.lines.filter { $0.cancelled < $0.quantity }.map(\.skuId) })).sorted()
-        var categories: Set<String> = []
-        for s in skus { if let c = try await products.categoryAndBrand(s).category { categories.insert(c) } }
-        return MemberFacts(memberId: m.id, tierCode: try await services.members.tierStatus(m.id).tier?.code, segmentIds: m.profile.tags,
-                           isNew: history.isEmpty, purchasedSkus: skus, purchasedCategories: categories.sorted())
-    }
-}
-
-/// SKU → (category, brand), each product read once per request.
-struct ProductLookup {
-    let catalog: CatalogService
-    var cache: [String: (category: String?, brand: String?)] = [:]
-
-    mutating func categoryAndBrand(_ skuId: String) async throws -> (category: String?, brand: String?) {
-        if let hit = cache[skuId] { return hit }
-        let sku = try await catalog.sku(skuId)
-        let product = try await catalog.product(sku.productId)
-        let found: (category: String?, brand: String?) = (product.categoryId, product.brandId)
-        cache[skuId] = found
-        return found
     }
 }
 

@@ -39,6 +39,8 @@ public struct AppServices: Sendable {
     public let members: MembersService
     public let fulfillment: FulfillmentService
     public let promotions: PromotionsService
+    /// Catalog prices and the promotion pipeline, for orders and the pricing API alike.
+    let pricing: PromotionPricing
     public let audit: AuditLog
     public let webhooks: WebhookService
     public let idempotency: IdempotencyStore
@@ -57,12 +59,16 @@ public struct AppServices: Sendable {
         importer = CatalogImporter(catalog: catalog, prices: prices)
         inventory = InventoryService(db: db, clock: clock, directory: StockDirectory(network: network, catalog: catalog))
         let members = MembersService(db: db, clock: clock)
+        let promotions = PromotionsService(db: db, clock: clock)
+        let pricing = PromotionPricing(prices: CatalogPricing(prices: prices), catalog: catalog, network: network, members: members,
+                                       promotions: promotions, db: db)
         let orders = OrderService(db: db, clock: clock, catalog: catalog, network: network, inventory: inventory, members: members,
-                                  pricing: CatalogPricing(prices: prices), notifiers: config.paymentNotifiers, geocoder: config.geocoder)
+                                  pricing: pricing, notifiers: config.paymentNotifiers, geocoder: config.geocoder)
+        self.promotions = promotions
+        self.pricing = pricing
         self.members = members
         self.orders = orders
         fulfillment = FulfillmentService(db: db, clock: clock, orders: orders, network: network)
-        promotions = PromotionsService(db: db, clock: clock)
         audit = AuditLog(db: db)
         webhooks = WebhookService(db: db, clock: clock, policy: config.webhooks)
         idempotency = IdempotencyStore(db: db, clock: clock, ttl: config.idempotencyTTL)

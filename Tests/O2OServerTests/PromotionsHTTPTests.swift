@@ -114,4 +114,27 @@ struct PromotionsHTTPTests {
             #expect(try await s.call(.post, "/api/v1/promotions", as: .clerk, json: #"{"name":"x","where":{}}"#).status == 403)
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func anOrder_isPricedByTheSamePromotions_asTheCartWas(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            let (_, c) = try await Self.threshold(s)
+            let store = try await s.locations().first { $0.kind == .store }!
+            _ = try await s.services.inventory.post(.init(location: store.id, kind: .receipt, lines: [.init(sku: c.skuId, quantity: 9)]), caller: .system)
+            // 3 + 2 units on two lines of one SKU: ¥495, ¥50 off spread over both lines
+            let lines = #"[{"sku":"AM-P-M","quantity":3},{"sku":"AM-P-M","quantity":2}]"#
+            let cart = try await s.call(.post, "/api/v1/pricing/carts", as: .integration, json: #"{"channelId":"AM-WEB","lines":\#(lines)}"#)
+            let placed = try await s.call(.post, "/api/v1/orders", as: .integration, json: #"""
+                {"channelId":"AM-WEB","method":"pickup","pickupLocationId":"\#(store.id)","lines":\#(lines),
+                 "payments":[{"tender":"sandbox","amount":44500}]}
+                """#)
+            #expect(cart.json["total"] as? Int == 44_500)
+            #expect(placed.status == 201, "\(placed.body)")
+            #expect(placed.json["total"] as? Int == 44_500 && placed.json["discountTotal"] as? Int == 5_000)
+            let orderLines = (placed.json["lines"] as? [[String: Any]]) ?? []
+            let cartLines = (cart.json["lines"] as? [[String: Any]]) ?? []
+            #expect(orderLines.map { $0["discount"] as? Int } == cartLines.map { $0["discount"] as? Int })
+            #expect(orderLines.compactMap { $0["total"] as? Int }.reduce(0, +) == 44_500)
+        }
+    }
 }
