@@ -177,6 +177,18 @@ public final class MembersService: Sendable {
                                  map: { MemberSummary(try Self.decodeMember($0, identities: [])) }, id: \.id)
     }
 
+    /// Which of `ids` are members (for other contexts that take lists of members: a coupon
+    /// distribution, a segment's message).
+    public func known(_ ids: [String]) async throws -> Set<String> {
+        var found: Set<String> = []
+        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+            found.formUnion(try await db.read { sql in
+                try await sql.raw("SELECT id FROM members WHERE id IN \(SQLQueryString.list(chunk))").all().map { try $0.decode(column: "id", as: String.self) }
+            })
+        }
+        return found
+    }
+
     // MARK: Identities
 
     /// Links an identity to a member. Linking one the member already has is a no-op; one linked

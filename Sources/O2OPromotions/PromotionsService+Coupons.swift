@@ -84,6 +84,17 @@ public struct CouponRedemption: Codable, Sendable, Equatable {
     public var reversedAt: Date?
 }
 
+extension CouponTemplateDraft {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.decode(String.self, forKey: .name), benefit: try c.decodeIfPresent(Benefit.self, forKey: .benefit),
+                  conditions: try c.decodeIfPresent(Conditions.self, forKey: .conditions) ?? .anyCart, validFrom: try c.decode(Date.self, forKey: .validFrom),
+                  validTo: try c.decode(Date.self, forKey: .validTo), perMemberLimit: try c.decodeIfPresent(Int.self, forKey: .perMemberLimit) ?? 1,
+                  totalQuantity: try c.decodeIfPresent(Int64.self, forKey: .totalQuantity),
+                  usesPerCoupon: try c.decodeIfPresent(Int.self, forKey: .usesPerCoupon) ?? 1)
+    }
+}
+
 extension PromotionsService {
     public static let maxBatch = 10_000
     public static let maxDistribution = 10_000

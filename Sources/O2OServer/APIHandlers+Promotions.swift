@@ -119,6 +119,53 @@ extension APIHandlers {
     }
 }
 
+// MARK: - Coupons (优惠券)
+
+extension APIHandlers {
+    func listCouponTemplates(_ input: Operations.ListCouponTemplates.Input) async throws -> Operations.ListCouponTemplates.Output {
+        let page = try await services.promotions.couponTemplates(limit: try limit(input.query.limit), cursor: input.query.cursor)
+        return .ok(.init(body: .json(.init(items: try page.items.map { try JSONBridge.convert($0, to: S.CouponTemplate.self) },
+                                           nextCursor: page.nextCursor))))
+    }
+
+    func createCouponTemplate(_ input: Operations.CreateCouponTemplate.Input) async throws -> Operations.CreateCouponTemplate.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let t = try await services.promotions.createCouponTemplate(try JSONBridge.convert(b, to: CouponTemplateDraft.self), caller: try caller)
+        return .created(.init(body: .json(try JSONBridge.convert(t, to: S.CouponTemplate.self))))
+    }
+
+    func generateCouponCodes(_ input: Operations.GenerateCouponCodes.Input) async throws -> Operations.GenerateCouponCodes.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let batch = try await services.promotions.generateCodes(templateId: input.path.templateId, count: b.count, caller: try caller)
+        return .created(.init(body: .json(try JSONBridge.convert(batch, to: S.CouponBatch.self))))
+    }
+
+    func distributeCoupons(_ input: Operations.DistributeCoupons.Input) async throws -> Operations.DistributeCoupons.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let known = try await services.members.known(b.memberIds)
+        var v = Validator()
+        for (i, id) in b.memberIds.enumerated() where !known.contains(id) { v.add("memberIds[\(i)]", "no member '\(id)'") }
+        try v.finish()
+        let d = try await services.promotions.distribute(templateId: input.path.templateId, to: b.memberIds, caller: try caller)
+        return .created(.init(body: .json(try JSONBridge.convert(d, to: S.CouponDistribution.self))))
+    }
+
+    func listCoupons(_ input: Operations.ListCoupons.Input) async throws -> Operations.ListCoupons.Output {
+        _ = try await services.members.member(input.query.memberId)
+        let page = try await services.promotions.coupons(memberId: input.query.memberId, limit: try limit(input.query.limit), cursor: input.query.cursor)
+        return .ok(.init(body: .json(.init(items: try page.items.map { try JSONBridge.convert($0, to: S.Coupon.self) }, nextCursor: page.nextCursor))))
+    }
+
+    func claimCoupon(_ input: Operations.ClaimCoupon.Input) async throws -> Operations.ClaimCoupon.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        guard try await services.members.known([b.memberId]).contains(b.memberId) else {
+            throw Problem.validation([.init("memberId", "no member '\(b.memberId)'")])
+        }
+        let c = try await services.promotions.claim(code: b.code, memberId: b.memberId, caller: try caller)
+        return .ok(.init(body: .json(try JSONBridge.convert(c, to: S.Coupon.self))))
+    }
+}
+
 /// A priced cart with the explanation a cashier reads out, as the API answers it.
 struct PricedCartView: Encodable {
     let cart: PricedCart

@@ -137,4 +137,45 @@ struct PromotionsHTTPTests {
             #expect(orderLines.compactMap { $0["total"] as? Int }.reduce(0, +) == 44_500)
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func coupons_areClaimedOnce_caughtWhenMistyped_andPriceTheCart(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            let c = try await CatalogFixture.make(s.services)
+            _ = try await s.services.catalog.setListings(channel: c.channelId, [.init(sku: c.skuId, publishAt: Date(timeIntervalSince1970: 0))], caller: .system)
+            let ann = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"phone":"13800138000","channel":"pos"}"#).json["id"] as! String
+            let bob = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"phone":"13900139000","channel":"web"}"#).json["id"] as! String
+            // a ¥20-off-¥100 coupon, two per member
+            let template = try await s.call(.post, "/api/v1/coupon-templates", as: .marketer, json: #"""
+                {"name":"满100减20券","benefit":{"kind":"amountOff","amountOff":2000},"conditions":{"minAmount":10000},
+                 "validFrom":"2020-01-01T00:00:00Z","validTo":"2099-01-01T00:00:00Z","perMemberLimit":2}
+                """#)
+            let tid = try #require(template.json["id"] as? String, "\(template.body)")
+            let batch = try await s.call(.post, "/api/v1/coupon-templates/\(tid)/codes", as: .marketer, json: #"{"count":3}"#)
+            let codes = (batch.json["codes"] as? [String]) ?? []
+            #expect(batch.status == 201 && codes.count == 3 && Set(codes).count == 3)
+            // claim: once; a typo is caught before any lookup; a made-up code is not found
+            let claimed = try await s.call(.post, "/api/v1/coupons/claim", as: .clerk, json: #"{"code":"\#(codes[0])","memberId":"\#(ann)"}"#)
+            #expect(claimed.status == 200 && claimed.json["memberId"] as? String == ann, "\(claimed.body)")
+            let again = try await s.call(.post, "/api/v1/coupons/claim", as: .clerk, json: #"{"code":"\#(codes[0])","memberId":"\#(bob)"}"#)
+            #expect(again.status == 409)
+            let typo = String(codes[1].dropLast()) + (codes[1].last == "0" ? "1" : "0")
+            #expect(try await s.call(.post, "/api/v1/coupons/claim", as: .clerk, json: #"{"code":"\#(typo)","memberId":"\#(bob)"}"#).status == 422)
+            #expect(try await s.call(.post, "/api/v1/coupons/claim", as: .clerk, json: #"{"code":"\#(codes[1])","memberId":"mbr_nobody"}"#).status == 422)
+            // distribution: one more to Ann (her limit is two), an unknown member refuses the whole list
+            let bad = try await s.call(.post, "/api/v1/coupon-templates/\(tid)/distributions", as: .marketer, json: #"{"memberIds":["\#(ann)","mbr_nobody"]}"#)
+            #expect(bad.status == 422 && Self.fields(bad) == ["memberIds[1]"])
+            let given = try await s.call(.post, "/api/v1/coupon-templates/\(tid)/distributions", as: .marketer, json: #"{"memberIds":["\#(ann)"]}"#)
+            #expect(given.status == 201 && (given.json["issued"] as? [Any])?.count == 1)
+            let purse = try await s.call(.get, "/api/v1/coupons?memberId=\(ann)", as: .clerk).json["items"] as? [[String: Any]]
+            #expect(purse?.count == 2)
+            // the cart: ¥99 does not reach ¥100; two units do, and the coupon takes ¥20
+            let one = try await s.call(.post, "/api/v1/pricing/carts", as: .clerk, json: Self.cart(1, extra: #","memberId":"\#(ann)","couponCodes":["\#(codes[0])"]"#))
+            #expect(one.json["couponDiscount"] as? Int == 0, "\(one.body)")
+            let two = try await s.call(.post, "/api/v1/pricing/carts", as: .clerk, json: Self.cart(2, extra: #","memberId":"\#(ann)","couponCodes":["\#(codes[0])"]"#))
+            #expect(two.json["couponDiscount"] as? Int == 2_000 && two.json["total"] as? Int == 17_800, "\(two.body)")
+            let notHers = try await s.call(.post, "/api/v1/pricing/carts", as: .clerk, json: Self.cart(2, extra: #","memberId":"\#(bob)","couponCodes":["\#(codes[0])"]"#))
+            #expect(notHers.status == 422 && Self.fields(notHers) == ["couponCodes[0]"])
+        }
+    }
 }

@@ -30,6 +30,8 @@ extension Components {
         public typealias MemberId = Swift.String
         /// - Remark: Generated from `#/components/parameters/PromotionId`.
         public typealias PromotionId = Swift.String
+        /// - Remark: Generated from `#/components/parameters/TemplateId`.
+        public typealias TemplateId = Swift.String
         /// - Remark: Generated from `#/components/parameters/LocationId`.
         public typealias LocationId = Swift.String
         /// The product's id or style code.

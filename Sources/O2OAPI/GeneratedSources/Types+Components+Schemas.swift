@@ -3095,6 +3095,342 @@ extension Components {
                 case explanation
             }
         }
+        /// - Remark: Generated from `#/components/schemas/CouponTemplateDraft`.
+        public struct CouponTemplateDraft: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CouponTemplateDraft/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CouponTemplateDraft/benefit`.
+            public var benefit: Components.Schemas.Benefit?
+            /// - Remark: Generated from `#/components/schemas/CouponTemplateDraft/conditions`.
+            public var conditions: Components.Schemas.Conditions?
+            /// - Remark: Generated from `#/components/schemas/CouponTemplateDraft/validFrom`.
+            public var validFrom: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/CouponTemplateDraft/validTo`.
+            public var validTo: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/CouponTemplateDraft/perMemberLimit`.
+            public var perMemberLimit: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/CouponTemplateDraft/totalQuantity`.
+            public var totalQuantity: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/CouponTemplateDraft/usesPerCoupon`.
+            public var usesPerCoupon: Swift.Int?
+            /// Creates a new `CouponTemplateDraft`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - benefit:
+            ///   - conditions:
+            ///   - validFrom:
+            ///   - validTo:
+            ///   - perMemberLimit:
+            ///   - totalQuantity:
+            ///   - usesPerCoupon:
+            public init(
+                name: Swift.String,
+                benefit: Components.Schemas.Benefit? = nil,
+                conditions: Components.Schemas.Conditions? = nil,
+                validFrom: Foundation.Date,
+                validTo: Foundation.Date,
+                perMemberLimit: Swift.Int? = nil,
+                totalQuantity: Swift.Int64? = nil,
+                usesPerCoupon: Swift.Int? = nil
+            ) {
+                self.name = name
+                self.benefit = benefit
+                self.conditions = conditions
+                self.validFrom = validFrom
+                self.validTo = validTo
+                self.perMemberLimit = perMemberLimit
+                self.totalQuantity = totalQuantity
+                self.usesPerCoupon = usesPerCoupon
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case benefit
+                case conditions
+                case validFrom
+                case validTo
+                case perMemberLimit
+                case totalQuantity
+                case usesPerCoupon
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CouponTemplate`.
+        public struct CouponTemplate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CouponTemplate/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CouponTemplate/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CouponTemplate/benefit`.
+            public var benefit: Components.Schemas.Benefit
+            /// - Remark: Generated from `#/components/schemas/CouponTemplate/conditions`.
+            public var conditions: Components.Schemas.Conditions
+            /// - Remark: Generated from `#/components/schemas/CouponTemplate/validFrom`.
+            public var validFrom: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/CouponTemplate/validTo`.
+            public var validTo: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/CouponTemplate/perMemberLimit`.
+            public var perMemberLimit: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/CouponTemplate/totalQuantity`.
+            public var totalQuantity: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/CouponTemplate/issued`.
+            public var issued: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/CouponTemplate/usesPerCoupon`.
+            public var usesPerCoupon: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/CouponTemplate/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/CouponTemplate/createdAt`.
+            public var createdAt: Foundation.Date
+            /// Creates a new `CouponTemplate`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - name:
+            ///   - benefit:
+            ///   - conditions:
+            ///   - validFrom:
+            ///   - validTo:
+            ///   - perMemberLimit:
+            ///   - totalQuantity:
+            ///   - issued:
+            ///   - usesPerCoupon:
+            ///   - version:
+            ///   - createdAt:
+            public init(
+                id: Swift.String,
+                name: Swift.String,
+                benefit: Components.Schemas.Benefit,
+                conditions: Components.Schemas.Conditions,
+                validFrom: Foundation.Date,
+                validTo: Foundation.Date,
+                perMemberLimit: Swift.Int,
+                totalQuantity: Swift.Int64? = nil,
+                issued: Swift.Int64,
+                usesPerCoupon: Swift.Int,
+                version: Swift.Int,
+                createdAt: Foundation.Date
+            ) {
+                self.id = id
+                self.name = name
+                self.benefit = benefit
+                self.conditions = conditions
+                self.validFrom = validFrom
+                self.validTo = validTo
+                self.perMemberLimit = perMemberLimit
+                self.totalQuantity = totalQuantity
+                self.issued = issued
+                self.usesPerCoupon = usesPerCoupon
+                self.version = version
+                self.createdAt = createdAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case name
+                case benefit
+                case conditions
+                case validFrom
+                case validTo
+                case perMemberLimit
+                case totalQuantity
+                case issued
+                case usesPerCoupon
+                case version
+                case createdAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CouponTemplatePage`.
+        public struct CouponTemplatePage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CouponTemplatePage/items`.
+            public var items: [Components.Schemas.CouponTemplate]
+            /// - Remark: Generated from `#/components/schemas/CouponTemplatePage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `CouponTemplatePage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.CouponTemplate],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Coupon`.
+        public struct Coupon: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Coupon/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Coupon/templateId`.
+            public var templateId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Coupon/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Coupon/memberId`.
+            public var memberId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Coupon/uses`.
+            public var uses: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Coupon/maxUses`.
+            public var maxUses: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Coupon/batchId`.
+            public var batchId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Coupon/claimedAt`.
+            public var claimedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/Coupon/createdAt`.
+            public var createdAt: Foundation.Date
+            /// Creates a new `Coupon`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - templateId:
+            ///   - code:
+            ///   - memberId:
+            ///   - uses:
+            ///   - maxUses:
+            ///   - batchId:
+            ///   - claimedAt:
+            ///   - createdAt:
+            public init(
+                id: Swift.String,
+                templateId: Swift.String,
+                code: Swift.String,
+                memberId: Swift.String? = nil,
+                uses: Swift.Int,
+                maxUses: Swift.Int,
+                batchId: Swift.String? = nil,
+                claimedAt: Foundation.Date? = nil,
+                createdAt: Foundation.Date
+            ) {
+                self.id = id
+                self.templateId = templateId
+                self.code = code
+                self.memberId = memberId
+                self.uses = uses
+                self.maxUses = maxUses
+                self.batchId = batchId
+                self.claimedAt = claimedAt
+                self.createdAt = createdAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case templateId
+                case code
+                case memberId
+                case uses
+                case maxUses
+                case batchId
+                case claimedAt
+                case createdAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CouponPage`.
+        public struct CouponPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CouponPage/items`.
+            public var items: [Components.Schemas.Coupon]
+            /// - Remark: Generated from `#/components/schemas/CouponPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `CouponPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Coupon],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CouponBatch`.
+        public struct CouponBatch: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CouponBatch/batchId`.
+            public var batchId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CouponBatch/templateId`.
+            public var templateId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CouponBatch/codes`.
+            public var codes: [Swift.String]
+            /// Creates a new `CouponBatch`.
+            ///
+            /// - Parameters:
+            ///   - batchId:
+            ///   - templateId:
+            ///   - codes:
+            public init(
+                batchId: Swift.String,
+                templateId: Swift.String,
+                codes: [Swift.String]
+            ) {
+                self.batchId = batchId
+                self.templateId = templateId
+                self.codes = codes
+            }
+            public enum CodingKeys: String, CodingKey {
+                case batchId
+                case templateId
+                case codes
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CouponDistribution`.
+        public struct CouponDistribution: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CouponDistribution/templateId`.
+            public var templateId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CouponDistribution/issued`.
+            public var issued: [Components.Schemas.Coupon]
+            /// - Remark: Generated from `#/components/schemas/CouponDistribution/SkippedPayload`.
+            public struct SkippedPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/CouponDistribution/SkippedPayload/memberId`.
+                public var memberId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/CouponDistribution/SkippedPayload/reason`.
+                public var reason: Swift.String
+                /// Creates a new `SkippedPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - memberId:
+                ///   - reason:
+                public init(
+                    memberId: Swift.String,
+                    reason: Swift.String
+                ) {
+                    self.memberId = memberId
+                    self.reason = reason
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case memberId
+                    case reason
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/CouponDistribution/skipped`.
+            public typealias SkippedPayload = [Components.Schemas.CouponDistribution.SkippedPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/CouponDistribution/skipped`.
+            public var skipped: Components.Schemas.CouponDistribution.SkippedPayload
+            /// Creates a new `CouponDistribution`.
+            ///
+            /// - Parameters:
+            ///   - templateId:
+            ///   - issued:
+            ///   - skipped:
+            public init(
+                templateId: Swift.String,
+                issued: [Components.Schemas.Coupon],
+                skipped: Components.Schemas.CouponDistribution.SkippedPayload
+            ) {
+                self.templateId = templateId
+                self.issued = issued
+                self.skipped = skipped
+            }
+            public enum CodingKeys: String, CodingKey {
+                case templateId
+                case issued
+                case skipped
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/User`.
         public struct User: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/User/id`.

@@ -671,6 +671,34 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /promotions/{promotionId}/report`.
     /// - Remark: Generated from `#/paths//promotions/{promotionId}/report/get(getPromotionReport)`.
     func getPromotionReport(_ input: Operations.GetPromotionReport.Input) async throws -> Operations.GetPromotionReport.Output
+    /// - Remark: HTTP `GET /coupon-templates`.
+    /// - Remark: Generated from `#/paths//coupon-templates/get(listCouponTemplates)`.
+    func listCouponTemplates(_ input: Operations.ListCouponTemplates.Input) async throws -> Operations.ListCouponTemplates.Output
+    /// A coupon (优惠券) template: what it gives, on which goods, when, how many per member, how many in all, single or multi use.
+    ///
+    /// - Remark: HTTP `POST /coupon-templates`.
+    /// - Remark: Generated from `#/paths//coupon-templates/post(createCouponTemplate)`.
+    func createCouponTemplate(_ input: Operations.CreateCouponTemplate.Input) async throws -> Operations.CreateCouponTemplate.Output
+    /// A batch of unguessable codes (80 random bits and a check character) to hand out; shown once, in this answer.
+    ///
+    /// - Remark: HTTP `POST /coupon-templates/{templateId}/codes`.
+    /// - Remark: Generated from `#/paths//coupon-templates/{templateId}/codes/post(generateCouponCodes)`.
+    func generateCouponCodes(_ input: Operations.GenerateCouponCodes.Input) async throws -> Operations.GenerateCouponCodes.Output
+    /// Issue a coupon to each member named (a segment's members); members at the template's limit are skipped and named.
+    ///
+    /// - Remark: HTTP `POST /coupon-templates/{templateId}/distributions`.
+    /// - Remark: Generated from `#/paths//coupon-templates/{templateId}/distributions/post(distributeCoupons)`.
+    func distributeCoupons(_ input: Operations.DistributeCoupons.Input) async throws -> Operations.DistributeCoupons.Output
+    /// A member's coupon purse (券包).
+    ///
+    /// - Remark: HTTP `GET /coupons`.
+    /// - Remark: Generated from `#/paths//coupons/get(listCoupons)`.
+    func listCoupons(_ input: Operations.ListCoupons.Input) async throws -> Operations.ListCoupons.Output
+    /// A member claims a code from a batch (a flyer, a message). A mistyped code is caught by its check character; a guessed one is 404; one already claimed is 409.
+    ///
+    /// - Remark: HTTP `POST /coupons/claim`.
+    /// - Remark: Generated from `#/paths//coupons/claim/post(claimCoupon)`.
+    func claimCoupon(_ input: Operations.ClaimCoupon.Input) async throws -> Operations.ClaimCoupon.Output
     /// - Remark: HTTP `GET /users`.
     /// - Remark: Generated from `#/paths//users/get(listUsers)`.
     func listUsers(_ input: Operations.ListUsers.Input) async throws -> Operations.ListUsers.Output
@@ -2296,6 +2324,86 @@ extension APIProtocol {
         try await getPromotionReport(Operations.GetPromotionReport.Input(
             path: path,
             headers: headers
+        ))
+    }
+    /// - Remark: HTTP `GET /coupon-templates`.
+    /// - Remark: Generated from `#/paths//coupon-templates/get(listCouponTemplates)`.
+    public func listCouponTemplates(
+        query: Operations.ListCouponTemplates.Input.Query = .init(),
+        headers: Operations.ListCouponTemplates.Input.Headers = .init()
+    ) async throws -> Operations.ListCouponTemplates.Output {
+        try await listCouponTemplates(Operations.ListCouponTemplates.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// A coupon (优惠券) template: what it gives, on which goods, when, how many per member, how many in all, single or multi use.
+    ///
+    /// - Remark: HTTP `POST /coupon-templates`.
+    /// - Remark: Generated from `#/paths//coupon-templates/post(createCouponTemplate)`.
+    public func createCouponTemplate(
+        headers: Operations.CreateCouponTemplate.Input.Headers = .init(),
+        body: Operations.CreateCouponTemplate.Input.Body
+    ) async throws -> Operations.CreateCouponTemplate.Output {
+        try await createCouponTemplate(Operations.CreateCouponTemplate.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A batch of unguessable codes (80 random bits and a check character) to hand out; shown once, in this answer.
+    ///
+    /// - Remark: HTTP `POST /coupon-templates/{templateId}/codes`.
+    /// - Remark: Generated from `#/paths//coupon-templates/{templateId}/codes/post(generateCouponCodes)`.
+    public func generateCouponCodes(
+        path: Operations.GenerateCouponCodes.Input.Path,
+        headers: Operations.GenerateCouponCodes.Input.Headers = .init(),
+        body: Operations.GenerateCouponCodes.Input.Body
+    ) async throws -> Operations.GenerateCouponCodes.Output {
+        try await generateCouponCodes(Operations.GenerateCouponCodes.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Issue a coupon to each member named (a segment's members); members at the template's limit are skipped and named.
+    ///
+    /// - Remark: HTTP `POST /coupon-templates/{templateId}/distributions`.
+    /// - Remark: Generated from `#/paths//coupon-templates/{templateId}/distributions/post(distributeCoupons)`.
+    public func distributeCoupons(
+        path: Operations.DistributeCoupons.Input.Path,
+        headers: Operations.DistributeCoupons.Input.Headers = .init(),
+        body: Operations.DistributeCoupons.Input.Body
+    ) async throws -> Operations.DistributeCoupons.Output {
+        try await distributeCoupons(Operations.DistributeCoupons.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A member's coupon purse (券包).
+    ///
+    /// - Remark: HTTP `GET /coupons`.
+    /// - Remark: Generated from `#/paths//coupons/get(listCoupons)`.
+    public func listCoupons(
+        query: Operations.ListCoupons.Input.Query,
+        headers: Operations.ListCoupons.Input.Headers = .init()
+    ) async throws -> Operations.ListCoupons.Output {
+        try await listCoupons(Operations.ListCoupons.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// A member claims a code from a batch (a flyer, a message). A mistyped code is caught by its check character; a guessed one is 404; one already claimed is 409.
+    ///
+    /// - Remark: HTTP `POST /coupons/claim`.
+    /// - Remark: Generated from `#/paths//coupons/claim/post(claimCoupon)`.
+    public func claimCoupon(
+        headers: Operations.ClaimCoupon.Input.Headers = .init(),
+        body: Operations.ClaimCoupon.Input.Body
+    ) async throws -> Operations.ClaimCoupon.Output {
+        try await claimCoupon(Operations.ClaimCoupon.Input(
+            headers: headers,
+            body: body
         ))
     }
     /// - Remark: HTTP `GET /users`.
