@@ -74,6 +74,8 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case pointsAdjust = "members.points.adjust"
     /// The tier ladder and its benefits.
     case membersConfigure = "members.configure"
+    /// A member's requests about their personal data: export it, erase it.
+    case membersPrivacy = "members.privacy"
     /// Promotions, their reports, coupon templates.
     case promotionsRead = "promotions.read"
     /// Create, activate, pause and end promotions.
@@ -106,7 +108,7 @@ extension Role {
         case .integration:
             p.formUnion([.eventTypesRead, .inventoryReserve, .ordersRead, .ordersPlace, .posSell, .membersRead, .membersManage, .walletTopUp])
         case .customerService:
-            p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace, .ordersManage, .membersRead, .membersManage, .pointsAdjust])
+            p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace, .ordersManage, .membersRead, .membersManage, .pointsAdjust, .membersPrivacy])
         case .clerk:
             p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace, .posSell, .membersRead, .membersManage, .walletTopUp])
         case .warehouse:

@@ -92,5 +92,13 @@ public enum MembersMigrations {
             """,
             "CREATE INDEX member_spend_rolling ON member_spend (member_id, at, amount)",
         ]),
+        // Marketing consent per channel, as last answered (the audit keeps every answer).
+        Migration(module: "members", version: 3, name: "marketing consent per channel", [
+            """
+            CREATE TABLE member_consents (
+                member_id TEXT NOT NULL REFERENCES members(id), channel TEXT NOT NULL, granted BIGINT NOT NULL, at BIGINT NOT NULL,
+                source TEXT NOT NULL, PRIMARY KEY (member_id, channel))
+            """,
+        ]),
     ]
 }

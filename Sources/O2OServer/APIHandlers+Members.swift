@@ -60,10 +60,7 @@ extension APIHandlers {
     }
 
     func getMemberPoints(_ input: Operations.GetMemberPoints.Input) async throws -> Operations.GetMemberPoints.Output {
-        let b = try await services.members.pointsBalance(input.path.memberId)
-        return .ok(.init(body: .json(.init(memberId: b.memberId, balance: b.balance, lots: b.lots.map {
-            .init(id: $0.id, entryId: $0.entryId, points: $0.points, remaining: $0.remaining, expiresAt: $0.expiresAt)
-        }))))
+        .ok(.init(body: .json(Self.pointsBalance(try await services.members.pointsBalance(input.path.memberId)))))
     }
 
     func listMemberPointsEntries(_ input: Operations.ListMemberPointsEntries.Input) async throws -> Operations.ListMemberPointsEntries.Output {
@@ -126,7 +123,43 @@ extension APIHandlers {
         return .ok(.init(body: .json(Self.ladder(try await services.members.setTierLadder(ladder, caller: try caller)))))
     }
 
+    func listMemberConsents(_ input: Operations.ListMemberConsents.Input) async throws -> Operations.ListMemberConsents.Output {
+        .ok(.init(body: .json(.init(items: try await services.members.consents(input.path.memberId).map(Self.consent)))))
+    }
+
+    func setMemberConsent(_ input: Operations.SetMemberConsent.Input) async throws -> Operations.SetMemberConsent.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let list = try await services.members.setConsent(input.path.memberId, channel: ConsentChannel(rawValue: b.channel.rawValue)!, granted: b.granted,
+                                                         source: b.source, caller: try caller)
+        return .ok(.init(body: .json(.init(items: list.map(Self.consent)))))
+    }
+
+    func exportMember(_ input: Operations.ExportMember.Input) async throws -> Operations.ExportMember.Output {
+        let e = try await services.members.export(input.path.memberId, caller: try caller)
+        return .ok(.init(body: .json(.init(
+            member: try await memberView(e.member), consents: e.consents.map(Self.consent),
+            points: Self.pointsBalance(e.points),
+            pointsLedger: e.pointsLedger.map(Self.pointsEntry), wallet: Self.wallet(e.wallet), walletLedger: e.walletLedger.map(Self.walletEntry),
+            exportedAt: e.exportedAt))))
+    }
+
+    func eraseMember(_ input: Operations.EraseMember.Input) async throws -> Operations.EraseMember.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let m = try await services.members.erase(input.path.memberId, reason: b.reason, caller: try caller)
+        return .ok(.init(body: .json(try await memberView(m))))
+    }
+
     // MARK: Mapping
+
+    static func pointsBalance(_ b: PointsBalance) -> S.PointsBalance {
+        .init(memberId: b.memberId, balance: b.balance, lots: b.lots.map {
+            .init(id: $0.id, entryId: $0.entryId, points: $0.points, remaining: $0.remaining, expiresAt: $0.expiresAt)
+        })
+    }
+
+    static func consent(_ c: Consent) -> S.Consent {
+        .init(channel: .init(rawValue: c.channel.rawValue)!, granted: c.granted, at: c.at, source: c.source)
+    }
 
     /// A member as the API shows one: the profile, the identities and both balances.
     func memberView(_ m: Member) async throws -> S.Member {

@@ -32,6 +32,7 @@ public struct DemoData: Sendable {
         public var orders = 0
         public var tillSales = 0
         public var members = 0
+        public var promotions = 0
     }
 
     let services: AppServices
@@ -217,6 +218,7 @@ public struct DemoData: Sendable {
             if stock {
                 try await loadStock(warehouses: warehouses, stores: stores, scale: scale, seed: seed, summary: &summary)
                 let members = try await loadMembers(stores: stores, seed: seed, summary: &summary)
+                try await loadPromotions(members: members, seed: seed, summary: &summary)
                 try await loadOrders(stores: stores, members: members, seed: seed, summary: &summary)
             }
         }

@@ -11,6 +11,9 @@ import O2OPromotions
 /// lines with it and `POST /pricing/carts` answers with it, so a cart quoted at the till, on the
 /// web or by the API is the order's price.
 ///
+/// A member whose tier gives a member price pays that percent less on every line first (the
+/// discount per unit rounded down to the minor unit).
+///
 /// In the order flow the automatic activities apply (item level and order thresholds, spread
 /// over the lines); coupons and points are the pricing API's for now (the order takes points as a
 /// tender), and gifts are listed by the API but not added to orders yet.
@@ -30,6 +33,10 @@ struct PromotionPricing: PricingStep {
         let result = try await promotions.price(cart)
         return priced.enumerated().map { i, p in
             var p = p
+            if cart.lines[i].unitPrice != p.unitPrice {
+                p.unitPrice = cart.lines[i].unitPrice
+                p.rule += " + member price"
+            }
             guard let line = result.lines.first(where: { $0.lineId == String(i) && !$0.isGift }) else { return p }
             let discount = line.adjustments.filter { $0.stage == .item || $0.stage == .order }.reduce(Int64(0)) { $0 + $1.amount }
             guard discount > 0 else { return p }
@@ -58,11 +65,14 @@ struct PromotionPricing: PricingStep {
             products[productId] = p
             return p
         }
+        // Member price (会员价): the tier's percent off the catalog price, before any promotion.
+        let memberDiscount = try await member.asyncFlatMap { try await members.benefits($0.id) }?.discountPercent ?? 0
         var lines: [CartLine] = []
         for (i, p) in priced.enumerated() {
             let product = try await product(p.skuId)
+            let unitPrice = memberDiscount > 0 ? p.unitPrice - p.unitPrice * Int64(memberDiscount) / 100 : p.unitPrice
             lines.append(CartLine(lineId: String(i), skuId: p.skuId, skuCode: p.skuCode, categoryId: product.categoryId, brandId: product.brandId,
-                                  quantity: quantities[i], unitPrice: p.unitPrice))
+                                  quantity: quantities[i], unitPrice: unitPrice))
         }
         var facts = MemberFacts.guest
         if let member {

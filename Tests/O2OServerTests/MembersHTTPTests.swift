@@ -188,4 +188,41 @@ struct MembersHTTPTests {
             #expect(missing.status == 404)
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func consent_export_andErase_asAMemberMayAsk(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            let id = try await s.call(.post, "/api/v1/members", as: .clerk,
+                                      json: #"{"phone":"13800138000","identity":{"kind":"pos_card_number","externalId":"C-1"},"channel":"pos","profile":{"name":"李雷"}}"#)
+                .json["id"] as! String
+            // consent: per channel, with its source; the same answer again changes nothing
+            let sms = try await s.call(.put, "/api/v1/members/\(id)/consents", as: .clerk, json: #"{"channel":"sms","granted":true,"source":"pos"}"#)
+            #expect(sms.status == 200 && ((sms.json["items"] as? [[String: Any]]) ?? []).map { $0["granted"] as? Bool } == [true])
+            let audit = try await TestDatabase.count("audit_events", s.services.db)
+            _ = try await s.call(.put, "/api/v1/members/\(id)/consents", as: .clerk, json: #"{"channel":"sms","granted":true,"source":"app"}"#)
+            #expect(try await TestDatabase.count("audit_events", s.services.db) == audit)
+            let withdrawn = try await s.call(.put, "/api/v1/members/\(id)/consents", as: .clerk, json: #"{"channel":"sms","granted":false,"source":"app"}"#)
+            #expect(((withdrawn.json["items"] as? [[String: Any]]) ?? []).map { $0["source"] as? String } == ["app"])
+            // export: a clerk may not; customer service gets everything, ledgers included
+            _ = try await s.call(.post, "/api/v1/members/\(id)/points/adjustments", as: .customerService, json: #"{"delta":50,"reason":"welcome"}"#)
+            #expect(try await s.call(.get, "/api/v1/members/\(id)/export", as: .clerk).status == 403)
+            let export = try await s.call(.get, "/api/v1/members/\(id)/export", as: .customerService)
+            #expect(export.status == 200 && (export.json["member"] as? [String: Any])?["phone"] as? String == "+8613800138000")
+            #expect((export.json["pointsLedger"] as? [Any])?.count == 1 && (export.json["consents"] as? [Any])?.count == 1)
+            // erase: refused while the wallet holds money paid in; then the person is gone, the ledger stays
+            _ = try await s.call(.post, "/api/v1/members/\(id)/wallet/top-ups", as: .clerk, json: #"{"amount":100,"currency":"CNY","paymentReference":"T-1"}"#)
+            let refused = try await s.call(.post, "/api/v1/members/\(id)/erase", as: .customerService, json: #"{"reason":"asked at the counter"}"#)
+            #expect(refused.status == 409)
+            _ = try await s.services.members.payFromWallet(id, amount: Money(minorUnits: 100), reference: .init(type: "order", id: "o-1"), caller: .system)
+            let erased = try await s.call(.post, "/api/v1/members/\(id)/erase", as: .customerService, json: #"{"reason":"asked at the counter"}"#)
+            #expect(erased.status == 200 && erased.json["phone"] == nil && (erased.json["identities"] as? [Any])?.isEmpty == true, "\(erased.body)")
+            #expect((erased.json["profile"] as? [String: Any])?["name"] == nil)
+            #expect((try await s.call(.get, "/api/v1/members/\(id)/consents", as: .clerk).json["items"] as? [Any])?.isEmpty == true)
+            #expect((try await s.call(.get, "/api/v1/members/\(id)/points/entries", as: .clerk).json["items"] as? [Any])?.count == 1)
+            // the number is free again: the same customer signing up is a new member
+            let again = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"phone":"13800138000","channel":"pos"}"#)
+            #expect(again.status == 201 && again.json["id"] as? String != id)
+            #expect(try await s.services.members.verify().ok)
+        }
+    }
 }

@@ -178,4 +178,26 @@ struct PromotionsHTTPTests {
             #expect(notHers.status == 422 && Self.fields(notHers) == ["couponCodes[0]"])
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func aTiersMemberPrice_comesBeforeThePromotions_inTheCartAndTheOrder(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            let (_, c) = try await Self.threshold(s)
+            let store = try await s.locations().first { $0.kind == .store }!
+            _ = try await s.services.inventory.post(.init(location: store.id, kind: .receipt, lines: [.init(sku: c.skuId, quantity: 9)]), caller: .system)
+            _ = try await s.call(.put, "/api/v1/member-tiers", as: .marketer,
+                                 json: #"{"tiers":[{"code":"regular","name":"会员","threshold":0,"benefits":{"discountPercent":10}}]}"#)
+            let member = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"phone":"13800138000","channel":"pos"}"#).json["id"] as! String
+            // 4 × ¥99 at the member price ¥89.10 = ¥356.40, then ¥50 off the ¥300 threshold
+            let cart = try await s.call(.post, "/api/v1/pricing/carts", as: .integration, json: Self.cart(4, extra: #","memberId":"\#(member)""#))
+            #expect(cart.json["subtotal"] as? Int == 35_640 && cart.json["total"] as? Int == 30_640, "\(cart.body)")
+            let placed = try await s.call(.post, "/api/v1/orders", as: .integration, json: #"""
+                {"channelId":"AM-WEB","memberId":"\#(member)","method":"pickup","pickupLocationId":"\#(store.id)","lines":[{"sku":"AM-P-M","quantity":4}],
+                 "payments":[{"tender":"sandbox","amount":30640}]}
+                """#)
+            #expect(placed.status == 201 && placed.json["total"] as? Int == 30_640, "\(placed.body)")
+            let line = (placed.json["lines"] as? [[String: Any]])?.first
+            #expect(line?["unitPrice"] as? Int == 8_910 && line?["listPrice"] as? Int == 9_900)
+        }
+    }
 }

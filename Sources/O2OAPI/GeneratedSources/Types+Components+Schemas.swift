@@ -3431,6 +3431,115 @@ extension Components {
                 case skipped
             }
         }
+        /// - Remark: Generated from `#/components/schemas/Consent`.
+        public struct Consent: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Consent/channel`.
+            @frozen public enum ChannelPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case sms = "sms"
+                case wechat = "wechat"
+                case email = "email"
+            }
+            /// - Remark: Generated from `#/components/schemas/Consent/channel`.
+            public var channel: Components.Schemas.Consent.ChannelPayload
+            /// - Remark: Generated from `#/components/schemas/Consent/granted`.
+            public var granted: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/Consent/at`.
+            public var at: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Consent/source`.
+            public var source: Swift.String
+            /// Creates a new `Consent`.
+            ///
+            /// - Parameters:
+            ///   - channel:
+            ///   - granted:
+            ///   - at:
+            ///   - source:
+            public init(
+                channel: Components.Schemas.Consent.ChannelPayload,
+                granted: Swift.Bool,
+                at: Foundation.Date,
+                source: Swift.String
+            ) {
+                self.channel = channel
+                self.granted = granted
+                self.at = at
+                self.source = source
+            }
+            public enum CodingKeys: String, CodingKey {
+                case channel
+                case granted
+                case at
+                case source
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ConsentList`.
+        public struct ConsentList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ConsentList/items`.
+            public var items: [Components.Schemas.Consent]
+            /// Creates a new `ConsentList`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            public init(items: [Components.Schemas.Consent]) {
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberExport`.
+        public struct MemberExport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberExport/member`.
+            public var member: Components.Schemas.Member
+            /// - Remark: Generated from `#/components/schemas/MemberExport/consents`.
+            public var consents: [Components.Schemas.Consent]
+            /// - Remark: Generated from `#/components/schemas/MemberExport/points`.
+            public var points: Components.Schemas.PointsBalance
+            /// - Remark: Generated from `#/components/schemas/MemberExport/pointsLedger`.
+            public var pointsLedger: [Components.Schemas.PointsEntry]
+            /// - Remark: Generated from `#/components/schemas/MemberExport/wallet`.
+            public var wallet: Components.Schemas.WalletBalance
+            /// - Remark: Generated from `#/components/schemas/MemberExport/walletLedger`.
+            public var walletLedger: [Components.Schemas.WalletEntry]
+            /// - Remark: Generated from `#/components/schemas/MemberExport/exportedAt`.
+            public var exportedAt: Foundation.Date
+            /// Creates a new `MemberExport`.
+            ///
+            /// - Parameters:
+            ///   - member:
+            ///   - consents:
+            ///   - points:
+            ///   - pointsLedger:
+            ///   - wallet:
+            ///   - walletLedger:
+            ///   - exportedAt:
+            public init(
+                member: Components.Schemas.Member,
+                consents: [Components.Schemas.Consent],
+                points: Components.Schemas.PointsBalance,
+                pointsLedger: [Components.Schemas.PointsEntry],
+                wallet: Components.Schemas.WalletBalance,
+                walletLedger: [Components.Schemas.WalletEntry],
+                exportedAt: Foundation.Date
+            ) {
+                self.member = member
+                self.consents = consents
+                self.points = points
+                self.pointsLedger = pointsLedger
+                self.wallet = wallet
+                self.walletLedger = walletLedger
+                self.exportedAt = exportedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case member
+                case consents
+                case points
+                case pointsLedger
+                case wallet
+                case walletLedger
+                case exportedAt
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/User`.
         public struct User: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/User/id`.

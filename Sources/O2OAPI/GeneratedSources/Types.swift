@@ -605,6 +605,26 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /members/{memberId}/identities/unlink`.
     /// - Remark: Generated from `#/paths//members/{memberId}/identities/unlink/post(unlinkMemberIdentity)`.
     func unlinkMemberIdentity(_ input: Operations.UnlinkMemberIdentity.Input) async throws -> Operations.UnlinkMemberIdentity.Output
+    /// The member's marketing consent per channel (a channel never answered is not consented).
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/consents`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/consents/get(listMemberConsents)`.
+    func listMemberConsents(_ input: Operations.ListMemberConsents.Input) async throws -> Operations.ListMemberConsents.Output
+    /// Record the member's consent, or its withdrawal, for one channel, with where it was given.
+    ///
+    /// - Remark: HTTP `PUT /members/{memberId}/consents`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/consents/put(setMemberConsent)`.
+    func setMemberConsent(_ input: Operations.SetMemberConsent.Input) async throws -> Operations.SetMemberConsent.Output
+    /// Everything the brand holds about the member (profile, identities, consents, tier, ledgers in full), as the member may ask for it; audited.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/export`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/export/get(exportMember)`.
+    func exportMember(_ input: Operations.ExportMember.Input) async throws -> Operations.ExportMember.Output
+    /// Erase the member's personal data on request (number, profile, identities, consents); the ledgers and orders keep the member's id. 409 while the wallet holds money paid in.
+    ///
+    /// - Remark: HTTP `POST /members/{memberId}/erase`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/erase/post(eraseMember)`.
+    func eraseMember(_ input: Operations.EraseMember.Input) async throws -> Operations.EraseMember.Output
     /// The member's points balance and the lots it is made of, soonest to expire first.
     ///
     /// - Remark: HTTP `GET /members/{memberId}/points`.
@@ -2139,6 +2159,62 @@ extension APIProtocol {
         body: Operations.UnlinkMemberIdentity.Input.Body
     ) async throws -> Operations.UnlinkMemberIdentity.Output {
         try await unlinkMemberIdentity(Operations.UnlinkMemberIdentity.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The member's marketing consent per channel (a channel never answered is not consented).
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/consents`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/consents/get(listMemberConsents)`.
+    public func listMemberConsents(
+        path: Operations.ListMemberConsents.Input.Path,
+        headers: Operations.ListMemberConsents.Input.Headers = .init()
+    ) async throws -> Operations.ListMemberConsents.Output {
+        try await listMemberConsents(Operations.ListMemberConsents.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Record the member's consent, or its withdrawal, for one channel, with where it was given.
+    ///
+    /// - Remark: HTTP `PUT /members/{memberId}/consents`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/consents/put(setMemberConsent)`.
+    public func setMemberConsent(
+        path: Operations.SetMemberConsent.Input.Path,
+        headers: Operations.SetMemberConsent.Input.Headers = .init(),
+        body: Operations.SetMemberConsent.Input.Body
+    ) async throws -> Operations.SetMemberConsent.Output {
+        try await setMemberConsent(Operations.SetMemberConsent.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Everything the brand holds about the member (profile, identities, consents, tier, ledgers in full), as the member may ask for it; audited.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/export`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/export/get(exportMember)`.
+    public func exportMember(
+        path: Operations.ExportMember.Input.Path,
+        headers: Operations.ExportMember.Input.Headers = .init()
+    ) async throws -> Operations.ExportMember.Output {
+        try await exportMember(Operations.ExportMember.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Erase the member's personal data on request (number, profile, identities, consents); the ledgers and orders keep the member's id. 409 while the wallet holds money paid in.
+    ///
+    /// - Remark: HTTP `POST /members/{memberId}/erase`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/erase/post(eraseMember)`.
+    public func eraseMember(
+        path: Operations.EraseMember.Input.Path,
+        headers: Operations.EraseMember.Input.Headers = .init(),
+        body: Operations.EraseMember.Input.Body
+    ) async throws -> Operations.EraseMember.Output {
+        try await eraseMember(Operations.EraseMember.Input(
             path: path,
             headers: headers,
             body: body
