@@ -34,8 +34,8 @@ curl -fsS -X POST "$BASE/api/v1/pricing/carts" -H "authorization: Bearer $TOKEN"
   --data @"$TMP/cart.json" | python3 -c '
 import sys, json
 c = json.load(sys.stdin)
-print(f"cart: {len(c[\"lines\"])} lines, subtotal {c[\"subtotal\"]}, total {c[\"total\"]}; {len(c[\"applied\"])} applied, "
-      f"{len(c[\"notApplied\"])} not applied, {len(c[\"nearMisses\"])} near misses")'
+print("cart: %d lines, subtotal %d, total %d; %d applied, %d not applied, %d near misses" % (
+    len(c["lines"]), c["subtotal"], c["total"], len(c["applied"]), len(c["notApplied"]), len(c["nearMisses"])))'
 python3 - "$TMP/cart.json" "$TOKEN" > "$TMP/pricing.lua" <<'PY'
 import json, sys
 body = open(sys.argv[1]).read().strip()
