@@ -176,13 +176,19 @@ extension MembersService {
         }
     }
 
-    /// The benefits of the member's tier now (none without a ladder or a tier).
-    public func benefits(_ memberId: String) async throws -> TierBenefits? {
+    /// The member's tier now, with its benefits (nil without a ladder). Cheaper than
+    /// `tierStatus`: no rolling figure.
+    public func tier(_ memberId: String) async throws -> MemberTier? {
         try await db.read { sql in
             let ladder = try await Self.ladder(sql)
             guard let r = ladder.held(try await Self.tierRow(memberId, sql)?.code) else { return nil }
-            return ladder.tiers[r].benefits
+            return ladder.tiers[r]
         }
+    }
+
+    /// The benefits of the member's tier now (none without a ladder or a tier).
+    public func benefits(_ memberId: String) async throws -> TierBenefits? {
+        try await tier(memberId)?.benefits
     }
 
     // MARK: Orders completed and returned

@@ -66,7 +66,8 @@ struct PromotionPricing: PricingStep {
             return p
         }
         // Member price (会员价): the tier's percent off the catalog price, before any promotion.
-        let memberDiscount = try await member.asyncFlatMap { try await members.benefits($0.id) }?.discountPercent ?? 0
+        let tier = try await member.asyncFlatMap { try await members.tier($0.id) }
+        let memberDiscount = tier?.benefits.discountPercent ?? 0
         var lines: [CartLine] = []
         for (i, p) in priced.enumerated() {
             let product = try await product(p.skuId)
@@ -79,7 +80,7 @@ struct PromotionPricing: PricingStep {
             let history = try await OrderService.memberHistory(member.id, db)
             var categories: Set<String> = []
             for s in history.skuIds { categories.insert(try await product(s).categoryId) }
-            facts = MemberFacts(memberId: member.id, tierCode: try await members.tierStatus(member.id).tier?.code, segmentIds: member.profile.tags,
+            facts = MemberFacts(memberId: member.id, tierCode: tier?.code, segmentIds: member.profile.tags,
                                 isNew: history.orders == 0, purchasedSkus: history.skuIds, purchasedCategories: categories.sorted())
         }
         return Cart(lines: lines, currency: priced.first?.currency ?? currency, channel: channelId, locationId: location?.id,
