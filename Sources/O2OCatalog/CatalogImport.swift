@@ -1,14 +1,15 @@
 import Foundation
 import O2OCore
 import SQLKit
+import Synchronization
 
 /// Bulk CSV import and export of SKUs (with their products), listings and prices.
 ///
 /// An import reads and checks every row first — against the file itself and the database — and
 /// reports every bad row with its line number and reason. Only a file without errors is applied,
-/// whole, in one transaction; a file with errors writes nothing. Parsing and checking run outside
-/// the writer and yield regularly, so a 100,000-row file does not hold up other requests; the
-/// apply step uses multi-row statements.
+/// whole; a file with errors writes nothing. Parsing and checking run outside the writer and yield
+/// regularly, and a SKU file is written in short transactions (see `Run`), so a 100,000-row file
+/// does not hold up other requests.
 public struct CatalogImporter: Sendable {
     public enum Kind: String, Sendable, CaseIterable { case skus, listings, prices }
 
@@ -34,6 +35,8 @@ public struct CatalogImporter: Sendable {
 
     let catalog: CatalogService
     let prices: PriceService
+    /// The imports this process is applying.
+    let active = ActiveImports()
 
     public init(catalog: CatalogService, prices: PriceService) {
         self.catalog = catalog
@@ -43,6 +46,11 @@ public struct CatalogImporter: Sendable {
     var db: Database { catalog.db }
 
     public func importCSV(_ kind: Kind, text: String, dryRun: Bool, caller: Caller) async throws -> Result {
+        try await importCSV(kind, text: text, dryRun: dryRun, caller: caller, applyAccepted: true)
+    }
+
+    /// `applyAccepted: false` stops a SKU import at its commit point, as a crash there would (tests).
+    func importCSV(_ kind: Kind, text: String, dryRun: Bool, caller: Caller, applyAccepted: Bool) async throws -> Result {
         let records: [CSV.Record]
         do { records = try CSV.parse(text) } catch {
             switch error {
@@ -60,7 +68,7 @@ public struct CatalogImporter: Sendable {
         let index = Dictionary(columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         let rows = records.dropFirst().map { Row(line: $0.line, fields: $0.fields, index: index) }
         switch kind {
-        case .skus: return try await importSKUs(rows, dryRun: dryRun, caller: caller)
+        case .skus: return try await importSKUs(rows, dryRun: dryRun, caller: caller, applyAccepted: applyAccepted)
         case .listings: return try await importListings(rows, dryRun: dryRun, caller: caller)
         case .prices: return try await importPrices(rows, dryRun: dryRun, caller: caller)
         }
@@ -122,7 +130,7 @@ public struct CatalogImporter: Sendable {
         let optionOrder: [String]
     }
 
-    private func importSKUs(_ rows: [Row], dryRun: Bool, caller: Caller) async throws -> Result {
+    private func importSKUs(_ rows: [Row], dryRun: Bool, caller: Caller, applyAccepted apply: Bool) async throws -> Result {
         let (brands, categories) = try await db.read { sql in
             let b = try await sql.raw("SELECT id, code FROM brands").all()
             let c = try await sql.raw("SELECT id, code FROM categories").all()
@@ -324,13 +332,16 @@ public struct CatalogImporter: Sendable {
         let newSKUsByProduct = Dictionary(grouping: skus.filter { $0.op == .insert }.map(\.sku), by: \.productId)
         for i in products.indices where products[i].op == .insert { products[i].product.skus = newSKUsByProduct[products[i].product.id] ?? [] }
 
-        // Staged in short transactions, so other writes go on between them; then applied in one.
+        // Staged in short transactions, so other writes go on between them; then applied.
         let staged = (products: products, skus: skus, history: history)
-        let recorder = catalog.recorder
-        let summary = result
+        let run = Run(importId: importId, caller: caller,
+                      summary: Run.Summary(kind: "skus", rows: result.rows, created: result.created, updated: result.updated,
+                                           newProducts: newProducts))
         let started = ContinuousClock.now
         var timings: [String: String] = [:]
         func lap(_ name: String, since: ContinuousClock.Instant) { timings[name] = "\(ContinuousClock.now - since)" }
+        active.insert(importId)
+        defer { active.remove(importId) }
         do {
             for chunk in staged.products.chunked(Self.stagingChunk) { try await db.write { try await Self.stage(products: Array(chunk), importId, $0) } }
             for chunk in staged.skus.chunked(Self.stagingChunk) { try await db.write { try await Self.stage(skus: Array(chunk), importId, $0) } }
@@ -338,24 +349,30 @@ public struct CatalogImporter: Sendable {
                 try await db.write { try await Self.stage(history: Array(chunk), importId, at: now, caller: caller, $0) }
             }
             lap("staged", since: started)
-            let applying = ContinuousClock.now
-            try await db.write { tx in
-                try await Self.applyStaged(importId, tx)
-                struct ImportSummary: Encodable { let kind: String; let rows: Int; let created: Int; let updated: Int; let newProducts: Int }
-                try await recorder.record(tx, caller: caller, action: "import", entityType: "catalog_import", entityId: importId,
-                                          before: ImportSummary?.none,
-                                          after: ImportSummary(kind: "skus", rows: summary.rows, created: summary.created, updated: summary.updated,
-                                                               newProducts: newProducts),
-                                          organisationId: nil, locationId: nil, event: "catalog.imported")
+            let accepting = ContinuousClock.now
+            if db.engine == .postgres {
+                // PostgreSQL's writers do not wait for one another: the whole file goes in one transaction.
+                try await db.write { [recorder = catalog.recorder] tx in
+                    try await Self.accept(run, tx)
+                    _ = try await Self.applyChunk(importId, products: nil, tx)
+                    try await Self.finish(importId, recorder: recorder, tx)
+                }
+                lap("applied", since: accepting)
+            } else {
+                try await db.write { try await Self.accept(run, $0) }
+                lap("accepted", since: accepting)
             }
-            lap("applied", since: applying)
         } catch {
             try? await discardStaged(importId)
             throw error
         }
-        let cleaning = ContinuousClock.now
-        try? await discardStaged(importId)
-        lap("cleaned", since: cleaning)
+        guard apply else { return result }
+        if db.engine == .sqlite {
+            // Accepted: from here the import only goes forward, a chunk of products per transaction.
+            let applying = ContinuousClock.now
+            try await applyAccepted(importId)
+            lap("applied", since: applying)
+        }
         // The search entries follow in short transactions too; the answer waits for them. The import
         // has committed: should this fail, the catalog worker finishes the entries.
         let indexing = ContinuousClock.now
@@ -363,7 +380,7 @@ public struct CatalogImporter: Sendable {
             db.logger.warning("search entries after an import are left to the catalog worker", metadata: ["error": "\(error)"])
         }
         lap("indexed", since: indexing)
-        db.logger.info("catalog import", metadata: ["import": "\(importId)", "rows": "\(summary.rows)"].merging(timings.mapValues { .string($0) }) { a, _ in a })
+        db.logger.info("catalog import", metadata: ["import": "\(importId)", "rows": "\(result.rows)"].merging(timings.mapValues { .string($0) }) { a, _ in a })
         return result
     }
 
@@ -439,68 +456,186 @@ public struct CatalogImporter: Sendable {
         }
     }
 
-    /// Moves a staged import into the catalog: a fixed handful of set-based statements, whatever
-    /// the import's size. A unique code or barcode taken meanwhile fails the whole import.
-    static func applyStaged(_ importId: String, _ tx: Transaction) async throws {
+    /// An import that has passed every check and is being applied. On SQLite its row is the
+    /// import's commit point: once written, the import is applied whole — by the request, or after
+    /// a crash by the catalog worker — a chunk of products per transaction, so the writer is never
+    /// held for long. Until it is done, its codes and barcodes count as taken (`checkTaken`). On
+    /// PostgreSQL the row lives only inside the one transaction that applies the file.
+    struct Run: Sendable {
+        struct Summary: Codable, Sendable { let kind: String; let rows: Int; let created: Int; let updated: Int; let newProducts: Int }
+        let importId: String
+        let caller: Caller
+        let summary: Summary
+    }
+
+    /// Products per apply transaction on SQLite (about 2 SKUs each in a typical file): a write
+    /// waiting behind one waits tens of milliseconds.
+    static let applyChunk = 500
+
+    /// The commit point. Re-checks, as one set, what the file's checks found free and what another
+    /// request may have taken since; then frees the barcodes and external codes the file moves
+    /// between its own SKUs, so that no chunk meets a value a later chunk releases.
+    static func accept(_ run: Run, _ tx: Transaction) async throws {
         let sql = tx.sql
-        // Barcodes and external codes may move between SKUs of the file (a swap): the changed ones
-        // are released first, so no row is written while another still holds its value.
+        let id = run.importId
+        if let other = try await sql.raw("SELECT import_id FROM catalog_import_runs LIMIT 1").first() {
+            throw Problem.conflict("Import \(try other.decode(column: "import_id", as: String.self)) is being applied; send the file again in a moment.",
+                                   kind: "import-in-progress")
+        }
+        var taken: [Problem.FieldError] = []
+        for r in try await sql.raw("""
+            SELECT st.code FROM catalog_import_products st JOIN products p ON p.code = st.code
+            WHERE st.import_id = \(bind: id) AND st.op = 'insert' LIMIT 20
+            """).all() {
+            taken.append(.init("product_code", "product code '\(try r.decode(column: "code", as: String.self))' was created meanwhile"))
+        }
+        for r in try await sql.raw("""
+            SELECT st.code FROM catalog_import_skus st JOIN skus s ON s.code = st.code
+            WHERE st.import_id = \(bind: id) AND st.op = 'insert' LIMIT 20
+            """).all() {
+            taken.append(.init("sku_code", "SKU code '\(try r.decode(column: "code", as: String.self))' was created meanwhile"))
+        }
+        // A value held by a SKU outside the file, or by one the file leaves holding it, is taken.
+        for r in try await sql.raw("""
+            SELECT st.barcode, s.code FROM catalog_import_skus st JOIN skus s ON s.barcode = st.barcode AND s.id <> st.id
+            WHERE st.import_id = \(bind: id) AND NOT EXISTS (
+                SELECT 1 FROM catalog_import_skus o WHERE o.import_id = st.import_id AND o.product_id = s.product_id AND o.id = s.id
+                    AND (o.barcode IS NULL OR o.barcode <> s.barcode))
+            LIMIT 20
+            """).all() {
+            taken.append(.init("barcode", "\(try r.decode(column: "barcode", as: String.self)) now belongs to SKU \(try r.decode(column: "code", as: String.self))"))
+        }
+        for r in try await sql.raw("""
+            SELECT c.system, c.code, s.code AS sku_code FROM catalog_import_codes c
+                JOIN sku_external_codes x ON x.system = c.system AND x.code = c.code AND x.sku_id <> c.sku_id
+                JOIN skus s ON s.id = x.sku_id
+            WHERE c.import_id = \(bind: id) AND NOT EXISTS (
+                SELECT 1 FROM catalog_import_skus o WHERE o.import_id = c.import_id AND o.product_id = s.product_id AND o.id = s.id
+                    AND o.codes_changed = 1)
+            LIMIT 20
+            """).all() {
+            let code = "\(try r.decode(column: "system", as: String.self))=\(try r.decode(column: "code", as: String.self))"
+            taken.append(.init("external_codes", "\(code) now maps to SKU \(try r.decode(column: "sku_code", as: String.self))"))
+        }
+        if !taken.isEmpty { throw Problem.duplicate(taken) }
         try await sql.raw("""
             UPDATE skus SET barcode = NULL WHERE id IN (
-                SELECT st.id FROM catalog_import_skus st JOIN skus s ON s.id = st.id
-                WHERE st.import_id = \(bind: importId) AND st.op = 'update' AND s.barcode IS NOT NULL
-                    AND (st.barcode IS NULL OR st.barcode <> s.barcode))
+                SELECT s.id FROM catalog_import_skus st JOIN skus s ON s.barcode = st.barcode AND s.id <> st.id WHERE st.import_id = \(bind: id))
             """).run()
+        try await sql.raw("""
+            DELETE FROM sku_external_codes WHERE (system, code) IN (
+                SELECT c.system, c.code FROM catalog_import_codes c
+                    JOIN sku_external_codes x ON x.system = c.system AND x.code = c.code AND x.sku_id <> c.sku_id
+                WHERE c.import_id = \(bind: id))
+            """).run()
+        let p = run.caller.principal
+        try await sql.raw("""
+            INSERT INTO catalog_import_runs (import_id, actor_id, actor_kind, actor_name, request_id, summary)
+            VALUES (\(bind: id), \(bind: p.id), \(bind: p.kind.rawValue), \(bind: p.name), \(bind: run.caller.requestId),
+                    \(bind: JSONCoding.string(run.summary)))
+            """).run()
+    }
+
+    /// Moves the next `products` staged products (all of them when nil), with their SKUs, external
+    /// codes and price history, into the catalog, and deletes them from staging: a fixed handful of
+    /// set-based statements over a range of product ids. Answers whether there was any to move.
+    static func applyChunk(_ importId: String, products limit: Int?, _ tx: Transaction) async throws -> Bool {
+        let sql = tx.sql
+        var first: SQLQueryString = "SELECT id FROM catalog_import_products WHERE import_id = \(bind: importId) ORDER BY id"
+        if let limit { first += " LIMIT \(unsafeRaw: String(limit))" }
+        let ids = try await sql.raw(first).all().map { try $0.decode(column: "id", as: String.self) }
+        guard let lo = ids.first, let hi = ids.last else { return false }
+        // The chunk's staged rows, for a table under an alias (`st.`) or none.
+        func range(_ column: String, _ alias: String = "") -> SQLQueryString {
+            "\(unsafeRaw: alias)import_id = \(bind: importId) AND \(unsafeRaw: alias + column) >= \(bind: lo) AND \(unsafeRaw: alias + column) <= \(bind: hi)"
+        }
+        let products = range("id"), skus = range("product_id")
+        let ofSKUs: SQLQueryString = "import_id = \(bind: importId) AND sku_id IN (SELECT id FROM catalog_import_skus WHERE \(skus))"
         try await sql.raw("""
             DELETE FROM sku_external_codes WHERE sku_id IN (
-                SELECT id FROM catalog_import_skus WHERE import_id = \(bind: importId) AND op = 'update' AND codes_changed = 1)
+                SELECT id FROM catalog_import_skus WHERE \(skus) AND op = 'update' AND codes_changed = 1)
             """).run()
+        // Versions count from the row as it is now: a request may have changed it since the file was checked.
         try await sql.raw("""
             UPDATE products SET name = st.name, name_en = st.name_en, brand_id = st.brand_id, category_id = st.category_id, unit = st.unit,
-                tax_class = st.tax_class, assortment = st.assortment, status = st.status, version = st.version, updated_at = st.updated_at
-            FROM catalog_import_products st WHERE st.import_id = \(bind: importId) AND st.op = 'update' AND products.id = st.id
+                tax_class = st.tax_class, assortment = st.assortment, status = st.status, version = products.version + 1,
+                updated_at = st.updated_at
+            FROM catalog_import_products st WHERE \(range("id", "st.")) AND st.op = 'update' AND products.id = st.id
             """).run()
         try await sql.raw("""
             INSERT INTO products (id, code, name, name_en, description, brand_id, category_id, option_names, attributes, images, unit,
                 tax_class, assortment, online_first_until, status, search_text, version, created_at, updated_at)
             SELECT id, code, name, name_en, description, brand_id, category_id, option_names, attributes, images, unit,
                 tax_class, assortment, online_first_until, status, search_text, version, created_at, updated_at
-            FROM catalog_import_products WHERE import_id = \(bind: importId) AND op = 'insert'
+            FROM catalog_import_products WHERE \(products) AND op = 'insert'
             """).run()
         try await sql.raw("""
             UPDATE skus SET barcode = st.barcode, list_price = st.list_price, currency = st.currency, weight_grams = st.weight_grams,
-                volume_cm3 = st.volume_cm3, status = st.status, version = st.version, updated_at = st.updated_at
-            FROM catalog_import_skus st WHERE st.import_id = \(bind: importId) AND st.op = 'update' AND skus.id = st.id
+                volume_cm3 = st.volume_cm3, status = st.status, version = skus.version + 1, updated_at = st.updated_at
+            FROM catalog_import_skus st WHERE \(range("product_id", "st.")) AND st.op = 'update' AND skus.id = st.id
             """).run()
         try await sql.raw("""
             INSERT INTO skus (id, product_id, code, barcode, options, list_price, currency, weight_grams, volume_cm3, status, version,
                 created_at, updated_at)
             SELECT id, product_id, code, barcode, options, list_price, currency, weight_grams, volume_cm3, status, version, created_at, updated_at
-            FROM catalog_import_skus WHERE import_id = \(bind: importId) AND op = 'insert' ORDER BY id
+            FROM catalog_import_skus WHERE \(skus) AND op = 'insert' ORDER BY id
             """).run()
-        try await sql.raw("""
-            INSERT INTO sku_external_codes (system, code, sku_id) SELECT system, code, sku_id FROM catalog_import_codes
-            WHERE import_id = \(bind: importId)
-            """).run()
+        try await sql.raw("INSERT INTO sku_external_codes (system, code, sku_id) SELECT system, code, sku_id FROM catalog_import_codes WHERE \(ofSKUs)").run()
         try await sql.raw("""
             INSERT INTO price_history (id, sku_id, price_list_id, old_price, new_price, currency, at, actor_id, source)
-            SELECT id, sku_id, price_list_id, old_price, new_price, currency, at, actor_id, source FROM catalog_import_history
-            WHERE import_id = \(bind: importId)
+            SELECT id, sku_id, price_list_id, old_price, new_price, currency, at, actor_id, source FROM catalog_import_history WHERE \(ofSKUs)
             """).run()
         // Search: new products' documents are written (PostgreSQL indexes the column itself; SQLite's
         // FTS entry follows); existing products' documents are rebuilt from their SKUs as they now are.
         if tx.engine == .sqlite {
             try await sql.raw("""
                 INSERT INTO catalog_search_pending (product_id, recompute)
-                SELECT id, 0 FROM catalog_import_products WHERE import_id = \(bind: importId) AND op = 'insert'
+                SELECT id, 0 FROM catalog_import_products WHERE \(products) AND op = 'insert'
                 ON CONFLICT (product_id) DO NOTHING
                 """).run()
         }
         try await sql.raw("""
             INSERT INTO catalog_search_pending (product_id, recompute)
-            SELECT id, 1 FROM catalog_import_products WHERE import_id = \(bind: importId) AND op <> 'insert'
+            SELECT id, 1 FROM catalog_import_products WHERE \(products) AND op <> 'insert'
             ON CONFLICT (product_id) DO UPDATE SET recompute = 1
             """).run()
+        for table in ["catalog_import_codes", "catalog_import_history"] {
+            try await sql.raw("DELETE FROM \(unsafeRaw: table) WHERE \(ofSKUs)").run()
+        }
+        try await sql.raw("DELETE FROM catalog_import_skus WHERE \(skus)").run()
+        try await sql.raw("DELETE FROM catalog_import_products WHERE \(products)").run()
+        return true
+    }
+
+    /// Ends an applied import: its audit row and `catalog.imported` event, once.
+    static func finish(_ importId: String, recorder: ChangeRecorder, _ tx: Transaction) async throws {
+        guard let r = try await tx.sql.raw("SELECT * FROM catalog_import_runs WHERE import_id = \(bind: importId)").first() else { return }
+        let principal = Principal(id: try r.decode(column: "actor_id", as: String.self),
+                                  kind: Principal.Kind(rawValue: try r.decode(column: "actor_kind", as: String.self)) ?? .system,
+                                  name: try r.decode(column: "actor_name", as: String.self), role: .hqAdmin, scope: .all)
+        let caller = Caller(principal, requestId: try r.decode(column: "request_id", as: String?.self))
+        let summary = try JSONDecoder().decode(Run.Summary.self, from: Data(try r.decode(column: "summary", as: String.self).utf8))
+        try await recorder.record(tx, caller: caller, action: "import", entityType: "catalog_import", entityId: importId,
+                                  before: Run.Summary?.none, after: summary, organisationId: nil, locationId: nil, event: "catalog.imported")
+        try await tx.sql.raw("DELETE FROM catalog_import_runs WHERE import_id = \(bind: importId)").run()
+    }
+
+    /// Applies an accepted import to its end, a chunk per transaction (SQLite).
+    func applyAccepted(_ importId: String) async throws {
+        while try await db.write({ try await Self.applyChunk(importId, products: Self.applyChunk, $0) }) {}
+        try await db.write { [recorder = catalog.recorder] in try await Self.finish(importId, recorder: recorder, $0) }
+    }
+
+    /// Finishes imports accepted before a crash (the catalog worker calls this); one this process
+    /// is applying is left to its request.
+    public func resumeAcceptedImports() async throws {
+        let ids = try await db.read { sql in
+            try await sql.raw("SELECT import_id FROM catalog_import_runs ORDER BY import_id").all().map { try $0.decode(column: "import_id", as: String.self) }
+        }
+        for id in ids where !active.contains(id) {
+            db.logger.info("finishing an import accepted before a restart", metadata: ["import": "\(id)"])
+            try await applyAccepted(id)
+        }
     }
 
     /// Deletes an import's staged rows, in short transactions too. Staging left by an import
@@ -517,12 +652,15 @@ public struct CatalogImporter: Sendable {
         }
     }
 
-    /// Deletes staging of imports that started over a day ago and never finished (a crash).
+    /// Deletes staging of imports that started over a day ago and died before they were accepted.
     public func discardAbandonedStaging() async throws {
         let cutoff = O2OID.make("imp", at: catalog.clock.instant().addingTimeInterval(-86_400))
         for (table, _) in Self.stagingTables {
             let ids = try await db.read { sql in
-                try await sql.raw("SELECT DISTINCT import_id FROM \(unsafeRaw: table) WHERE import_id < \(bind: cutoff) LIMIT 20").all()
+                try await sql.raw("""
+                    SELECT DISTINCT import_id FROM \(unsafeRaw: table) WHERE import_id < \(bind: cutoff)
+                        AND import_id NOT IN (SELECT import_id FROM catalog_import_runs) LIMIT 20
+                    """).all()
                     .map { try $0.decode(column: "import_id", as: String.self) }
             }
             for id in ids { try await discardStaged(id) }
@@ -852,4 +990,12 @@ public struct CatalogImporter: Sendable {
         let d = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
         return d.map { Date(epochMillis: $0.epochMillis) }
     }
+}
+
+/// Import ids being applied by this process.
+final class ActiveImports: Sendable {
+    private let ids = Mutex<Set<String>>([])
+    func insert(_ id: String) { _ = ids.withLock { $0.insert(id) } }
+    func remove(_ id: String) { _ = ids.withLock { $0.remove(id) } }
+    func contains(_ id: String) -> Bool { ids.withLock { $0.contains(id) } }
 }

@@ -80,11 +80,28 @@ public enum CatalogMigrations {
         Migration(module: "catalog", version: 2, name: "import staging and the search index's work queue",
                   staging.map { "CREATE TABLE " + $0 } + stagingIndexesAndQueue,
                   postgres: staging.map { "CREATE UNLOGGED TABLE " + $0 } + stagingIndexesAndQueue),
+        Migration(module: "catalog", version: 3, name: "imports applied a chunk of products at a time", [
+            // An accepted import (its commit point); see CatalogImporter.Run.
+            """
+            CREATE TABLE catalog_import_runs (
+                import_id TEXT PRIMARY KEY, actor_id TEXT NOT NULL, actor_kind TEXT NOT NULL, actor_name TEXT NOT NULL, request_id TEXT,
+                summary TEXT NOT NULL)
+            """,
+            // Chunks are ranges of product ids; a chunk's SKUs are found by product, its codes and history by SKU.
+            "DROP INDEX catalog_import_products_import",
+            "DROP INDEX catalog_import_skus_import",
+            "DROP INDEX catalog_import_codes_import",
+            "DROP INDEX catalog_import_history_import",
+            "CREATE INDEX catalog_import_products_import ON catalog_import_products (import_id, id)",
+            "CREATE INDEX catalog_import_skus_import ON catalog_import_skus (import_id, product_id)",
+            "CREATE INDEX catalog_import_codes_import ON catalog_import_codes (import_id, sku_id)",
+            "CREATE INDEX catalog_import_history_import ON catalog_import_history (import_id, sku_id)",
+        ]),
     ]
 
-    /// A large import is written here in short transactions, then moved into the catalog in one
-    /// short transaction by `INSERT … SELECT` / `UPDATE … FROM`, so it never holds the writer for
-    /// long. Rows are keyed by their import; nothing reads them but the import. (On PostgreSQL the
+    /// A large import is written here in short transactions, then moved into the catalog by
+    /// `INSERT … SELECT` / `UPDATE … FROM`, a range of products per transaction on SQLite, so it
+    /// never holds the writer for long. Rows are keyed by their import; nothing reads them but the import. (On PostgreSQL the
     /// tables are unlogged: after a crash they are empty, which is what an interrupted import needs.)
     static let staging = [
         """

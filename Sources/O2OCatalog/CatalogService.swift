@@ -237,6 +237,12 @@ public struct CatalogService: Sendable {
             if try await tx.sql.raw("SELECT id FROM products WHERE code = \(bind: new.code)").first() != nil {
                 throw Problem.duplicate([.init("code", "product code '\(new.code)' is already used")])
             }
+            if try await Self.importing(tx), try await tx.sql.raw("""
+                SELECT 1 AS x FROM catalog_import_products WHERE code = \(bind: new.code) AND op = 'insert'
+                    AND import_id IN (SELECT import_id FROM catalog_import_runs)
+                """).first() != nil {
+                throw Problem.duplicate([.init("code", "product code '\(new.code)' is being created by an import")])
+            }
             try await Self.checkTaken(skus.map { ($0.code, $0.barcode, $0.externalCodes) }, exceptSKUs: [], fieldPrefix: "skus", tx)
             try await CatalogRows.insert(product, tx)
             for sku in skus {
@@ -928,7 +934,36 @@ extension CatalogService {
                 }
             }
         }
+        if try await importing(tx) {
+            let runs: SQLQueryString = "import_id IN (SELECT import_id FROM catalog_import_runs)"
+            for (i, item) in items.enumerated() {
+                let f = fieldPrefix.map { "\($0)[\(i)]." } ?? ""
+                if exceptSKUs.isEmpty, try await tx.sql.raw("""
+                    SELECT 1 AS x FROM catalog_import_skus WHERE \(runs) AND code = \(bind: item.code) AND op = 'insert'
+                    """).first() != nil {
+                    errors.append(.init(f + "code", "SKU code '\(item.code)' is being created by an import"))
+                }
+                if let b = item.barcode, try await tx.sql.raw("""
+                    SELECT 1 AS x FROM catalog_import_skus WHERE \(runs) AND barcode = \(bind: b) AND id NOT IN \(CatalogRows.list(except))
+                    """).first() != nil {
+                    errors.append(.init(f + "barcode", "barcode \(b) is being given to another SKU by an import"))
+                }
+                for e in item.external where try await tx.sql.raw("""
+                    SELECT 1 AS x FROM catalog_import_codes WHERE \(runs) AND system = \(bind: e.system) AND code = \(bind: e.code)
+                        AND sku_id NOT IN \(CatalogRows.list(except))
+                    """).first() != nil {
+                    errors.append(.init(f + "externalCodes", "\(e.system) code \(e.code) is being mapped to another SKU by an import"))
+                }
+            }
+        }
         if !errors.isEmpty { throw Problem.duplicate(errors) }
+    }
+
+    /// Whether an accepted import is still being applied (on SQLite, a chunk at a time): until it
+    /// is done, the values its file takes are held for it.
+    static func importing(_ tx: Transaction) async throws -> Bool {
+        guard tx.engine == .sqlite else { return false }
+        return try await tx.sql.raw("SELECT 1 AS x FROM catalog_import_runs LIMIT 1").first() != nil
     }
 
     static func makeSKU(_ s: NewSKU, productId: String, at now: Date) -> SKU {

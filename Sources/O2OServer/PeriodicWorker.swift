@@ -75,10 +75,11 @@ extension PeriodicWorker {
         }
     }
 
-    /// Writes search entries an import left behind (an import interrupted after its commit) and
-    /// deletes the staging of imports that died midway.
+    /// Finishes imports a restart interrupted after they were accepted, writes the search entries
+    /// an import left behind, and deletes the staging of imports that died before acceptance.
     static func catalog(_ services: AppServices) -> PeriodicWorker {
         PeriodicWorker(description: "catalog worker", logger: services.logger, interval: .seconds(5)) {
+            try await services.importer.resumeAcceptedImports()
             try await services.catalog.indexPendingSearch()
             try await services.importer.discardAbandonedStaging()
         }

@@ -489,13 +489,16 @@ struct StagedImportTests {
             // act: small writes beside the import; a write is "inside" the import when staged rows
             // exist both just before and just after it, which is only while the import is staged
             var inside = 0
+            var insideApply = 0
             var writes = 0
             while true {
                 let stagedBefore = try await Self.stagedRows(db)
+                let applyingBefore = try await TestDatabase.count("catalog_import_runs", db)
                 _ = try await c.catalog.createBrand(code: "W\(writes)", name: "品牌 \(writes)", nameEn: nil, caller: .system)
                 writes += 1
                 let stagedAfter = try await Self.stagedRows(db)
                 if stagedBefore > 0 && stagedAfter > 0 { inside += 1 }
+                if applyingBefore > 0, try await TestDatabase.count("catalog_import_runs", db) > 0 { insideApply += 1 }
                 if writes > 10, try await TestDatabase.count("products", db) > 0, stagedAfter == 0 { break }
                 if writes > 5_000 { break }
             }
@@ -503,6 +506,10 @@ struct StagedImportTests {
             // check
             #expect(result.created == 5_000)
             #expect(inside > 0, "no write committed while the import was staged (\(writes) writes)")
+            if engine == .sqlite {
+                // SQLite's single writer: the apply goes a chunk of products per transaction, writes between them.
+                #expect(insideApply > 0, "no write committed while the import was applied (\(writes) writes)")
+            }
             #expect(try await TestDatabase.count("skus", db) == 5_000)
             #expect(try await TestDatabase.count("sku_external_codes", db) == 5_000)
             #expect(try await TestDatabase.count("price_history", db) == 5_000)
@@ -511,6 +518,54 @@ struct StagedImportTests {
             var f = CatalogService.ProductFilter()
             f.text = "ST-2499-L"
             #expect(try await c.catalog.products(f).items.map(\.code) == ["ST-2499"])
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func importSKUs_interruptedAfterItsCommitPoint_holdsItsValues_andIsFinishedOnceAfterARestart(_ engine: DatabaseEngine) async throws {
+        try await TestDatabase.with(engine) { (db: Database) async throws in
+            // setup: 1,200 products × 2 SKUs (three apply chunks on SQLite), the process dying at the commit point
+            let c = try await Catalog.make(db)
+            var file = SKUFile()
+            for p in 0..<1_200 {
+                for (i, size) in ["M", "L"].enumerated() {
+                    file.add("CR-\(p)", "CR-\(p)-\(size)", barcode: barcode(50_000 + 2 * p + i), options: "size=\(size)", external: "erp=c\(p)\(size)")
+                }
+            }
+            let result = try await c.importer.importCSV(.skus, text: file.text, dryRun: false, caller: .system, applyAccepted: false)
+            #expect(result.created == 2_400)
+            if engine == .sqlite {
+                // Accepted, not applied: the file's product codes and barcodes are held for it.
+                #expect(try await TestDatabase.count("catalog_import_runs", db) == 1)
+                #expect(try await TestDatabase.count("skus", db) == 0)
+                await #expect(throws: Problem.self) { try await c.createProduct("CR-7", barcodeBase: 90_000) }
+                var twin = c.newProduct("OTHER-1", barcodeBase: 90_000)
+                twin.skus[0].barcode = barcode(50_000)
+                twin.skus[1].externalCodes = [ExternalCode(system: "erp", code: "c0M")]
+                do {
+                    _ = try await c.catalog.createProduct(twin, caller: .system)
+                    Issue.record("a barcode held by the import was given away")
+                } catch let p as Problem {
+                    #expect(p.status == 409)
+                    #expect(Set((p.errors ?? []).map(\.field)) == ["skus[0].barcode", "skus[1].externalCodes"])
+                }
+            }
+            // act: the restarted process's catalog worker, twice
+            let restarted = CatalogImporter(catalog: c.catalog, prices: c.prices)
+            try await restarted.resumeAcceptedImports()
+            try await restarted.resumeAcceptedImports()
+            // check: all of it, once
+            #expect(try await TestDatabase.count("skus", db) == 2_400)
+            #expect(try await TestDatabase.count("products", db) == 1_200)
+            #expect(try await TestDatabase.count("sku_external_codes", db) == 2_400)
+            #expect(try await TestDatabase.count("price_history", db) == 2_400)
+            #expect(try await Self.stagedRows(db) == 0)
+            #expect(try await TestDatabase.count("catalog_import_runs", db) == 0)
+            let audits = try await db.read { try await $0.raw("SELECT COUNT(*) AS n FROM audit_events WHERE entity_type = 'catalog_import'").first()!
+                .decode(column: "n", as: Int.self) }
+            #expect(audits == 1)
+            // the values are free again once they are the catalog's own
+            #expect(try await c.createProduct("OTHER-2", barcodeBase: 90_000).skus.count == 4)
         }
     }
 
