@@ -87,7 +87,7 @@ let package = Package(
         // Fulfilment at the locations; its route planner (RoutePlanning/) uses Foundation only.
         .target(
             name: "O2OFulfillment",
-            dependencies: ["O2OCore", "O2ONetwork", "O2OOrders"],
+            dependencies: ["O2OCore", "O2ONetwork", "O2OInventory", "O2OOrders"],
             swiftSettings: swiftSettings
         ),
         .target(

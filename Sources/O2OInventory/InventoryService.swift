@@ -80,7 +80,9 @@ public struct InventoryService: Sendable {
     }
 
     /// Receipts, over-the-counter sales, adjustments, returns to stock and damage at one location.
-    public func post(_ new: NewMovements, caller: Caller) async throws -> [Movement] {
+    /// With `tx`, the movements are part of the caller's transaction (a warehouse receipt and its
+    /// ledger rows commit together).
+    public func post(_ new: NewMovements, caller: Caller, in tx: Transaction? = nil) async throws -> [Movement] {
         var v = Validator()
         if !MovementKind.postable.contains(new.kind) {
             v.add("kind", "must be one of \(MovementKind.postable.map(\.rawValue).sorted().joined(separator: ", ")); \(new.kind.rawValue) is written by its own operation")
@@ -115,13 +117,29 @@ public struct InventoryService: Sendable {
             }
             return c
         }
-        return try await db.write { tx in
+        let write: @Sendable (Transaction) async throws -> [Movement] = { [self] tx in
             let movements = try await apply(changes, tx, caller: caller, at: now)
             try await recorder.record(tx, caller: caller, action: new.kind.rawValue, entityType: "inventory_location", entityId: location.id,
                                       before: [Movement]?.none, after: movements, organisationId: location.organisationId,
                                       locationId: location.id, event: "inventory.movements_posted")
             return movements
         }
+        if let tx { return try await write(tx) }
+        return try await db.write(write)
+    }
+
+    /// On-hand units of these SKUs at one location, read through `sql` (the caller's transaction
+    /// when it holds what it finds); SKUs without a balance are left out.
+    public func onHand(location: String, skus: [String], _ sql: any SQLDatabase) async throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for chunk in skus.chunked(500).map(Array.init) {
+            for r in try await sql.raw("""
+                SELECT sku_id, on_hand FROM inventory_balances WHERE location_id = \(bind: location) AND sku_id IN \(SQLQueryString.list(chunk))
+                """).all() {
+                out[try r.decode(column: "sku_id", as: String.self)] = try r.decode(column: "on_hand", as: Int.self)
+            }
+        }
+        return out
     }
 
     // MARK: The ledger primitive
@@ -397,7 +415,7 @@ public struct InventoryService: Sendable {
     }
 
     /// SKU ids for references (ids or codes); a 422 names every unknown one.
-    func skuIds(_ refs: [String], field: (Int) -> String = { "lines[\($0)].sku" }) async throws -> [String: String] {
+    public func skuIds(_ refs: [String], field: (Int) -> String = { "lines[\($0)].sku" }) async throws -> [String: String] {
         let found = try await directory.skuIds(Array(Set(refs)))
         var v = Validator()
         for (i, r) in refs.enumerated() where found[r] == nil { v.add(field(i), "no SKU '\(r)'") }

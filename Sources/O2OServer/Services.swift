@@ -38,6 +38,7 @@ public struct AppServices: Sendable {
     public let orders: OrderService
     public let members: MembersService
     public let fulfillment: FulfillmentService
+    public let warehouse: WarehouseService
     public let promotions: PromotionsService
     /// Catalog prices and the promotion pipeline, for orders and the pricing API alike.
     let pricing: PromotionPricing
@@ -69,6 +70,7 @@ public struct AppServices: Sendable {
         self.members = members
         self.orders = orders
         fulfillment = FulfillmentService(db: db, clock: clock, orders: orders, network: network)
+        warehouse = WarehouseService(db: db, clock: clock, inventory: inventory, network: network, fulfillment: fulfillment)
         audit = AuditLog(db: db)
         webhooks = WebhookService(db: db, clock: clock, policy: config.webhooks)
         idempotency = IdempotencyStore(db: db, clock: clock, ttl: config.idempotencyTTL)
@@ -76,7 +78,7 @@ public struct AppServices: Sendable {
 
     /// Every module's migrations, in dependency order.
     public static let migrations: [Migration] = CoreMigrations.all + NetworkMigrations.all + CatalogMigrations.all + InventoryMigrations.all
-        + MembersMigrations.all + OrdersMigrations.all + FulfillmentMigrations.all + PromotionsMigrations.all
+        + MembersMigrations.all + OrdersMigrations.all + FulfillmentMigrations.all + WarehouseMigrations.all + PromotionsMigrations.all
 
     public func migrate() async throws -> [String] {
         try await Migrator(db: db, migrations: Self.migrations, logger: logger).migrate(clock: clock)

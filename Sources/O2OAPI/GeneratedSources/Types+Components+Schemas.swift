@@ -8858,6 +8858,550 @@ extension Components {
                 case updatedAt
             }
         }
+        /// - Remark: Generated from `#/components/schemas/Bin`.
+        public struct Bin: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Bin/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Bin/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Bin/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Bin/zone`.
+            public var zone: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Bin/path`.
+            public var path: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Bin/capacity`.
+            public var capacity: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/Bin/createdAt`.
+            public var createdAt: Foundation.Date
+            /// Creates a new `Bin`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - locationId:
+            ///   - code:
+            ///   - zone:
+            ///   - path:
+            ///   - capacity:
+            ///   - createdAt:
+            public init(
+                id: Swift.String,
+                locationId: Swift.String,
+                code: Swift.String,
+                zone: Swift.String,
+                path: Swift.Int,
+                capacity: Swift.Int? = nil,
+                createdAt: Foundation.Date
+            ) {
+                self.id = id
+                self.locationId = locationId
+                self.code = code
+                self.zone = zone
+                self.path = path
+                self.capacity = capacity
+                self.createdAt = createdAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case locationId
+                case code
+                case zone
+                case path
+                case capacity
+                case createdAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BinStock`.
+        public struct BinStock: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BinStock/binId`.
+            public var binId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BinStock/binCode`.
+            public var binCode: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BinStock/zone`.
+            public var zone: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BinStock/path`.
+            public var path: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/BinStock/skuId`.
+            public var skuId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BinStock/quantity`.
+            public var quantity: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/BinStock/allocated`.
+            public var allocated: Swift.Int
+            /// Creates a new `BinStock`.
+            ///
+            /// - Parameters:
+            ///   - binId:
+            ///   - binCode:
+            ///   - zone:
+            ///   - path:
+            ///   - skuId:
+            ///   - quantity:
+            ///   - allocated:
+            public init(
+                binId: Swift.String,
+                binCode: Swift.String,
+                zone: Swift.String,
+                path: Swift.Int,
+                skuId: Swift.String,
+                quantity: Swift.Int,
+                allocated: Swift.Int
+            ) {
+                self.binId = binId
+                self.binCode = binCode
+                self.zone = zone
+                self.path = path
+                self.skuId = skuId
+                self.quantity = quantity
+                self.allocated = allocated
+            }
+            public enum CodingKeys: String, CodingKey {
+                case binId
+                case binCode
+                case zone
+                case path
+                case skuId
+                case quantity
+                case allocated
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BinBalance`.
+        public struct BinBalance: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BinBalance/skuId`.
+            public var skuId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BinBalance/onHand`.
+            public var onHand: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/BinBalance/inBins`.
+            public var inBins: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/BinBalance/picked`.
+            public var picked: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/BinBalance/dock`.
+            public var dock: Swift.Int
+            /// Creates a new `BinBalance`.
+            ///
+            /// - Parameters:
+            ///   - skuId:
+            ///   - onHand:
+            ///   - inBins:
+            ///   - picked:
+            ///   - dock:
+            public init(
+                skuId: Swift.String,
+                onHand: Swift.Int,
+                inBins: Swift.Int,
+                picked: Swift.Int,
+                dock: Swift.Int
+            ) {
+                self.skuId = skuId
+                self.onHand = onHand
+                self.inBins = inBins
+                self.picked = picked
+                self.dock = dock
+            }
+            public enum CodingKeys: String, CodingKey {
+                case skuId
+                case onHand
+                case inBins
+                case picked
+                case dock
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WarehouseReceipt`.
+        public struct WarehouseReceipt: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/source`.
+            @frozen public enum SourcePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case transfer = "transfer"
+                case supplier = "supplier"
+            }
+            /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/source`.
+            public var source: Components.Schemas.WarehouseReceipt.SourcePayload
+            /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/reference`.
+            public var reference: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/status`.
+            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case receiving = "receiving"
+                case putAway = "put_away"
+            }
+            /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/status`.
+            public var status: Components.Schemas.WarehouseReceipt.StatusPayload
+            /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/LinesPayload`.
+            public struct LinesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/LinesPayload/line`.
+                public var line: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/LinesPayload/skuId`.
+                public var skuId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/LinesPayload/quantity`.
+                public var quantity: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/LinesPayload/putAway`.
+                public var putAway: Swift.Int
+                /// Units no bin has room for.
+                ///
+                /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/LinesPayload/unplaced`.
+                public var unplaced: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/LinesPayload/SuggestionsPayload`.
+                public struct SuggestionsPayloadPayload: Codable, Hashable, Sendable {
+                    /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/LinesPayload/SuggestionsPayload/binId`.
+                    public var binId: Swift.String
+                    /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/LinesPayload/SuggestionsPayload/binCode`.
+                    public var binCode: Swift.String
+                    /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/LinesPayload/SuggestionsPayload/quantity`.
+                    public var quantity: Swift.Int
+                    /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/LinesPayload/SuggestionsPayload/reason`.
+                    @frozen public enum ReasonPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                        case sameSku = "same_sku"
+                        case freeCapacity = "free_capacity"
+                    }
+                    /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/LinesPayload/SuggestionsPayload/reason`.
+                    public var reason: Components.Schemas.WarehouseReceipt.LinesPayloadPayload.SuggestionsPayloadPayload.ReasonPayload
+                    /// Creates a new `SuggestionsPayloadPayload`.
+                    ///
+                    /// - Parameters:
+                    ///   - binId:
+                    ///   - binCode:
+                    ///   - quantity:
+                    ///   - reason:
+                    public init(
+                        binId: Swift.String,
+                        binCode: Swift.String,
+                        quantity: Swift.Int,
+                        reason: Components.Schemas.WarehouseReceipt.LinesPayloadPayload.SuggestionsPayloadPayload.ReasonPayload
+                    ) {
+                        self.binId = binId
+                        self.binCode = binCode
+                        self.quantity = quantity
+                        self.reason = reason
+                    }
+                    public enum CodingKeys: String, CodingKey {
+                        case binId
+                        case binCode
+                        case quantity
+                        case reason
+                    }
+                }
+                /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/LinesPayload/suggestions`.
+                public typealias SuggestionsPayload = [Components.Schemas.WarehouseReceipt.LinesPayloadPayload.SuggestionsPayloadPayload]
+                /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/LinesPayload/suggestions`.
+                public var suggestions: Components.Schemas.WarehouseReceipt.LinesPayloadPayload.SuggestionsPayload
+                /// Creates a new `LinesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - line:
+                ///   - skuId:
+                ///   - quantity:
+                ///   - putAway:
+                ///   - unplaced: Units no bin has room for.
+                ///   - suggestions:
+                public init(
+                    line: Swift.Int,
+                    skuId: Swift.String,
+                    quantity: Swift.Int,
+                    putAway: Swift.Int,
+                    unplaced: Swift.Int,
+                    suggestions: Components.Schemas.WarehouseReceipt.LinesPayloadPayload.SuggestionsPayload
+                ) {
+                    self.line = line
+                    self.skuId = skuId
+                    self.quantity = quantity
+                    self.putAway = putAway
+                    self.unplaced = unplaced
+                    self.suggestions = suggestions
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case line
+                    case skuId
+                    case quantity
+                    case putAway
+                    case unplaced
+                    case suggestions
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/lines`.
+            public typealias LinesPayload = [Components.Schemas.WarehouseReceipt.LinesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/lines`.
+            public var lines: Components.Schemas.WarehouseReceipt.LinesPayload
+            /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/WarehouseReceipt/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `WarehouseReceipt`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - locationId:
+            ///   - source:
+            ///   - reference:
+            ///   - status:
+            ///   - lines:
+            ///   - createdAt:
+            ///   - updatedAt:
+            public init(
+                id: Swift.String,
+                locationId: Swift.String,
+                source: Components.Schemas.WarehouseReceipt.SourcePayload,
+                reference: Swift.String,
+                status: Components.Schemas.WarehouseReceipt.StatusPayload,
+                lines: Components.Schemas.WarehouseReceipt.LinesPayload,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.locationId = locationId
+                self.source = source
+                self.reference = reference
+                self.status = status
+                self.lines = lines
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case locationId
+                case source
+                case reference
+                case status
+                case lines
+                case createdAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PickWave`.
+        public struct PickWave: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PickWave/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PickWave/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PickWave/status`.
+            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case open = "open"
+                case picked = "picked"
+                case cancelled = "cancelled"
+            }
+            /// - Remark: Generated from `#/components/schemas/PickWave/status`.
+            public var status: Components.Schemas.PickWave.StatusPayload
+            /// - Remark: Generated from `#/components/schemas/PickWave/fulfillmentOrderIds`.
+            public var fulfillmentOrderIds: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/PickWave/TasksPayload`.
+            public struct TasksPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/PickWave/TasksPayload/seq`.
+                public var seq: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/PickWave/TasksPayload/binId`.
+                public var binId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PickWave/TasksPayload/binCode`.
+                public var binCode: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PickWave/TasksPayload/zone`.
+                public var zone: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PickWave/TasksPayload/path`.
+                public var path: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/PickWave/TasksPayload/skuId`.
+                public var skuId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PickWave/TasksPayload/fulfillmentOrderId`.
+                public var fulfillmentOrderId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PickWave/TasksPayload/quantity`.
+                public var quantity: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/PickWave/TasksPayload/picked`.
+                public var picked: Swift.Int
+                /// Creates a new `TasksPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - seq:
+                ///   - binId:
+                ///   - binCode:
+                ///   - zone:
+                ///   - path:
+                ///   - skuId:
+                ///   - fulfillmentOrderId:
+                ///   - quantity:
+                ///   - picked:
+                public init(
+                    seq: Swift.Int,
+                    binId: Swift.String,
+                    binCode: Swift.String,
+                    zone: Swift.String,
+                    path: Swift.Int,
+                    skuId: Swift.String,
+                    fulfillmentOrderId: Swift.String,
+                    quantity: Swift.Int,
+                    picked: Swift.Int
+                ) {
+                    self.seq = seq
+                    self.binId = binId
+                    self.binCode = binCode
+                    self.zone = zone
+                    self.path = path
+                    self.skuId = skuId
+                    self.fulfillmentOrderId = fulfillmentOrderId
+                    self.quantity = quantity
+                    self.picked = picked
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case seq
+                    case binId
+                    case binCode
+                    case zone
+                    case path
+                    case skuId
+                    case fulfillmentOrderId
+                    case quantity
+                    case picked
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/PickWave/tasks`.
+            public typealias TasksPayload = [Components.Schemas.PickWave.TasksPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/PickWave/tasks`.
+            public var tasks: Components.Schemas.PickWave.TasksPayload
+            /// - Remark: Generated from `#/components/schemas/PickWave/ShortagesPayload`.
+            public struct ShortagesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/PickWave/ShortagesPayload/fulfillmentOrderId`.
+                public var fulfillmentOrderId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PickWave/ShortagesPayload/skuId`.
+                public var skuId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PickWave/ShortagesPayload/requested`.
+                public var requested: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/PickWave/ShortagesPayload/inBins`.
+                public var inBins: Swift.Int
+                /// Creates a new `ShortagesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - fulfillmentOrderId:
+                ///   - skuId:
+                ///   - requested:
+                ///   - inBins:
+                public init(
+                    fulfillmentOrderId: Swift.String,
+                    skuId: Swift.String,
+                    requested: Swift.Int,
+                    inBins: Swift.Int
+                ) {
+                    self.fulfillmentOrderId = fulfillmentOrderId
+                    self.skuId = skuId
+                    self.requested = requested
+                    self.inBins = inBins
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case fulfillmentOrderId
+                    case skuId
+                    case requested
+                    case inBins
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/PickWave/shortages`.
+            public typealias ShortagesPayload = [Components.Schemas.PickWave.ShortagesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/PickWave/shortages`.
+            public var shortages: Components.Schemas.PickWave.ShortagesPayload
+            /// - Remark: Generated from `#/components/schemas/PickWave/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/PickWave/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `PickWave`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - locationId:
+            ///   - status:
+            ///   - fulfillmentOrderIds:
+            ///   - tasks:
+            ///   - shortages:
+            ///   - createdAt:
+            ///   - updatedAt:
+            public init(
+                id: Swift.String,
+                locationId: Swift.String,
+                status: Components.Schemas.PickWave.StatusPayload,
+                fulfillmentOrderIds: [Swift.String],
+                tasks: Components.Schemas.PickWave.TasksPayload,
+                shortages: Components.Schemas.PickWave.ShortagesPayload,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.locationId = locationId
+                self.status = status
+                self.fulfillmentOrderIds = fulfillmentOrderIds
+                self.tasks = tasks
+                self.shortages = shortages
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case locationId
+                case status
+                case fulfillmentOrderIds
+                case tasks
+                case shortages
+                case createdAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BinCount`.
+        public struct BinCount: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BinCount/binId`.
+            public var binId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BinCount/binCode`.
+            public var binCode: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BinCount/at`.
+            public var at: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/BinCount/LinesPayload`.
+            public struct LinesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/BinCount/LinesPayload/skuId`.
+                public var skuId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/BinCount/LinesPayload/expected`.
+                public var expected: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/BinCount/LinesPayload/counted`.
+                public var counted: Swift.Int
+                /// Creates a new `LinesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - skuId:
+                ///   - expected:
+                ///   - counted:
+                public init(
+                    skuId: Swift.String,
+                    expected: Swift.Int,
+                    counted: Swift.Int
+                ) {
+                    self.skuId = skuId
+                    self.expected = expected
+                    self.counted = counted
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case skuId
+                    case expected
+                    case counted
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/BinCount/lines`.
+            public typealias LinesPayload = [Components.Schemas.BinCount.LinesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/BinCount/lines`.
+            public var lines: Components.Schemas.BinCount.LinesPayload
+            /// Creates a new `BinCount`.
+            ///
+            /// - Parameters:
+            ///   - binId:
+            ///   - binCode:
+            ///   - at:
+            ///   - lines:
+            public init(
+                binId: Swift.String,
+                binCode: Swift.String,
+                at: Foundation.Date,
+                lines: Components.Schemas.BinCount.LinesPayload
+            ) {
+                self.binId = binId
+                self.binCode = binCode
+                self.at = at
+                self.lines = lines
+            }
+            public enum CodingKeys: String, CodingKey {
+                case binId
+                case binCode
+                case at
+                case lines
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/FulfillmentOrderPage`.
         public struct FulfillmentOrderPage: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/FulfillmentOrderPage/items`.

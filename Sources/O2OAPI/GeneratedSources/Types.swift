@@ -846,6 +846,66 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /pickups/verify`.
     /// - Remark: Generated from `#/paths//pickups/verify/post(verifyPickup)`.
     func verifyPickup(_ input: Operations.VerifyPickup.Input) async throws -> Operations.VerifyPickup.Output
+    /// A warehouse's bins (库位) in walk order, optionally one zone.
+    ///
+    /// - Remark: HTTP `GET /warehouses/{locationId}/bins`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/bins/get(listBins)`.
+    func listBins(_ input: Operations.ListBins.Input) async throws -> Operations.ListBins.Output
+    /// Adds bins to a warehouse: code, zone, place on the picking walk (path), optional capacity in units. A code the warehouse has, or a store, is 422.
+    ///
+    /// - Remark: HTTP `POST /warehouses/{locationId}/bins`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/bins/post(createBins)`.
+    func createBins(_ input: Operations.CreateBins.Input) async throws -> Operations.CreateBins.Output
+    /// Where a warehouse's units are: per bin and SKU (allocated = on open pick lists), in walk order.
+    ///
+    /// - Remark: HTTP `GET /warehouses/{locationId}/bin-stock`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/bin-stock/get(listBinStock)`.
+    func listBinStock(_ input: Operations.ListBinStock.Input) async throws -> Operations.ListBinStock.Output
+    /// Per SKU: on hand in the ledger = in bins + picked for work not yet shipped + on the dock (received, not put away).
+    ///
+    /// - Remark: HTTP `GET /warehouses/{locationId}/bin-balances`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/bin-balances/get(listBinBalances)`.
+    func listBinBalances(_ input: Operations.ListBinBalances.Input) async throws -> Operations.ListBinBalances.Output
+    /// 入库: counts goods in — a shipped transfer received (lines by SKU: what arrived; none: all) or a supplier delivery posted as a receipt — and suggests bins (same SKU first, then empty, then any with room).
+    ///
+    /// - Remark: HTTP `POST /warehouses/{locationId}/receipts`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/receipts/post(createWarehouseReceipt)`.
+    func createWarehouseReceipt(_ input: Operations.CreateWarehouseReceipt.Input) async throws -> Operations.CreateWarehouseReceipt.Output
+    /// A receipt, its lines, what is put away and the suggestions.
+    ///
+    /// - Remark: HTTP `GET /warehouse-receipts/{receiptId}`.
+    /// - Remark: Generated from `#/paths//warehouse-receipts/{receiptId}/get(getWarehouseReceipt)`.
+    func getWarehouseReceipt(_ input: Operations.GetWarehouseReceipt.Input) async throws -> Operations.GetWarehouseReceipt.Output
+    /// 上架: units of receipt lines into bins of the same warehouse, never beyond what was counted in or what a bin holds (422, nothing written).
+    ///
+    /// - Remark: HTTP `POST /warehouse-receipts/{receiptId}/putaway`.
+    /// - Remark: Generated from `#/paths//warehouse-receipts/{receiptId}/putaway/post(putAwayWarehouseReceipt)`.
+    func putAwayWarehouseReceipt(_ input: Operations.PutAwayWarehouseReceipt.Input) async throws -> Operations.PutAwayWarehouseReceipt.Output
+    /// A warehouse's pick waves, newest first.
+    ///
+    /// - Remark: HTTP `GET /warehouses/{locationId}/waves`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/waves/get(listPickWaves)`.
+    func listPickWaves(_ input: Operations.ListPickWaves.Input) async throws -> Operations.ListPickWaves.Output
+    /// 波次: accepted fulfilment orders (those named, or the oldest up to limit) allocated whole from free bin stock; the pick list runs in walk order; short orders are left out and named; the orders move to picking.
+    ///
+    /// - Remark: HTTP `POST /warehouses/{locationId}/waves`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/waves/post(createPickWave)`.
+    func createPickWave(_ input: Operations.CreatePickWave.Input) async throws -> Operations.CreatePickWave.Output
+    /// A wave with its pick list in walk order and the orders left out.
+    ///
+    /// - Remark: HTTP `GET /pick-waves/{waveId}`.
+    /// - Remark: Generated from `#/paths//pick-waves/{waveId}/get(getPickWave)`.
+    func getPickWave(_ input: Operations.GetPickWave.Input) async throws -> Operations.GetPickWave.Output
+    /// 下架: units taken from tasks' bins; more than a task holds for its order is 422, nothing written.
+    ///
+    /// - Remark: HTTP `POST /pick-waves/{waveId}/picks`.
+    /// - Remark: Generated from `#/paths//pick-waves/{waveId}/picks/post(confirmPicks)`.
+    func confirmPicks(_ input: Operations.ConfirmPicks.Input) async throws -> Operations.ConfirmPicks.Output
+    /// 库位盘点: what a bin holds, found; differences are posted to the ledger as adjustments. complete: SKUs not named count 0. Counting below what a pick list holds is 409.
+    ///
+    /// - Remark: HTTP `POST /warehouses/{locationId}/bin-counts`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/bin-counts/post(countBin)`.
+    func countBin(_ input: Operations.CountBin.Input) async throws -> Operations.CountBin.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -2781,6 +2841,180 @@ extension APIProtocol {
         body: Operations.VerifyPickup.Input.Body
     ) async throws -> Operations.VerifyPickup.Output {
         try await verifyPickup(Operations.VerifyPickup.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A warehouse's bins (库位) in walk order, optionally one zone.
+    ///
+    /// - Remark: HTTP `GET /warehouses/{locationId}/bins`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/bins/get(listBins)`.
+    public func listBins(
+        path: Operations.ListBins.Input.Path,
+        query: Operations.ListBins.Input.Query = .init(),
+        headers: Operations.ListBins.Input.Headers = .init()
+    ) async throws -> Operations.ListBins.Output {
+        try await listBins(Operations.ListBins.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Adds bins to a warehouse: code, zone, place on the picking walk (path), optional capacity in units. A code the warehouse has, or a store, is 422.
+    ///
+    /// - Remark: HTTP `POST /warehouses/{locationId}/bins`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/bins/post(createBins)`.
+    public func createBins(
+        path: Operations.CreateBins.Input.Path,
+        headers: Operations.CreateBins.Input.Headers = .init(),
+        body: Operations.CreateBins.Input.Body
+    ) async throws -> Operations.CreateBins.Output {
+        try await createBins(Operations.CreateBins.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Where a warehouse's units are: per bin and SKU (allocated = on open pick lists), in walk order.
+    ///
+    /// - Remark: HTTP `GET /warehouses/{locationId}/bin-stock`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/bin-stock/get(listBinStock)`.
+    public func listBinStock(
+        path: Operations.ListBinStock.Input.Path,
+        query: Operations.ListBinStock.Input.Query = .init(),
+        headers: Operations.ListBinStock.Input.Headers = .init()
+    ) async throws -> Operations.ListBinStock.Output {
+        try await listBinStock(Operations.ListBinStock.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Per SKU: on hand in the ledger = in bins + picked for work not yet shipped + on the dock (received, not put away).
+    ///
+    /// - Remark: HTTP `GET /warehouses/{locationId}/bin-balances`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/bin-balances/get(listBinBalances)`.
+    public func listBinBalances(
+        path: Operations.ListBinBalances.Input.Path,
+        headers: Operations.ListBinBalances.Input.Headers = .init()
+    ) async throws -> Operations.ListBinBalances.Output {
+        try await listBinBalances(Operations.ListBinBalances.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// 入库: counts goods in — a shipped transfer received (lines by SKU: what arrived; none: all) or a supplier delivery posted as a receipt — and suggests bins (same SKU first, then empty, then any with room).
+    ///
+    /// - Remark: HTTP `POST /warehouses/{locationId}/receipts`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/receipts/post(createWarehouseReceipt)`.
+    public func createWarehouseReceipt(
+        path: Operations.CreateWarehouseReceipt.Input.Path,
+        headers: Operations.CreateWarehouseReceipt.Input.Headers = .init(),
+        body: Operations.CreateWarehouseReceipt.Input.Body
+    ) async throws -> Operations.CreateWarehouseReceipt.Output {
+        try await createWarehouseReceipt(Operations.CreateWarehouseReceipt.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A receipt, its lines, what is put away and the suggestions.
+    ///
+    /// - Remark: HTTP `GET /warehouse-receipts/{receiptId}`.
+    /// - Remark: Generated from `#/paths//warehouse-receipts/{receiptId}/get(getWarehouseReceipt)`.
+    public func getWarehouseReceipt(
+        path: Operations.GetWarehouseReceipt.Input.Path,
+        headers: Operations.GetWarehouseReceipt.Input.Headers = .init()
+    ) async throws -> Operations.GetWarehouseReceipt.Output {
+        try await getWarehouseReceipt(Operations.GetWarehouseReceipt.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// 上架: units of receipt lines into bins of the same warehouse, never beyond what was counted in or what a bin holds (422, nothing written).
+    ///
+    /// - Remark: HTTP `POST /warehouse-receipts/{receiptId}/putaway`.
+    /// - Remark: Generated from `#/paths//warehouse-receipts/{receiptId}/putaway/post(putAwayWarehouseReceipt)`.
+    public func putAwayWarehouseReceipt(
+        path: Operations.PutAwayWarehouseReceipt.Input.Path,
+        headers: Operations.PutAwayWarehouseReceipt.Input.Headers = .init(),
+        body: Operations.PutAwayWarehouseReceipt.Input.Body
+    ) async throws -> Operations.PutAwayWarehouseReceipt.Output {
+        try await putAwayWarehouseReceipt(Operations.PutAwayWarehouseReceipt.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A warehouse's pick waves, newest first.
+    ///
+    /// - Remark: HTTP `GET /warehouses/{locationId}/waves`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/waves/get(listPickWaves)`.
+    public func listPickWaves(
+        path: Operations.ListPickWaves.Input.Path,
+        query: Operations.ListPickWaves.Input.Query = .init(),
+        headers: Operations.ListPickWaves.Input.Headers = .init()
+    ) async throws -> Operations.ListPickWaves.Output {
+        try await listPickWaves(Operations.ListPickWaves.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// 波次: accepted fulfilment orders (those named, or the oldest up to limit) allocated whole from free bin stock; the pick list runs in walk order; short orders are left out and named; the orders move to picking.
+    ///
+    /// - Remark: HTTP `POST /warehouses/{locationId}/waves`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/waves/post(createPickWave)`.
+    public func createPickWave(
+        path: Operations.CreatePickWave.Input.Path,
+        headers: Operations.CreatePickWave.Input.Headers = .init(),
+        body: Operations.CreatePickWave.Input.Body
+    ) async throws -> Operations.CreatePickWave.Output {
+        try await createPickWave(Operations.CreatePickWave.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A wave with its pick list in walk order and the orders left out.
+    ///
+    /// - Remark: HTTP `GET /pick-waves/{waveId}`.
+    /// - Remark: Generated from `#/paths//pick-waves/{waveId}/get(getPickWave)`.
+    public func getPickWave(
+        path: Operations.GetPickWave.Input.Path,
+        headers: Operations.GetPickWave.Input.Headers = .init()
+    ) async throws -> Operations.GetPickWave.Output {
+        try await getPickWave(Operations.GetPickWave.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// 下架: units taken from tasks' bins; more than a task holds for its order is 422, nothing written.
+    ///
+    /// - Remark: HTTP `POST /pick-waves/{waveId}/picks`.
+    /// - Remark: Generated from `#/paths//pick-waves/{waveId}/picks/post(confirmPicks)`.
+    public func confirmPicks(
+        path: Operations.ConfirmPicks.Input.Path,
+        headers: Operations.ConfirmPicks.Input.Headers = .init(),
+        body: Operations.ConfirmPicks.Input.Body
+    ) async throws -> Operations.ConfirmPicks.Output {
+        try await confirmPicks(Operations.ConfirmPicks.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// 库位盘点: what a bin holds, found; differences are posted to the ledger as adjustments. complete: SKUs not named count 0. Counting below what a pick list holds is 409.
+    ///
+    /// - Remark: HTTP `POST /warehouses/{locationId}/bin-counts`.
+    /// - Remark: Generated from `#/paths//warehouses/{locationId}/bin-counts/post(countBin)`.
+    public func countBin(
+        path: Operations.CountBin.Input.Path,
+        headers: Operations.CountBin.Input.Headers = .init(),
+        body: Operations.CountBin.Input.Body
+    ) async throws -> Operations.CountBin.Output {
+        try await countBin(Operations.CountBin.Input(
+            path: path,
             headers: headers,
             body: body
         ))
