@@ -497,8 +497,9 @@ public struct WarehouseService: Sendable {
             guard w.status == .open else { throw Problem.conflict("Wave \(id) is \(w.status.rawValue).", kind: "invalid-transition") }
             let before = w
             var errors: [Problem.FieldError] = []
+            let bySeq = Dictionary(w.tasks.enumerated().map { ($1.seq, $0) }, uniquingKeysWith: { a, _ in a })
             for (i, p) in picks.enumerated() {
-                guard let ti = w.tasks.firstIndex(where: { $0.seq == p.seq }) else { errors.append(.init("picks[\(i)].seq", "no task \(p.seq)")); continue }
+                guard let ti = bySeq[p.seq] else { errors.append(.init("picks[\(i)].seq", "no task \(p.seq)")); continue }
                 let t = w.tasks[ti]
                 if p.quantity > t.quantity - t.picked {
                     errors.append(.init("picks[\(i)].quantity", "task \(t.seq) holds \(t.quantity - t.picked) more unit(s) of \(t.skuId) from \(t.binCode) for \(t.fulfillmentOrderId)"))

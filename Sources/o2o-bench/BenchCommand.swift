@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "o2o-bench",
         abstract: "Benchmarks of the O2O server on a fresh database (scripts/bench-catalog.sh runs them on SQLite and PostgreSQL).",
-        subcommands: [CatalogBench.self, InventoryBench.self, OrdersBench.self, MembersBench.self, PromotionsBench.self, VRPBench.self])
+        subcommands: [CatalogBench.self, InventoryBench.self, OrdersBench.self, MembersBench.self, PromotionsBench.self, VRPBench.self, WarehouseBench.self])
 }
 
 enum Engine: String, ExpressibleByArgument, CaseIterable, Sendable {
