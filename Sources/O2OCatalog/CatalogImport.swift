@@ -468,9 +468,10 @@ public struct CatalogImporter: Sendable {
         let summary: Summary
     }
 
-    /// Products per apply transaction on SQLite (about 2 SKUs each in a typical file): a write
-    /// waiting behind one waits tens of milliseconds.
-    static let applyChunk = 500
+    /// Products per apply transaction on SQLite (about 200 SKUs in a typical file). What a chunk
+    /// costs is mostly the index pages its rows land on at random and the commit that writes them,
+    /// so a write waiting behind one waits tens of milliseconds.
+    static let applyChunk = 100
 
     /// The commit point. Re-checks, as one set, what the file's checks found free and what another
     /// request may have taken since; then frees the barcodes and external codes the file moves

@@ -433,6 +433,13 @@ public struct CatalogService: Sendable {
         return sku
     }
 
+    /// SKUs by id; unknown ids are left out.
+    public func skus(ids: [String]) async throws -> [SKU] {
+        var out: [SKU] = []
+        for chunk in ids.chunked(300) { out += try await db.read { try await CatalogRows.skus(ids: Array(chunk), $0) } }
+        return out
+    }
+
     /// The SKU id of each reference that is a SKU id, code or barcode; unknown references are left out.
     public func skuIds(_ refs: [String]) async throws -> [String: String] {
         guard !refs.isEmpty else { return [:] }

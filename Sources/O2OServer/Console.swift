@@ -26,7 +26,7 @@ struct Texts {
     let lang: Language
     func callAsFunction(_ key: String) -> String {
         let entry = Self.table[key] ?? Self.catalogTable[key] ?? Self.inventoryTable[key] ?? Self.ordersTable[key] ?? Self.deliveryTable[key]
-            ?? Self.fulfillmentTable[key] ?? Self.membersTable[key] ?? (key, key)
+            ?? Self.fulfillmentTable[key] ?? Self.warehouseTable[key] ?? Self.membersTable[key] ?? (key, key)
         return lang == .zh ? entry.1 : entry.0
     }
 
@@ -126,6 +126,7 @@ struct Console {
         registerOrders(on: group)
         registerDelivery(on: group)
         registerFulfillment(on: group)
+        registerWarehouse(on: group)
         registerMembers(on: group)
     }
 
@@ -214,6 +215,7 @@ struct Console {
             nav += "<h2>\(esc(t("orders")))</h2>" + link("orders", "/console/orders") + link("deliveryRoutes", "/console/delivery-routes")
                 + link("fulfillment", "/console/fulfillment")
             if principal.can(.fulfillmentWork) { nav += link("pickups", "/console/pickups") }
+            if principal.can(.inventoryRead) { nav += link("warehouse", "/console/warehouse") }
         }
         if principal.can(.membersRead) {
             nav += "<h2>\(esc(t("members")))</h2>" + link("members", "/console/members") + link("memberTiers", "/console/member-tiers")

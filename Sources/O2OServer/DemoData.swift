@@ -683,7 +683,15 @@ extension DemoData {
         }
         for (i, w) in warehouses.enumerated() {
             let deep = i == 0 ? 40...400 : 10...150
-            try await receive(w, skus.filter { i > 0 || $0.assortment != .storeExclusive }.map { .init(sku: $0.id, quantity: int(deep)) })
+            let lines = skus.filter { i > 0 || $0.assortment != .storeExclusive }.map { InventoryService.MovementLine(sku: $0.id, quantity: int(deep)) }
+            if i == 0 && scale == .city {
+                // The main warehouse keeps its stock in bins (WMS).
+                try await receiveIntoBins(w, lines)
+                summary.stockRows += lines.count
+                summary.stockUnits += lines.reduce(0) { $0 + $1.quantity }
+            } else {
+                try await receive(w, lines)
+            }
         }
         // Per mille of the catalog a store carries: a city store most of it, a nation's stores a slice.
         let share = scale == .city ? 700 : scale == .province ? 60 : 8

@@ -524,7 +524,7 @@ struct StagedImportTests {
     @Test(arguments: TestDatabase.engines)
     func importSKUs_interruptedAfterItsCommitPoint_holdsItsValues_andIsFinishedOnceAfterARestart(_ engine: DatabaseEngine) async throws {
         try await TestDatabase.with(engine) { (db: Database) async throws in
-            // setup: 1,200 products × 2 SKUs (three apply chunks on SQLite), the process dying at the commit point
+            // setup: 1,200 products × 2 SKUs (twelve apply chunks on SQLite), the process dying at the commit point
             let c = try await Catalog.make(db)
             var file = SKUFile()
             for p in 0..<1_200 {
