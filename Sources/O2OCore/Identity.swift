@@ -76,6 +76,9 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case membersConfigure = "members.configure"
     /// A member's requests about their personal data: export it, erase it.
     case membersPrivacy = "members.privacy"
+    /// Merge a duplicate member into another, and reverse a merge: moves points, money and orders
+    /// between two records, so customer service and operations only.
+    case membersMerge = "members.merge"
     /// Promotions, their reports, coupon templates.
     case promotionsRead = "promotions.read"
     /// Create, activate, pause and end promotions.
@@ -95,7 +98,7 @@ extension Role {
         case .ops:
             p.formUnion([.locationsCreate, .locationsUpdate, .auditRead, .eventTypesRead, .inventoryReserve, .inventoryManage, .inventoryConfigure,
                          .ordersRead, .ordersPlace, .ordersManage, .routingConfigure, .posSell,
-                         .paymentsReconcile, .membersRead, .pointsAdjust])
+                         .paymentsReconcile, .membersRead, .pointsAdjust, .membersMerge])
         case .merchandiser:
             p.formUnion([.catalogManage, .pricesManage, .auditRead, .eventTypesRead, .inventoryConfigure])
         case .finance:
@@ -108,7 +111,8 @@ extension Role {
         case .integration:
             p.formUnion([.eventTypesRead, .inventoryReserve, .ordersRead, .ordersPlace, .posSell, .membersRead, .membersManage, .walletTopUp])
         case .customerService:
-            p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace, .ordersManage, .membersRead, .membersManage, .pointsAdjust, .membersPrivacy])
+            p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace, .ordersManage, .membersRead, .membersManage, .pointsAdjust, .membersPrivacy,
+                         .membersMerge])
         case .clerk:
             p.formUnion([.inventoryReserve, .ordersRead, .ordersPlace, .posSell, .membersRead, .membersManage, .walletTopUp])
         case .warehouse:

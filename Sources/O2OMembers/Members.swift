@@ -83,12 +83,26 @@ public struct Member: Codable, Sendable, Equatable, CustomStringConvertible {
     public var version: Int
     public var createdAt: Date
     public var updatedAt: Date
+    /// `merged` once the member was merged into another (`mergedInto`); lookups then answer that one.
+    public var status: MemberStatus = .active
+    public var mergedInto: String?
+    /// The member's own code to give to friends (推荐码); nil only for members from before codes.
+    public var referralCode: String?
+    /// The member whose code this member joined with.
+    public var referredBy: String?
 
     /// The phone as lists and logs show it (`138****5678`).
     public var maskedPhone: String? { phone.map(PhoneNumber.mask) }
 
     /// Masked: a member interpolated into a log line never shows the full number.
     public var description: String { "Member(\(id), phone: \(maskedPhone ?? "none"))" }
+}
+
+public enum MemberStatus: String, Codable, Sendable, CaseIterable {
+    case active
+    /// Merged into another member: a duplicate kept (for a reversal and for the ids other systems
+    /// hold), holding nothing.
+    case merged
 }
 
 /// A member as lists show it: the phone masked, no external ids.
@@ -125,6 +139,8 @@ struct MemberRecord: Codable, Sendable {
     var identities: [ExternalIdentity]
     var createdChannel: String
     var version: Int
+    var status: MemberStatus
+    var mergedInto: String?
 
     init(_ m: Member) {
         id = m.id
@@ -133,6 +149,8 @@ struct MemberRecord: Codable, Sendable {
         identities = m.identities
         createdChannel = m.createdChannel
         version = m.version
+        status = m.status
+        mergedInto = m.mergedInto
     }
 }
 
@@ -159,6 +177,9 @@ public enum PointsEntryKind: String, Codable, Sendable, CaseIterable {
     case reverse
     /// A manual correction with a reason: positive creates a lot, negative consumes lots.
     case adjust
+    /// Points moved between two members by a merge (or its reversal): negative on the one they
+    /// leave, positive (with lots of the same expiry) on the one they reach.
+    case transfer
 }
 
 /// One row of the points ledger. `delta` is what the balance moved by; `requested` what the
@@ -215,6 +236,8 @@ public enum WalletEntryKind: String, Codable, Sendable, CaseIterable {
     case pay
     /// A payment given back to the wallet (an order refunded), in the split the payment took.
     case refund
+    /// Money moved between two members by a merge (or its reversal), principal and bonus apart.
+    case transfer
 }
 
 /// One row of the wallet ledger, in minor units of the wallet's currency. Principal (money the

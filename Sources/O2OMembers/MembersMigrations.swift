@@ -71,6 +71,38 @@ public enum MembersMigrations {
         "CREATE INDEX member_wallet_ledger_refers ON member_wallet_ledger (refers_to)",
     ]
 
+    /// Version 4: merges and referrals. Members from before get a code now (hex from the engine's
+    /// random source; new members get one from `MembersService.newReferralCode`).
+    static func mergesAndReferrals(backfill: String) -> [String] {
+        [
+            "ALTER TABLE members ADD COLUMN status TEXT NOT NULL DEFAULT 'active'",
+            "ALTER TABLE members ADD COLUMN merged_into TEXT",
+            "ALTER TABLE members ADD COLUMN referral_code TEXT",
+            "ALTER TABLE members ADD COLUMN referred_by TEXT",
+            backfill,
+            "CREATE UNIQUE INDEX members_referral_code ON members (referral_code)",
+            "CREATE INDEX members_merged_into ON members (merged_into)",
+            // A merge: what moved from the source to the target (JSON), so a reversal moves exactly that back.
+            """
+            CREATE TABLE member_merges (
+                id TEXT PRIMARY KEY, target_id TEXT NOT NULL REFERENCES members(id), source_id TEXT NOT NULL REFERENCES members(id),
+                status TEXT NOT NULL, moved TEXT NOT NULL, merged_at BIGINT NOT NULL, reversible_until BIGINT NOT NULL, reversed_at BIGINT,
+                actor_id TEXT NOT NULL)
+            """,
+            "CREATE INDEX member_merges_target ON member_merges (target_id, id)",
+            "CREATE INDEX member_merges_source ON member_merges (source_id, id)",
+            "CREATE TABLE member_referral_policy (id TEXT PRIMARY KEY, points BIGINT NOT NULL, return_window_days BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+            // One row per member who joined with a code; order_id is set once, by the first completed
+            // order (a conditional UPDATE: exactly once); rewarded_to is who earned for it.
+            """
+            CREATE TABLE member_referrals (
+                referee_id TEXT PRIMARY KEY REFERENCES members(id), referrer_id TEXT NOT NULL REFERENCES members(id), joined_at BIGINT NOT NULL,
+                order_id TEXT, rewarded_to TEXT, rewarded_at BIGINT, points BIGINT NOT NULL, reversed_at BIGINT)
+            """,
+            "CREATE INDEX member_referrals_referrer ON member_referrals (referrer_id, joined_at)",
+        ]
+    }
+
     public static let all: [Migration] = [
         Migration(module: "members", version: 1, name: "members, external identities, points ledger with lots, wallet ledger", tables),
         Migration(module: "members", version: 2, name: "tiers: the ladder, members' tiers and rolling spend", [
@@ -100,5 +132,8 @@ public enum MembersMigrations {
                 source TEXT NOT NULL, PRIMARY KEY (member_id, channel))
             """,
         ]),
+        Migration(module: "members", version: 4, name: "member merges and referrals",
+                  mergesAndReferrals(backfill: "UPDATE members SET referral_code = upper(hex(randomblob(5))) WHERE referral_code IS NULL"),
+                  postgres: mergesAndReferrals(backfill: "UPDATE members SET referral_code = upper(substr(md5(random()::text || id), 1, 10)) WHERE referral_code IS NULL")),
     ]
 }

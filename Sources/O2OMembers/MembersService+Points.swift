@@ -378,7 +378,7 @@ extension MembersService {
         return PointsPosting(entry: done, balance: balance, replayed: true)
     }
 
-    private func insert(_ e: PointsEntry, _ caller: Caller, _ tx: Transaction) async throws {
+    func insert(_ e: PointsEntry, _ caller: Caller, _ tx: Transaction) async throws {
         try await tx.sql.raw("""
             INSERT INTO member_points_ledger (id, member_id, kind, delta, requested, reference_type, reference_id, reverses, expires_at, reason,
                 at, actor_id, request_id)
@@ -394,7 +394,7 @@ extension MembersService {
     }
 
     /// Moves the balance by the entry's delta (never below zero) and records the change.
-    private func post(_ entry: PointsEntry, from balance: Int64, _ caller: Caller, _ tx: Transaction) async throws -> PointsPosting {
+    func post(_ entry: PointsEntry, from balance: Int64, _ caller: Caller, _ tx: Transaction) async throws -> PointsPosting {
         guard let row = try await tx.sql.raw("""
             UPDATE member_points_balances SET balance = balance + \(bind: entry.delta), updated_at = \(bind: entry.at.epochMillis)
             WHERE member_id = \(bind: entry.memberId) AND balance + \(bind: entry.delta) >= 0 RETURNING balance
@@ -443,7 +443,7 @@ extension MembersService {
         return amount - left
     }
 
-    private static func takeFromLot(_ lotId: String, _ points: Int64, for entryId: String, _ tx: Transaction) async throws {
+    static func takeFromLot(_ lotId: String, _ points: Int64, for entryId: String, _ tx: Transaction) async throws {
         guard try await tx.sql.raw("""
             UPDATE member_points_lots SET remaining = remaining - \(bind: points) WHERE id = \(bind: lotId) AND remaining >= \(bind: points)
             RETURNING remaining
@@ -453,12 +453,15 @@ extension MembersService {
             """).run()
     }
 
-    static func insertLot(_ memberId: String, entryId: String, points: Int64, expiresAt: Date?, at now: Date, _ tx: Transaction) async throws {
+    @discardableResult
+    static func insertLot(_ memberId: String, entryId: String, points: Int64, expiresAt: Date?, at now: Date, _ tx: Transaction) async throws -> String {
+        let id = O2OID.make("ptl", at: now)
         try await tx.sql.raw("""
             INSERT INTO member_points_lots (id, member_id, entry_id, points, remaining, expires_at, created_at)
-            VALUES (\(bind: O2OID.make("ptl", at: now)), \(bind: memberId), \(bind: entryId), \(bind: points), \(bind: points),
+            VALUES (\(bind: id), \(bind: memberId), \(bind: entryId), \(bind: points), \(bind: points),
                     \(bind: expiresAt?.epochMillis), \(bind: now.epochMillis))
             """).run()
+        return id
     }
 
     /// What the reversals of an entry asked for so far (the shortfalls of earlier ones included,

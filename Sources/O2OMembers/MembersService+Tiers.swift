@@ -218,6 +218,7 @@ extension MembersService {
         }
         let change = try await place(memberId, ladder, at: now, reason: "order \(c.orderId) completed", reachedBy: c.orderId, tx, caller: caller,
                                      mode: .upOnly)
+        try await referralOnCompletion(memberId, orderId: c.orderId, at: now, caller: caller, tx)
         return CompletionPosting(points: posting, tierChange: change, replayed: false)
     }
 
@@ -259,6 +260,7 @@ extension MembersService {
             change = try await place(memberId, ladder, at: now, reason: "order \(orderId) returned", reachedBy: nil, tx, caller: caller,
                                      mode: .floor(held.previous))
         }
+        try await referralOnReturn(memberId, orderId: orderId, at: now, caller: caller, tx)
         return CompletionPosting(points: posting, tierChange: change, replayed: false)
     }
 

@@ -215,7 +215,7 @@ extension MembersService {
     }
 
     /// Writes the ledger row, moves both parts of the balance (neither below zero) and records the change.
-    private func post(_ entry: WalletEntry, from balance: WalletBalance, _ caller: Caller, _ tx: Transaction) async throws -> WalletPosting {
+    func post(_ entry: WalletEntry, from balance: WalletBalance, _ caller: Caller, _ tx: Transaction) async throws -> WalletPosting {
         try await tx.sql.raw("""
             INSERT INTO member_wallet_ledger (id, member_id, kind, currency, d_principal, d_bonus, reference_type, reference_id, refers_to,
                 at, actor_id, request_id)

@@ -14,13 +14,17 @@ public final class MembersService: Sendable {
     public let clock: any O2OClock
     public let points: PointsPolicy
     public let wallet: WalletPolicy
+    /// What other contexts move when two members are merged (orders, coupons), wired by the server.
+    public let mergeHooks: [any MemberMergeHook]
     let recorder: ChangeRecorder
 
-    public init(db: Database, clock: any O2OClock, points: PointsPolicy = .init(), wallet: WalletPolicy = .init()) {
+    public init(db: Database, clock: any O2OClock, points: PointsPolicy = .init(), wallet: WalletPolicy = .init(),
+                mergeHooks: [any MemberMergeHook] = []) {
         self.db = db
         self.clock = clock
         self.points = points
         self.wallet = wallet
+        self.mergeHooks = mergeHooks
         self.recorder = ChangeRecorder(clock: clock)
     }
 
@@ -30,16 +34,24 @@ public final class MembersService: Sendable {
 
     /// The member with this mobile number, created (by `channel`) when there is none. Two channels
     /// asking at once for the same new number get the same member.
-    public func findOrCreate(phone: String, channel: String, profile: MemberProfile = .init(), caller: Caller) async throws -> MemberLookup {
-        let (e164, clean) = try Self.validateNew(phone: phone, channel: channel, profile: profile)
-        return try await db.write { tx in try await self.findOrCreate(e164: e164, channel: channel, profile: clean, caller: caller, tx) }
+    /// With `referralCode` (another member's code, 422 when it is none), a member created now
+    /// records who referred them; an existing member keeps the referrer they have.
+    public func findOrCreate(phone: String, channel: String, profile: MemberProfile = .init(), referralCode: String? = nil,
+                             caller: Caller) async throws -> MemberLookup {
+        let (e164, clean) = try Self.validateNew(phone: phone, channel: channel, profile: profile, referralCode: referralCode)
+        return try await db.write { tx in
+            let referrer = try await Self.referrer(code: referralCode, tx.sql)
+            let lookup = try await self.findOrCreate(e164: e164, channel: channel, profile: clean, referrer: referrer, caller: caller, tx)
+            try Self.refuseSelfReferral(lookup, referrer)
+            return lookup
+        }
     }
 
     /// The same inside another module's transaction (a till sale that names the customer's number).
     public func findOrCreate(phone: String, channel: String, profile: MemberProfile = .init(), caller: Caller,
                              in tx: Transaction) async throws -> MemberLookup {
-        let (e164, clean) = try Self.validateNew(phone: phone, channel: channel, profile: profile)
-        return try await findOrCreate(e164: e164, channel: channel, profile: clean, caller: caller, tx)
+        let (e164, clean) = try Self.validateNew(phone: phone, channel: channel, profile: profile, referralCode: nil)
+        return try await findOrCreate(e164: e164, channel: channel, profile: clean, referrer: nil, caller: caller, tx)
     }
 
     /// The member an external identity belongs to, else: the member with `phone` (when given and
@@ -49,64 +61,75 @@ public final class MembersService: Sendable {
     /// member has is recorded on it; a number another member has is left there (joining the two
     /// is a merge, not a lookup).
     public func findOrCreate(identity: ExternalIdentity, phone: String? = nil, channel: String, profile: MemberProfile = .init(),
-                             caller: Caller) async throws -> MemberLookup {
+                             referralCode: String? = nil, caller: Caller) async throws -> MemberLookup {
         var v = Validator()
         let identity = Self.validate(identity, &v)
         let e164 = PhoneNumber.validate(phone, "phone", required: false, &v)
         v.code(channel, "channel", max: 100)
         let clean = Self.validate(profile, &v)
+        v.text(referralCode, "referralCode", required: false, max: 20)
         try v.finish()
         let now = clock.instant()
         return try await db.write { tx in
-            if let owner = try await Self.owner(of: identity, tx.sql) {
-                // Locked only when the number may be recorded on it: plain lookups do not queue.
-                var member = try await Self.member(owner, tx.sql, lock: tx.engine == .postgres && e164 != nil)!
-                if member.phone == nil, let e164, try await Self.memberId(phone: e164, tx.sql) == nil {
-                    let before = member
-                    member.phone = e164
-                    member.version += 1
-                    member.updatedAt = now
-                    try await tx.sql.raw("""
-                        UPDATE members SET phone = \(bind: e164), version = \(bind: member.version), updated_at = \(bind: now.epochMillis)
-                        WHERE id = \(bind: member.id)
-                        """).run()
-                    try await self.record(tx, caller, "update", before: before, after: member, event: "member.updated")
-                }
-                return MemberLookup(member: member, created: false)
-            }
-            var lookup: MemberLookup
-            if let e164, let id = try await Self.memberId(phone: e164, tx.sql) {
-                lookup = MemberLookup(member: try await Self.member(id, tx.sql, lock: false)!, created: false)
-            } else if let created = try await self.insert(phone: e164, channel: channel, profile: clean, at: now, tx) {
-                lookup = MemberLookup(member: created, created: true)
-            } else {
-                // The number was created by a racing request a moment ago.
-                lookup = MemberLookup(member: try await Self.member(try await Self.memberId(phone: e164!, tx.sql)!, tx.sql, lock: false)!, created: false)
-            }
-            guard try await Self.claim(identity, for: lookup.member.id, at: now, tx) else {
-                // Another request linked this identity while we created a member for it: ours was
-                // never seen outside this transaction, so it goes, and theirs is the answer.
-                if lookup.created { try await Self.delete(lookup.member.id, tx) }
-                let owner = try await Self.owner(of: identity, tx.sql)!
-                if !lookup.created, owner != lookup.member.id { throw MembersError.identityLinkedToAnother(identity, memberId: owner) }
-                return MemberLookup(member: try await Self.member(owner, tx.sql, lock: false)!, created: false)
-            }
-            lookup.member.identities.append(identity)
-            lookup.member.identities.sort(by: Self.identityOrder)
-            if lookup.created {
-                try await self.record(tx, caller, "create", before: nil, after: lookup.member, event: "member.created")
-            } else {
-                try await self.recordLink(tx, caller, lookup.member, identity, action: "link_identity", event: "member.identity_linked")
-            }
+            let referrer = try await Self.referrer(code: referralCode, tx.sql)
+            let lookup = try await self.findOrCreate(identity: identity, e164: e164, channel: channel, profile: clean, referrer: referrer,
+                                                     at: now, caller: caller, tx)
+            try Self.refuseSelfReferral(lookup, referrer)
             return lookup
         }
     }
 
-    private func findOrCreate(e164: String, channel: String, profile: MemberProfile, caller: Caller, _ tx: Transaction) async throws -> MemberLookup {
+    private func findOrCreate(identity: ExternalIdentity, e164: String?, channel: String, profile clean: MemberProfile, referrer: String?,
+                              at now: Date, caller: Caller, _ tx: Transaction) async throws -> MemberLookup {
+        if let owner = try await Self.owner(of: identity, tx.sql) {
+            // Locked only when the number may be recorded on it: plain lookups do not queue.
+            var member = try await Self.member(owner, tx.sql, lock: tx.engine == .postgres && e164 != nil)!
+            if member.phone == nil, let e164, try await Self.memberId(phone: e164, tx.sql) == nil {
+                let before = member
+                member.phone = e164
+                member.version += 1
+                member.updatedAt = now
+                try await tx.sql.raw("""
+                    UPDATE members SET phone = \(bind: e164), version = \(bind: member.version), updated_at = \(bind: now.epochMillis)
+                    WHERE id = \(bind: member.id)
+                    """).run()
+                try await self.record(tx, caller, "update", before: before, after: member, event: "member.updated")
+            }
+            return MemberLookup(member: member, created: false)
+        }
+        var lookup: MemberLookup
+        if let e164, let id = try await Self.memberId(phone: e164, tx.sql) {
+            lookup = MemberLookup(member: try await Self.member(id, tx.sql, lock: false)!, created: false)
+        } else if let created = try await self.insert(phone: e164, channel: channel, profile: clean, referrer: referrer, at: now, tx) {
+            lookup = MemberLookup(member: created, created: true)
+        } else {
+            // The number was created by a racing request a moment ago.
+            lookup = MemberLookup(member: try await Self.member(try await Self.memberId(phone: e164!, tx.sql)!, tx.sql, lock: false)!, created: false)
+        }
+        guard try await Self.claim(identity, for: lookup.member.id, at: now, tx) else {
+            // Another request linked this identity while we created a member for it: ours was
+            // never seen outside this transaction, so it goes, and theirs is the answer.
+            if lookup.created { try await Self.delete(lookup.member.id, tx) }
+            let owner = try await Self.owner(of: identity, tx.sql)!
+            if !lookup.created, owner != lookup.member.id { throw MembersError.identityLinkedToAnother(identity, memberId: owner) }
+            return MemberLookup(member: try await Self.member(owner, tx.sql, lock: false)!, created: false)
+        }
+        lookup.member.identities.append(identity)
+        lookup.member.identities.sort(by: Self.identityOrder)
+        if lookup.created {
+            try await self.record(tx, caller, "create", before: nil, after: lookup.member, event: "member.created")
+        } else {
+            try await self.recordLink(tx, caller, lookup.member, identity, action: "link_identity", event: "member.identity_linked")
+        }
+        return lookup
+    }
+
+    private func findOrCreate(e164: String, channel: String, profile: MemberProfile, referrer: String?, caller: Caller,
+                              _ tx: Transaction) async throws -> MemberLookup {
         if let id = try await Self.memberId(phone: e164, tx.sql) {
             return MemberLookup(member: try await Self.member(id, tx.sql, lock: false)!, created: false)
         }
-        guard let member = try await insert(phone: e164, channel: channel, profile: profile, at: clock.instant(), tx) else {
+        guard let member = try await insert(phone: e164, channel: channel, profile: profile, referrer: referrer, at: clock.instant(), tx) else {
             let winner = try await Self.memberId(phone: e164, tx.sql)!
             return MemberLookup(member: try await Self.member(winner, tx.sql, lock: false)!, created: false)
         }
@@ -117,18 +140,23 @@ public final class MembersService: Sendable {
     /// Inserts a member with its (empty) points and wallet balances; nil when the number is
     /// already taken. ON CONFLICT: a racing request that created the number first wins; on
     /// PostgreSQL this statement waits for it to commit, and a lookup after it sees that member.
-    private func insert(phone: String?, channel: String, profile: MemberProfile, at now: Date, _ tx: Transaction) async throws -> Member? {
+    private func insert(phone: String?, channel: String, profile: MemberProfile, referrer: String?, at now: Date,
+                        _ tx: Transaction) async throws -> Member? {
         let id = O2OID.make("mem", at: now)
+        let code = Self.newReferralCode()
         let inserted = try await tx.sql.raw("""
-            INSERT INTO members (id, phone, name, birthday, gender, preferred_store_id, tags, created_channel, version, created_at, updated_at)
+            INSERT INTO members (id, phone, name, birthday, gender, preferred_store_id, tags, created_channel, version, created_at, updated_at,
+                status, referral_code, referred_by)
             VALUES (\(bind: id), \(bind: phone), \(bind: profile.name), \(bind: profile.birthday), \(bind: profile.gender?.rawValue),
                     \(bind: profile.preferredStoreId), \(bind: JSONCoding.string(profile.tags)), \(bind: channel), 1, \(bind: now.epochMillis),
-                    \(bind: now.epochMillis))
+                    \(bind: now.epochMillis), 'active', \(bind: code), \(bind: referrer))
             ON CONFLICT (phone) DO NOTHING RETURNING id
             """).first()
         guard inserted != nil else { return nil }
         try await Self.insertBalances(id, currency: wallet.currency, at: now, tx)
-        return Member(id: id, phone: phone, profile: profile, identities: [], createdChannel: channel, version: 1, createdAt: now, updatedAt: now)
+        if let referrer { try await Self.insertReferral(referee: id, referrer: referrer, at: now, tx) }
+        return Member(id: id, phone: phone, profile: profile, identities: [], createdChannel: channel, version: 1, createdAt: now, updatedAt: now,
+                      referralCode: code, referredBy: referrer)
     }
 
     // MARK: Reading
@@ -266,11 +294,12 @@ public final class MembersService: Sendable {
 
     // MARK: Validation
 
-    static func validateNew(phone: String, channel: String, profile: MemberProfile) throws(Problem) -> (String, MemberProfile) {
+    static func validateNew(phone: String, channel: String, profile: MemberProfile, referralCode: String?) throws(Problem) -> (String, MemberProfile) {
         var v = Validator()
         let e164 = PhoneNumber.validate(phone, "phone", required: true, &v)
         v.code(channel, "channel", max: 100)
         let clean = validate(profile, &v)
+        v.text(referralCode, "referralCode", required: false, max: 20)
         try v.finish()
         return (e164!, clean)
     }
@@ -339,8 +368,22 @@ public final class MembersService: Sendable {
         (a.kind.rawValue, a.channel ?? "", a.externalId) < (b.kind.rawValue, b.channel ?? "", b.externalId)
     }
 
+    /// The member a number leads to: its member, or the one that member was merged into.
     static func memberId(phone: String, _ sql: any SQLDatabase) async throws -> String? {
-        try await sql.raw("SELECT id FROM members WHERE phone = \(bind: phone)").first()?.decode(column: "id", as: String.self)
+        guard let row = try await sql.raw("SELECT id, merged_into FROM members WHERE phone = \(bind: phone)").first() else { return nil }
+        guard let into = try row.decode(column: "merged_into", as: String?.self) else { return try row.decode(column: "id", as: String.self) }
+        return try await current(into, sql)
+    }
+
+    /// The member `id` answers for now: itself, or (following merges) the member it was merged into.
+    static func current(_ id: String, _ sql: any SQLDatabase) async throws -> String {
+        var id = id
+        for _ in 0..<16 {
+            guard let next = try await sql.raw("SELECT merged_into FROM members WHERE id = \(bind: id)").first()?
+                .decode(column: "merged_into", as: String?.self) else { return id }
+            id = next
+        }
+        return id
     }
 
     static func owner(of identity: ExternalIdentity, _ sql: any SQLDatabase) async throws -> String? {
@@ -371,6 +414,7 @@ public final class MembersService: Sendable {
 
     /// Removes a member created in this transaction and nothing else (no ledger rows yet).
     static func delete(_ memberId: String, _ tx: Transaction) async throws {
+        try await tx.sql.raw("DELETE FROM member_referrals WHERE referee_id = \(bind: memberId)").run()
         for table in ["member_points_balances", "member_wallet_balances", "member_identities"] {
             try await tx.sql.raw("DELETE FROM \(ident: table) WHERE member_id = \(bind: memberId)").run()
         }
@@ -401,7 +445,10 @@ public final class MembersService: Sendable {
                                    tags: (try? JSONDecoder().decode([String].self, from: Data(tags.utf8))) ?? []),
             identities: identities, createdChannel: try r.decode(column: "created_channel", as: String.self),
             version: try r.decode(column: "version", as: Int.self), createdAt: Date(epochMillis: try r.decode(column: "created_at", as: Int64.self)),
-            updatedAt: Date(epochMillis: try r.decode(column: "updated_at", as: Int64.self)))
+            updatedAt: Date(epochMillis: try r.decode(column: "updated_at", as: Int64.self)),
+            status: MemberStatus(rawValue: try r.decode(column: "status", as: String.self)) ?? .active,
+            mergedInto: try r.decode(column: "merged_into", as: String?.self), referralCode: try r.decode(column: "referral_code", as: String?.self),
+            referredBy: try r.decode(column: "referred_by", as: String?.self))
     }
 
     // MARK: Audit

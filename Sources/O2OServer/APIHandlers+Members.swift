@@ -26,9 +26,10 @@ extension APIHandlers {
         let lookup: MemberLookup
         if let identity = b.identity {
             lookup = try await services.members.findOrCreate(identity: Self.identity(identity), phone: b.phone, channel: b.channel, profile: profile,
-                                                             caller: try caller)
+                                                             referralCode: b.referralCode, caller: try caller)
         } else if let phone = b.phone {
-            lookup = try await services.members.findOrCreate(phone: phone, channel: b.channel, profile: profile, caller: try caller)
+            lookup = try await services.members.findOrCreate(phone: phone, channel: b.channel, profile: profile, referralCode: b.referralCode,
+                                                             caller: try caller)
         } else {
             throw Problem.validation([.init("phone", "name a mobile number, an external identity (identity), or both")])
         }
@@ -149,6 +150,59 @@ extension APIHandlers {
         return .ok(.init(body: .json(try await memberView(m))))
     }
 
+    // MARK: Merges and referrals
+
+    func mergeMember(_ input: Operations.MergeMember.Input) async throws -> Operations.MergeMember.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let merge = try await services.members.merge(b.sourceMemberId, into: input.path.memberId, caller: try caller)
+        return .created(.init(body: .json(Self.merge(merge))))
+    }
+
+    func listMemberMerges(_ input: Operations.ListMemberMerges.Input) async throws -> Operations.ListMemberMerges.Output {
+        _ = try await services.members.member(input.path.memberId)
+        return .ok(.init(body: .json(.init(items: try await services.members.merges(of: input.path.memberId).map(Self.merge)))))
+    }
+
+    func getMemberMerge(_ input: Operations.GetMemberMerge.Input) async throws -> Operations.GetMemberMerge.Output {
+        .ok(.init(body: .json(Self.merge(try await services.members.mergeRecord(input.path.mergeId)))))
+    }
+
+    func reverseMemberMerge(_ input: Operations.ReverseMemberMerge.Input) async throws -> Operations.ReverseMemberMerge.Output {
+        .ok(.init(body: .json(Self.merge(try await services.members.reverseMerge(input.path.mergeId, caller: try caller)))))
+    }
+
+    func listMemberReferrals(_ input: Operations.ListMemberReferrals.Input) async throws -> Operations.ListMemberReferrals.Output {
+        let m = try await services.members.member(input.path.memberId)
+        let items = try await services.members.referrals(of: m.id).map { r in
+            S.Referral(refereeId: r.refereeId, referrerId: r.referrerId, joinedAt: r.joinedAt, orderId: r.orderId, rewardedTo: r.rewardedTo,
+                       rewardedAt: r.rewardedAt, points: r.points, reversedAt: r.reversedAt)
+        }
+        return .ok(.init(body: .json(.init(referralCode: m.referralCode, referredBy: m.referredBy, items: items))))
+    }
+
+    func getReferralPolicy(_ input: Operations.GetReferralPolicy.Input) async throws -> Operations.GetReferralPolicy.Output {
+        let p = try await services.members.referralPolicy()
+        return .ok(.init(body: .json(.init(points: p.points, returnWindowDays: p.returnWindowDays))))
+    }
+
+    func setReferralPolicy(_ input: Operations.SetReferralPolicy.Input) async throws -> Operations.SetReferralPolicy.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let p = try await services.members.setReferralPolicy(ReferralPolicy(points: b.points, returnWindowDays: b.returnWindowDays), caller: try caller)
+        return .ok(.init(body: .json(.init(points: p.points, returnWindowDays: p.returnWindowDays))))
+    }
+
+    static func merge(_ m: MemberMerge) -> S.MemberMerge {
+        let v = m.moved
+        let moved = S.MergeMoves(
+            identities: v.identities.map(Self.identity), points: v.points,
+            lots: v.lots.map { .init(lotId: $0.lotId, points: $0.points, expiresAt: $0.expiresAt) },
+            walletPrincipal: v.walletPrincipal, walletBonus: v.walletBonus, spend: v.spend.map { .init(_type: $0.type, id: $0.id) },
+            tierBefore: v.tierBefore, tagsAdded: v.tagsAdded, profileFilled: Self.memberProfile(v.profileFilled),
+            consentChannels: v.consents.map(\.channel.rawValue), orderIds: v.other["orders"] ?? [], couponIds: v.other["coupons"] ?? [])
+        return .init(id: m.id, targetId: m.targetId, sourceId: m.sourceId, status: .init(rawValue: m.status.rawValue)!, moved: moved,
+                     mergedAt: m.mergedAt, reversibleUntil: m.reversibleUntil, reversedAt: m.reversedAt, actorId: m.actorId)
+    }
+
     // MARK: Mapping
 
     static func pointsBalance(_ b: PointsBalance) -> S.PointsBalance {
@@ -169,7 +223,8 @@ extension APIHandlers {
         return .init(id: m.id, phone: m.phone, maskedPhone: m.maskedPhone, profile: Self.memberProfile(m.profile),
                      identities: m.identities.map(Self.identity), createdChannel: m.createdChannel, version: m.version,
                      createdAt: m.createdAt, updatedAt: m.updatedAt, points: try await points.balance, wallet: Self.wallet(try await wallet),
-                     tier: Self.tierStatus(try await tier))
+                     tier: Self.tierStatus(try await tier), status: .init(rawValue: m.status.rawValue), mergedInto: m.mergedInto,
+                     referralCode: m.referralCode, referredBy: m.referredBy)
     }
 
     static func tier(_ t: MemberTier) -> S.MemberTier {

@@ -41,6 +41,17 @@ extension Texts {
         "birthdayGift": ("Birthday points", "生日积分"),
         "noTiers": ("No tiers yet: set the ladder through PUT /api/v1/member-tiers.", "尚未设置会员等级：通过 PUT /api/v1/member-tiers 设置。"),
         "topTier": ("Top tier", "最高等级"),
+        "mergedInto": ("Merged into", "已合并至"),
+        "merges": ("Merges", "会员合并"),
+        "mergedFrom": ("Merged from", "合并自"),
+        "reversibleUntil": ("Reversible until", "可撤销至"),
+        "reversed": ("Reversed", "已撤销"),
+        "referralCode": ("Referral code", "推荐码"),
+        "referredBy": ("Referred by", "推荐人"),
+        "referrals": ("Referrals", "推荐的会员"),
+        "firstOrder": ("First order", "首单"),
+        "mergeHint": ("Merge a duplicate into this member: POST /api/v1/members/{id}/merges with its id (reversible for 30 days).",
+                      "将重复会员合并到此会员：POST /api/v1/members/{id}/merges（30天内可撤销）。"),
     ]
 }
 
@@ -96,6 +107,31 @@ extension Console {
         return (t("members"), body)
     }
 
+    /// The merges the member took part in and the members who joined with their code.
+    private func mergesAndReferrals(_ m: Member, _ t: Texts, _ link: (String) -> String) async throws -> String {
+        var rows = ""
+        for g in try await services.members.merges(of: m.id) {
+            let other = g.targetId == m.id ? g.sourceId : g.targetId
+            rows += "<tr><td><code>\(esc(g.id))</code></td><td>\(esc(t(g.targetId == m.id ? "mergedFrom" : "mergedInto")))</td><td>\(link(other))</td>"
+            rows += "<td class=\"num\">\(g.moved.points)</td><td class=\"nw\">\(esc(Self.time(g.mergedAt)))</td>"
+            rows += "<td class=\"nw\">\(esc(g.status == .reversed ? t("reversed") : Self.time(g.reversibleUntil)))</td></tr>"
+        }
+        if rows.isEmpty { rows = "<tr><td colspan=\"6\" class=\"muted\">\(esc(t("none")))</td></tr>" }
+        var refs = ""
+        for r in try await services.members.referrals(of: m.id) {
+            refs += "<tr><td>\(link(r.refereeId))</td><td class=\"nw\">\(esc(Self.time(r.joinedAt)))</td><td>\(r.orderId.map { "<code>\(esc($0))</code>" } ?? "—")</td>"
+            refs += "<td class=\"num\">\(r.reversedAt == nil ? "\(r.points)" : "\(esc(t("reversed")))")</td></tr>"
+        }
+        if refs.isEmpty { refs = "<tr><td colspan=\"4\" class=\"muted\">\(esc(t("none")))</td></tr>" }
+        return """
+            <div class="cols"><section><h2>\(esc(t("merges")))</h2><p class="muted">\(esc(t("mergeHint")))</p>
+            <table class="responsive"><thead><tr><th>ID</th><th>\(esc(t("kind")))</th><th>\(esc(t("member")))</th><th>\(esc(t("points")))</th>
+            <th>\(esc(t("created")))</th><th>\(esc(t("reversibleUntil")))</th></tr></thead><tbody>\(rows)</tbody></table></section>
+            <section><h2>\(esc(t("referrals")))</h2><table class="responsive"><thead><tr><th>\(esc(t("member")))</th><th>\(esc(t("joined")))</th>
+            <th>\(esc(t("firstOrder")))</th><th>\(esc(t("points")))</th></tr></thead><tbody>\(refs)</tbody></table></section></div>
+            """
+    }
+
     /// Member 360: who they are, where they stand, what they hold and what they bought, in every channel.
     private func member360(_ id: String, _ t: Texts, _ ctx: O2ORequestContext) async throws -> (title: String, body: String) {
         let m = try await services.members.member(id)
@@ -118,6 +154,10 @@ extension Console {
         body += row("tags", p.tags.map { "<span class=\"tag\">\(esc($0))</span>" }.joined(separator: " "))
         body += row("joinedVia", esc(m.createdChannel)) + row("joined", esc(Self.time(m.createdAt)))
         body += row("identities", m.identities.isEmpty ? "—" : m.identities.map { "<code>\(esc($0.description))</code>" }.joined(separator: "<br>"))
+        func link(_ id: String) -> String { "<a href=\"/console/members/\(esc(id))\"><code>\(esc(id))</code></a>" }
+        if let into = m.mergedInto { body += row("mergedInto", link(into)) }
+        body += row("referralCode", "<code>\(esc(m.referralCode ?? "—"))</code>")
+        if let by = m.referredBy { body += row("referredBy", link(by)) }
         body += "</table></section><section><h2>\(esc(t("tier")))</h2><table class=\"kv\">"
         let figure = { (n: Int64) in status.basis == .spend ? Self.money(n, "CNY") : "\(n)" }
         body += row("tier", esc(status.tier.map { "\($0.name) (\($0.code))" } ?? "—"))
@@ -149,6 +189,8 @@ extension Console {
                 <th>\(esc(t("channel")))</th><th>\(esc(t("status")))</th><th>\(esc(t("total")))</th></tr></thead><tbody>\(rows)</tbody></table>
                 """
         }
+
+        body += try await mergesAndReferrals(m, t, link)
 
         var lots = pts.lots.map { "<tr><td class=\"num\">\($0.remaining)</td><td class=\"nw\">\(esc(Self.time($0.expiresAt)))</td></tr>" }.joined()
         if lots.isEmpty { lots = "<tr><td colspan=\"2\" class=\"muted\">\(esc(t("none")))</td></tr>" }

@@ -63,12 +63,21 @@ extension DemoData {
                                                   reference: LedgerReference(type: "till", id: "DEMO-TOPUP-\(i)"), caller: .system)
             }
         }
-        // Tmall buyers met without a number: each the same person as a till member (a merge to do).
+        // Tmall buyers met without a number: each the same person as a till member (a merge to do;
+        // the first is merged already, reversible for 30 days).
         for i in 0..<4 {
-            _ = try await members.findOrCreate(identity: ExternalIdentity(kind: .marketplaceBuyerId, channel: "TMALL", externalId: "tb-nophone-\(i)"),
-                                               channel: "TMALL", profile: MemberProfile(name: "天猫买家\(i + 1)"), caller: .system)
+            let buyer = try await members.findOrCreate(identity: ExternalIdentity(kind: .marketplaceBuyerId, channel: "TMALL", externalId: "tb-nophone-\(i)"),
+                                                       channel: "TMALL", profile: MemberProfile(name: "天猫买家\(i + 1)"), caller: .system).member
+            if i == 0 { _ = try await members.merge(buyer.id, into: ids[0], caller: .system) }
         }
-        summary.members = ids.count + 4
+        // Friends who joined in the app with a member's referral code (推荐码): the referrer earns
+        // on each one's first completed order.
+        let referrer = try await members.member(ids[1])
+        for i in 0..<3 {
+            _ = try await members.findOrCreate(phone: String(format: "+86 137%08d", 20_000_000 + i), channel: "app", referralCode: referrer.referralCode,
+                                               caller: .system)
+        }
+        summary.members = ids.count + 7
         return ids
     }
 }

@@ -33,6 +33,7 @@ struct Club {
         var n: [String: Int] = [:]
         for t in ["members", "member_identities", "member_points_balances", "member_points_ledger", "member_points_lots",
                   "member_points_allocations", "member_wallet_balances", "member_wallet_ledger", "member_tiers", "member_spend", "member_tier_ladder",
+                  "member_consents", "member_merges", "member_referrals",
                   "audit_events", "outbox_events"] {
             n[t] = try await count(t)
         }

@@ -11,6 +11,33 @@ struct MembersHTTPTests {
         Set(((r.json["errors"] as? [[String: Any]]) ?? []).compactMap { $0["field"] as? String })
     }
 
+    /// A store holding five of the catalog fixture's SKU, listed on the web shop; returns its id.
+    static func stockedStore(_ s: TestServer) async throws -> String {
+        let c = try await CatalogFixture.make(s.services)
+        _ = try await s.services.catalog.setListings(channel: c.channelId, [.init(sku: c.skuId, publishAt: Date(timeIntervalSince1970: 0))],
+                                                     caller: .system)
+        let store = try await s.locations().first { $0.kind == .store }!
+        _ = try await s.services.inventory.post(.init(location: store.id, kind: .receipt, lines: [.init(sku: c.skuId, quantity: 5)]), caller: .system)
+        return store.id
+    }
+
+    /// A web-shop order for the member, picked up at the store; returns its id.
+    static func webOrder(_ s: TestServer, member: String, pickupAt store: String) async throws -> String {
+        let placed = try await s.call(.post, "/api/v1/orders", as: .integration, json: #"""
+            {"channelId":"AM-WEB","memberId":"\#(member)","method":"pickup","pickupLocationId":"\#(store)",
+             "lines":[{"sku":"AM-P-M","quantity":1}],"payments":[{"tender":"sandbox","amount":9900}]}
+            """#)
+        return try #require(placed.json["id"] as? String, "\(placed.body)")
+    }
+
+    /// The session cookie of the store manager signed in to the console.
+    static func consoleCookie(_ s: TestServer) async throws -> String {
+        let login = try await s.client.execute(
+            uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+            body: .init(string: "username=store_manager&password=\(demoPassword)")) { $0 }
+        return String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+    }
+
     @Test(arguments: TestDatabase.engines)
     func findOrCreate_byPhoneOrIdentity_isOneMember_inEveryChannel(_ engine: DatabaseEngine) async throws {
         try await TestServer.run(engine) { (s: TestServer) async throws in
@@ -156,26 +183,15 @@ struct MembersHTTPTests {
     func member360_showsOrdersFromEveryChannel_ledgersAndTier_withThePhoneMasked(_ engine: DatabaseEngine) async throws {
         try await TestServer.run(engine) { (s: TestServer) async throws in
             // setup: a member who ordered on the web shop
-            let c = try await CatalogFixture.make(s.services)
-            _ = try await s.services.catalog.setListings(channel: c.channelId, [.init(sku: c.skuId, publishAt: Date(timeIntervalSince1970: 0))],
-                                                         caller: .system)
-            let store = try await s.locations().first { $0.kind == .store }!
-            _ = try await s.services.inventory.post(.init(location: store.id, kind: .receipt, lines: [.init(sku: c.skuId, quantity: 5)]), caller: .system)
+            let store = try await Self.stockedStore(s)
             let id = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"phone":"13800138000","channel":"pos","profile":{"name":"李雷"}}"#)
                 .json["id"] as! String
-            let placed = try await s.call(.post, "/api/v1/orders", as: .integration, json: #"""
-                {"channelId":"AM-WEB","memberId":"\#(id)","method":"pickup","pickupLocationId":"\#(store.id)",
-                 "lines":[{"sku":"AM-P-M","quantity":1}],"payments":[{"tender":"sandbox","amount":9900}]}
-                """#)
-            let orderId = try #require(placed.json["id"] as? String, "\(placed.body)")
+            let orderId = try await Self.webOrder(s, member: id, pickupAt: store)
             _ = try await s.call(.post, "/api/v1/members/\(id)/wallet/top-ups", as: .clerk, json: #"{"amount":10000,"currency":"CNY","paymentReference":"T-9"}"#)
             // act
             let mine = try await s.call(.get, "/api/v1/orders?memberId=\(id)", as: .customerService).json["items"] as? [[String: Any]]
             let none = try await s.call(.get, "/api/v1/orders?memberId=mbr_other", as: .customerService).json["items"] as? [[String: Any]]
-            let login = try await s.client.execute(
-                uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                body: .init(string: "username=store_manager&password=\(demoPassword)")) { $0 }
-            let cookie = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            let cookie = try await Self.consoleCookie(s)
             // searched as the customer says it; the results show it masked
             let search = try await s.call(.get, "/console/members?q=%2B86%20138%200013%208000", headers: [.cookie: cookie])
             let page = try await s.call(.get, "/console/members/\(id)", headers: [.cookie: cookie])
@@ -223,6 +239,96 @@ struct MembersHTTPTests {
             let again = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"phone":"13800138000","channel":"pos"}"#)
             #expect(again.status == 201 && again.json["id"] as? String != id)
             #expect(try await s.services.members.verify().ok)
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func merge_movesTheOrders_answersTheSourceAsMerged_isIdempotent_andReverses(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup: a till member, and the same person on Tmall without a number, who ordered on the web shop
+            let store = try await Self.stockedStore(s)
+            let a = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"phone":"13800138000","channel":"pos"}"#).json["id"] as! String
+            let b = try await s.call(.post, "/api/v1/members", as: .integration,
+                                     json: #"{"identity":{"kind":"marketplace_buyer_id","channel":"TMALL","externalId":"tb-1"},"channel":"TMALL","profile":{"name":"天猫买家"}}"#)
+                .json["id"] as! String
+            let orderId = try await Self.webOrder(s, member: b, pickupAt: store)
+            _ = try await s.call(.post, "/api/v1/members/\(b)/points/adjustments", as: .customerService, json: #"{"delta":120,"reason":"welcome"}"#)
+            let body = #"{"sourceMemberId":"\#(b)"}"#
+            // bad input first: nothing is written
+            let audit = try await TestDatabase.count("audit_events", s.services.db)
+            let itself = try await s.call(.post, "/api/v1/members/\(a)/merges", as: .customerService, json: #"{"sourceMemberId":"\#(a)"}"#)
+            let unknown = try await s.call(.post, "/api/v1/members/\(a)/merges", as: .customerService, json: #"{"sourceMemberId":"mem_missing"}"#)
+            let readOnly = try await s.call(.post, "/api/v1/members/\(a)/merges", as: .marketer, json: body)
+            #expect(itself.status == 422 && Self.fields(itself) == ["sourceMemberId"] && itself.headers[.contentType] == "application/problem+json")
+            #expect(unknown.status == 404 && readOnly.status == 403)
+            #expect(try await TestDatabase.count("audit_events", s.services.db) == audit)
+            // act
+            let merged = try await s.call(.post, "/api/v1/members/\(a)/merges", as: .customerService, json: body, headers: [.idemKey: "merge-1"])
+            let replay = try await s.call(.post, "/api/v1/members/\(a)/merges", as: .customerService, json: body, headers: [.idemKey: "merge-1"])
+            let again = try await s.call(.post, "/api/v1/members/\(a)/merges", as: .customerService, json: body)
+            // check
+            #expect(merged.status == 201, "\(merged.body)")
+            let mergeId = try #require(merged.json["id"] as? String)
+            #expect(replay.status == 201 && replay.json["id"] as? String == mergeId)
+            #expect(again.status == 409)
+            let moved = merged.json["moved"] as? [String: Any]
+            #expect(moved?["orderIds"] as? [String] == [orderId] && moved?["points"] as? Int == 120)
+            let source = try await s.call(.get, "/api/v1/members/\(b)", as: .clerk).json
+            #expect(source["status"] as? String == "merged" && source["mergedInto"] as? String == a)
+            let target = try await s.call(.get, "/api/v1/members/\(a)", as: .clerk).json
+            #expect(target["points"] as? Int == 120 && (target["identities"] as? [[String: Any]])?.first?["externalId"] as? String == "tb-1")
+            let orders = try await s.call(.get, "/api/v1/orders?memberId=\(a)", as: .customerService).json["items"] as? [[String: Any]]
+            #expect(orders?.map { $0["id"] as? String } == [orderId])
+            let byIdentity = try await s.call(.post, "/api/v1/members", as: .integration,
+                                              json: #"{"identity":{"kind":"marketplace_buyer_id","channel":"TMALL","externalId":"tb-1"},"channel":"TMALL"}"#)
+            #expect(byIdentity.status == 200 && byIdentity.json["id"] as? String == a)
+            #expect(try await s.call(.get, "/api/v1/member-merges/\(mergeId)", as: .clerk).json["status"] as? String == "merged")
+            #expect((try await s.call(.get, "/api/v1/members/\(b)/merges", as: .clerk).json["items"] as? [Any])?.count == 1)
+            #expect(try await s.services.members.verify().ok)
+
+            // the member 360 page says where the duplicate went
+            let cookie = try await Self.consoleCookie(s)
+            let page = try await s.call(.get, "/console/members/\(b)", headers: [.cookie: cookie])
+            #expect(page.status == 200 && page.body.contains("Merged into") && page.body.contains(a) && page.body.contains(mergeId))
+
+            // reverse: everything goes back
+            let reversed = try await s.call(.post, "/api/v1/member-merges/\(mergeId)/reverse", as: .customerService)
+            #expect(reversed.status == 200 && reversed.json["status"] as? String == "reversed", "\(reversed.body)")
+            let back = try await s.call(.get, "/api/v1/orders?memberId=\(b)", as: .customerService).json["items"] as? [[String: Any]]
+            #expect(back?.map { $0["id"] as? String } == [orderId])
+            #expect(try await s.call(.get, "/api/v1/members/\(b)", as: .clerk).json["points"] as? Int == 120)
+            #expect(try await s.call(.post, "/api/v1/member-merges/\(mergeId)/reverse", as: .customerService).status == 409)
+            #expect(try await s.call(.get, "/api/v1/member-merges/mmg_missing", as: .clerk).status == 404)
+            #expect(try await s.services.members.verify().ok)
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func referral_joiningWithACode_andThePolicyAsData(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup
+            let referrer = try await s.call(.post, "/api/v1/members", as: .clerk, json: #"{"phone":"13800138000","channel":"pos"}"#).json
+            let code = try #require(referrer["referralCode"] as? String)
+            let referrerId = referrer["id"] as! String
+            // act
+            let friend = try await s.call(.post, "/api/v1/members", as: .integration, json: #"{"phone":"13900139000","channel":"app","referralCode":"\#(code)"}"#)
+            let members = try await TestDatabase.count("members", s.services.db)
+            let bad = try await s.call(.post, "/api/v1/members", as: .integration, json: #"{"phone":"13700137000","channel":"app","referralCode":"NOPE"}"#)
+            let own = try await s.call(.post, "/api/v1/members", as: .integration, json: #"{"phone":"13800138000","channel":"app","referralCode":"\#(code)"}"#)
+            let policy = try await s.call(.get, "/api/v1/referral-policy", as: .clerk)
+            let setByClerk = try await s.call(.put, "/api/v1/referral-policy", as: .clerk, json: #"{"points":500,"returnWindowDays":14}"#)
+            let set = try await s.call(.put, "/api/v1/referral-policy", as: .marketer, json: #"{"points":500,"returnWindowDays":14}"#)
+            let badPolicy = try await s.call(.put, "/api/v1/referral-policy", as: .marketer, json: #"{"points":-1,"returnWindowDays":400}"#)
+            let referrals = try await s.call(.get, "/api/v1/members/\(referrerId)/referrals", as: .clerk)
+            // check
+            #expect(friend.status == 201 && friend.json["referredBy"] as? String == referrerId)
+            #expect(bad.status == 422 && Self.fields(bad) == ["referralCode"] && own.status == 422)
+            #expect(try await TestDatabase.count("members", s.services.db) == members)
+            #expect(policy.json["points"] as? Int == 200 && policy.json["returnWindowDays"] as? Int == 30)
+            #expect(setByClerk.status == 403 && set.status == 200 && set.json["points"] as? Int == 500)
+            #expect(badPolicy.status == 422 && Self.fields(badPolicy) == ["points", "returnWindowDays"])
+            #expect(referrals.json["referralCode"] as? String == code)
+            #expect((referrals.json["items"] as? [[String: Any]])?.map { $0["refereeId"] as? String } == [friend.json["id"] as? String])
         }
     }
 }

@@ -1034,6 +1034,10 @@ extension Components {
             public var channel: Swift.String
             /// - Remark: Generated from `#/components/schemas/MemberFindOrCreate/profile`.
             public var profile: Components.Schemas.MemberProfile?
+            /// Another member's referral code: a member created now records them as referrer (422 when it is no member's code, or the member's own).
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberFindOrCreate/referralCode`.
+            public var referralCode: Swift.String?
             /// Creates a new `MemberFindOrCreate`.
             ///
             /// - Parameters:
@@ -1041,22 +1045,26 @@ extension Components {
             ///   - identity:
             ///   - channel: The channel creating the member when there is none (web, app, a store's till, a marketplace).
             ///   - profile:
+            ///   - referralCode: Another member's referral code: a member created now records them as referrer (422 when it is no member's code, or the member's own).
             public init(
                 phone: Swift.String? = nil,
                 identity: Components.Schemas.MemberIdentity? = nil,
                 channel: Swift.String,
-                profile: Components.Schemas.MemberProfile? = nil
+                profile: Components.Schemas.MemberProfile? = nil,
+                referralCode: Swift.String? = nil
             ) {
                 self.phone = phone
                 self.identity = identity
                 self.channel = channel
                 self.profile = profile
+                self.referralCode = referralCode
             }
             public enum CodingKeys: String, CodingKey {
                 case phone
                 case identity
                 case channel
                 case profile
+                case referralCode
             }
         }
         /// - Remark: Generated from `#/components/schemas/MemberPatch`.
@@ -1116,6 +1124,27 @@ extension Components {
             public var wallet: Components.Schemas.WalletBalance
             /// - Remark: Generated from `#/components/schemas/Member/tier`.
             public var tier: Components.Schemas.MemberTierStatus
+            /// merged: this member was merged into mergedInto, which now holds everything; lookups by its number answer that member.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Member/status`.
+            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case active = "active"
+                case merged = "merged"
+            }
+            /// merged: this member was merged into mergedInto, which now holds everything; lookups by its number answer that member.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Member/status`.
+            public var status: Components.Schemas.Member.StatusPayload?
+            /// - Remark: Generated from `#/components/schemas/Member/mergedInto`.
+            public var mergedInto: Swift.String?
+            /// The member's own code to give to friends.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Member/referralCode`.
+            public var referralCode: Swift.String?
+            /// The member whose code this member joined with.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Member/referredBy`.
+            public var referredBy: Swift.String?
             /// Creates a new `Member`.
             ///
             /// - Parameters:
@@ -1131,6 +1160,10 @@ extension Components {
             ///   - points: Points balance.
             ///   - wallet:
             ///   - tier:
+            ///   - status: merged: this member was merged into mergedInto, which now holds everything; lookups by its number answer that member.
+            ///   - mergedInto:
+            ///   - referralCode: The member's own code to give to friends.
+            ///   - referredBy: The member whose code this member joined with.
             public init(
                 id: Swift.String,
                 phone: Swift.String? = nil,
@@ -1143,7 +1176,11 @@ extension Components {
                 updatedAt: Foundation.Date,
                 points: Swift.Int64,
                 wallet: Components.Schemas.WalletBalance,
-                tier: Components.Schemas.MemberTierStatus
+                tier: Components.Schemas.MemberTierStatus,
+                status: Components.Schemas.Member.StatusPayload? = nil,
+                mergedInto: Swift.String? = nil,
+                referralCode: Swift.String? = nil,
+                referredBy: Swift.String? = nil
             ) {
                 self.id = id
                 self.phone = phone
@@ -1157,6 +1194,10 @@ extension Components {
                 self.points = points
                 self.wallet = wallet
                 self.tier = tier
+                self.status = status
+                self.mergedInto = mergedInto
+                self.referralCode = referralCode
+                self.referredBy = referredBy
             }
             public enum CodingKeys: String, CodingKey {
                 case id
@@ -1171,6 +1212,10 @@ extension Components {
                 case points
                 case wallet
                 case tier
+                case status
+                case mergedInto
+                case referralCode
+                case referredBy
             }
         }
         /// - Remark: Generated from `#/components/schemas/MemberSummary`.
@@ -1349,6 +1394,7 @@ extension Components {
                 case expire = "expire"
                 case reverse = "reverse"
                 case adjust = "adjust"
+                case transfer = "transfer"
             }
             /// - Remark: Generated from `#/components/schemas/PointsEntry/kind`.
             public var kind: Components.Schemas.PointsEntry.KindPayload
@@ -1552,6 +1598,7 @@ extension Components {
                 case topUp = "top_up"
                 case pay = "pay"
                 case refund = "refund"
+                case transfer = "transfer"
             }
             /// - Remark: Generated from `#/components/schemas/WalletEntry/kind`.
             public var kind: Components.Schemas.WalletEntry.KindPayload
@@ -1894,6 +1941,345 @@ extension Components {
                 case rolling
                 case next
                 case toNext
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberMergeRequest`.
+        public struct MemberMergeRequest: Codable, Hashable, Sendable {
+            /// The duplicate, merged into the member of the path.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberMergeRequest/sourceMemberId`.
+            public var sourceMemberId: Swift.String
+            /// Creates a new `MemberMergeRequest`.
+            ///
+            /// - Parameters:
+            ///   - sourceMemberId: The duplicate, merged into the member of the path.
+            public init(sourceMemberId: Swift.String) {
+                self.sourceMemberId = sourceMemberId
+            }
+            public enum CodingKeys: String, CodingKey {
+                case sourceMemberId
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MovedLot`.
+        public struct MovedLot: Codable, Hashable, Sendable {
+            /// The lot created on the target.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MovedLot/lotId`.
+            public var lotId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MovedLot/points`.
+            public var points: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/MovedLot/expiresAt`.
+            public var expiresAt: Foundation.Date?
+            /// Creates a new `MovedLot`.
+            ///
+            /// - Parameters:
+            ///   - lotId: The lot created on the target.
+            ///   - points:
+            ///   - expiresAt:
+            public init(
+                lotId: Swift.String,
+                points: Swift.Int64,
+                expiresAt: Foundation.Date? = nil
+            ) {
+                self.lotId = lotId
+                self.points = points
+                self.expiresAt = expiresAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case lotId
+                case points
+                case expiresAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MergeMoves`.
+        public struct MergeMoves: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MergeMoves/identities`.
+            public var identities: [Components.Schemas.MemberIdentity]
+            /// - Remark: Generated from `#/components/schemas/MergeMoves/points`.
+            public var points: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/MergeMoves/lots`.
+            public var lots: [Components.Schemas.MovedLot]
+            /// - Remark: Generated from `#/components/schemas/MergeMoves/walletPrincipal`.
+            public var walletPrincipal: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/MergeMoves/walletBonus`.
+            public var walletBonus: Swift.Int64
+            /// Completed orders and returns now counted for the target's tier.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MergeMoves/spend`.
+            public var spend: [Components.Schemas.LedgerReference]
+            /// - Remark: Generated from `#/components/schemas/MergeMoves/tierBefore`.
+            public var tierBefore: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MergeMoves/tagsAdded`.
+            public var tagsAdded: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/MergeMoves/profileFilled`.
+            public var profileFilled: Components.Schemas.MemberProfile?
+            /// Channels where the source's later answer replaced the target's.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MergeMoves/consentChannels`.
+            public var consentChannels: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/MergeMoves/orderIds`.
+            public var orderIds: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/MergeMoves/couponIds`.
+            public var couponIds: [Swift.String]
+            /// Creates a new `MergeMoves`.
+            ///
+            /// - Parameters:
+            ///   - identities:
+            ///   - points:
+            ///   - lots:
+            ///   - walletPrincipal:
+            ///   - walletBonus:
+            ///   - spend: Completed orders and returns now counted for the target's tier.
+            ///   - tierBefore:
+            ///   - tagsAdded:
+            ///   - profileFilled:
+            ///   - consentChannels: Channels where the source's later answer replaced the target's.
+            ///   - orderIds:
+            ///   - couponIds:
+            public init(
+                identities: [Components.Schemas.MemberIdentity],
+                points: Swift.Int64,
+                lots: [Components.Schemas.MovedLot],
+                walletPrincipal: Swift.Int64,
+                walletBonus: Swift.Int64,
+                spend: [Components.Schemas.LedgerReference],
+                tierBefore: Swift.String? = nil,
+                tagsAdded: [Swift.String],
+                profileFilled: Components.Schemas.MemberProfile? = nil,
+                consentChannels: [Swift.String],
+                orderIds: [Swift.String],
+                couponIds: [Swift.String]
+            ) {
+                self.identities = identities
+                self.points = points
+                self.lots = lots
+                self.walletPrincipal = walletPrincipal
+                self.walletBonus = walletBonus
+                self.spend = spend
+                self.tierBefore = tierBefore
+                self.tagsAdded = tagsAdded
+                self.profileFilled = profileFilled
+                self.consentChannels = consentChannels
+                self.orderIds = orderIds
+                self.couponIds = couponIds
+            }
+            public enum CodingKeys: String, CodingKey {
+                case identities
+                case points
+                case lots
+                case walletPrincipal
+                case walletBonus
+                case spend
+                case tierBefore
+                case tagsAdded
+                case profileFilled
+                case consentChannels
+                case orderIds
+                case couponIds
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberMerge`.
+        public struct MemberMerge: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberMerge/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberMerge/targetId`.
+            public var targetId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberMerge/sourceId`.
+            public var sourceId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberMerge/status`.
+            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case merged = "merged"
+                case reversed = "reversed"
+            }
+            /// - Remark: Generated from `#/components/schemas/MemberMerge/status`.
+            public var status: Components.Schemas.MemberMerge.StatusPayload
+            /// - Remark: Generated from `#/components/schemas/MemberMerge/moved`.
+            public var moved: Components.Schemas.MergeMoves
+            /// - Remark: Generated from `#/components/schemas/MemberMerge/mergedAt`.
+            public var mergedAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/MemberMerge/reversibleUntil`.
+            public var reversibleUntil: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/MemberMerge/reversedAt`.
+            public var reversedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/MemberMerge/actorId`.
+            public var actorId: Swift.String
+            /// Creates a new `MemberMerge`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - targetId:
+            ///   - sourceId:
+            ///   - status:
+            ///   - moved:
+            ///   - mergedAt:
+            ///   - reversibleUntil:
+            ///   - reversedAt:
+            ///   - actorId:
+            public init(
+                id: Swift.String,
+                targetId: Swift.String,
+                sourceId: Swift.String,
+                status: Components.Schemas.MemberMerge.StatusPayload,
+                moved: Components.Schemas.MergeMoves,
+                mergedAt: Foundation.Date,
+                reversibleUntil: Foundation.Date,
+                reversedAt: Foundation.Date? = nil,
+                actorId: Swift.String
+            ) {
+                self.id = id
+                self.targetId = targetId
+                self.sourceId = sourceId
+                self.status = status
+                self.moved = moved
+                self.mergedAt = mergedAt
+                self.reversibleUntil = reversibleUntil
+                self.reversedAt = reversedAt
+                self.actorId = actorId
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case targetId
+                case sourceId
+                case status
+                case moved
+                case mergedAt
+                case reversibleUntil
+                case reversedAt
+                case actorId
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberMergeList`.
+        public struct MemberMergeList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberMergeList/items`.
+            public var items: [Components.Schemas.MemberMerge]
+            /// Creates a new `MemberMergeList`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            public init(items: [Components.Schemas.MemberMerge]) {
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Referral`.
+        public struct Referral: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Referral/refereeId`.
+            public var refereeId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Referral/referrerId`.
+            public var referrerId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Referral/joinedAt`.
+            public var joinedAt: Foundation.Date
+            /// The referee's first completed order, which earned the reward.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Referral/orderId`.
+            public var orderId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Referral/rewardedTo`.
+            public var rewardedTo: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Referral/rewardedAt`.
+            public var rewardedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/Referral/points`.
+            public var points: Swift.Int64
+            /// When a return of that order within the window took the reward back.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Referral/reversedAt`.
+            public var reversedAt: Foundation.Date?
+            /// Creates a new `Referral`.
+            ///
+            /// - Parameters:
+            ///   - refereeId:
+            ///   - referrerId:
+            ///   - joinedAt:
+            ///   - orderId: The referee's first completed order, which earned the reward.
+            ///   - rewardedTo:
+            ///   - rewardedAt:
+            ///   - points:
+            ///   - reversedAt: When a return of that order within the window took the reward back.
+            public init(
+                refereeId: Swift.String,
+                referrerId: Swift.String,
+                joinedAt: Foundation.Date,
+                orderId: Swift.String? = nil,
+                rewardedTo: Swift.String? = nil,
+                rewardedAt: Foundation.Date? = nil,
+                points: Swift.Int64,
+                reversedAt: Foundation.Date? = nil
+            ) {
+                self.refereeId = refereeId
+                self.referrerId = referrerId
+                self.joinedAt = joinedAt
+                self.orderId = orderId
+                self.rewardedTo = rewardedTo
+                self.rewardedAt = rewardedAt
+                self.points = points
+                self.reversedAt = reversedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case refereeId
+                case referrerId
+                case joinedAt
+                case orderId
+                case rewardedTo
+                case rewardedAt
+                case points
+                case reversedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberReferrals`.
+        public struct MemberReferrals: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberReferrals/referralCode`.
+            public var referralCode: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MemberReferrals/referredBy`.
+            public var referredBy: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MemberReferrals/items`.
+            public var items: [Components.Schemas.Referral]
+            /// Creates a new `MemberReferrals`.
+            ///
+            /// - Parameters:
+            ///   - referralCode:
+            ///   - referredBy:
+            ///   - items:
+            public init(
+                referralCode: Swift.String? = nil,
+                referredBy: Swift.String? = nil,
+                items: [Components.Schemas.Referral]
+            ) {
+                self.referralCode = referralCode
+                self.referredBy = referredBy
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case referralCode
+                case referredBy
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ReferralPolicy`.
+        public struct ReferralPolicy: Codable, Hashable, Sendable {
+            /// Points the referrer earns (0 to 1,000,000,000).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReferralPolicy/points`.
+            public var points: Swift.Int64
+            /// A return of the first order within this many days of the reward takes it back (0 to 365).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReferralPolicy/returnWindowDays`.
+            public var returnWindowDays: Swift.Int
+            /// Creates a new `ReferralPolicy`.
+            ///
+            /// - Parameters:
+            ///   - points: Points the referrer earns (0 to 1,000,000,000).
+            ///   - returnWindowDays: A return of the first order within this many days of the reward takes it back (0 to 365).
+            public init(
+                points: Swift.Int64,
+                returnWindowDays: Swift.Int
+            ) {
+                self.points = points
+                self.returnWindowDays = returnWindowDays
+            }
+            public enum CodingKeys: String, CodingKey {
+                case points
+                case returnWindowDays
             }
         }
         /// Goods named by SKU id, category id or brand id; a line is in the set when any matches.

@@ -625,6 +625,41 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /members/{memberId}/erase`.
     /// - Remark: Generated from `#/paths//members/{memberId}/erase/post(eraseMember)`.
     func eraseMember(_ input: Operations.EraseMember.Input) async throws -> Operations.EraseMember.Output
+    /// The merges the member took part in, as target or source, newest first.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/merges`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/merges/get(listMemberMerges)`.
+    func listMemberMerges(_ input: Operations.ListMemberMerges.Input) async throws -> Operations.ListMemberMerges.Output
+    /// Merge a duplicate member (the source) into this one: identities, orders, points lots with their expiry, wallet (principal and bonus apart), coupons, tier spend, tags, consents and missing profile fields move, in one transaction. The source stays, status merged, and its number and id lead here. Reversible for 30 days.
+    ///
+    /// - Remark: HTTP `POST /members/{memberId}/merges`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/merges/post(mergeMember)`.
+    func mergeMember(_ input: Operations.MergeMember.Input) async throws -> Operations.MergeMember.Output
+    /// One merge record.
+    ///
+    /// - Remark: HTTP `GET /member-merges/{mergeId}`.
+    /// - Remark: Generated from `#/paths//member-merges/{mergeId}/get(getMemberMerge)`.
+    func getMemberMerge(_ input: Operations.GetMemberMerge.Input) async throws -> Operations.GetMemberMerge.Output
+    /// Move back exactly what the merge moved. 409 when it was reversed already, is past its 30 days, or something it moved was used since (points or wallet money spent, a coupon redeemed): then nothing moves.
+    ///
+    /// - Remark: HTTP `POST /member-merges/{mergeId}/reverse`.
+    /// - Remark: Generated from `#/paths//member-merges/{mergeId}/reverse/post(reverseMemberMerge)`.
+    func reverseMemberMerge(_ input: Operations.ReverseMemberMerge.Input) async throws -> Operations.ReverseMemberMerge.Output
+    /// The member's referral code (推荐码), who referred them, and the members who joined with their code.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/referrals`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/referrals/get(listMemberReferrals)`.
+    func listMemberReferrals(_ input: Operations.ListMemberReferrals.Input) async throws -> Operations.ListMemberReferrals.Output
+    /// What a referrer earns for a referee's first completed order, and the return window that takes it back.
+    ///
+    /// - Remark: HTTP `GET /referral-policy`.
+    /// - Remark: Generated from `#/paths//referral-policy/get(getReferralPolicy)`.
+    func getReferralPolicy(_ input: Operations.GetReferralPolicy.Input) async throws -> Operations.GetReferralPolicy.Output
+    /// Replace the referral policy (rewards already earned stay).
+    ///
+    /// - Remark: HTTP `PUT /referral-policy`.
+    /// - Remark: Generated from `#/paths//referral-policy/put(setReferralPolicy)`.
+    func setReferralPolicy(_ input: Operations.SetReferralPolicy.Input) async throws -> Operations.SetReferralPolicy.Output
     /// The member's points balance and the lots it is made of, soonest to expire first.
     ///
     /// - Remark: HTTP `GET /members/{memberId}/points`.
@@ -2276,6 +2311,93 @@ extension APIProtocol {
     ) async throws -> Operations.EraseMember.Output {
         try await eraseMember(Operations.EraseMember.Input(
             path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The merges the member took part in, as target or source, newest first.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/merges`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/merges/get(listMemberMerges)`.
+    public func listMemberMerges(
+        path: Operations.ListMemberMerges.Input.Path,
+        headers: Operations.ListMemberMerges.Input.Headers = .init()
+    ) async throws -> Operations.ListMemberMerges.Output {
+        try await listMemberMerges(Operations.ListMemberMerges.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Merge a duplicate member (the source) into this one: identities, orders, points lots with their expiry, wallet (principal and bonus apart), coupons, tier spend, tags, consents and missing profile fields move, in one transaction. The source stays, status merged, and its number and id lead here. Reversible for 30 days.
+    ///
+    /// - Remark: HTTP `POST /members/{memberId}/merges`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/merges/post(mergeMember)`.
+    public func mergeMember(
+        path: Operations.MergeMember.Input.Path,
+        headers: Operations.MergeMember.Input.Headers = .init(),
+        body: Operations.MergeMember.Input.Body
+    ) async throws -> Operations.MergeMember.Output {
+        try await mergeMember(Operations.MergeMember.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// One merge record.
+    ///
+    /// - Remark: HTTP `GET /member-merges/{mergeId}`.
+    /// - Remark: Generated from `#/paths//member-merges/{mergeId}/get(getMemberMerge)`.
+    public func getMemberMerge(
+        path: Operations.GetMemberMerge.Input.Path,
+        headers: Operations.GetMemberMerge.Input.Headers = .init()
+    ) async throws -> Operations.GetMemberMerge.Output {
+        try await getMemberMerge(Operations.GetMemberMerge.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Move back exactly what the merge moved. 409 when it was reversed already, is past its 30 days, or something it moved was used since (points or wallet money spent, a coupon redeemed): then nothing moves.
+    ///
+    /// - Remark: HTTP `POST /member-merges/{mergeId}/reverse`.
+    /// - Remark: Generated from `#/paths//member-merges/{mergeId}/reverse/post(reverseMemberMerge)`.
+    public func reverseMemberMerge(
+        path: Operations.ReverseMemberMerge.Input.Path,
+        headers: Operations.ReverseMemberMerge.Input.Headers = .init()
+    ) async throws -> Operations.ReverseMemberMerge.Output {
+        try await reverseMemberMerge(Operations.ReverseMemberMerge.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The member's referral code (推荐码), who referred them, and the members who joined with their code.
+    ///
+    /// - Remark: HTTP `GET /members/{memberId}/referrals`.
+    /// - Remark: Generated from `#/paths//members/{memberId}/referrals/get(listMemberReferrals)`.
+    public func listMemberReferrals(
+        path: Operations.ListMemberReferrals.Input.Path,
+        headers: Operations.ListMemberReferrals.Input.Headers = .init()
+    ) async throws -> Operations.ListMemberReferrals.Output {
+        try await listMemberReferrals(Operations.ListMemberReferrals.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// What a referrer earns for a referee's first completed order, and the return window that takes it back.
+    ///
+    /// - Remark: HTTP `GET /referral-policy`.
+    /// - Remark: Generated from `#/paths//referral-policy/get(getReferralPolicy)`.
+    public func getReferralPolicy(headers: Operations.GetReferralPolicy.Input.Headers = .init()) async throws -> Operations.GetReferralPolicy.Output {
+        try await getReferralPolicy(Operations.GetReferralPolicy.Input(headers: headers))
+    }
+    /// Replace the referral policy (rewards already earned stay).
+    ///
+    /// - Remark: HTTP `PUT /referral-policy`.
+    /// - Remark: Generated from `#/paths//referral-policy/put(setReferralPolicy)`.
+    public func setReferralPolicy(
+        headers: Operations.SetReferralPolicy.Input.Headers = .init(),
+        body: Operations.SetReferralPolicy.Input.Body
+    ) async throws -> Operations.SetReferralPolicy.Output {
+        try await setReferralPolicy(Operations.SetReferralPolicy.Input(
             headers: headers,
             body: body
         ))
