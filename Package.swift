@@ -87,7 +87,7 @@ let package = Package(
         // Fulfilment at the locations; its route planner (RoutePlanning/) uses Foundation only.
         .target(
             name: "O2OFulfillment",
-            dependencies: ["O2OCore", "O2ONetwork", "O2OInventory", "O2OOrders"],
+            dependencies: ["O2OCore", "O2ONetwork", "O2OCatalog", "O2OInventory", "O2OMembers", "O2OOrders"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -177,7 +177,8 @@ let package = Package(
         ),
         .testTarget(
             name: "O2OFulfillmentTests",
-            dependencies: ["O2OFulfillment", "O2OOrders", "O2OInventory", "O2ONetwork", "O2OCore", "O2OServer", "O2OTestSupport"],
+            dependencies: ["O2OFulfillment", "O2OOrders", "O2OInventory", "O2ONetwork", "O2OCore", "O2OServer", "O2OTestSupport",
+                           .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -106,7 +106,7 @@ public struct CatalogImporter: Sendable {
         }
     }
 
-    static func problem(_ errors: [Problem.FieldError], total: Int) -> Problem {
+    public static func problem(_ errors: [Problem.FieldError], total: Int) -> Problem {
         Problem(kind: "import-rejected", title: "The import has errors; nothing was written", status: 422,
                 detail: "\(total) error(s) in the file" + (total > errors.count ? "; the first \(errors.count) are listed" : "")
                     + ". Fix them and send the whole file again.",
@@ -987,7 +987,7 @@ public struct CatalogImporter: Sendable {
 
     /// An ISO 8601 time, to the millisecond as it is stored (so it compares equal to what is read back).
     /// An ISO 8601 time with or without fractional seconds, kept to the millisecond as stored.
-    static func date(_ text: String) -> Date? {
+    public static func date(_ text: String) -> Date? {
         let d = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
         return d.map { Date(epochMillis: $0.epochMillis) }
     }

@@ -59,6 +59,8 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     case fulfillmentWork = "fulfillment.work"
     /// Channels' routing rules.
     case routingConfigure = "routing.configure"
+    /// Carrier and 3PL accounts: service levels, tracking URLs, webhook secrets.
+    case carriersManage = "carriers.manage"
     /// Record sales rung up at a store's till (a POS system or its integration).
     case posSell = "pos.sell"
     /// Reconcile what couriers and stores collected on delivery.
@@ -97,8 +99,8 @@ extension Role {
             return Set(Permission.allCases)
         case .ops:
             p.formUnion([.locationsCreate, .locationsUpdate, .auditRead, .eventTypesRead, .inventoryReserve, .inventoryManage, .inventoryConfigure,
-                         .ordersRead, .ordersPlace, .ordersManage, .routingConfigure, .posSell,
-                         .paymentsReconcile, .membersRead, .pointsAdjust, .membersMerge])
+                          .ordersRead, .ordersPlace, .ordersManage, .routingConfigure, .carriersManage, .posSell,
+                          .paymentsReconcile, .membersRead, .pointsAdjust, .membersMerge])
         case .merchandiser:
             p.formUnion([.catalogManage, .pricesManage, .auditRead, .eventTypesRead, .inventoryConfigure])
         case .finance:

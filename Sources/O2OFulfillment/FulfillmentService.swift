@@ -5,7 +5,8 @@ import O2OOrders
 
 /// Fulfilment at the locations: each order's work at each location it was released to (a
 /// fulfilment order, with its SLA), store pickups verified at the counter, and a store's
-/// same-city deliveries planned into vehicle routes, sent out and confirmed stop by stop. Orders
+/// same-city deliveries planned into vehicle routes, sent out and confirmed stop by stop, and the
+/// shipments handed to carriers with their labels and tracking. Orders
 /// move through the order service, in the same transaction as the fulfilment change.
 public final class FulfillmentService: Sendable {
     public let db: Database
@@ -68,6 +69,34 @@ public enum FulfillmentMigrations {
                 id TEXT PRIMARY KEY, location_id TEXT NOT NULL, actor_id TEXT NOT NULL, at BIGINT NOT NULL)
             """,
             "CREATE INDEX pickup_verify_failures_counter ON pickup_verify_failures (location_id, actor_id, at)",
+        ]),
+        // Carrier accounts with their service levels; shipments with their parcels, tracking
+        // number (unique) and label; the carriers' tracking events, once per (shipment, status, time).
+        Migration(module: "fulfillment", version: 3, name: "carriers, shipments and tracking events", [
+            """
+            CREATE TABLE carriers (
+                code TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, account_number TEXT, webhook_secret TEXT NOT NULL,
+                tracking_url_template TEXT, services TEXT NOT NULL, active BIGINT NOT NULL, version BIGINT NOT NULL, created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE shipments (
+                id TEXT PRIMARY KEY, fulfillment_order_id TEXT NOT NULL REFERENCES fulfillment_orders(id), order_id TEXT NOT NULL,
+                location_id TEXT NOT NULL, organisation_id TEXT NOT NULL, carrier_code TEXT NOT NULL REFERENCES carriers(code), service_code TEXT NOT NULL,
+                tracking_number TEXT NOT NULL, status TEXT NOT NULL, parcels TEXT NOT NULL, cod_amount BIGINT NOT NULL, currency TEXT NOT NULL,
+                label TEXT NOT NULL, last_event_at BIGINT, delivered_at BIGINT, version BIGINT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+            "CREATE UNIQUE INDEX shipments_tracking ON shipments (tracking_number)",
+            "CREATE INDEX shipments_order ON shipments (order_id)",
+            "CREATE INDEX shipments_fulfillment_order ON shipments (fulfillment_order_id)",
+            "CREATE INDEX shipments_status ON shipments (status, carrier_code)",
+            "CREATE INDEX shipments_location ON shipments (location_id, status)",
+            """
+            CREATE TABLE shipment_events (
+                id TEXT PRIMARY KEY, shipment_id TEXT NOT NULL REFERENCES shipments(id), carrier_code TEXT NOT NULL, tracking_number TEXT NOT NULL,
+                status TEXT NOT NULL, at BIGINT NOT NULL, location TEXT, description TEXT, source TEXT NOT NULL, received_at BIGINT NOT NULL)
+            """,
+            "CREATE UNIQUE INDEX shipment_events_once ON shipment_events (shipment_id, status, at)",
         ]),
     ]
 }

@@ -106,3 +106,95 @@ extension APIHandlers {
               closedAt: f.closedAt, version: f.version, createdAt: f.createdAt, updatedAt: f.updatedAt)
     }
 }
+
+// MARK: - Carriers, shipments and tracking
+
+extension APIHandlers {
+    func listCarriers(_ input: Operations.ListCarriers.Input) async throws -> Operations.ListCarriers.Output {
+        .ok(.init(body: .json(.init(items: try await services.fulfillment.carriers().map { Self.carrier($0) }))))
+    }
+
+    func getCarrier(_ input: Operations.GetCarrier.Input) async throws -> Operations.GetCarrier.Output {
+        .ok(.init(body: .json(Self.carrier(try await services.fulfillment.carrier(input.path.carrierCode)))))
+    }
+
+    func createCarrier(_ input: Operations.CreateCarrier.Input) async throws -> Operations.CreateCarrier.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let (c, secret) = try await services.fulfillment.createCarrier(
+            .init(code: b.code, name: b.name, kind: CarrierKind(rawValue: b.kind.rawValue) ?? .carrier, accountNumber: b.accountNumber,
+                  webhookSecret: b.webhookSecret, trackingUrlTemplate: b.trackingUrlTemplate, services: b.services.map(Self.carrierService)),
+            caller: try caller)
+        return .created(.init(body: .json(Self.carrier(c, webhookSecret: secret))))
+    }
+
+    func updateCarrier(_ input: Operations.UpdateCarrier.Input) async throws -> Operations.UpdateCarrier.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        var p = FulfillmentService.CarrierPatch()
+        p.name = b.name
+        p.accountNumber = b.accountNumber
+        p.webhookSecret = b.webhookSecret
+        p.trackingUrlTemplate = b.trackingUrlTemplate
+        p.services = b.services?.map(Self.carrierService)
+        p.active = b.active
+        return .ok(.init(body: .json(Self.carrier(try await services.fulfillment.updateCarrier(input.path.carrierCode, p, caller: try caller)))))
+    }
+
+    func createShipment(_ input: Operations.CreateShipment.Input) async throws -> Operations.CreateShipment.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let s = try await services.fulfillment.createShipment(
+            .init(fulfillmentOrderId: b.fulfillmentOrderId, carrier: b.carrier, service: b.service,
+                  parcels: b.parcels.map { Parcel(weightGrams: $0.weightGrams, lengthMm: $0.lengthMm, widthMm: $0.widthMm, heightMm: $0.heightMm) },
+                  trackingNumber: b.trackingNumber),
+            caller: try caller)
+        return .created(.init(body: .json(Self.shipment(s))))
+    }
+
+    func getShipment(_ input: Operations.GetShipment.Input) async throws -> Operations.GetShipment.Output {
+        .ok(.init(body: .json(Self.shipment(try await services.fulfillment.shipment(input.path.shipmentId, scope: try caller.principal.scope)))))
+    }
+
+    func listShipments(_ input: Operations.ListShipments.Input) async throws -> Operations.ListShipments.Output {
+        let q = input.query
+        var f = FulfillmentService.ShipmentFilter(orderId: q.orderId, trackingNumber: q.trackingNumber,
+                                                  status: q.status.flatMap { ShipmentStatus(rawValue: $0.rawValue) }, carrier: q.carrier)
+        f.limit = q.limit ?? 50
+        f.cursor = q.cursor
+        let page = try await services.fulfillment.shipments(f, scope: try caller.principal.scope)
+        return .ok(.init(body: .json(.init(items: page.items.map(Self.shipment), nextCursor: page.nextCursor))))
+    }
+
+    func importTrackingEvents(_ input: Operations.ImportTrackingEvents.Input) async throws -> Operations.ImportTrackingEvents.Output {
+        guard case .csv(let body) = input.body else { throw Problem.malformed("Expected text/csv.") }
+        let r = try await services.fulfillment.importTrackingEvents(csv: try await String(collecting: body, upTo: .max), caller: try caller)
+        return .ok(.init(body: .json(.init(received: r.received, recorded: r.recorded.count, duplicates: r.duplicates))))
+    }
+
+    static func carrierService(_ s: S.CarrierService) -> CarrierService {
+        CarrierService(code: s.code, name: s.name, transitDays: s.transitDays, codSupported: s.codSupported)
+    }
+
+    static func carrier(_ c: Carrier, webhookSecret: String? = nil) -> S.Carrier {
+        .init(code: c.code, name: c.name, kind: .init(rawValue: c.kind.rawValue) ?? .carrier, accountNumber: c.accountNumber,
+              trackingUrlTemplate: c.trackingUrlTemplate,
+              services: c.services.map { .init(code: $0.code, name: $0.name, transitDays: $0.transitDays, codSupported: $0.codSupported) },
+              active: c.active, webhookSecret: webhookSecret, version: c.version, createdAt: c.createdAt, updatedAt: c.updatedAt)
+    }
+
+    static func shipment(_ s: Shipment) -> S.Shipment {
+        let l = s.label
+        return .init(
+            id: s.id, fulfillmentOrderId: s.fulfillmentOrderId, orderId: s.orderId, locationId: s.locationId, carrierCode: s.carrierCode,
+            serviceCode: s.serviceCode, trackingNumber: s.trackingNumber, trackingUrl: s.trackingUrl, status: .init(rawValue: s.status.rawValue) ?? .created,
+            parcels: s.parcels.map { .init(weightGrams: $0.weightGrams, lengthMm: $0.lengthMm, widthMm: $0.widthMm, heightMm: $0.heightMm) },
+            codAmount: s.codAmount, currency: s.currency,
+            label: .init(trackingNumber: l.trackingNumber, barcode: l.barcode, barcodeSymbology: l.barcodeSymbology, carrierCode: l.carrierCode,
+                         carrierName: l.carrierName, serviceCode: l.serviceCode, serviceName: l.serviceName,
+                         shipFrom: .init(name: l.shipFrom.name, phone: l.shipFrom.phone, address: l.shipFrom.address),
+                         shipTo: .init(name: l.shipTo.name, phone: l.shipTo.phone, address: l.shipTo.address),
+                         parcels: l.parcels.map { .init(n: $0.n, of: $0.of, weightGrams: $0.weightGrams) }, totalWeightGrams: l.totalWeightGrams,
+                         codAmount: l.codAmount, currency: l.currency, orderId: l.orderId, printedAt: l.printedAt),
+            events: s.events.map { .init(id: $0.id, status: .init(rawValue: $0.status.rawValue) ?? .inTransit, at: $0.at, location: $0.location,
+                                         description: $0.description, source: .init(rawValue: $0.source.rawValue) ?? .webhook, receivedAt: $0.receivedAt) },
+            deliveredAt: s.deliveredAt, version: s.version, createdAt: s.createdAt, updatedAt: s.updatedAt)
+    }
+}

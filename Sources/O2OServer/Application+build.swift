@@ -81,6 +81,7 @@ public func buildRouter(services: AppServices) -> Router<O2ORequestContext> {
         middlewares: [AccessPolicy()])
     PaymentNotificationRoutes(services: services).register(on: router)
     MarketplaceRoutes(services: services).register(on: router)
+    CarrierWebhookRoutes(services: services).register(on: router)
     Console(services: services, principalCache: principalCache, loginLimiter: loginLimiter).register(on: router)
     return router
 }

@@ -26,7 +26,7 @@ struct Texts {
     let lang: Language
     func callAsFunction(_ key: String) -> String {
         let entry = Self.table[key] ?? Self.catalogTable[key] ?? Self.inventoryTable[key] ?? Self.ordersTable[key] ?? Self.deliveryTable[key]
-            ?? Self.fulfillmentTable[key] ?? Self.warehouseTable[key] ?? Self.membersTable[key] ?? (key, key)
+            ?? Self.fulfillmentTable[key] ?? Self.warehouseTable[key] ?? Self.shipmentsTable[key] ?? Self.membersTable[key] ?? (key, key)
         return lang == .zh ? entry.1 : entry.0
     }
 
@@ -213,7 +213,7 @@ struct Console {
         }
         if principal.can(.ordersRead) {
             nav += "<h2>\(esc(t("orders")))</h2>" + link("orders", "/console/orders") + link("deliveryRoutes", "/console/delivery-routes")
-                + link("fulfillment", "/console/fulfillment")
+                + link("fulfillment", "/console/fulfillment") + link("shipments", "/console/shipments")
             if principal.can(.fulfillmentWork) { nav += link("pickups", "/console/pickups") }
             if principal.can(.inventoryRead) { nav += link("warehouse", "/console/warehouse") }
         }

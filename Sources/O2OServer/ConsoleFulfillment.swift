@@ -44,6 +44,7 @@ extension Texts {
 
 extension Console {
     func registerFulfillment(on group: RouterGroup<O2ORequestContext>) {
+        registerShipments(on: group)
         group.get("fulfillment") { req, ctx in
             try await page(req, ctx, active: "fulfillment", needs: .ordersRead) { t in try await workQueue(Self.query(req, "location"), t, ctx) }
         }
@@ -121,6 +122,11 @@ extension Console {
         case "reject":
             guard let reason = text("reason").flatMap(FulfillmentRejectReason.init(rawValue:)) else { throw Problem.validation([.init("reason", "pick a reason")]) }
             _ = try await fulfillment.reject(id, reason: reason, note: text("note"), caller: caller)
+        case "ship":
+            // "SF/standard": the carrier and its service level, as the queue's select offers them.
+            let parts = (text("service") ?? "").split(separator: "/").map(String.init)
+            _ = try await fulfillment.createShipment(.init(fulfillmentOrderId: id, carrier: parts.first ?? "", service: parts.count > 1 ? parts[1] : "",
+                                                           parcels: [Parcel(weightGrams: Int(text("weightGrams") ?? "") ?? 0)]), caller: caller)
         case "transition":
             guard let to = text("to").flatMap(FulfillmentStatus.init(rawValue:)) else { throw Problem.validation([.init("to", "pick a status")]) }
             _ = try await fulfillment.transition(id, to: to, note: text("note"), caller: caller)
@@ -137,6 +143,9 @@ extension Console {
         guard let l else { return (t("fulfillment"), body) }
         let scope = ctx.principal?.scope ?? .all
         let canWork = ctx.principal?.can(.fulfillmentWork) ?? false
+        let carrierOptions = try await services.fulfillment.carriers().filter(\.active).flatMap { c in
+            c.services.map { "<option value=\"\(esc(c.code))/\(esc($0.code))\">\(esc(c.name)) · \(esc($0.name))</option>" }
+        }.joined()
         let now = services.clock.instant()
         let time = { (d: Date) in d.formatted(Date.FormatStyle(date: .abbreviated, time: .shortened).locale(Locale(identifier: "zh_CN"))) }
         for group: [FulfillmentStatus] in [[.assigned], [.accepted], [.picking, .packed], [.readyForPickup]] {
@@ -164,7 +173,9 @@ extension Console {
                         actions += to(.picking, "pick")
                     case .picking, .packed:
                         if f.status == .picking { actions += to(.packed, "pack") }
-                        actions += pickup ? to(.readyForPickup, "makeReady") : f.mode == .storeDelivery ? to(.outForDelivery, "sendOut") : to(.shipped, "ship")
+                        actions += pickup ? to(.readyForPickup, "makeReady") : f.mode == .storeDelivery ? to(.outForDelivery, "sendOut")
+                            : button("ship", t("ship"), "<select name=\"service\" aria-label=\"\(esc(t("carrier")))\">\(carrierOptions)</select>"
+                                     + "<input name=\"weightGrams\" inputmode=\"numeric\" size=\"5\" placeholder=\"g\" aria-label=\"\(esc(t("weight"))) (g)\" required>")
                     case .readyForPickup:
                         actions += "<a class=\"button\" href=\"/console/pickups?location=\(esc(l.code))\">\(esc(t("handOver")))</a>"
                     default: break

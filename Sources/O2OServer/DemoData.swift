@@ -33,6 +33,8 @@ public struct DemoData: Sendable {
         public var tillSales = 0
         public var members = 0
         public var promotions = 0
+        public var carriers = 0
+        public var shipments = 0
     }
 
     let services: AppServices
@@ -208,6 +210,7 @@ public struct DemoData: Sendable {
         }
         let (_, secret) = try await services.identity.createApiKey(name: "Demo web shop", channel: "web", organisationId: nil, caller: caller)
         summary.apiKey = secret
+        try await loadCarriers(summary: &summary)
 
         // The product catalog: its own generator, so the network above stays as it was for a seed.
         // Item references have five digits per brand's GS1 prefix, hence the ceiling.
@@ -220,6 +223,7 @@ public struct DemoData: Sendable {
                 let members = try await loadMembers(stores: stores, seed: seed, summary: &summary)
                 try await loadPromotions(members: members, seed: seed, summary: &summary)
                 try await loadOrders(stores: stores, members: members, seed: seed, summary: &summary)
+                try await loadShipments(summary: &summary)
             }
         }
         return summary

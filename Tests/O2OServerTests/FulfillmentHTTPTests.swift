@@ -1,6 +1,8 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import O2OCore
+import O2OInventory
 import O2OServer
 import O2OTestSupport
 import Testing
@@ -143,6 +145,132 @@ struct FulfillmentHTTPTests {
             #expect(wrong.contains("role=\"alert\""))
             #expect(handed.contains("notice ok") && handed.contains(orderId), "\(handed)")
             #expect(try await s.call(.get, "/api/v1/orders/\(orderId)", as: .ops).json["status"] as? String == "picked_up")
+        }
+    }
+}
+
+@Suite("Carriers, shipments and tracking through the HTTP API")
+struct ShipmentHTTPTests {
+    /// A paid delivery only the demo's first warehouse can serve, released, accepted and packed
+    /// there by its staff: (order id, fulfilment order id).
+    static func packedAtWarehouse(_ s: TestServer) async throws -> (order: String, fulfillment: String) {
+        let c = try await CatalogFixture.make(s.services)
+        _ = try await s.services.catalog.setListings(channel: c.channelId, [.init(sku: c.skuId, publishAt: Date(timeIntervalSince1970: 0))], caller: .system)
+        let warehouse = ((try await s.call(.get, "/api/v1/me", as: .warehouse).json["scope"]) as! [String: Any])["locationId"] as! String
+        _ = try await s.services.inventory.post(.init(location: warehouse, kind: .receipt, lines: [.init(sku: c.skuId, quantity: 5)]), caller: .system)
+        let placed = try await s.call(.post, "/api/v1/orders", as: .integration, json: #"""
+            {"channelId":"AM-WEB","method":"delivery","address":{"name":"王小明","phone":"+8613800138000","line1":"南京东路 1 号","lat":31.23,"lng":121.48},
+             "lines":[{"sku":"AM-P-M","quantity":1}],"payments":[{"tender":"sandbox","amount":9900}]}
+            """#)
+        let id = try #require(placed.json["id"] as? String, "\(placed.body)")
+        #expect(try await s.call(.post, "/api/v1/orders/\(id)/transitions", as: .ops, json: #"{"status":"released"}"#).status == 200)
+        let items = try await s.call(.get, "/api/v1/fulfillment-orders?orderId=\(id)", as: .warehouse).json["items"] as? [[String: Any]]
+        let fo = try #require(items?.first?["id"] as? String, "the order went to the warehouse")
+        #expect(try await s.call(.post, "/api/v1/fulfillment-orders/\(fo)/accept", as: .warehouse).status == 200)
+        for to in ["picking", "packed"] {
+            #expect(try await s.call(.post, "/api/v1/fulfillment-orders/\(fo)/transitions", as: .warehouse, json: #"{"to":"\#(to)"}"#).status == 200)
+        }
+        return (id, fo)
+    }
+
+    static func signed(_ body: String, _ secret: String) -> HTTPFields {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(body.utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        return [HTTPField.Name("X-Carrier-Signature")!: Data(mac).base64EncodedString()]
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func ship_thenSignedWebhookDelivers_theOrderIsDelivered_aRepeatIsIgnored_andABadSignatureIs401(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup
+            let secret = "http-test-webhook-secret"
+            let carriers = try await s.call(.get, "/api/v1/carriers", as: .warehouse)
+            let patched = try await s.call(.patch, "/api/v1/carriers/SF", as: .hqAdmin, json: #"{"webhookSecret":"\#(secret)"}"#)
+            let (orderId, fo) = try await Self.packedAtWarehouse(s)
+            // act
+            let bad = try await s.call(.post, "/api/v1/shipments", as: .warehouse,
+                                       json: #"{"fulfillmentOrderId":"\#(fo)","carrier":"SF","service":"standard","parcels":[{"weightGrams":-5}]}"#)
+            let foreign = try await s.call(.post, "/api/v1/shipments", as: .clerk,
+                                           json: #"{"fulfillmentOrderId":"\#(fo)","carrier":"SF","service":"standard","parcels":[{"weightGrams":500}]}"#)
+            let created = try await s.call(.post, "/api/v1/shipments", as: .warehouse,
+                                           json: #"{"fulfillmentOrderId":"\#(fo)","carrier":"SF","service":"standard","parcels":[{"weightGrams":500}]}"#)
+            let tracking = try #require(created.json["trackingNumber"] as? String, "\(created.body)")
+            let shipped = try await s.call(.get, "/api/v1/orders/\(orderId)", as: .ops).json["status"] as? String
+            let hook = #"{"events":[{"trackingNumber":"\#(tracking)","status":"delivered","at":"2026-12-01T17:30:00+08:00","location":"上海"}]}"#
+            let path = "/api/v1/carriers/SF/tracking-events"
+            let forged = try await s.call(.post, path, json: hook, headers: Self.signed(hook, "not-the-secret-at-all"))
+            let delivered = try await s.call(.post, path, json: hook, headers: Self.signed(hook, secret))
+            let repeated = try await s.call(.post, path, json: hook, headers: Self.signed(hook, secret))
+            let unknown = #"{"events":[{"trackingNumber":"SF0000000000000","status":"delivered","at":"2026-12-01T17:30:00+08:00"}]}"#
+            let stranger = try await s.call(.post, path, json: unknown, headers: Self.signed(unknown, secret))
+            let read = try await s.call(.get, "/api/v1/shipments/\(created.json["id"] as? String ?? "")", as: .ops)
+            let listed = try await s.call(.get, "/api/v1/shipments?orderId=\(orderId)&status=delivered", as: .warehouse)
+            let hidden = try await s.call(.get, "/api/v1/shipments?orderId=\(orderId)", as: .clerk)
+            // check
+            let codes = (carriers.json["items"] as? [[String: Any]])?.compactMap { $0["code"] as? String }
+            #expect(carriers.status == 200 && codes == ["HDWL", "SF", "ZTO"] && carriers.body.contains("next_day") && !carriers.body.contains("webhookSecret"))
+            #expect(patched.status == 200 && !patched.body.contains(secret))
+            #expect(bad.status == 422 && bad.headers[.contentType] == "application/problem+json")
+            #expect(foreign.status == 404)
+            #expect(created.status == 201 && shipped == "shipped")
+            let label = try #require(created.json["label"] as? [String: Any])
+            #expect(label["barcode"] as? String == tracking && (label["shipTo"] as? [String: Any])?["phone"] as? String == "138****8000")
+            #expect(forged.status == 401 && forged.headers[.contentType] == "application/problem+json")
+            #expect(delivered.status == 200 && delivered.json["recorded"] as? Int == 1, "\(delivered.body)")
+            #expect(repeated.status == 200 && repeated.json["recorded"] as? Int == 0 && repeated.json["duplicates"] as? Int == 1)
+            #expect(stranger.status == 422)
+            #expect(read.json["status"] as? String == "delivered" && (read.json["events"] as? [[String: Any]])?.count == 1)
+            #expect((listed.json["items"] as? [[String: Any]])?.count == 1)
+            #expect((hidden.json["items"] as? [[String: Any]])?.isEmpty == true)
+            #expect(try await s.call(.get, "/api/v1/orders/\(orderId)", as: .ops).json["status"] as? String == "delivered")
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func csvWithBadRows_is422ListingEveryLine_andWritesNothing(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup
+            let (_, fo) = try await Self.packedAtWarehouse(s)
+            let created = try await s.call(.post, "/api/v1/shipments", as: .warehouse,
+                                           json: #"{"fulfillmentOrderId":"\#(fo)","carrier":"ZTO","service":"standard","parcels":[{"weightGrams":500}],"trackingNumber":"750000000001"}"#)
+            #expect(created.status == 201, "\(created.body)")
+            let csv = "tracking_number,status,at,location,description\n750000000001,in_transit,2026-12-01T08:00:00Z,上海,\n750000000001,gone,2026-12-01T09:00:00Z,,\nNOPE,delivered,2026-12-01T10:00:00Z,,\n"
+            var headers: HTTPFields = [.contentType: "text/csv"]
+            headers[.idemKey] = "csv-1"
+            // act
+            let rejected = try await s.call(.post, "/api/v1/shipments/tracking-events/import", as: .warehouse, json: csv, headers: headers)
+            let good = try await s.call(.post, "/api/v1/shipments/tracking-events/import", as: .warehouse,
+                                        json: "tracking_number,status,at\n750000000001,in_transit,2026-12-01T08:00:00Z\n", headers: [.contentType: "text/csv"])
+            // check
+            #expect(rejected.status == 422, "\(rejected.body)")
+            let lines = (rejected.json["errors"] as? [[String: Any]])?.compactMap { $0["line"] as? Int }
+            #expect(lines == [3, 4])
+            #expect(good.status == 200 && good.json["recorded"] as? Int == 1, "\(good.body)")
+            #expect(try await TestDatabase.count("shipment_events", s.services.db) == 1)
+        }
+    }
+
+    @Test func theConsole_shipsFromTheWorkQueue_thenTheTrackerAndTheLabelShowIt() async throws {
+        try await TestServer.run { (s: TestServer) async throws in
+            // setup
+            let (orderId, fo) = try await Self.packedAtWarehouse(s)
+            let login = try await s.client.execute(
+                uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: .init(string: "username=warehouse&password=\(demoPassword)")) { $0 }
+            let cookie = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            let warehouse = ((try await s.call(.get, "/api/v1/me", as: .warehouse).json["scope"]) as! [String: Any])["locationId"] as! String
+            // act
+            let queue = try await s.call(.get, "/console/fulfillment?location=\(warehouse)", headers: [.cookie: cookie])
+            let shipped = try await s.client.execute(
+                uri: "/console/fulfillment", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: .init(string: "action=ship&id=\(fo)&location=\(warehouse)&service=SF%2Fnext_day&weightGrams=650")) { String(buffer: $0.body) }
+            let tracker = try await s.call(.get, "/console/shipments?carrier=SF", headers: [.cookie: cookie])
+            let id = try #require((try await s.call(.get, "/api/v1/shipments?orderId=\(orderId)", as: .warehouse).json["items"] as? [[String: Any]])?.first?["id"] as? String)
+            let label = try await s.call(.get, "/console/shipments/\(id)/label", headers: [.cookie: cookie])
+            // check
+            #expect(queue.status == 200 && queue.body.contains("value=\"SF/next_day\""))
+            #expect(shipped.contains("notice ok"), "\(shipped)")
+            #expect(tracker.status == 200 && tracker.body.contains(orderId) && tracker.body.contains("/console/shipments/\(id)/label"))
+            #expect(label.status == 200 && label.body.contains("138****8000") && label.body.contains("1/1") && label.body.contains("650 g"))
         }
     }
 }

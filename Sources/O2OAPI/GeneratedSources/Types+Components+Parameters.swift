@@ -32,6 +32,10 @@ extension Components {
         public typealias PromotionId = Swift.String
         /// - Remark: Generated from `#/components/parameters/TemplateId`.
         public typealias TemplateId = Swift.String
+        /// - Remark: Generated from `#/components/parameters/CarrierCode`.
+        public typealias CarrierCode = Swift.String
+        /// - Remark: Generated from `#/components/parameters/ShipmentId`.
+        public typealias ShipmentId = Swift.String
         /// - Remark: Generated from `#/components/parameters/LocationId`.
         public typealias LocationId = Swift.String
         /// The product's id or style code.

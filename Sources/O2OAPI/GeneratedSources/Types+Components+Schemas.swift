@@ -3926,6 +3926,745 @@ extension Components {
                 case exportedAt
             }
         }
+        /// - Remark: Generated from `#/components/schemas/CarrierService`.
+        public struct CarrierService: Codable, Hashable, Sendable {
+            /// e.g. standard, next_day
+            ///
+            /// - Remark: Generated from `#/components/schemas/CarrierService/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CarrierService/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CarrierService/transitDays`.
+            public var transitDays: Swift.Int
+            /// Collects cash on delivery.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CarrierService/codSupported`.
+            public var codSupported: Swift.Bool
+            /// Creates a new `CarrierService`.
+            ///
+            /// - Parameters:
+            ///   - code: e.g. standard, next_day
+            ///   - name:
+            ///   - transitDays:
+            ///   - codSupported: Collects cash on delivery.
+            public init(
+                code: Swift.String,
+                name: Swift.String,
+                transitDays: Swift.Int,
+                codSupported: Swift.Bool
+            ) {
+                self.code = code
+                self.name = name
+                self.transitDays = transitDays
+                self.codSupported = codSupported
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case name
+                case transitDays
+                case codSupported
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Carrier`.
+        public struct Carrier: Codable, Hashable, Sendable {
+            /// e.g. SF, ZTO, JD
+            ///
+            /// - Remark: Generated from `#/components/schemas/Carrier/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Carrier/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Carrier/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case carrier = "carrier"
+                case _3pl = "3pl"
+            }
+            /// - Remark: Generated from `#/components/schemas/Carrier/kind`.
+            public var kind: Components.Schemas.Carrier.KindPayload
+            /// - Remark: Generated from `#/components/schemas/Carrier/accountNumber`.
+            public var accountNumber: Swift.String?
+            /// Where a customer follows a parcel; `{tracking}` stands for the tracking number.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Carrier/trackingUrlTemplate`.
+            public var trackingUrlTemplate: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Carrier/services`.
+            public var services: [Components.Schemas.CarrierService]
+            /// - Remark: Generated from `#/components/schemas/Carrier/active`.
+            public var active: Swift.Bool
+            /// Only in the answer to createCarrier.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Carrier/webhookSecret`.
+            public var webhookSecret: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Carrier/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Carrier/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Carrier/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `Carrier`.
+            ///
+            /// - Parameters:
+            ///   - code: e.g. SF, ZTO, JD
+            ///   - name:
+            ///   - kind:
+            ///   - accountNumber:
+            ///   - trackingUrlTemplate: Where a customer follows a parcel; `{tracking}` stands for the tracking number.
+            ///   - services:
+            ///   - active:
+            ///   - webhookSecret: Only in the answer to createCarrier.
+            ///   - version:
+            ///   - createdAt:
+            ///   - updatedAt:
+            public init(
+                code: Swift.String,
+                name: Swift.String,
+                kind: Components.Schemas.Carrier.KindPayload,
+                accountNumber: Swift.String? = nil,
+                trackingUrlTemplate: Swift.String? = nil,
+                services: [Components.Schemas.CarrierService],
+                active: Swift.Bool,
+                webhookSecret: Swift.String? = nil,
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.code = code
+                self.name = name
+                self.kind = kind
+                self.accountNumber = accountNumber
+                self.trackingUrlTemplate = trackingUrlTemplate
+                self.services = services
+                self.active = active
+                self.webhookSecret = webhookSecret
+                self.version = version
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case name
+                case kind
+                case accountNumber
+                case trackingUrlTemplate
+                case services
+                case active
+                case webhookSecret
+                case version
+                case createdAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CarrierList`.
+        public struct CarrierList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CarrierList/items`.
+            public var items: [Components.Schemas.Carrier]
+            /// Creates a new `CarrierList`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            public init(items: [Components.Schemas.Carrier]) {
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CarrierCreate`.
+        public struct CarrierCreate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CarrierCreate/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CarrierCreate/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CarrierCreate/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case carrier = "carrier"
+                case _3pl = "3pl"
+            }
+            /// - Remark: Generated from `#/components/schemas/CarrierCreate/kind`.
+            public var kind: Components.Schemas.CarrierCreate.KindPayload
+            /// - Remark: Generated from `#/components/schemas/CarrierCreate/accountNumber`.
+            public var accountNumber: Swift.String?
+            /// 16 to 200 characters; generated when missing.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CarrierCreate/webhookSecret`.
+            public var webhookSecret: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/CarrierCreate/trackingUrlTemplate`.
+            public var trackingUrlTemplate: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/CarrierCreate/services`.
+            public var services: [Components.Schemas.CarrierService]
+            /// Creates a new `CarrierCreate`.
+            ///
+            /// - Parameters:
+            ///   - code:
+            ///   - name:
+            ///   - kind:
+            ///   - accountNumber:
+            ///   - webhookSecret: 16 to 200 characters; generated when missing.
+            ///   - trackingUrlTemplate:
+            ///   - services:
+            public init(
+                code: Swift.String,
+                name: Swift.String,
+                kind: Components.Schemas.CarrierCreate.KindPayload,
+                accountNumber: Swift.String? = nil,
+                webhookSecret: Swift.String? = nil,
+                trackingUrlTemplate: Swift.String? = nil,
+                services: [Components.Schemas.CarrierService]
+            ) {
+                self.code = code
+                self.name = name
+                self.kind = kind
+                self.accountNumber = accountNumber
+                self.webhookSecret = webhookSecret
+                self.trackingUrlTemplate = trackingUrlTemplate
+                self.services = services
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case name
+                case kind
+                case accountNumber
+                case webhookSecret
+                case trackingUrlTemplate
+                case services
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CarrierPatch`.
+        public struct CarrierPatch: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CarrierPatch/name`.
+            public var name: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/CarrierPatch/accountNumber`.
+            public var accountNumber: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/CarrierPatch/webhookSecret`.
+            public var webhookSecret: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/CarrierPatch/trackingUrlTemplate`.
+            public var trackingUrlTemplate: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/CarrierPatch/services`.
+            public var services: [Components.Schemas.CarrierService]?
+            /// - Remark: Generated from `#/components/schemas/CarrierPatch/active`.
+            public var active: Swift.Bool?
+            /// Creates a new `CarrierPatch`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - accountNumber:
+            ///   - webhookSecret:
+            ///   - trackingUrlTemplate:
+            ///   - services:
+            ///   - active:
+            public init(
+                name: Swift.String? = nil,
+                accountNumber: Swift.String? = nil,
+                webhookSecret: Swift.String? = nil,
+                trackingUrlTemplate: Swift.String? = nil,
+                services: [Components.Schemas.CarrierService]? = nil,
+                active: Swift.Bool? = nil
+            ) {
+                self.name = name
+                self.accountNumber = accountNumber
+                self.webhookSecret = webhookSecret
+                self.trackingUrlTemplate = trackingUrlTemplate
+                self.services = services
+                self.active = active
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case accountNumber
+                case webhookSecret
+                case trackingUrlTemplate
+                case services
+                case active
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ShipmentStatus`.
+        @frozen public enum ShipmentStatus: String, Codable, Hashable, Sendable, CaseIterable {
+            case created = "created"
+            case inTransit = "in_transit"
+            case outForDelivery = "out_for_delivery"
+            case delivered = "delivered"
+            case exception = "exception"
+        }
+        /// - Remark: Generated from `#/components/schemas/Parcel`.
+        public struct Parcel: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Parcel/weightGrams`.
+            public var weightGrams: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Parcel/lengthMm`.
+            public var lengthMm: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/Parcel/widthMm`.
+            public var widthMm: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/Parcel/heightMm`.
+            public var heightMm: Swift.Int?
+            /// Creates a new `Parcel`.
+            ///
+            /// - Parameters:
+            ///   - weightGrams:
+            ///   - lengthMm:
+            ///   - widthMm:
+            ///   - heightMm:
+            public init(
+                weightGrams: Swift.Int,
+                lengthMm: Swift.Int? = nil,
+                widthMm: Swift.Int? = nil,
+                heightMm: Swift.Int? = nil
+            ) {
+                self.weightGrams = weightGrams
+                self.lengthMm = lengthMm
+                self.widthMm = widthMm
+                self.heightMm = heightMm
+            }
+            public enum CodingKeys: String, CodingKey {
+                case weightGrams
+                case lengthMm
+                case widthMm
+                case heightMm
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ShipmentCreate`.
+        public struct ShipmentCreate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ShipmentCreate/fulfillmentOrderId`.
+            public var fulfillmentOrderId: Swift.String
+            /// Carrier code.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ShipmentCreate/carrier`.
+            public var carrier: Swift.String
+            /// Service level code.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ShipmentCreate/service`.
+            public var service: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ShipmentCreate/parcels`.
+            public var parcels: [Components.Schemas.Parcel]
+            /// The carrier's own number; made in its format when missing.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ShipmentCreate/trackingNumber`.
+            public var trackingNumber: Swift.String?
+            /// Creates a new `ShipmentCreate`.
+            ///
+            /// - Parameters:
+            ///   - fulfillmentOrderId:
+            ///   - carrier: Carrier code.
+            ///   - service: Service level code.
+            ///   - parcels:
+            ///   - trackingNumber: The carrier's own number; made in its format when missing.
+            public init(
+                fulfillmentOrderId: Swift.String,
+                carrier: Swift.String,
+                service: Swift.String,
+                parcels: [Components.Schemas.Parcel],
+                trackingNumber: Swift.String? = nil
+            ) {
+                self.fulfillmentOrderId = fulfillmentOrderId
+                self.carrier = carrier
+                self.service = service
+                self.parcels = parcels
+                self.trackingNumber = trackingNumber
+            }
+            public enum CodingKeys: String, CodingKey {
+                case fulfillmentOrderId
+                case carrier
+                case service
+                case parcels
+                case trackingNumber
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/LabelParty`.
+        public struct LabelParty: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/LabelParty/name`.
+            public var name: Swift.String
+            /// On the ship-to side, masked (138****5678).
+            ///
+            /// - Remark: Generated from `#/components/schemas/LabelParty/phone`.
+            public var phone: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/LabelParty/address`.
+            public var address: Swift.String
+            /// Creates a new `LabelParty`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - phone: On the ship-to side, masked (138****5678).
+            ///   - address:
+            public init(
+                name: Swift.String,
+                phone: Swift.String? = nil,
+                address: Swift.String
+            ) {
+                self.name = name
+                self.phone = phone
+                self.address = address
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case phone
+                case address
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ShipmentLabel`.
+        public struct ShipmentLabel: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/trackingNumber`.
+            public var trackingNumber: Swift.String
+            /// The text the barcode encodes.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/barcode`.
+            public var barcode: Swift.String
+            /// code128
+            ///
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/barcodeSymbology`.
+            public var barcodeSymbology: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/carrierCode`.
+            public var carrierCode: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/carrierName`.
+            public var carrierName: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/serviceCode`.
+            public var serviceCode: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/serviceName`.
+            public var serviceName: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/shipFrom`.
+            public var shipFrom: Components.Schemas.LabelParty
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/shipTo`.
+            public var shipTo: Components.Schemas.LabelParty
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/ParcelsPayload`.
+            public struct ParcelsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ShipmentLabel/ParcelsPayload/n`.
+                public var n: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/ShipmentLabel/ParcelsPayload/of`.
+                public var of: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/ShipmentLabel/ParcelsPayload/weightGrams`.
+                public var weightGrams: Swift.Int
+                /// Creates a new `ParcelsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - n:
+                ///   - of:
+                ///   - weightGrams:
+                public init(
+                    n: Swift.Int,
+                    of: Swift.Int,
+                    weightGrams: Swift.Int
+                ) {
+                    self.n = n
+                    self.of = of
+                    self.weightGrams = weightGrams
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case n
+                    case of
+                    case weightGrams
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/parcels`.
+            public typealias ParcelsPayload = [Components.Schemas.ShipmentLabel.ParcelsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/parcels`.
+            public var parcels: Components.Schemas.ShipmentLabel.ParcelsPayload
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/totalWeightGrams`.
+            public var totalWeightGrams: Swift.Int
+            /// Cash to collect on delivery
+            ///
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/codAmount`.
+            public var codAmount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/currency`.
+            public var currency: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/orderId`.
+            public var orderId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ShipmentLabel/printedAt`.
+            public var printedAt: Foundation.Date
+            /// Creates a new `ShipmentLabel`.
+            ///
+            /// - Parameters:
+            ///   - trackingNumber:
+            ///   - barcode: The text the barcode encodes.
+            ///   - barcodeSymbology: code128
+            ///   - carrierCode:
+            ///   - carrierName:
+            ///   - serviceCode:
+            ///   - serviceName:
+            ///   - shipFrom:
+            ///   - shipTo:
+            ///   - parcels:
+            ///   - totalWeightGrams:
+            ///   - codAmount: Cash to collect on delivery
+            ///   - currency:
+            ///   - orderId:
+            ///   - printedAt:
+            public init(
+                trackingNumber: Swift.String,
+                barcode: Swift.String,
+                barcodeSymbology: Swift.String,
+                carrierCode: Swift.String,
+                carrierName: Swift.String,
+                serviceCode: Swift.String,
+                serviceName: Swift.String,
+                shipFrom: Components.Schemas.LabelParty,
+                shipTo: Components.Schemas.LabelParty,
+                parcels: Components.Schemas.ShipmentLabel.ParcelsPayload,
+                totalWeightGrams: Swift.Int,
+                codAmount: Swift.Int64,
+                currency: Swift.String,
+                orderId: Swift.String,
+                printedAt: Foundation.Date
+            ) {
+                self.trackingNumber = trackingNumber
+                self.barcode = barcode
+                self.barcodeSymbology = barcodeSymbology
+                self.carrierCode = carrierCode
+                self.carrierName = carrierName
+                self.serviceCode = serviceCode
+                self.serviceName = serviceName
+                self.shipFrom = shipFrom
+                self.shipTo = shipTo
+                self.parcels = parcels
+                self.totalWeightGrams = totalWeightGrams
+                self.codAmount = codAmount
+                self.currency = currency
+                self.orderId = orderId
+                self.printedAt = printedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case trackingNumber
+                case barcode
+                case barcodeSymbology
+                case carrierCode
+                case carrierName
+                case serviceCode
+                case serviceName
+                case shipFrom
+                case shipTo
+                case parcels
+                case totalWeightGrams
+                case codAmount
+                case currency
+                case orderId
+                case printedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TrackingEvent`.
+        public struct TrackingEvent: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TrackingEvent/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TrackingEvent/status`.
+            public var status: Components.Schemas.ShipmentStatus
+            /// - Remark: Generated from `#/components/schemas/TrackingEvent/at`.
+            public var at: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/TrackingEvent/location`.
+            public var location: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/TrackingEvent/description`.
+            public var description: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/TrackingEvent/source`.
+            @frozen public enum SourcePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case webhook = "webhook"
+                case _import = "import"
+            }
+            /// - Remark: Generated from `#/components/schemas/TrackingEvent/source`.
+            public var source: Components.Schemas.TrackingEvent.SourcePayload
+            /// - Remark: Generated from `#/components/schemas/TrackingEvent/receivedAt`.
+            public var receivedAt: Foundation.Date
+            /// Creates a new `TrackingEvent`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - status:
+            ///   - at:
+            ///   - location:
+            ///   - description:
+            ///   - source:
+            ///   - receivedAt:
+            public init(
+                id: Swift.String,
+                status: Components.Schemas.ShipmentStatus,
+                at: Foundation.Date,
+                location: Swift.String? = nil,
+                description: Swift.String? = nil,
+                source: Components.Schemas.TrackingEvent.SourcePayload,
+                receivedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.status = status
+                self.at = at
+                self.location = location
+                self.description = description
+                self.source = source
+                self.receivedAt = receivedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case status
+                case at
+                case location
+                case description
+                case source
+                case receivedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Shipment`.
+        public struct Shipment: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Shipment/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Shipment/fulfillmentOrderId`.
+            public var fulfillmentOrderId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Shipment/orderId`.
+            public var orderId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Shipment/locationId`.
+            public var locationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Shipment/carrierCode`.
+            public var carrierCode: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Shipment/serviceCode`.
+            public var serviceCode: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Shipment/trackingNumber`.
+            public var trackingNumber: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Shipment/trackingUrl`.
+            public var trackingUrl: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Shipment/status`.
+            public var status: Components.Schemas.ShipmentStatus
+            /// - Remark: Generated from `#/components/schemas/Shipment/parcels`.
+            public var parcels: [Components.Schemas.Parcel]
+            /// - Remark: Generated from `#/components/schemas/Shipment/codAmount`.
+            public var codAmount: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Shipment/currency`.
+            public var currency: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Shipment/label`.
+            public var label: Components.Schemas.ShipmentLabel
+            /// - Remark: Generated from `#/components/schemas/Shipment/events`.
+            public var events: [Components.Schemas.TrackingEvent]
+            /// - Remark: Generated from `#/components/schemas/Shipment/deliveredAt`.
+            public var deliveredAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/Shipment/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Shipment/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Shipment/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `Shipment`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - fulfillmentOrderId:
+            ///   - orderId:
+            ///   - locationId:
+            ///   - carrierCode:
+            ///   - serviceCode:
+            ///   - trackingNumber:
+            ///   - trackingUrl:
+            ///   - status:
+            ///   - parcels:
+            ///   - codAmount:
+            ///   - currency:
+            ///   - label:
+            ///   - events:
+            ///   - deliveredAt:
+            ///   - version:
+            ///   - createdAt:
+            ///   - updatedAt:
+            public init(
+                id: Swift.String,
+                fulfillmentOrderId: Swift.String,
+                orderId: Swift.String,
+                locationId: Swift.String,
+                carrierCode: Swift.String,
+                serviceCode: Swift.String,
+                trackingNumber: Swift.String,
+                trackingUrl: Swift.String? = nil,
+                status: Components.Schemas.ShipmentStatus,
+                parcels: [Components.Schemas.Parcel],
+                codAmount: Swift.Int64,
+                currency: Swift.String,
+                label: Components.Schemas.ShipmentLabel,
+                events: [Components.Schemas.TrackingEvent],
+                deliveredAt: Foundation.Date? = nil,
+                version: Swift.Int,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.fulfillmentOrderId = fulfillmentOrderId
+                self.orderId = orderId
+                self.locationId = locationId
+                self.carrierCode = carrierCode
+                self.serviceCode = serviceCode
+                self.trackingNumber = trackingNumber
+                self.trackingUrl = trackingUrl
+                self.status = status
+                self.parcels = parcels
+                self.codAmount = codAmount
+                self.currency = currency
+                self.label = label
+                self.events = events
+                self.deliveredAt = deliveredAt
+                self.version = version
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case fulfillmentOrderId
+                case orderId
+                case locationId
+                case carrierCode
+                case serviceCode
+                case trackingNumber
+                case trackingUrl
+                case status
+                case parcels
+                case codAmount
+                case currency
+                case label
+                case events
+                case deliveredAt
+                case version
+                case createdAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ShipmentPage`.
+        public struct ShipmentPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ShipmentPage/items`.
+            public var items: [Components.Schemas.Shipment]
+            /// - Remark: Generated from `#/components/schemas/ShipmentPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `ShipmentPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Shipment],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TrackingImportResult`.
+        public struct TrackingImportResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TrackingImportResult/received`.
+            public var received: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/TrackingImportResult/recorded`.
+            public var recorded: Swift.Int
+            /// Events already recorded
+            ///
+            /// - Remark: Generated from `#/components/schemas/TrackingImportResult/duplicates`.
+            public var duplicates: Swift.Int
+            /// Creates a new `TrackingImportResult`.
+            ///
+            /// - Parameters:
+            ///   - received:
+            ///   - recorded:
+            ///   - duplicates: Events already recorded
+            public init(
+                received: Swift.Int,
+                recorded: Swift.Int,
+                duplicates: Swift.Int
+            ) {
+                self.received = received
+                self.recorded = recorded
+                self.duplicates = duplicates
+            }
+            public enum CodingKeys: String, CodingKey {
+                case received
+                case recorded
+                case duplicates
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/User`.
         public struct User: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/User/id`.

@@ -762,6 +762,67 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /coupons/claim`.
     /// - Remark: Generated from `#/paths//coupons/claim/post(claimCoupon)`.
     func claimCoupon(_ input: Operations.ClaimCoupon.Input) async throws -> Operations.ClaimCoupon.Output
+    /// Carrier and 3PL accounts with their service levels, by code. Webhook secrets are never listed.
+    ///
+    /// - Remark: HTTP `GET /carriers`.
+    /// - Remark: Generated from `#/paths//carriers/get(listCarriers)`.
+    func listCarriers(_ input: Operations.ListCarriers.Input) async throws -> Operations.ListCarriers.Output
+    /// Add a carrier (快递) or 3PL account with its service levels; the answer carries the webhook secret, once.
+    ///
+    /// The carrier signs its tracking webhooks (`POST /carriers/{carrierCode}/tracking-events`, beside
+    /// this API: the raw body is signed) with the secret: header `X-Carrier-Signature` = base64 of
+    /// HMAC-SHA256 over the body. A secret is generated when none is given. 409 when the code is taken.
+    ///
+    ///
+    /// - Remark: HTTP `POST /carriers`.
+    /// - Remark: Generated from `#/paths//carriers/post(createCarrier)`.
+    func createCarrier(_ input: Operations.CreateCarrier.Input) async throws -> Operations.CreateCarrier.Output
+    /// One carrier with its service levels.
+    ///
+    /// - Remark: HTTP `GET /carriers/{carrierCode}`.
+    /// - Remark: Generated from `#/paths//carriers/{carrierCode}/get(getCarrier)`.
+    func getCarrier(_ input: Operations.GetCarrier.Input) async throws -> Operations.GetCarrier.Output
+    /// Change a carrier's name, account, tracking URL, webhook secret, service levels (replaced whole) or whether it is active.
+    ///
+    /// - Remark: HTTP `PATCH /carriers/{carrierCode}`.
+    /// - Remark: Generated from `#/paths//carriers/{carrierCode}/patch(updateCarrier)`.
+    func updateCarrier(_ input: Operations.UpdateCarrier.Input) async throws -> Operations.UpdateCarrier.Output
+    /// Shipments newest first, within the caller's scope, each with its tracking events.
+    ///
+    /// - Remark: HTTP `GET /shipments`.
+    /// - Remark: Generated from `#/paths//shipments/get(listShipments)`.
+    func listShipments(_ input: Operations.ListShipments.Input) async throws -> Operations.ListShipments.Output
+    /// Ship a picking or packed fulfilment order with a carrier; answers the shipment with its label data.
+    ///
+    /// The fulfilment order moves to shipped by its own transition (the order ships and its held
+    /// stock becomes a sale). Without a tracking number one is made in the carrier's format. Cash on
+    /// delivery still due on the order is printed on the label (and needs a service that collects it).
+    /// A 3PL carrier is sent `shipment.handed_over`. Another location's fulfilment order is 404; one
+    /// not yet picking (assigned, accepted) or not a carrier delivery is 409; an unknown carrier or
+    /// service, a parcel weighing 0 or less, or a tracking number already used is 422.
+    ///
+    ///
+    /// - Remark: HTTP `POST /shipments`.
+    /// - Remark: Generated from `#/paths//shipments/post(createShipment)`.
+    func createShipment(_ input: Operations.CreateShipment.Input) async throws -> Operations.CreateShipment.Output
+    /// One shipment with its label and tracking events (oldest first).
+    ///
+    /// - Remark: HTTP `GET /shipments/{shipmentId}`.
+    /// - Remark: Generated from `#/paths//shipments/{shipmentId}/get(getShipment)`.
+    func getShipment(_ input: Operations.GetShipment.Input) async throws -> Operations.GetShipment.Output
+    /// Record carriers' tracking events from CSV, all or nothing.
+    ///
+    /// Columns (header row first): tracking_number, status (in_transit, out_for_delivery,
+    /// delivered, exception), at (ISO 8601), location, description. Every row is checked first; any
+    /// bad row — an unknown tracking number (or one outside the caller's scope) included — refuses
+    /// the file with `422` (…/import-rejected) whose `errors` give each bad row's `line` (the header
+    /// is line 1), and nothing is written. An event already recorded (same shipment, status and time)
+    /// is counted as a duplicate and ignored. `delivered` delivers the fulfilment order and the order.
+    ///
+    ///
+    /// - Remark: HTTP `POST /shipments/tracking-events/import`.
+    /// - Remark: Generated from `#/paths//shipments/tracking-events/import/post(importTrackingEvents)`.
+    func importTrackingEvents(_ input: Operations.ImportTrackingEvents.Input) async throws -> Operations.ImportTrackingEvents.Output
     /// - Remark: HTTP `GET /users`.
     /// - Remark: Generated from `#/paths//users/get(listUsers)`.
     func listUsers(_ input: Operations.ListUsers.Input) async throws -> Operations.ListUsers.Output
@@ -2676,6 +2737,127 @@ extension APIProtocol {
         body: Operations.ClaimCoupon.Input.Body
     ) async throws -> Operations.ClaimCoupon.Output {
         try await claimCoupon(Operations.ClaimCoupon.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Carrier and 3PL accounts with their service levels, by code. Webhook secrets are never listed.
+    ///
+    /// - Remark: HTTP `GET /carriers`.
+    /// - Remark: Generated from `#/paths//carriers/get(listCarriers)`.
+    public func listCarriers(headers: Operations.ListCarriers.Input.Headers = .init()) async throws -> Operations.ListCarriers.Output {
+        try await listCarriers(Operations.ListCarriers.Input(headers: headers))
+    }
+    /// Add a carrier (快递) or 3PL account with its service levels; the answer carries the webhook secret, once.
+    ///
+    /// The carrier signs its tracking webhooks (`POST /carriers/{carrierCode}/tracking-events`, beside
+    /// this API: the raw body is signed) with the secret: header `X-Carrier-Signature` = base64 of
+    /// HMAC-SHA256 over the body. A secret is generated when none is given. 409 when the code is taken.
+    ///
+    ///
+    /// - Remark: HTTP `POST /carriers`.
+    /// - Remark: Generated from `#/paths//carriers/post(createCarrier)`.
+    public func createCarrier(
+        headers: Operations.CreateCarrier.Input.Headers = .init(),
+        body: Operations.CreateCarrier.Input.Body
+    ) async throws -> Operations.CreateCarrier.Output {
+        try await createCarrier(Operations.CreateCarrier.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// One carrier with its service levels.
+    ///
+    /// - Remark: HTTP `GET /carriers/{carrierCode}`.
+    /// - Remark: Generated from `#/paths//carriers/{carrierCode}/get(getCarrier)`.
+    public func getCarrier(
+        path: Operations.GetCarrier.Input.Path,
+        headers: Operations.GetCarrier.Input.Headers = .init()
+    ) async throws -> Operations.GetCarrier.Output {
+        try await getCarrier(Operations.GetCarrier.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Change a carrier's name, account, tracking URL, webhook secret, service levels (replaced whole) or whether it is active.
+    ///
+    /// - Remark: HTTP `PATCH /carriers/{carrierCode}`.
+    /// - Remark: Generated from `#/paths//carriers/{carrierCode}/patch(updateCarrier)`.
+    public func updateCarrier(
+        path: Operations.UpdateCarrier.Input.Path,
+        headers: Operations.UpdateCarrier.Input.Headers = .init(),
+        body: Operations.UpdateCarrier.Input.Body
+    ) async throws -> Operations.UpdateCarrier.Output {
+        try await updateCarrier(Operations.UpdateCarrier.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Shipments newest first, within the caller's scope, each with its tracking events.
+    ///
+    /// - Remark: HTTP `GET /shipments`.
+    /// - Remark: Generated from `#/paths//shipments/get(listShipments)`.
+    public func listShipments(
+        query: Operations.ListShipments.Input.Query = .init(),
+        headers: Operations.ListShipments.Input.Headers = .init()
+    ) async throws -> Operations.ListShipments.Output {
+        try await listShipments(Operations.ListShipments.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Ship a picking or packed fulfilment order with a carrier; answers the shipment with its label data.
+    ///
+    /// The fulfilment order moves to shipped by its own transition (the order ships and its held
+    /// stock becomes a sale). Without a tracking number one is made in the carrier's format. Cash on
+    /// delivery still due on the order is printed on the label (and needs a service that collects it).
+    /// A 3PL carrier is sent `shipment.handed_over`. Another location's fulfilment order is 404; one
+    /// not yet picking (assigned, accepted) or not a carrier delivery is 409; an unknown carrier or
+    /// service, a parcel weighing 0 or less, or a tracking number already used is 422.
+    ///
+    ///
+    /// - Remark: HTTP `POST /shipments`.
+    /// - Remark: Generated from `#/paths//shipments/post(createShipment)`.
+    public func createShipment(
+        headers: Operations.CreateShipment.Input.Headers = .init(),
+        body: Operations.CreateShipment.Input.Body
+    ) async throws -> Operations.CreateShipment.Output {
+        try await createShipment(Operations.CreateShipment.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// One shipment with its label and tracking events (oldest first).
+    ///
+    /// - Remark: HTTP `GET /shipments/{shipmentId}`.
+    /// - Remark: Generated from `#/paths//shipments/{shipmentId}/get(getShipment)`.
+    public func getShipment(
+        path: Operations.GetShipment.Input.Path,
+        headers: Operations.GetShipment.Input.Headers = .init()
+    ) async throws -> Operations.GetShipment.Output {
+        try await getShipment(Operations.GetShipment.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Record carriers' tracking events from CSV, all or nothing.
+    ///
+    /// Columns (header row first): tracking_number, status (in_transit, out_for_delivery,
+    /// delivered, exception), at (ISO 8601), location, description. Every row is checked first; any
+    /// bad row — an unknown tracking number (or one outside the caller's scope) included — refuses
+    /// the file with `422` (…/import-rejected) whose `errors` give each bad row's `line` (the header
+    /// is line 1), and nothing is written. An event already recorded (same shipment, status and time)
+    /// is counted as a duplicate and ignored. `delivered` delivers the fulfilment order and the order.
+    ///
+    ///
+    /// - Remark: HTTP `POST /shipments/tracking-events/import`.
+    /// - Remark: Generated from `#/paths//shipments/tracking-events/import/post(importTrackingEvents)`.
+    public func importTrackingEvents(
+        headers: Operations.ImportTrackingEvents.Input.Headers = .init(),
+        body: Operations.ImportTrackingEvents.Input.Body
+    ) async throws -> Operations.ImportTrackingEvents.Output {
+        try await importTrackingEvents(Operations.ImportTrackingEvents.Input(
             headers: headers,
             body: body
         ))
