@@ -357,6 +357,7 @@ public struct WarehouseService: Sendable {
         try v.finish()
         let site = try await warehouse(ref, scope: caller.principal.scope)
         let now = clock.instant()
+        let started = ContinuousClock.now
         let wave = try await db.write { tx in
             let sql = tx.sql
             var q: SQLQueryString = """
@@ -452,12 +453,15 @@ public struct WarehouseService: Sendable {
                                       organisationId: site.organisationId, locationId: site.id, event: "warehouse.wave_created")
             return wave
         }
+        let listed = ContinuousClock.now
         // Each order's own transition, in its own transaction: one that moved on meanwhile keeps its tasks, which it no longer needs.
         for id in wave.fulfillmentOrderIds {
             do { _ = try await fulfillment.transition(id, to: .picking, note: "wave \(wave.id)", caller: caller) } catch let p as Problem where p.status == 409 {
                 db.logger.info("a wave's order moved on before picking", metadata: ["wave": "\(wave.id)", "fulfillmentOrder": "\(id)"])
             }
         }
+        db.logger.info("pick wave", metadata: ["wave": "\(wave.id)", "orders": "\(wave.fulfillmentOrderIds.count)", "tasks": "\(wave.tasks.count)",
+                                               "pickList": "\(listed - started)", "toPicking": "\(ContinuousClock.now - listed)"])
         return wave
     }
 
