@@ -41,9 +41,13 @@ extension FulfillmentService {
     /// vehicle's shift kept. The plan replaces the store's routes that have not left yet. Orders
     /// no route can take are listed with the reason.
     ///
+    /// A vehicle with a weight or volume limit carries no more than that: an order weighs what its
+    /// SKUs weigh in the catalog (a SKU without a weight counts as nothing, and the plan lists the
+    /// orders that have one).
+    ///
     /// Bad input is 422 naming the field, with nothing written: no vehicles, a capacity or count
     /// out of range, a shift that ends before departure, a window for an order the store is not
-    /// delivering, or an order bigger than every vehicle. A location that is not a delivering
+    /// delivering, or an order that fits no vehicle (by units, weight or volume). A location that is not a delivering
     /// store is 422; one outside the caller's reach is 403.
     public func planDeliveries(_ new: NewDeliveryPlan, caller: Caller) async throws -> DeliveryPlan {
         let now = clock.instant()
@@ -56,6 +60,8 @@ extension FulfillmentService {
             v.text(x.id, "vehicles[\(i)].id", max: 100)
             if new.vehicles[..<i].contains(where: { $0.id == x.id }) { v.add("vehicles[\(i)].id", "another vehicle is called '\(x.id)'") }
             v.range(x.capacity, "vehicles[\(i)].capacity", 1...100_000)
+            if let w = x.maxWeightGrams { v.range(w, "vehicles[\(i)].maxWeightGrams", 1...100_000_000) }
+            if let c = x.maxVolumeCm3 { v.range(c, "vehicles[\(i)].maxVolumeCm3", 1...1_000_000_000) }
             v.range(x.count, "vehicles[\(i)].count", 1...100)
             if let end = x.shiftEnd, end <= departAt { v.add("vehicles[\(i)].shiftEnd", "must be after the departure") }
         }
@@ -67,24 +73,28 @@ extension FulfillmentService {
         let store = try await deliveringStore(new.store, scope: caller.principal.scope)
         let eligible = try await deliverable(at: store)
         var ov = Validator()
-        let largest = new.vehicles.map(\.capacity).max() ?? 0
         for (i, w) in new.windows.enumerated() where !eligible.contains(where: { $0.order.id == w.orderId }) {
             ov.add("windows[\(i)].orderId", "\(store.code) has no delivery order '\(w.orderId)' waiting to go out")
         }
-        for e in eligible where e.units > largest {
-            ov.add("vehicles", "order \(e.order.id) is \(e.units) unit(s); the largest vehicle carries \(largest)")
+        for e in eligible where !new.vehicles.contains(where: { e.fits(in: $0) }) {
+            ov.add("vehicles", "order \(e.order.id) is \(e.units) unit(s), \(e.weightGrams) g and \(e.volumeCm3) cm³; no vehicle carries it")
         }
         try ov.finish()
+        let limitsWeight = new.vehicles.contains { $0.maxWeightGrams != nil }, limitsVolume = new.vehicles.contains { $0.maxVolumeCm3 != nil }
         let windows = Dictionary(new.windows.map { ($0.orderId, $0) }, uniquingKeysWith: { $1 })
         let seconds = { (d: Date) in Int(d.timeIntervalSince(departAt).rounded()) }
         let service = Int((new.serviceMinutes * 60).rounded())
         let problem = try RoutingProblem.geographic(
             depot: .init(id: store.id, location: .geographic(latitude: store.coordinates.lat, longitude: store.coordinates.lng)),
             stops: eligible.map { e in
-                RoutingProblem.Stop(id: e.order.id, location: .geographic(latitude: e.lat, longitude: e.lng), demand: e.units, serviceTime: service,
+                RoutingProblem.Stop(id: e.order.id, location: .geographic(latitude: e.lat, longitude: e.lng), demand: e.units,
+                                    additionalDemand: [e.weightGrams, e.volumeCm3], serviceTime: service,
                                     timeWindow: windows[e.order.id].map { .init(earliest: max(0, seconds($0.earliest)), latest: max(0, seconds($0.latest))) })
             },
-            vehicleTypes: new.vehicles.map { .init(id: $0.id, capacity: $0.capacity, shiftStart: 0, shiftEnd: $0.shiftEnd.map(seconds), count: $0.count) },
+            vehicleTypes: new.vehicles.map {
+                .init(id: $0.id, capacity: $0.capacity, additionalCapacity: [$0.maxWeightGrams, $0.maxVolumeCm3], shiftStart: 0,
+                      shiftEnd: $0.shiftEnd.map(seconds), count: $0.count)
+            },
             speedMetersPerSecond: new.speedKmh / 3.6, detourFactor: Self.detourFactor)
         let solved = await Self.solve(problem, timeLimit: new.timeLimitSeconds)
         let planId = O2OID.make("dpl", at: now)
@@ -92,9 +102,11 @@ extension FulfillmentService {
         let routes = solved.routes.map { r in
             DeliveryRoute(id: O2OID.make("drt", at: now), storeId: store.id, planId: planId, vehicleId: r.vehicleTypeID, status: .planned,
                           departAt: at(r.departure), returnAt: at(r.returnTime), travelSeconds: r.cost, load: r.load,
+                          weightGrams: r.additionalLoad[0], volumeCm3: r.additionalLoad[1],
                           stops: r.visits.enumerated().map { i, visit in
                               let e = eligible[visit.stopIndex]
-                              return DeliveryStop(seq: i + 1, orderId: e.order.id, lat: e.lat, lng: e.lng, units: e.units, eta: at(visit.arrival),
+                              return DeliveryStop(seq: i + 1, orderId: e.order.id, lat: e.lat, lng: e.lng, units: e.units, weightGrams: e.weightGrams,
+                                                  volumeCm3: e.volumeCm3, eta: at(visit.arrival),
                                                   serviceStart: at(visit.serviceStart), window: windows[e.order.id], status: .pending, note: nil, at: nil)
                           }, createdAt: now, updatedAt: now)
         }
@@ -104,7 +116,8 @@ extension FulfillmentService {
             case .fleetExhausted: "every vehicle is full or out of time"
             }
             return UnassignedDelivery(orderId: u.stopID, reason: reason)
-        }, travelSeconds: solved.cost, solverSeconds: solved.elapsedSeconds, iterations: solved.iterations)
+        }, unmeasuredOrderIds: eligible.filter { limitsWeight && $0.unweighed || limitsVolume && $0.unsized }.map(\.order.id),
+        travelSeconds: solved.cost, solverSeconds: solved.elapsedSeconds, iterations: solved.iterations)
         try await db.write { tx in
             let stale = try await tx.sql.raw("SELECT id FROM delivery_routes WHERE store_id = \(bind: store.id) AND status = 'planned'").all()
                 .map { try $0.decode(column: "id", as: String.self) }
@@ -221,9 +234,27 @@ extension FulfillmentService {
         return found
     }
 
+    /// An order a store delivers, as the planner sees it.
+    struct Deliverable {
+        var order: Order
+        var lat: Double
+        var lng: Double
+        var units: Int
+        var weightGrams: Int
+        var volumeCm3: Int
+        /// Whether a SKU of it has no weight, or no volume, in the catalog.
+        var unweighed: Bool
+        var unsized: Bool
+
+        func fits(in v: DeliveryVehicle) -> Bool {
+            units <= v.capacity && weightGrams <= (v.maxWeightGrams ?? .max) && volumeCm3 <= (v.maxVolumeCm3 ?? .max)
+        }
+    }
+
     /// The store's delivery orders waiting to go out: released to it or being picked, with a line
-    /// it delivers, and not on a route that left. Units are the open units of those lines.
-    func deliverable(at store: Location) async throws -> [(order: Order, lat: Double, lng: Double, units: Int)] {
+    /// it delivers, and not on a route that left. Units are the open units of those lines; weight
+    /// and volume are theirs by the catalog's SKU measures.
+    func deliverable(at store: Location) async throws -> [Deliverable] {
         let out = try await db.read { sql in
             try await sql.raw("""
                 SELECT s.order_id FROM delivery_stops s JOIN delivery_routes r ON r.id = s.route_id
@@ -231,7 +262,7 @@ extension FulfillmentService {
                 """).all().map { try $0.decode(column: "order_id", as: String.self) }
         }
         let busy = Set(out)
-        var found: [(order: Order, lat: Double, lng: Double, units: Int)] = []
+        var found: [(order: Order, lat: Double, lng: Double, lines: [(skuId: String, quantity: Int)])] = []
         for status in [OrderStatus.released, .picking] {
             var f = OrderService.OrderFilter()
             f.locationId = store.id
@@ -240,14 +271,25 @@ extension FulfillmentService {
             while true {
                 let page = try await orders.orders(f, scope: .all)
                 for o in page.items where !busy.contains(o.id) {
-                    let units = o.lines.filter { $0.locationId == store.id && $0.mode == .storeDelivery }.reduce(0) { $0 + $1.quantity - $1.cancelled }
-                    if units > 0, let a = o.address { found.append((o, a.lat, a.lng, units)) }
+                    let lines = o.lines.filter { $0.locationId == store.id && $0.mode == .storeDelivery && $0.quantity > $0.cancelled }
+                    if !lines.isEmpty, let a = o.address { found.append((o, a.lat, a.lng, lines.map { ($0.skuId, $0.quantity - $0.cancelled) })) }
                 }
                 guard let next = page.nextCursor else { break }
                 f.cursor = next
             }
         }
-        return found.sorted { $0.order.id < $1.order.id }
+        let measures = Dictionary(try await orders.catalog.skus(ids: Array(Set(found.flatMap { $0.lines.map(\.skuId) }))).map { ($0.id, $0) },
+                                  uniquingKeysWith: { a, _ in a })
+        return found.sorted { $0.order.id < $1.order.id }.map { f in
+            var d = Deliverable(order: f.order, lat: f.lat, lng: f.lng, units: 0, weightGrams: 0, volumeCm3: 0, unweighed: false, unsized: false)
+            for l in f.lines {
+                d.units += l.quantity
+                let sku = measures[l.skuId]
+                if let w = sku?.weightGrams { d.weightGrams += w * l.quantity } else { d.unweighed = true }
+                if let c = sku?.volumeCm3 { d.volumeCm3 += c * l.quantity } else { d.unsized = true }
+            }
+            return d
+        }
     }
 
     func visible(_ r: DeliveryRoute, _ scope: Scope) async throws -> Bool {
@@ -274,6 +316,7 @@ extension FulfillmentService {
             let window = try time("window_earliest").flatMap { e in try time("window_latest").map { DeliveryWindow(orderId: orderId, earliest: e, latest: $0) } }
             return DeliveryStop(seq: try s.decode(column: "seq", as: Int.self), orderId: orderId, lat: try s.decode(column: "lat", as: Double.self),
                                 lng: try s.decode(column: "lng", as: Double.self), units: try s.decode(column: "units", as: Int.self),
+                                weightGrams: try s.decode(column: "weight_grams", as: Int.self), volumeCm3: try s.decode(column: "volume_cm3", as: Int.self),
                                 eta: try time("eta")!, serviceStart: try time("service_start")!, window: window,
                                 status: DeliveryStopStatus(rawValue: try s.decode(column: "status", as: String.self)) ?? .pending,
                                 note: try s.decode(column: "note", as: String?.self), at: try time("at"))
@@ -282,19 +325,24 @@ extension FulfillmentService {
                              vehicleId: try row.decode(column: "vehicle_id", as: String.self),
                              status: DeliveryRouteStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .planned,
                              departAt: try ms("depart_at"), returnAt: try ms("return_at"), travelSeconds: try row.decode(column: "travel_seconds", as: Int.self),
-                             load: try row.decode(column: "load", as: Int.self), stops: stops, createdAt: try ms("created_at"), updatedAt: try ms("updated_at"))
+                             load: try row.decode(column: "load", as: Int.self), weightGrams: try row.decode(column: "weight_grams", as: Int.self),
+                             volumeCm3: try row.decode(column: "volume_cm3", as: Int.self), stops: stops, createdAt: try ms("created_at"), updatedAt: try ms("updated_at"))
     }
 
     static func insert(_ r: DeliveryRoute, _ tx: Transaction) async throws {
         try await tx.sql.raw("""
-            INSERT INTO delivery_routes (id, store_id, plan_id, vehicle_id, status, depart_at, return_at, travel_seconds, load, created_at, updated_at)
+            INSERT INTO delivery_routes (id, store_id, plan_id, vehicle_id, status, depart_at, return_at, travel_seconds, load, weight_grams, volume_cm3,
+                                         created_at, updated_at)
             VALUES (\(bind: r.id), \(bind: r.storeId), \(bind: r.planId), \(bind: r.vehicleId), \(bind: r.status.rawValue), \(bind: r.departAt.epochMillis),
-                    \(bind: r.returnAt.epochMillis), \(bind: r.travelSeconds), \(bind: r.load), \(bind: r.createdAt.epochMillis), \(bind: r.updatedAt.epochMillis))
+                    \(bind: r.returnAt.epochMillis), \(bind: r.travelSeconds), \(bind: r.load), \(bind: r.weightGrams), \(bind: r.volumeCm3),
+                    \(bind: r.createdAt.epochMillis), \(bind: r.updatedAt.epochMillis))
             """).run()
         for s in r.stops {
             try await tx.sql.raw("""
-                INSERT INTO delivery_stops (route_id, seq, order_id, lat, lng, units, eta, service_start, window_earliest, window_latest, status, note, at)
-                VALUES (\(bind: r.id), \(bind: s.seq), \(bind: s.orderId), \(bind: s.lat), \(bind: s.lng), \(bind: s.units), \(bind: s.eta.epochMillis),
+                INSERT INTO delivery_stops (route_id, seq, order_id, lat, lng, units, weight_grams, volume_cm3, eta, service_start, window_earliest,
+                                            window_latest, status, note, at)
+                VALUES (\(bind: r.id), \(bind: s.seq), \(bind: s.orderId), \(bind: s.lat), \(bind: s.lng), \(bind: s.units), \(bind: s.weightGrams),
+                        \(bind: s.volumeCm3), \(bind: s.eta.epochMillis),
                         \(bind: s.serviceStart.epochMillis), \(bind: s.window?.earliest.epochMillis), \(bind: s.window?.latest.epochMillis),
                         \(bind: s.status.rawValue), \(bind: s.note), \(bind: s.at?.epochMillis))
                 """).run()

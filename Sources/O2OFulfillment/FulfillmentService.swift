@@ -98,5 +98,12 @@ public enum FulfillmentMigrations {
             """,
             "CREATE UNIQUE INDEX shipment_events_once ON shipment_events (shipment_id, status, at)",
         ]),
+        // What a route and each of its stops weigh and take up, from the catalog's SKU measures.
+        Migration(module: "fulfillment", version: 4, name: "delivery weight and volume", [
+            "ALTER TABLE delivery_routes ADD COLUMN weight_grams BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE delivery_routes ADD COLUMN volume_cm3 BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE delivery_stops ADD COLUMN weight_grams BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE delivery_stops ADD COLUMN volume_cm3 BIGINT NOT NULL DEFAULT 0",
+        ]),
     ]
 }

@@ -107,7 +107,7 @@ public struct CatalogPricing: PricingStep {
 public struct OrderService: Sendable {
     public let db: Database
     public let clock: any O2OClock
-    let catalog: CatalogService
+    public let catalog: CatalogService
     let network: NetworkService
     let inventory: InventoryService
     /// Pays and refunds the wallet and points tenders.

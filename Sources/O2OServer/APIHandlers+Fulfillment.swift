@@ -10,13 +10,17 @@ extension APIHandlers {
     func planDeliveryRoutes(_ input: Operations.PlanDeliveryRoutes.Input) async throws -> Operations.PlanDeliveryRoutes.Output {
         guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
         let new = FulfillmentService.NewDeliveryPlan(
-            store: b.storeId, vehicles: b.vehicles.map { DeliveryVehicle(id: $0.id, capacity: $0.capacity, count: $0.count ?? 1, shiftEnd: $0.shiftEnd) },
+            store: b.storeId, vehicles: b.vehicles.map {
+                DeliveryVehicle(id: $0.id, capacity: $0.capacity, maxWeightGrams: $0.maxWeightGrams, maxVolumeCm3: $0.maxVolumeCm3, count: $0.count ?? 1,
+                                shiftEnd: $0.shiftEnd)
+            },
             departAt: b.departAt, speedKmh: b.speedKmh ?? 20, serviceMinutes: b.serviceMinutes ?? 3, timeLimitSeconds: b.timeLimitSeconds ?? 2,
             windows: (b.windows ?? []).map { DeliveryWindow(orderId: $0.orderId, earliest: $0.earliest, latest: $0.latest) })
         let plan = try await services.fulfillment.planDeliveries(new, caller: try caller)
         return .ok(.init(body: .json(.init(
             id: plan.id, storeId: plan.storeId, routes: plan.routes.map(Self.deliveryRoute),
-            unassigned: plan.unassigned.map { .init(orderId: $0.orderId, reason: $0.reason) }, travelSeconds: plan.travelSeconds,
+            unassigned: plan.unassigned.map { .init(orderId: $0.orderId, reason: $0.reason) }, unmeasuredOrderIds: plan.unmeasuredOrderIds,
+            travelSeconds: plan.travelSeconds,
             solverSeconds: plan.solverSeconds, iterations: plan.iterations))))
     }
 
@@ -43,9 +47,10 @@ extension APIHandlers {
 
     static func deliveryRoute(_ r: DeliveryRoute) -> S.DeliveryRoute {
         .init(id: r.id, storeId: r.storeId, planId: r.planId, vehicleId: r.vehicleId, status: .init(rawValue: r.status.rawValue) ?? .planned,
-              departAt: r.departAt, returnAt: r.returnAt, travelSeconds: r.travelSeconds, load: r.load,
+              departAt: r.departAt, returnAt: r.returnAt, travelSeconds: r.travelSeconds, load: r.load, weightGrams: r.weightGrams, volumeCm3: r.volumeCm3,
               stops: r.stops.map { s in
-                  .init(seq: s.seq, orderId: s.orderId, lat: s.lat, lng: s.lng, units: s.units, eta: s.eta, serviceStart: s.serviceStart,
+                  .init(seq: s.seq, orderId: s.orderId, lat: s.lat, lng: s.lng, units: s.units, weightGrams: s.weightGrams, volumeCm3: s.volumeCm3,
+                        eta: s.eta, serviceStart: s.serviceStart,
                         window: s.window.map { .init(orderId: $0.orderId, earliest: $0.earliest, latest: $0.latest) },
                         status: .init(rawValue: s.status.rawValue) ?? .pending, note: s.note, at: s.at)
               }, createdAt: r.createdAt, updatedAt: r.updatedAt)

@@ -36,6 +36,7 @@ func expectFeasible(_ plan: RoutePlan, for problem: RoutingProblem, sourceLocati
         var time = vehicle.shiftStart
         var node = 0
         var load = 0
+        var additional = [Int](repeating: 0, count: route.additionalLoad.count)
         var cost = 0
         var previousService = 0
         #expect(route.departure == vehicle.shiftStart, sourceLocation: sourceLocation)
@@ -49,6 +50,7 @@ func expectFeasible(_ plan: RoutePlan, for problem: RoutingProblem, sourceLocati
             #expect(visit.serviceStart == start, sourceLocation: sourceLocation)
             if let window = stop.timeWindow { #expect(start <= window.latest, "late at \(stop.id)", sourceLocation: sourceLocation) }
             load += stop.demand
+            for (d, amount) in stop.additionalDemand.enumerated() { additional[d] += amount }
             #expect(visit.cumulativeDemand == load, sourceLocation: sourceLocation)
             time = start
             previousService = stop.serviceTime
@@ -60,6 +62,10 @@ func expectFeasible(_ plan: RoutePlan, for problem: RoutingProblem, sourceLocati
         if let end = vehicle.shiftEnd { #expect(returnTime <= end, sourceLocation: sourceLocation) }
         #expect(load <= vehicle.capacity, sourceLocation: sourceLocation)
         #expect(route.load == load, sourceLocation: sourceLocation)
+        #expect(route.additionalLoad == additional, sourceLocation: sourceLocation)
+        for (d, limit) in vehicle.additionalCapacity.enumerated() {
+            if let limit { #expect(additional[d] <= limit, "dimension \(d + 1) over the vehicle's limit", sourceLocation: sourceLocation) }
+        }
         #expect(route.cost == cost, sourceLocation: sourceLocation)
         total += cost
     }

@@ -120,6 +120,31 @@ struct RoutePlannerTests {
         #expect(plan.unassigned.isEmpty)
     }
 
+    @Test("weight and volume beside units: no route beyond any dimension, and a stop no vehicle carries in every dimension is refused")
+    func additionalDimensions() throws {
+        let depot = RoutingProblem.Depot(id: "d", location: .planar(x: 50, y: 50))
+        // Units never bind (capacity 100); weight binds for the heavy stops, volume for the bulky ones.
+        let stops = (0..<24).map { (index: Int) -> RoutingProblem.Stop in
+            let heavy: [Int] = [9_000, 5_000], bulky: [Int] = [1_000, 40_000]
+            let at = RoutingProblem.Location.planar(x: Double((index * 37) % 100), y: Double((index * 53) % 100))
+            return RoutingProblem.Stop(id: "s\(index)", location: at, demand: 1, additionalDemand: index % 2 == 0 ? heavy : bulky)
+        }
+        let fleet = [RoutingProblem.VehicleType(id: "scooter", capacity: 100, additionalCapacity: [20_000, 100_000], count: 6),
+                     .init(id: "van", capacity: 100, additionalCapacity: [nil, 250_000], count: 4)]
+        let problem = try RoutingProblem.euclidean(depot: depot, stops: stops, vehicleTypes: fleet)
+        let plan = RoutePlanner(options: Self.options(iterations: 1500)).solve(problem)
+        expectFeasible(plan, for: problem)
+        #expect(plan.unassigned.isEmpty)
+        #expect(plan.routes.allSatisfy { $0.additionalLoad.count == 2 })
+        let pallet = RoutingProblem.Stop(id: "pallet", location: .planar(x: 1, y: 1), demand: 1, additionalDemand: [30_000, 300_000])
+        #expect(throws: RoutingProblemError.noVehicleCarries(stop: "pallet")) {
+            try RoutingProblem.euclidean(depot: depot, stops: [pallet], vehicleTypes: fleet)
+        }
+        #expect(throws: RoutingProblemError.tooManyDimensions(4)) {
+            try RoutingProblem.euclidean(depot: depot, stops: [], vehicleTypes: [.init(id: "v", capacity: 1, additionalCapacity: [1, 1, 1, 1])])
+        }
+    }
+
     @Test("invalid problems throw typed errors naming the culprit")
     func rejectsInvalidProblems() {
         let depot = RoutingProblem.Depot(id: "d", location: .planar(x: 0, y: 0))

@@ -1,4 +1,5 @@
 import Foundation
+import O2OCatalog
 import O2OCore
 import O2OFulfillment
 import O2OOrders
@@ -97,6 +98,41 @@ struct StoreDeliveryTests {
             // check
             #expect(plan.routes.flatMap(\.stops).map(\.orderId) == [orders[0].id])
             #expect(plan.unassigned.map(\.orderId) == [orders[1].id] && plan.unassigned[0].reason.contains("window"))
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func plan_withWeightAndVolumeLimits_loadsNoVehicleBeyondEither_andListsOrdersTheCatalogCannotWeigh(_ engine: DatabaseEngine) async throws {
+        try await Shop.with(engine) { s in
+            // setup: size M weighs 2 kg and takes 10 litres; six orders of 1–2 units; one order of XL, which has no weight
+            var m = CatalogService.SKUPatch()
+            m.weightGrams = 2_000
+            m.volumeCm3 = 10_000
+            _ = try await s.services.catalog.updateSKU(s.skus[1], m, caller: .system)
+            let orders = try await Self.released(s, units: [2, 1, 2, 1, 1, 2])
+            try await s.receive(s.skus[3], 1, at: s.a)
+            var xl = s.delivery([(s.skus[3], 1)])
+            xl.address?.lat += 0.01
+            let unweighed = try await s.orders.advance(try await s.orders.place(xl, caller: .system).id, to: .released, caller: .system)
+            let fulfillment = s.services.fulfillment
+            // act: scooters carry 20 units but only 5 kg and 30 litres
+            let scooter = DeliveryVehicle(id: "scooter", capacity: 20, maxWeightGrams: 5_000, maxVolumeCm3: 30_000, count: 6)
+            let plan = try await fulfillment.planDeliveries(.init(store: s.a.code, vehicles: [scooter], timeLimitSeconds: 0.3), caller: .system)
+            let stored = try await fulfillment.deliveryRoutes(store: s.a.code, includeCompleted: false, scope: .all)
+            let tooHeavy = await #expect(throws: Problem.self) {
+                try await fulfillment.planDeliveries(.init(store: s.a.code, vehicles: [DeliveryVehicle(id: "bike", capacity: 20, maxWeightGrams: 3_000)]),
+                                                     caller: .system)
+            }
+            // check: orders of 4, 2, 4, 2, 2 and 4 kg need five scooters of 5 kg
+            let stops = plan.routes.flatMap(\.stops)
+            #expect(Set(stops.map(\.orderId)) == Set(orders.map(\.id) + [unweighed.id]) && plan.unassigned.isEmpty)
+            #expect(plan.routes.allSatisfy { $0.weightGrams <= 5_000 && $0.volumeCm3 <= 30_000 && $0.load <= 20 })
+            #expect(plan.routes.allSatisfy { r in r.weightGrams == r.stops.reduce(0) { $0 + $1.weightGrams } && r.volumeCm3 == r.stops.reduce(0) { $0 + $1.volumeCm3 } })
+            #expect(stops.filter { $0.orderId != unweighed.id }.allSatisfy { $0.weightGrams == 2_000 * $0.units && $0.volumeCm3 == 10_000 * $0.units })
+            #expect(plan.routes.count >= 5, "no 4 kg order shares a scooter, and no scooter takes three 2 kg orders")
+            #expect(plan.unmeasuredOrderIds == [unweighed.id])
+            #expect(stored.map(\.weightGrams).sorted() == plan.routes.map(\.weightGrams).sorted(), "kept as planned")
+            #expect(tooHeavy?.status == 422 && tooHeavy?.detail?.contains("4000 g") == true)
         }
     }
 }

@@ -9403,6 +9403,14 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/DeliveryVehicle/capacity`.
             public var capacity: Swift.Int
+            /// The most it carries by weight, by the catalog's SKU weights; no limit when left out.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DeliveryVehicle/maxWeightGrams`.
+            public var maxWeightGrams: Swift.Int?
+            /// The most it carries by volume, by the catalog's SKU volumes; no limit when left out.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DeliveryVehicle/maxVolumeCm3`.
+            public var maxVolumeCm3: Swift.Int?
             /// - Remark: Generated from `#/components/schemas/DeliveryVehicle/count`.
             public var count: Swift.Int?
             /// When it must be back at the store.
@@ -9414,22 +9422,30 @@ extension Components {
             /// - Parameters:
             ///   - id:
             ///   - capacity: Units it carries at once.
+            ///   - maxWeightGrams: The most it carries by weight, by the catalog's SKU weights; no limit when left out.
+            ///   - maxVolumeCm3: The most it carries by volume, by the catalog's SKU volumes; no limit when left out.
             ///   - count:
             ///   - shiftEnd: When it must be back at the store.
             public init(
                 id: Swift.String,
                 capacity: Swift.Int,
+                maxWeightGrams: Swift.Int? = nil,
+                maxVolumeCm3: Swift.Int? = nil,
                 count: Swift.Int? = nil,
                 shiftEnd: Foundation.Date? = nil
             ) {
                 self.id = id
                 self.capacity = capacity
+                self.maxWeightGrams = maxWeightGrams
+                self.maxVolumeCm3 = maxVolumeCm3
                 self.count = count
                 self.shiftEnd = shiftEnd
             }
             public enum CodingKeys: String, CodingKey {
                 case id
                 case capacity
+                case maxWeightGrams
+                case maxVolumeCm3
                 case count
                 case shiftEnd
             }
@@ -9534,6 +9550,12 @@ extension Components {
             public var lng: Swift.Double
             /// - Remark: Generated from `#/components/schemas/DeliveryStop/units`.
             public var units: Swift.Int
+            /// What the units weigh, by the catalog's SKU weights (a SKU without one counts as 0).
+            ///
+            /// - Remark: Generated from `#/components/schemas/DeliveryStop/weightGrams`.
+            public var weightGrams: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/DeliveryStop/volumeCm3`.
+            public var volumeCm3: Swift.Int
             /// - Remark: Generated from `#/components/schemas/DeliveryStop/eta`.
             public var eta: Foundation.Date
             /// Later than the ETA when the vehicle waits for the customer's window.
@@ -9562,6 +9584,8 @@ extension Components {
             ///   - lat:
             ///   - lng:
             ///   - units:
+            ///   - weightGrams: What the units weigh, by the catalog's SKU weights (a SKU without one counts as 0).
+            ///   - volumeCm3:
             ///   - eta:
             ///   - serviceStart: Later than the ETA when the vehicle waits for the customer's window.
             ///   - window:
@@ -9574,6 +9598,8 @@ extension Components {
                 lat: Swift.Double,
                 lng: Swift.Double,
                 units: Swift.Int,
+                weightGrams: Swift.Int,
+                volumeCm3: Swift.Int,
                 eta: Foundation.Date,
                 serviceStart: Foundation.Date,
                 window: Components.Schemas.DeliveryWindow? = nil,
@@ -9586,6 +9612,8 @@ extension Components {
                 self.lat = lat
                 self.lng = lng
                 self.units = units
+                self.weightGrams = weightGrams
+                self.volumeCm3 = volumeCm3
                 self.eta = eta
                 self.serviceStart = serviceStart
                 self.window = window
@@ -9599,6 +9627,8 @@ extension Components {
                 case lat
                 case lng
                 case units
+                case weightGrams
+                case volumeCm3
                 case eta
                 case serviceStart
                 case window
@@ -9631,8 +9661,14 @@ extension Components {
             public var returnAt: Foundation.Date
             /// - Remark: Generated from `#/components/schemas/DeliveryRoute/travelSeconds`.
             public var travelSeconds: Swift.Int
+            /// Units on board when it leaves.
+            ///
             /// - Remark: Generated from `#/components/schemas/DeliveryRoute/load`.
             public var load: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/weightGrams`.
+            public var weightGrams: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/DeliveryRoute/volumeCm3`.
+            public var volumeCm3: Swift.Int
             /// - Remark: Generated from `#/components/schemas/DeliveryRoute/stops`.
             public var stops: [Components.Schemas.DeliveryStop]
             /// - Remark: Generated from `#/components/schemas/DeliveryRoute/createdAt`.
@@ -9650,7 +9686,9 @@ extension Components {
             ///   - departAt:
             ///   - returnAt:
             ///   - travelSeconds:
-            ///   - load:
+            ///   - load: Units on board when it leaves.
+            ///   - weightGrams:
+            ///   - volumeCm3:
             ///   - stops:
             ///   - createdAt:
             ///   - updatedAt:
@@ -9664,6 +9702,8 @@ extension Components {
                 returnAt: Foundation.Date,
                 travelSeconds: Swift.Int,
                 load: Swift.Int,
+                weightGrams: Swift.Int,
+                volumeCm3: Swift.Int,
                 stops: [Components.Schemas.DeliveryStop],
                 createdAt: Foundation.Date,
                 updatedAt: Foundation.Date
@@ -9677,6 +9717,8 @@ extension Components {
                 self.returnAt = returnAt
                 self.travelSeconds = travelSeconds
                 self.load = load
+                self.weightGrams = weightGrams
+                self.volumeCm3 = volumeCm3
                 self.stops = stops
                 self.createdAt = createdAt
                 self.updatedAt = updatedAt
@@ -9691,6 +9733,8 @@ extension Components {
                 case returnAt
                 case travelSeconds
                 case load
+                case weightGrams
+                case volumeCm3
                 case stops
                 case createdAt
                 case updatedAt
@@ -9731,6 +9775,10 @@ extension Components {
             public typealias UnassignedPayload = [Components.Schemas.DeliveryPlan.UnassignedPayloadPayload]
             /// - Remark: Generated from `#/components/schemas/DeliveryPlan/unassigned`.
             public var unassigned: Components.Schemas.DeliveryPlan.UnassignedPayload
+            /// Orders with a SKU the catalog has no weight (or volume) for while a vehicle is limited by it; planned as if it weighed nothing.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DeliveryPlan/unmeasuredOrderIds`.
+            public var unmeasuredOrderIds: [Swift.String]
             /// - Remark: Generated from `#/components/schemas/DeliveryPlan/travelSeconds`.
             public var travelSeconds: Swift.Int
             /// - Remark: Generated from `#/components/schemas/DeliveryPlan/solverSeconds`.
@@ -9744,6 +9792,7 @@ extension Components {
             ///   - storeId:
             ///   - routes:
             ///   - unassigned:
+            ///   - unmeasuredOrderIds: Orders with a SKU the catalog has no weight (or volume) for while a vehicle is limited by it; planned as if it weighed nothing.
             ///   - travelSeconds:
             ///   - solverSeconds:
             ///   - iterations:
@@ -9752,6 +9801,7 @@ extension Components {
                 storeId: Swift.String,
                 routes: [Components.Schemas.DeliveryRoute],
                 unassigned: Components.Schemas.DeliveryPlan.UnassignedPayload,
+                unmeasuredOrderIds: [Swift.String],
                 travelSeconds: Swift.Int,
                 solverSeconds: Swift.Double,
                 iterations: Swift.Int
@@ -9760,6 +9810,7 @@ extension Components {
                 self.storeId = storeId
                 self.routes = routes
                 self.unassigned = unassigned
+                self.unmeasuredOrderIds = unmeasuredOrderIds
                 self.travelSeconds = travelSeconds
                 self.solverSeconds = solverSeconds
                 self.iterations = iterations
@@ -9769,6 +9820,7 @@ extension Components {
                 case storeId
                 case routes
                 case unassigned
+                case unmeasuredOrderIds
                 case travelSeconds
                 case solverSeconds
                 case iterations

@@ -26,6 +26,8 @@ public struct RoutePlan: Sendable, Hashable {
         public var returnTime: Int
         /// Total demand on board when leaving the depot.
         public var load: Int
+        /// What it carries in each additional dimension (``RoutingProblem/Stop/additionalDemand``).
+        public var additionalLoad: [Int]
         /// Sum of travel-matrix costs along the route, depot to depot.
         public var cost: Int
         public var visits: [Visit]

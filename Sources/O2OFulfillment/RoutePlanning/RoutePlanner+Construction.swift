@@ -11,7 +11,7 @@ extension RouteSearchEngine {
         var savingsRoutes: [[Int32]] = []
         if capacity.count == 1 {
             savingsRoutes = savings()
-            savingsRoutes.sort { routeLoad($0) > routeLoad($1) }
+            savingsRoutes.sort { load(of: $0)[0] > load(of: $1)[0] }
             if typeLimit[0] < savingsRoutes.count {
                 savingsRoutes.removeSubrange(typeLimit[0]...)
             }
@@ -27,7 +27,7 @@ extension RouteSearchEngine {
         }
         for (slot, stops) in savingsRoutes.enumerated() {
             solution.routes[slot].stops = stops
-            solution.routes[slot].load = routeLoad(stops)
+            solution.routes[slot].load = load(of: stops)
             _ = refresh(&solution.routes[slot])
             solution.distance += solution.routes[slot].distance
             for stop in stops { solution.routeOf[Int(stop)] = Int32(slot) }
@@ -37,16 +37,12 @@ extension RouteSearchEngine {
         return solution
     }
 
-    private func routeLoad(_ stops: [Int32]) -> Int {
-        stops.reduce(0) { $0 + demand[Int($1)] }
-    }
-
     /// Clarke–Wright parallel savings for vehicle type 0. Customers that cannot be served even alone are left out.
     private func savings() -> [[Int32]] {
         let customerCount = nodeCount - 1
         var routes: [[Int32]] = Array(repeating: [], count: nodeCount)
         var routeID = [Int](repeating: -1, count: nodeCount)
-        var loads = [Int](repeating: 0, count: nodeCount)
+        var loads = [RouteLoad](repeating: .zero, count: nodeCount)
         for c in stride(from: 1, through: customerCount, by: 1) where isFeasible([Int32(c)], type: 0) {
             routes[c] = [Int32(c)]
             routeID[c] = c
@@ -65,11 +61,11 @@ extension RouteSearchEngine {
             let i = Int(pair.from), j = Int(pair.to)
             let first = routeID[i], second = routeID[j]
             guard first != second, routes[first].last == pair.from, routes[second].first == pair.to,
-                  loads[first] + loads[second] <= capacity[0] else { continue }
+                  fits(loads[first] &+ loads[second], 0) else { continue }
             let merged = routes[first] + routes[second]
             if timed, !isFeasible(merged, type: 0) { continue }
             routes[first] = merged
-            loads[first] += loads[second]
+            loads[first] &+= loads[second]
             for stop in routes[second] { routeID[Int(stop)] = first }
             routes[second] = []
         }

@@ -116,7 +116,7 @@ extension RouteSearchEngine {
 
     private mutating func install(_ stops: [Int32], slot: Int, solution: inout RouteSearchSolution, position: inout [Int]) {
         solution.routes[slot].stops = stops
-        solution.routes[slot].load = stops.reduce(0) { $0 + demand[Int($1)] }
+        solution.routes[slot].load = load(of: stops)
         _ = refresh(&solution.routes[slot])
         for (index, stop) in stops.enumerated() {
             position[Int(stop)] = index

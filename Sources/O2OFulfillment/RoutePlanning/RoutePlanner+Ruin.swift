@@ -62,7 +62,7 @@ extension RouteSearchEngine {
             } else {
                 removed.append(stop)
                 solution.routeOf[Int(stop)] = -1
-                solution.routes[slot].load -= demand[Int(stop)]
+                solution.routes[slot].load &-= demand[Int(stop)]
             }
         }
         solution.routes[slot].stops.removeSubrange(write..<(start + span))

@@ -6,7 +6,7 @@ import Foundation
 /// together they make an insertion's feasibility an O(1) check.
 struct RouteSlot: Sendable {
     var stops: [Int32] = []
-    var load = 0
+    var load = RouteLoad.zero
     var distance = 0
     var vehicleType: Int
     var serviceStarts: [Int] = []
@@ -45,16 +45,23 @@ struct RouteSearchSolution: Sendable {
     }
 }
 
+/// What a route carries: lane 0 the stops' `demand`, lanes 1... their `additionalDemand`.
+typealias RouteLoad = SIMD4<Int>
+
 /// The solver's working data: the problem flattened into arrays indexed by node, neighbour lists,
 /// the random generator and reusable scratch buffers, so that an iteration allocates (almost) nothing.
 struct RouteSearchEngine: Sendable {
     let nodeCount: Int
     let matrix: [Int32]
-    let demand: [Int]
+    let demand: [RouteLoad]
+    /// The largest share of the roomiest vehicle a stop's demand takes in any dimension, in millionths (the
+    /// "largest demand first" insertion order).
+    let demandSize: [Int]
     let serviceTime: [Int]
     let earliest: [Int]
     let latest: [Int]
-    let capacity: [Int]
+    /// Per vehicle type; an unlimited lane holds ``unlimited``.
+    let capacity: [RouteLoad]
     let shiftStart: [Int]
     let shiftEnd: [Int]
     /// Number of vehicles per type; `Int.max` for an unlimited type.
@@ -86,16 +93,28 @@ struct RouteSearchEngine: Sendable {
 
     /// A horizon far enough to mean "no limit" while leaving room for additions without overflow.
     static let openEnd = Int(Int32.max) * 64
+    /// The capacity of a lane a vehicle type does not limit: more than any sum of demands can reach.
+    static let unlimited = Int(Int32.max) * 64
 
     init(problem: RoutingProblem, options: RoutePlanner.Options) {
         let n = problem.stops.count
         nodeCount = n + 1
         matrix = problem.travel.storage
-        demand = [0] + problem.stops.map(\.demand)
+        let lanes = { (first: Int, rest: [Int?], fill: Int) -> RouteLoad in
+            var load = RouteLoad(repeating: fill)
+            load[0] = first
+            for (d, value) in rest.enumerated() { load[d + 1] = value ?? fill }
+            return load
+        }
+        let demand = [RouteLoad.zero] + problem.stops.map { lanes($0.demand, $0.additionalDemand, 0) }
+        let capacity = problem.vehicleTypes.map { lanes($0.capacity, $0.additionalCapacity, Self.unlimited) }
+        let roomiest = (0..<4).map { d in Double(capacity.map { $0[d] }.max() ?? 1) }
+        self.demand = demand
+        demandSize = demand.map { load in Int(((0..<4).map { Double(load[$0]) / roomiest[$0] }.max() ?? 0) * 1_000_000) }
+        self.capacity = capacity
         serviceTime = [0] + problem.stops.map(\.serviceTime)
         earliest = [0] + problem.stops.map { $0.timeWindow?.earliest ?? Int(Int32.min) * 64 }
         latest = [Self.openEnd] + problem.stops.map { $0.timeWindow?.latest ?? Self.openEnd }
-        capacity = problem.vehicleTypes.map(\.capacity)
         shiftStart = problem.vehicleTypes.map(\.shiftStart)
         shiftEnd = problem.vehicleTypes.map { $0.shiftEnd ?? Self.openEnd }
         typeLimit = problem.vehicleTypes.map { $0.count ?? Int.max }
@@ -180,17 +199,27 @@ struct RouteSearchEngine: Sendable {
 
     /// Whether a stop sequence alone is a feasible route for a vehicle type (capacity and schedule).
     func isFeasible(_ stops: [Int32], type: Int) -> Bool {
-        var load = 0
+        var load = RouteLoad.zero
         var time = shiftStart[type]
         var previous = 0
         for stop in stops {
             let c = Int(stop)
-            load += demand[c]
+            load &+= demand[c]
             time = max(time + serviceTime[previous] + travel(previous, c), earliest[c])
             if time > latest[c] { return false }
             previous = c
         }
-        return load <= capacity[type] && time + serviceTime[previous] + travel(previous, 0) <= shiftEnd[type]
+        return fits(load, type) && time + serviceTime[previous] + travel(previous, 0) <= shiftEnd[type]
+    }
+
+    /// Whether a vehicle of `type` carries `load` in every dimension.
+    @inline(__always) func fits(_ load: RouteLoad, _ type: Int) -> Bool {
+        !any(load .> capacity[type])
+    }
+
+    /// The total demand of a stop sequence.
+    func load(of stops: [Int32]) -> RouteLoad {
+        stops.reduce(.zero) { $0 &+ demand[Int($1)] }
     }
 
     mutating func markDirty(_ slot: Int) {
@@ -232,7 +261,7 @@ struct RouteSearchEngine: Sendable {
     /// the matching geometric distribution, which is the same process at a fraction of the draws.
     mutating func cheapestPosition(of c: Int, in route: borrowing RouteSlot, blinks: Bool) -> (delta: Int, position: Int) {
         let type = route.vehicleType
-        guard route.load + demand[c] <= capacity[type] else { return (Int.max, -1) }
+        guard fits(route.load &+ demand[c], type) else { return (Int.max, -1) }
         let count = route.stops.count
         let size = nodeCount
         let blinking = blinks && count > 0 && logKeepProbability < 0
@@ -288,7 +317,7 @@ struct RouteSearchEngine: Sendable {
     mutating func insert(_ c: Int, into slot: Int, at position: Int, delta: Int, solution: inout RouteSearchSolution) {
         let wasEmpty = solution.routes[slot].stops.isEmpty
         solution.routes[slot].stops.insert(Int32(c), at: position)
-        solution.routes[slot].load += demand[c]
+        solution.routes[slot].load &+= demand[c]
         solution.routes[slot].distance += delta
         if timed { _ = refresh(&solution.routes[slot]) }
         solution.routeOf[c] = Int32(slot)
@@ -383,7 +412,7 @@ struct RouteSearchEngine: Sendable {
         for stop in customers {
             let c = Int(stop)
             let key: Int = switch draw {
-            case 4..<8: -demand[c]
+            case 4..<8: -demandSize[c]
             case 8..<10: -travel(0, c)
             default: travel(0, c)
             }

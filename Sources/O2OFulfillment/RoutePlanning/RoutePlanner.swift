@@ -138,6 +138,7 @@ extension RouteSearchEngine {
     /// Turns a search solution into the public plan with ETAs, loads and reasons for unassigned stops.
     func plan(from solution: RouteSearchSolution, problem: RoutingProblem, iterations: Int, elapsedSeconds: Double) -> RoutePlan {
         var routes: [RoutePlan.Route] = []
+        let dimensions = max(problem.stops.map(\.additionalDemand.count).max() ?? 0, problem.vehicleTypes.map(\.additionalCapacity.count).max() ?? 0)
         for route in solution.routes where !route.stops.isEmpty {
             let type = route.vehicleType
             var visits: [RoutePlan.Visit] = []
@@ -148,7 +149,7 @@ extension RouteSearchEngine {
                 let c = Int(stop)
                 let arrival = time + serviceTime[previous] + travel(previous, c)
                 let start = timed ? max(arrival, earliest[c]) : arrival
-                delivered += demand[c]
+                delivered += demand[c][0]
                 visits.append(RoutePlan.Visit(stopIndex: c - 1, stopID: problem.stops[c - 1].id, arrival: arrival,
                                               serviceStart: start, departure: start + serviceTime[c], cumulativeDemand: delivered))
                 time = start
@@ -156,7 +157,8 @@ extension RouteSearchEngine {
             }
             routes.append(RoutePlan.Route(
                 vehicleTypeIndex: type, vehicleTypeID: problem.vehicleTypes[type].id, departure: shiftStart[type],
-                returnTime: time + serviceTime[previous] + travel(previous, 0), load: route.load,
+                returnTime: time + serviceTime[previous] + travel(previous, 0), load: route.load[0],
+                additionalLoad: (0..<dimensions).map { route.load[$0 + 1] },
                 cost: routeDistance(route.stops), visits: visits))
         }
         let unassigned = solution.unassigned.sorted().map { stop in

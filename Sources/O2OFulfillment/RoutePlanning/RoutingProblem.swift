@@ -37,17 +37,21 @@ public struct RoutingProblem: Sendable {
 
     /// One delivery: its demand uses vehicle capacity, its service time is spent on site,
     /// and its optional time window bounds when service may start (arriving early means waiting).
+    /// `additionalDemand` uses the vehicles' ``VehicleType/additionalCapacity`` dimension by
+    /// dimension (a store's weight and volume beside its units); a dimension it leaves out is 0.
     public struct Stop: Sendable, Hashable {
         public var id: String
         public var location: Location
         public var demand: Int
+        public var additionalDemand: [Int]
         public var serviceTime: Int
         public var timeWindow: TimeWindow?
 
-        public init(id: String, location: Location, demand: Int, serviceTime: Int = 0, timeWindow: TimeWindow? = nil) {
+        public init(id: String, location: Location, demand: Int, additionalDemand: [Int] = [], serviceTime: Int = 0, timeWindow: TimeWindow? = nil) {
             self.id = id
             self.location = location
             self.demand = demand
+            self.additionalDemand = additionalDemand
             self.serviceTime = serviceTime
             self.timeWindow = timeWindow
         }
@@ -55,22 +59,28 @@ public struct RoutingProblem: Sendable {
 
     /// A kind of vehicle in the fleet. `count == nil` means as many as needed (CVRPLIB);
     /// `shiftEnd == nil` means no return deadline. Vehicles leave the depot at `shiftStart`
-    /// and must be back by `shiftEnd`.
+    /// and must be back by `shiftEnd`. `additionalCapacity[d]` bounds the stops' `additionalDemand[d]`
+    /// (at most ``maxAdditionalDimensions``); `nil` there, or a dimension left out, is no limit.
     public struct VehicleType: Sendable, Hashable {
         public var id: String
         public var capacity: Int
+        public var additionalCapacity: [Int?]
         public var shiftStart: Int
         public var shiftEnd: Int?
         public var count: Int?
 
-        public init(id: String, capacity: Int, shiftStart: Int = 0, shiftEnd: Int? = nil, count: Int? = nil) {
+        public init(id: String, capacity: Int, additionalCapacity: [Int?] = [], shiftStart: Int = 0, shiftEnd: Int? = nil, count: Int? = nil) {
             self.id = id
             self.capacity = capacity
+            self.additionalCapacity = additionalCapacity
             self.shiftStart = shiftStart
             self.shiftEnd = shiftEnd
             self.count = count
         }
     }
+
+    /// How many capacity dimensions a problem may have beside its units.
+    public static let maxAdditionalDimensions = 3
 
     /// A dense square matrix of non-negative integer travel costs between nodes, stored row-major in one flat array.
     public struct TravelMatrix: Sendable, Hashable {
@@ -185,6 +195,12 @@ public struct RoutingProblem: Sendable {
             if let end = vehicle.shiftEnd, end < vehicle.shiftStart {
                 throw .invalidShift(vehicleType: vehicle.id, start: vehicle.shiftStart, end: end)
             }
+            guard vehicle.additionalCapacity.count <= maxAdditionalDimensions else {
+                throw .tooManyDimensions(vehicle.additionalCapacity.count)
+            }
+            if let bad = vehicle.additionalCapacity.compactMap({ $0 }).first(where: { $0 <= 0 }) {
+                throw .nonPositiveCapacity(vehicleType: vehicle.id, capacity: bad)
+            }
         }
         let largest = vehicleTypes.map(\.capacity).max() ?? 0
         var seen = Set<String>()
@@ -195,6 +211,14 @@ public struct RoutingProblem: Sendable {
             guard stop.demand <= largest else {
                 throw .demandExceedsCapacity(stop: stop.id, demand: stop.demand, largestCapacity: largest)
             }
+            guard stop.additionalDemand.count <= maxAdditionalDimensions else { throw .tooManyDimensions(stop.additionalDemand.count) }
+            if let bad = stop.additionalDemand.first(where: { $0 < 0 }) { throw .negativeDemand(stop: stop.id, demand: bad) }
+            let carried = vehicleTypes.contains { v in
+                stop.demand <= v.capacity && stop.additionalDemand.enumerated().allSatisfy { d, amount in
+                    d >= v.additionalCapacity.count || v.additionalCapacity[d].map { amount <= $0 } ?? true
+                }
+            }
+            guard carried else { throw .noVehicleCarries(stop: stop.id) }
             if let window = stop.timeWindow, window.latest < window.earliest {
                 throw .invalidTimeWindow(stop: stop.id, earliest: window.earliest, latest: window.latest)
             }
@@ -212,6 +236,8 @@ public enum RoutingProblemError: Error, Equatable, Sendable, CustomStringConvert
     case negativeDemand(stop: String, demand: Int)
     case negativeServiceTime(stop: String, serviceTime: Int)
     case demandExceedsCapacity(stop: String, demand: Int, largestCapacity: Int)
+    case noVehicleCarries(stop: String)
+    case tooManyDimensions(Int)
     case invalidTimeWindow(stop: String, earliest: Int, latest: Int)
     case matrixSizeMismatch(expectedNodes: Int, actualValues: Int)
     case invalidTravelCost(from: Int, to: Int, value: Int)
@@ -236,6 +262,10 @@ public enum RoutingProblemError: Error, Equatable, Sendable, CustomStringConvert
             "stop \(stop) has negative service time \(serviceTime)"
         case let .demandExceedsCapacity(stop, demand, largestCapacity):
             "stop \(stop) has demand \(demand), more than the largest vehicle capacity \(largestCapacity)"
+        case let .noVehicleCarries(stop):
+            "stop \(stop) fits no vehicle type in every capacity dimension at once"
+        case let .tooManyDimensions(count):
+            "\(count) additional capacity dimensions; at most \(RoutingProblem.maxAdditionalDimensions)"
         case let .invalidTimeWindow(stop, earliest, latest):
             "stop \(stop) has a time window whose latest \(latest) is before its earliest \(earliest)"
         case let .matrixSizeMismatch(expectedNodes, actualValues):
