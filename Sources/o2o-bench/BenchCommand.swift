@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "o2o-bench",
         abstract: "Benchmarks of the O2O server on a fresh database (scripts/bench-catalog.sh runs them on SQLite and PostgreSQL).",
-        subcommands: [CatalogBench.self, InventoryBench.self, OrdersBench.self, MembersBench.self, PromotionsBench.self, VRPBench.self, WarehouseBench.self])
+        subcommands: [CatalogBench.self, InventoryBench.self, OrdersBench.self, MembersBench.self, PromotionsBench.self, VRPBench.self, WarehouseBench.self, StoreDayBench.self])
 }
 
 enum Engine: String, ExpressibleByArgument, CaseIterable, Sendable {
@@ -73,6 +73,18 @@ struct BenchDatabase {
         } catch {
             await services.db.close()
             throw error
+        }
+    }
+
+    /// The codes of the SKUs listed on a channel now, in SKU id order.
+    static func listedCodes(channel code: String, _ services: AppServices) async throws -> [String] {
+        let channel = try await services.catalog.channel(code)
+        let now = Date().epochMillis
+        return try await services.db.read { sql in
+            try await sql.raw("""
+                SELECT l.sku_id, s.code FROM listings l JOIN skus s ON s.id = l.sku_id WHERE l.channel_id = \(bind: channel.id)
+                    AND l.publish_at <= \(bind: now) AND (l.unpublish_at IS NULL OR l.unpublish_at > \(bind: now)) ORDER BY l.sku_id
+                """).all().map { try $0.decode(column: "code", as: String.self) }
         }
     }
 

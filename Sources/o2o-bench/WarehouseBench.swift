@@ -46,14 +46,7 @@ struct WarehouseBench: AsyncParsableCommand {
                 }, caller: .system)
                 made += n
             }
-            let web = try await services.catalog.channel("WEB")
-            let now = Date().epochMillis
-            let sellable = try await services.db.read { sql in
-                try await sql.raw("""
-                    SELECT l.sku_id, s.code FROM listings l JOIN skus s ON s.id = l.sku_id WHERE l.channel_id = \(bind: web.id)
-                        AND l.publish_at <= \(bind: now) AND (l.unpublish_at IS NULL OR l.unpublish_at > \(bind: now)) ORDER BY l.sku_id
-                    """).all().map { try $0.decode(column: "code", as: String.self) }
-            }
+            let sellable = try await BenchDatabase.listedCodes(channel: "WEB", services)
             progress("receiving \(sellable.count) SKUs × \(unitCount) and putting them away into \(binCount) bins")
             for (n, chunk) in sellable.chunked(500).enumerated() {
                 let r = try await wms.receive(warehouse: site.id, .init(source: .supplier, reference: "BENCH-DN-\(n)",
