@@ -16,6 +16,7 @@ extension Texts {
         "travel": ("Travel", "行驶"),
         "eta": ("ETA", "预计到达"),
         "units": ("Units", "件数"),
+        "weight": ("Weight", "重量"),
         "noRoutes": ("No routes planned for this store.", "该门店尚无配送路线。"),
         "rt_planned": ("planned", "已规划"),
         "rt_dispatched": ("out for delivery", "配送中"),
@@ -52,18 +53,20 @@ extension Console {
             var rows = ""
             for s in r.stops {
                 rows += "<tr><td class=\"num\">\(s.seq)</td><td><a href=\"/console/orders/\(esc(s.orderId))\"><code>\(esc(s.orderId))</code></a></td>"
-                rows += "<td class=\"num\">\(s.units)</td><td class=\"nw\">\(esc(time(s.eta)))</td><td>\(esc(t("sp_" + s.status.rawValue)))</td></tr>"
+                rows += "<td class=\"num\">\(s.units)</td><td class=\"num\">\(Self.kg(s.weightGrams))</td><td class=\"nw\">\(esc(time(s.eta)))</td><td>\(esc(t("sp_" + s.status.rawValue)))</td></tr>"
             }
             body += """
                 <h2><span style="display:inline-block;width:12px;height:12px;background:\(Self.routeColours[i % Self.routeColours.count])"></span> \(esc(r.vehicleId)) ·
                 \(esc(t("rt_" + r.status.rawValue))) · \(esc(t("departs"))) \(esc(time(r.departAt))) · \(esc(t("returns"))) \(esc(time(r.returnAt))) ·
-                \(esc(t("travel"))) \(r.travelSeconds / 60) min · \(esc(t("load"))) \(r.load)</h2>
-                <table class="responsive"><thead><tr><th>#</th><th>\(esc(t("order")))</th><th>\(esc(t("units")))</th><th>\(esc(t("eta")))</th>
+                \(esc(t("travel"))) \(r.travelSeconds / 60) min · \(esc(t("load"))) \(r.load) · \(Self.kg(r.weightGrams))</h2>
+                <table class="responsive"><thead><tr><th>#</th><th>\(esc(t("order")))</th><th>\(esc(t("units")))</th><th>\(esc(t("weight")))</th><th>\(esc(t("eta")))</th>
                 <th>\(esc(t("status")))</th></tr></thead><tbody>\(rows)</tbody></table>
                 """
         }
         return (t("deliveryRoutes"), body)
     }
+
+    static func kg(_ grams: Int) -> String { String(format: "%.1f kg", Double(grams) / 1_000) }
 
     static let routeColours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 

@@ -35,6 +35,7 @@ public struct DemoData: Sendable {
         public var promotions = 0
         public var carriers = 0
         public var shipments = 0
+        public var deliveryRoutes = 0
     }
 
     let services: AppServices
@@ -224,6 +225,7 @@ public struct DemoData: Sendable {
                 try await loadPromotions(members: members, seed: seed, summary: &summary)
                 try await loadOrders(stores: stores, members: members, seed: seed, summary: &summary)
                 try await loadShipments(summary: &summary)
+                try await loadDeliveryRoutes(stores: stores, summary: &summary)
             }
         }
         return summary

@@ -197,7 +197,7 @@ struct Demo: AsyncParsableCommand {
         Swift.print("""
             Demo data loaded: \(s.organisations) organisations, \(s.warehouses) warehouses, \(s.stores) stores.
             Catalog: \(s.brands) brands, \(s.categories) categories, \(s.products) products, \(s.skus) SKUs, \(s.channels) channels, \(s.listings) listings, \(s.priceLists) price lists (\(s.priceEntries) prices).
-            Stock: \(s.stockUnits) units in \(s.stockRows) SKU × location balances. Orders: \(s.orders), and \(s.tillSales) till sales. Members: \(s.members). Promotions: \(s.promotions), a coupon batch and a flash sale. Carriers: \(s.carriers); shipments: \(s.shipments), with tracking.
+            Stock: \(s.stockUnits) units in \(s.stockRows) SKU × location balances. Orders: \(s.orders), and \(s.tillSales) till sales. Members: \(s.members). Promotions: \(s.promotions), a coupon batch and a flash sale. Carriers: \(s.carriers); shipments: \(s.shipments), with tracking. Store delivery routes: \(s.deliveryRoutes), one out.
             Users (one per role): \(s.users.joined(separator: ", "))
             Password for all demo users: \(s.passwordGenerated ? s.password + "   (generated; shown once — set O2O_DEMO_PASSWORD to choose it)" : "from O2O_DEMO_PASSWORD")
             API key for the demo web shop channel (shown once): \(s.apiKey ?? "-")

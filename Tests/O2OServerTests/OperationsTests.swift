@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import O2OCore
 import O2OServer
+import O2OFulfillment
 import O2OTestSupport
 import Testing
 
@@ -81,6 +82,14 @@ struct OperationsTests {
             let summary = try await DemoData(services: services).load(scale: .city, seed: 7, password: "pw-123456")
             #expect(summary.stores == 10 && summary.warehouses == 1)
             #expect(summary.users.count == Role.allCases.count - 1)
+            // a store's round planned, one route out with a stop delivered and one failed
+            #expect(summary.deliveryRoutes >= 1)
+            let delivering = try await services.network.locations(LocationFilter.all200, scope: .all).items
+                .filter { $0.kind == .store && $0.capabilities.storeDelivery }.sorted { $0.code < $1.code }
+            let routes = try await services.fulfillment.deliveryRoutes(store: try #require(delivering.first).code, includeCompleted: true, scope: .all)
+            let out = try #require(routes.first { $0.status == .dispatched })
+            #expect(out.stops.first?.status == .delivered && (out.stops.count < 2 || out.stops[1].status == .failed))
+            #expect(routes.allSatisfy { $0.weightGrams <= 12_000 && $0.load <= 15 && $0.weightGrams > 0 })
             await #expect(throws: Problem.self) { _ = try await DemoData(services: services).load(scale: .city, password: "x") }
             let stores = try await services.network.locations(LocationFilter.all200, scope: .all).items.filter { $0.kind == .store }
             #expect(stores.contains { $0.ownership == .franchise } && stores.contains { $0.ownership == .direct })
