@@ -205,7 +205,7 @@ extension MembersService {
             var q = Self.spendFigures(since: Self.rfmSince(now))
             q += " WHERE member_id = \(bind: memberId) GROUP BY member_id"
             let row = try await sql.raw(q).first()
-            let last = try row?.decode(column: "last_at", as: Int64?.self)
+            let last = try row?.decode(column: "last_at", as: Int64?.self) ?? nil
             let orders = try row?.decode(column: "orders", as: Int.self) ?? 0
             let net = try row?.decode(column: "net", as: Int64.self) ?? 0
             let days = last.map { Int((now.epochMillis - $0) / Self.dayMillis) }
