@@ -65,7 +65,7 @@ let package = Package(
         // profiles, the points (积分) and stored-value (储值) ledgers.
         .target(
             name: "O2OMembers",
-            dependencies: ["O2OCore"],
+            dependencies: ["O2OCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // Promotions (S2 营销): rules in the 5W shape, the pricing pipeline, coupons, flash sales, effect data.

@@ -81,6 +81,9 @@ public enum Permission: String, Codable, Sendable, CaseIterable {
     /// Merge a duplicate member into another, and reverse a merge: moves points, money and orders
     /// between two records, so customer service and operations only.
     case membersMerge = "members.merge"
+    /// Message templates and messages to a segment of members (SMS, WeChat, email), within their
+    /// consent and the frequency cap: marketers.
+    case membersMessage = "members.message"
     /// Promotions, their reports, coupon templates.
     case promotionsRead = "promotions.read"
     /// Create, activate, pause and end promotions.
@@ -120,7 +123,7 @@ extension Role {
         case .warehouse:
             p.formUnion([.inventoryManage, .ordersRead, .ordersManage])
         case .marketer:
-            p.formUnion([.membersRead, .membersConfigure, .promotionsRead, .promotionsManage])
+            p.formUnion([.membersRead, .membersConfigure, .membersMessage, .promotionsRead, .promotionsManage])
         case .supplier:
             break
         }

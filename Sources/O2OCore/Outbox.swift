@@ -14,6 +14,22 @@ public enum Outbox {
                     \(bind: event.payload), \(bind: event.organisationId), \(bind: event.locationId), \(bind: now.epochMillis))
             """).run()
     }
+
+    /// Many events with one statement per 500 (a campaign's messages, say), in the same transaction.
+    public static func enqueue(_ tx: Transaction, _ events: [DomainEvent], at now: Date) async throws {
+        for start in stride(from: 0, to: events.count, by: 500) {
+            var q: SQLQueryString = """
+                INSERT INTO outbox_events (id, event_type, entity_type, entity_id, payload, organisation_id, location_id, created_at) VALUES
+                """
+            for (i, e) in events[start..<min(start + 500, events.count)].enumerated() {
+                q += """
+                    \(unsafeRaw: i == 0 ? " " : ", ")(\(bind: O2OID.make("evt", at: now)), \(bind: e.type), \(bind: e.entityType), \(bind: e.entityId), \
+                    \(bind: e.payload), \(bind: e.organisationId), \(bind: e.locationId), \(bind: now.epochMillis))
+                    """
+            }
+            try await tx.sql.raw(q).run()
+        }
+    }
 }
 
 /// The documented catalogue of domain events (also served at `GET /event-types`).
@@ -111,6 +127,9 @@ public enum EventCatalog {
         EventType("member.identity_linked", "An external identity (WeChat, marketplace buyer, POS card) was linked to a member."),
         EventType("member.identity_unlinked", "An external identity was unlinked from a member."),
         EventType("member.points_posted", "Points were earned, redeemed, expired, reversed or adjusted; the payload has the ledger entry and the balance before and after."),
+        EventType("member.segment_created", "A member segment was created with its rule and its membership computed; the payload has the count."),
+        EventType("member.segment_refreshed", "A member segment's membership was computed again; the payload has the count before and after."),
+        EventType("member.message_queued", "A message to a member (SMS, WeChat, email) was queued by a campaign to a segment, within consent and the frequency cap; the recipient is masked, the text left out."),
         EventType("member.wallet_posted", "The wallet was topped up, paid from or refunded to; the payload has the entry (principal and bonus) and the balance before and after."),
     ]
     public static let names = Set(all.map(\.name))

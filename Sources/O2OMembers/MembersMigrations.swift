@@ -135,5 +135,49 @@ public enum MembersMigrations {
         Migration(module: "members", version: 4, name: "member merges and referrals",
                   mergesAndReferrals(backfill: "UPDATE members SET referral_code = upper(hex(randomblob(5))) WHERE referral_code IS NULL"),
                   postgres: mergesAndReferrals(backfill: "UPDATE members SET referral_code = upper(substr(md5(random()::text || id), 1, 10)) WHERE referral_code IS NULL")),
+        Migration(module: "members", version: 5, name: "segments and messaging", segmentsAndMessaging),
+    ]
+
+    /// Version 5: rule-based segments with their membership materialised by a refresh; message
+    /// templates, the frequency cap, campaigns to a segment and the messages they queued.
+    static let segmentsAndMessaging = [
+        // rule is the segment's rule as JSON; member_count and refreshed_at are the last refresh's.
+        """
+        CREATE TABLE member_segments (
+            id TEXT PRIMARY KEY, code TEXT NOT NULL UNIQUE, name TEXT NOT NULL, rule TEXT NOT NULL, member_count BIGINT NOT NULL,
+            refreshed_at BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+        """,
+        """
+        CREATE TABLE member_segment_members (
+            segment_id TEXT NOT NULL REFERENCES member_segments(id), member_id TEXT NOT NULL REFERENCES members(id), added_at BIGINT NOT NULL,
+            PRIMARY KEY (segment_id, member_id))
+        """,
+        // The segments a member is in (promotions ask it for every priced cart).
+        "CREATE INDEX member_segment_members_member ON member_segment_members (member_id, segment_id)",
+        """
+        CREATE TABLE member_message_templates (
+            id TEXT PRIMARY KEY, code TEXT NOT NULL UNIQUE, channel TEXT NOT NULL, subject TEXT, body TEXT NOT NULL, created_at BIGINT NOT NULL)
+        """,
+        "CREATE TABLE member_messaging_policy (id TEXT PRIMARY KEY, cap BIGINT NOT NULL, window_days BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+        // reference (the Idempotency-Key) is unique per caller, as the keys are: a retry finds the
+        // campaign the first attempt wrote.
+        """
+        CREATE TABLE member_campaigns (
+            id TEXT PRIMARY KEY, segment_id TEXT NOT NULL REFERENCES member_segments(id), template_code TEXT NOT NULL, channel TEXT NOT NULL,
+            reference TEXT, queued BIGINT NOT NULL, skipped_no_consent BIGINT NOT NULL, skipped_frequency_cap BIGINT NOT NULL,
+            skipped_no_address BIGINT NOT NULL, created_at BIGINT NOT NULL, actor_id TEXT NOT NULL, UNIQUE (actor_id, reference))
+        """,
+        // status: queued → sending (claimed by a sender) → sent, or back to queued for a retry, or failed.
+        """
+        CREATE TABLE member_messages (
+            id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL REFERENCES member_campaigns(id), member_id TEXT NOT NULL REFERENCES members(id),
+            channel TEXT NOT NULL, template_code TEXT NOT NULL, recipient TEXT NOT NULL, subject TEXT, body TEXT NOT NULL, status TEXT NOT NULL,
+            attempts BIGINT NOT NULL, next_attempt_at BIGINT NOT NULL, claimed_at BIGINT, provider_id TEXT, error TEXT,
+            created_at BIGINT NOT NULL, sent_at BIGINT)
+        """,
+        // The frequency cap: a member's messages on a channel since a moment.
+        "CREATE INDEX member_messages_member ON member_messages (member_id, channel, created_at)",
+        "CREATE INDEX member_messages_campaign ON member_messages (campaign_id, id)",
+        "CREATE INDEX member_messages_due ON member_messages (status, next_attempt_at)",
     ]
 }

@@ -109,6 +109,15 @@ extension MembersService {
             if before.phone == nil && before.profile == empty && before.identities.isEmpty { return before }
             try await tx.sql.raw("DELETE FROM member_identities WHERE member_id = \(bind: memberId)").run()
             try await tx.sql.raw("DELETE FROM member_consents WHERE member_id = \(bind: memberId)").run()
+            try await tx.sql.raw("DELETE FROM member_segment_members WHERE member_id = \(bind: memberId)").run()
+            // Messages keep their place in their campaign, without the address or the text; those
+            // not sent yet never will be.
+            try await tx.sql.raw("""
+                UPDATE member_messages SET recipient = '', subject = NULL, body = '',
+                    status = CASE WHEN status IN ('queued', 'sending') THEN 'failed' ELSE status END,
+                    error = CASE WHEN status IN ('queued', 'sending') THEN 'member erased' ELSE error END
+                WHERE member_id = \(bind: memberId)
+                """).run()
             try await tx.sql.raw("""
                 UPDATE members SET phone = NULL, name = NULL, birthday = NULL, gender = NULL, preferred_store_id = NULL, tags = '[]',
                     version = version + 1, updated_at = \(bind: now.epochMillis)

@@ -16,15 +16,18 @@ public final class MembersService: Sendable {
     public let wallet: WalletPolicy
     /// What other contexts move when two members are merged (orders, coupons), wired by the server.
     public let mergeHooks: [any MemberMergeHook]
+    /// What delivers queued messages, per channel (a log sink for every channel unless given).
+    public let messageAdapters: [ConsentChannel: any MessageChannelAdapter]
     let recorder: ChangeRecorder
 
     public init(db: Database, clock: any O2OClock, points: PointsPolicy = .init(), wallet: WalletPolicy = .init(),
-                mergeHooks: [any MemberMergeHook] = []) {
+                mergeHooks: [any MemberMergeHook] = [], messageAdapters: [ConsentChannel: any MessageChannelAdapter]? = nil) {
         self.db = db
         self.clock = clock
         self.points = points
         self.wallet = wallet
         self.mergeHooks = mergeHooks
+        self.messageAdapters = messageAdapters ?? Self.logAdapters()
         self.recorder = ChangeRecorder(clock: clock)
     }
 
@@ -197,9 +200,7 @@ public final class MembersService: Sendable {
         try v.finish()
         var query: SQLQueryString = "SELECT * FROM members WHERE 1=1"
         if let tag {
-            // Tags are stored as a JSON array of codes (no quotes, no `%`); `_` is a LIKE wildcard.
-            let pattern = "%\"" + tag.replacingOccurrences(of: "_", with: "\\_") + "\"%"
-            query = "SELECT * FROM members WHERE tags LIKE \(bind: pattern) ESCAPE '\\'"
+            query = "SELECT * FROM members WHERE tags LIKE \(bind: Self.tagPattern(tag)) ESCAPE '\\'"
         }
         return try await db.page(query, limit: limit, cursor: cursor,
                                  map: { MemberSummary(try Self.decodeMember($0, identities: [])) }, id: \.id)

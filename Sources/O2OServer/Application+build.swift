@@ -35,7 +35,8 @@ public func buildApplication(services: AppServices) throws -> some ApplicationPr
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "o2o"),
         logger: services.logger)
     app.addServices(OutboxWorker(services: services), PeriodicWorker.inventory(services), PeriodicWorker.catalog(services),
-                    PeriodicWorker.orders(services), PeriodicWorker.members(services), PeriodicWorker.fulfillment(services))
+                    PeriodicWorker.orders(services), PeriodicWorker.members(services), PeriodicWorker.fulfillment(services),
+                    PeriodicWorker.messages(services))
     return app
 }
 

@@ -77,6 +77,14 @@ extension DemoData {
             _ = try await members.findOrCreate(phone: String(format: "+86 137%08d", 20_000_000 + i), channel: "app", referralCode: referrer.referralCode,
                                                caller: .system)
         }
+        // Marketing: SMS consent from a third of the members, a segment of the VIPs and a template
+        // to send them (会员沟通).
+        for (i, id) in ids.enumerated() where i % 3 == 0 {
+            _ = try await members.setConsent(id, channel: .sms, granted: true, source: "pos", caller: .system)
+        }
+        _ = try await members.createSegment(code: "vip", name: "VIP 会员", rule: SegmentRule(tagsAll: ["vip"]), caller: .system)
+        _ = try await members.createMessageTemplate(code: "spring-sms", channel: .sms, subject: nil,
+                                                    body: "{{name}}您好，{{tier}}春季专享：{{points}}积分可抵现，详询门店。", caller: .system)
         summary.members = ids.count + 7
         return ids
     }

@@ -75,6 +75,14 @@ extension PeriodicWorker {
         }
     }
 
+    /// Delivers queued member messages through the adapter of their channel, retrying failures a
+    /// bounded number of times; each message is claimed by exactly one process.
+    static func messages(_ services: AppServices) -> PeriodicWorker {
+        PeriodicWorker(description: "messages worker", logger: services.logger, interval: .seconds(5)) {
+            while try await services.members.sendQueuedMessages(limit: 100) == 100 {}
+        }
+    }
+
     /// Finishes imports a restart interrupted after they were accepted, writes the search entries
     /// an import left behind, and deletes the staging of imports that died before acceptance.
     static func catalog(_ services: AppServices) -> PeriodicWorker {

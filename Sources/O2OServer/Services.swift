@@ -59,7 +59,9 @@ public struct AppServices: Sendable {
         prices = PriceService(db: db, clock: clock, directory: NetworkDirectory(network: network))
         importer = CatalogImporter(catalog: catalog, prices: prices)
         inventory = InventoryService(db: db, clock: clock, directory: StockDirectory(network: network, catalog: catalog))
-        let members = MembersService(db: db, clock: clock, mergeHooks: [OrdersMergeHook(), CouponsMergeHook()])
+        // Messages go to the log until real SMS, WeChat and email adapters are registered here.
+        let members = MembersService(db: db, clock: clock, mergeHooks: [OrdersMergeHook(), CouponsMergeHook()],
+                                     messageAdapters: MembersService.logAdapters(LogMessageAdapter(logger: logger)))
         let promotions = PromotionsService(db: db, clock: clock)
         let pricing = PromotionPricing(prices: CatalogPricing(prices: prices), catalog: catalog, network: network, members: members,
                                        promotions: promotions, db: db)

@@ -9,6 +9,8 @@ struct Club {
     let members: MembersService
     let db: Database
     let clock: ManualClock
+    /// Where the sender delivers messages of every channel.
+    let outbox: LogMessageAdapter
 
     static let start = Date(timeIntervalSince1970: 1_741_564_800)  // 2025-03-10T00:00:00Z
 
@@ -17,7 +19,9 @@ struct Club {
                                   _ body: @escaping @Sendable (Club) async throws -> T) async throws -> T {
         let clock = ManualClock(start)
         return try await TestDatabase.with(engine, migrations: CoreMigrations.all + MembersMigrations.all) { db in
-            try await body(Club(members: MembersService(db: db, clock: clock, points: points, wallet: wallet), db: db, clock: clock))
+            let outbox = LogMessageAdapter()
+            let members = MembersService(db: db, clock: clock, points: points, wallet: wallet, messageAdapters: MembersService.logAdapters(outbox))
+            return try await body(Club(members: members, db: db, clock: clock, outbox: outbox))
         }
     }
 
@@ -33,7 +37,8 @@ struct Club {
         var n: [String: Int] = [:]
         for t in ["members", "member_identities", "member_points_balances", "member_points_ledger", "member_points_lots",
                   "member_points_allocations", "member_wallet_balances", "member_wallet_ledger", "member_tiers", "member_spend", "member_tier_ladder",
-                  "member_consents", "member_merges", "member_referrals",
+                  "member_consents", "member_merges", "member_referrals", "member_segments", "member_segment_members",
+                  "member_message_templates", "member_messaging_policy", "member_campaigns", "member_messages",
                   "audit_events", "outbox_events"] {
             n[t] = try await count(t)
         }

@@ -28,6 +28,8 @@ extension Components {
         public typealias Cursor = Swift.String
         /// - Remark: Generated from `#/components/parameters/MemberId`.
         public typealias MemberId = Swift.String
+        /// - Remark: Generated from `#/components/parameters/SegmentId`.
+        public typealias SegmentId = Swift.String
         /// - Remark: Generated from `#/components/parameters/PromotionId`.
         public typealias PromotionId = Swift.String
         /// - Remark: Generated from `#/components/parameters/TemplateId`.

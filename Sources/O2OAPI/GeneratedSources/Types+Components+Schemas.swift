@@ -2282,6 +2282,629 @@ extension Components {
                 case returnWindowDays
             }
         }
+        /// - Remark: Generated from `#/components/schemas/MessageChannel`.
+        @frozen public enum MessageChannel: String, Codable, Hashable, Sendable, CaseIterable {
+            case sms = "sms"
+            case wechat = "wechat"
+            case email = "email"
+        }
+        /// Every condition given must hold; lists mean any of (tagsAll: all of). Leave a condition out for none (an empty list is a 422). Spend figures: completed orders positive, returns negative; frequency and monetary over the last 365 days. A member with no completed order matches no recency or last-purchase condition. RFM scores use a fixed scale: recency 2–5 at most 365/180/90/30 days, frequency 2–5 at least 2/3/6/10 orders, monetary 2–5 at least 20000/100000/500000/2000000 minor units; 1 is everyone.
+        ///
+        /// - Remark: Generated from `#/components/schemas/SegmentRule`.
+        public struct SegmentRule: Codable, Hashable, Sendable {
+            /// The member's tier is one of these (a member never placed holds the first tier).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/tierCodes`.
+            public var tierCodes: [Swift.String]?
+            /// The member has every one of these tags.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/tagsAll`.
+            public var tagsAll: [Swift.String]?
+            /// The member has at least one of these tags.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/tagsAny`.
+            public var tagsAny: [Swift.String]?
+            /// The member's preferred store is one of these location ids.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/preferredStoreIds`.
+            public var preferredStoreIds: [Swift.String]?
+            /// At most this many days since the last completed order.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/recencyDaysAtMost`.
+            public var recencyDaysAtMost: Swift.Int?
+            /// At least this many days since the last completed order.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/recencyDaysAtLeast`.
+            public var recencyDaysAtLeast: Swift.Int?
+            /// At least this many completed orders in the last 365 days.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/frequencyAtLeast`.
+            public var frequencyAtLeast: Swift.Int?
+            /// At least this net spend (minor units) in the last 365 days.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/monetaryAtLeast`.
+            public var monetaryAtLeast: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/recencyScoreAtLeast`.
+            public var recencyScoreAtLeast: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/frequencyScoreAtLeast`.
+            public var frequencyScoreAtLeast: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/monetaryScoreAtLeast`.
+            public var monetaryScoreAtLeast: Swift.Int?
+            /// The last completed order was on or after this day (China time).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/lastPurchaseFrom`.
+            public var lastPurchaseFrom: Swift.String?
+            /// The last completed order was on or before this day (China time).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/lastPurchaseTo`.
+            public var lastPurchaseTo: Swift.String?
+            /// The member's birthday is in one of these months.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/birthdayMonths`.
+            public var birthdayMonths: [Swift.Int]?
+            /// - Remark: Generated from `#/components/schemas/SegmentRule/consentChannel`.
+            public var consentChannel: Components.Schemas.MessageChannel?
+            /// Creates a new `SegmentRule`.
+            ///
+            /// - Parameters:
+            ///   - tierCodes: The member's tier is one of these (a member never placed holds the first tier).
+            ///   - tagsAll: The member has every one of these tags.
+            ///   - tagsAny: The member has at least one of these tags.
+            ///   - preferredStoreIds: The member's preferred store is one of these location ids.
+            ///   - recencyDaysAtMost: At most this many days since the last completed order.
+            ///   - recencyDaysAtLeast: At least this many days since the last completed order.
+            ///   - frequencyAtLeast: At least this many completed orders in the last 365 days.
+            ///   - monetaryAtLeast: At least this net spend (minor units) in the last 365 days.
+            ///   - recencyScoreAtLeast:
+            ///   - frequencyScoreAtLeast:
+            ///   - monetaryScoreAtLeast:
+            ///   - lastPurchaseFrom: The last completed order was on or after this day (China time).
+            ///   - lastPurchaseTo: The last completed order was on or before this day (China time).
+            ///   - birthdayMonths: The member's birthday is in one of these months.
+            ///   - consentChannel:
+            public init(
+                tierCodes: [Swift.String]? = nil,
+                tagsAll: [Swift.String]? = nil,
+                tagsAny: [Swift.String]? = nil,
+                preferredStoreIds: [Swift.String]? = nil,
+                recencyDaysAtMost: Swift.Int? = nil,
+                recencyDaysAtLeast: Swift.Int? = nil,
+                frequencyAtLeast: Swift.Int? = nil,
+                monetaryAtLeast: Swift.Int64? = nil,
+                recencyScoreAtLeast: Swift.Int? = nil,
+                frequencyScoreAtLeast: Swift.Int? = nil,
+                monetaryScoreAtLeast: Swift.Int? = nil,
+                lastPurchaseFrom: Swift.String? = nil,
+                lastPurchaseTo: Swift.String? = nil,
+                birthdayMonths: [Swift.Int]? = nil,
+                consentChannel: Components.Schemas.MessageChannel? = nil
+            ) {
+                self.tierCodes = tierCodes
+                self.tagsAll = tagsAll
+                self.tagsAny = tagsAny
+                self.preferredStoreIds = preferredStoreIds
+                self.recencyDaysAtMost = recencyDaysAtMost
+                self.recencyDaysAtLeast = recencyDaysAtLeast
+                self.frequencyAtLeast = frequencyAtLeast
+                self.monetaryAtLeast = monetaryAtLeast
+                self.recencyScoreAtLeast = recencyScoreAtLeast
+                self.frequencyScoreAtLeast = frequencyScoreAtLeast
+                self.monetaryScoreAtLeast = monetaryScoreAtLeast
+                self.lastPurchaseFrom = lastPurchaseFrom
+                self.lastPurchaseTo = lastPurchaseTo
+                self.birthdayMonths = birthdayMonths
+                self.consentChannel = consentChannel
+            }
+            public enum CodingKeys: String, CodingKey {
+                case tierCodes
+                case tagsAll
+                case tagsAny
+                case preferredStoreIds
+                case recencyDaysAtMost
+                case recencyDaysAtLeast
+                case frequencyAtLeast
+                case monetaryAtLeast
+                case recencyScoreAtLeast
+                case frequencyScoreAtLeast
+                case monetaryScoreAtLeast
+                case lastPurchaseFrom
+                case lastPurchaseTo
+                case birthdayMonths
+                case consentChannel
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberSegmentCreate`.
+        public struct MemberSegmentCreate: Codable, Hashable, Sendable {
+            /// Letters, digits, -, _ and .; unique.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberSegmentCreate/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberSegmentCreate/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberSegmentCreate/rule`.
+            public var rule: Components.Schemas.SegmentRule
+            /// Creates a new `MemberSegmentCreate`.
+            ///
+            /// - Parameters:
+            ///   - code: Letters, digits, -, _ and .; unique.
+            ///   - name:
+            ///   - rule:
+            public init(
+                code: Swift.String,
+                name: Swift.String,
+                rule: Components.Schemas.SegmentRule
+            ) {
+                self.code = code
+                self.name = name
+                self.rule = rule
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case name
+                case rule
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberSegment`.
+        public struct MemberSegment: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberSegment/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberSegment/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberSegment/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberSegment/rule`.
+            public var rule: Components.Schemas.SegmentRule
+            /// Members in it at the last refresh.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberSegment/memberCount`.
+            public var memberCount: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/MemberSegment/refreshedAt`.
+            public var refreshedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/MemberSegment/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/MemberSegment/updatedAt`.
+            public var updatedAt: Foundation.Date
+            /// Creates a new `MemberSegment`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - code:
+            ///   - name:
+            ///   - rule:
+            ///   - memberCount: Members in it at the last refresh.
+            ///   - refreshedAt:
+            ///   - createdAt:
+            ///   - updatedAt:
+            public init(
+                id: Swift.String,
+                code: Swift.String,
+                name: Swift.String,
+                rule: Components.Schemas.SegmentRule,
+                memberCount: Swift.Int,
+                refreshedAt: Foundation.Date? = nil,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.code = code
+                self.name = name
+                self.rule = rule
+                self.memberCount = memberCount
+                self.refreshedAt = refreshedAt
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case code
+                case name
+                case rule
+                case memberCount
+                case refreshedAt
+                case createdAt
+                case updatedAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberSegmentPage`.
+        public struct MemberSegmentPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberSegmentPage/items`.
+            public var items: [Components.Schemas.MemberSegment]
+            /// - Remark: Generated from `#/components/schemas/MemberSegmentPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `MemberSegmentPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.MemberSegment],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MessageTemplateCreate`.
+        public struct MessageTemplateCreate: Codable, Hashable, Sendable {
+            /// Letters, digits, -, _ and .; unique.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MessageTemplateCreate/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MessageTemplateCreate/channel`.
+            public var channel: Components.Schemas.MessageChannel
+            /// Email only (required there).
+            ///
+            /// - Remark: Generated from `#/components/schemas/MessageTemplateCreate/subject`.
+            public var subject: Swift.String?
+            /// Placeholders: {{name}}, {{tier}}, {{points}}, {{store}}.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MessageTemplateCreate/body`.
+            public var body: Swift.String
+            /// Creates a new `MessageTemplateCreate`.
+            ///
+            /// - Parameters:
+            ///   - code: Letters, digits, -, _ and .; unique.
+            ///   - channel:
+            ///   - subject: Email only (required there).
+            ///   - body: Placeholders: {{name}}, {{tier}}, {{points}}, {{store}}.
+            public init(
+                code: Swift.String,
+                channel: Components.Schemas.MessageChannel,
+                subject: Swift.String? = nil,
+                body: Swift.String
+            ) {
+                self.code = code
+                self.channel = channel
+                self.subject = subject
+                self.body = body
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case channel
+                case subject
+                case body
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MessageTemplate`.
+        public struct MessageTemplate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MessageTemplate/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MessageTemplate/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MessageTemplate/channel`.
+            public var channel: Components.Schemas.MessageChannel
+            /// - Remark: Generated from `#/components/schemas/MessageTemplate/subject`.
+            public var subject: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MessageTemplate/body`.
+            public var body: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MessageTemplate/createdAt`.
+            public var createdAt: Foundation.Date
+            /// Creates a new `MessageTemplate`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - code:
+            ///   - channel:
+            ///   - subject:
+            ///   - body:
+            ///   - createdAt:
+            public init(
+                id: Swift.String,
+                code: Swift.String,
+                channel: Components.Schemas.MessageChannel,
+                subject: Swift.String? = nil,
+                body: Swift.String,
+                createdAt: Foundation.Date
+            ) {
+                self.id = id
+                self.code = code
+                self.channel = channel
+                self.subject = subject
+                self.body = body
+                self.createdAt = createdAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case code
+                case channel
+                case subject
+                case body
+                case createdAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MessageTemplatePage`.
+        public struct MessageTemplatePage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MessageTemplatePage/items`.
+            public var items: [Components.Schemas.MessageTemplate]
+            /// - Remark: Generated from `#/components/schemas/MessageTemplatePage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `MessageTemplatePage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.MessageTemplate],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MessagingPolicy`.
+        public struct MessagingPolicy: Codable, Hashable, Sendable {
+            /// Messages a member may get on one channel within the window (queued, being sent or sent; failed ones do not count).
+            ///
+            /// - Remark: Generated from `#/components/schemas/MessagingPolicy/capPerChannel`.
+            public var capPerChannel: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/MessagingPolicy/windowDays`.
+            public var windowDays: Swift.Int
+            /// Creates a new `MessagingPolicy`.
+            ///
+            /// - Parameters:
+            ///   - capPerChannel: Messages a member may get on one channel within the window (queued, being sent or sent; failed ones do not count).
+            ///   - windowDays:
+            public init(
+                capPerChannel: Swift.Int,
+                windowDays: Swift.Int
+            ) {
+                self.capPerChannel = capPerChannel
+                self.windowDays = windowDays
+            }
+            public enum CodingKeys: String, CodingKey {
+                case capPerChannel
+                case windowDays
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SegmentMessageRequest`.
+        public struct SegmentMessageRequest: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SegmentMessageRequest/templateCode`.
+            public var templateCode: Swift.String
+            /// Creates a new `SegmentMessageRequest`.
+            ///
+            /// - Parameters:
+            ///   - templateCode:
+            public init(templateCode: Swift.String) {
+                self.templateCode = templateCode
+            }
+            public enum CodingKeys: String, CodingKey {
+                case templateCode
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MessageCampaign`.
+        public struct MessageCampaign: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MessageCampaign/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MessageCampaign/segmentId`.
+            public var segmentId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MessageCampaign/templateCode`.
+            public var templateCode: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MessageCampaign/channel`.
+            public var channel: Components.Schemas.MessageChannel
+            /// The Idempotency-Key it was sent with.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MessageCampaign/reference`.
+            public var reference: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MessageCampaign/queued`.
+            public var queued: Swift.Int
+            /// No granted consent on the channel.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MessageCampaign/skippedNoConsent`.
+            public var skippedNoConsent: Swift.Int
+            /// Already at the cap of messages on the channel within the window.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MessageCampaign/skippedFrequencyCap`.
+            public var skippedFrequencyCap: Swift.Int
+            /// No number (SMS), no WeChat openid (WeChat), no email address (email: members carry none yet).
+            ///
+            /// - Remark: Generated from `#/components/schemas/MessageCampaign/skippedNoAddress`.
+            public var skippedNoAddress: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/MessageCampaign/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/MessageCampaign/actorId`.
+            public var actorId: Swift.String
+            /// True when the key was already used: this is the first campaign, nothing new was queued.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MessageCampaign/replayed`.
+            public var replayed: Swift.Bool
+            /// Creates a new `MessageCampaign`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - segmentId:
+            ///   - templateCode:
+            ///   - channel:
+            ///   - reference: The Idempotency-Key it was sent with.
+            ///   - queued:
+            ///   - skippedNoConsent: No granted consent on the channel.
+            ///   - skippedFrequencyCap: Already at the cap of messages on the channel within the window.
+            ///   - skippedNoAddress: No number (SMS), no WeChat openid (WeChat), no email address (email: members carry none yet).
+            ///   - createdAt:
+            ///   - actorId:
+            ///   - replayed: True when the key was already used: this is the first campaign, nothing new was queued.
+            public init(
+                id: Swift.String,
+                segmentId: Swift.String,
+                templateCode: Swift.String,
+                channel: Components.Schemas.MessageChannel,
+                reference: Swift.String? = nil,
+                queued: Swift.Int,
+                skippedNoConsent: Swift.Int,
+                skippedFrequencyCap: Swift.Int,
+                skippedNoAddress: Swift.Int,
+                createdAt: Foundation.Date,
+                actorId: Swift.String,
+                replayed: Swift.Bool
+            ) {
+                self.id = id
+                self.segmentId = segmentId
+                self.templateCode = templateCode
+                self.channel = channel
+                self.reference = reference
+                self.queued = queued
+                self.skippedNoConsent = skippedNoConsent
+                self.skippedFrequencyCap = skippedFrequencyCap
+                self.skippedNoAddress = skippedNoAddress
+                self.createdAt = createdAt
+                self.actorId = actorId
+                self.replayed = replayed
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case segmentId
+                case templateCode
+                case channel
+                case reference
+                case queued
+                case skippedNoConsent
+                case skippedFrequencyCap
+                case skippedNoAddress
+                case createdAt
+                case actorId
+                case replayed
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberMessage`.
+        public struct MemberMessage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/campaignId`.
+            public var campaignId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/memberId`.
+            public var memberId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/channel`.
+            public var channel: Components.Schemas.MessageChannel
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/templateCode`.
+            public var templateCode: Swift.String
+            /// 138****5678 for a number; the first and last two characters otherwise.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/maskedRecipient`.
+            public var maskedRecipient: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/subject`.
+            public var subject: Swift.String?
+            /// As rendered for the member.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/body`.
+            public var body: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/status`.
+            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case queued = "queued"
+                case sending = "sending"
+                case sent = "sent"
+                case failed = "failed"
+            }
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/status`.
+            public var status: Components.Schemas.MemberMessage.StatusPayload
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/attempts`.
+            public var attempts: Swift.Int
+            /// The id the channel's provider gave the message.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/providerId`.
+            public var providerId: Swift.String?
+            /// The last send's error.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/error`.
+            public var error: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/MemberMessage/sentAt`.
+            public var sentAt: Foundation.Date?
+            /// Creates a new `MemberMessage`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - campaignId:
+            ///   - memberId:
+            ///   - channel:
+            ///   - templateCode:
+            ///   - maskedRecipient: 138****5678 for a number; the first and last two characters otherwise.
+            ///   - subject:
+            ///   - body: As rendered for the member.
+            ///   - status:
+            ///   - attempts:
+            ///   - providerId: The id the channel's provider gave the message.
+            ///   - error: The last send's error.
+            ///   - createdAt:
+            ///   - sentAt:
+            public init(
+                id: Swift.String,
+                campaignId: Swift.String,
+                memberId: Swift.String,
+                channel: Components.Schemas.MessageChannel,
+                templateCode: Swift.String,
+                maskedRecipient: Swift.String,
+                subject: Swift.String? = nil,
+                body: Swift.String,
+                status: Components.Schemas.MemberMessage.StatusPayload,
+                attempts: Swift.Int,
+                providerId: Swift.String? = nil,
+                error: Swift.String? = nil,
+                createdAt: Foundation.Date,
+                sentAt: Foundation.Date? = nil
+            ) {
+                self.id = id
+                self.campaignId = campaignId
+                self.memberId = memberId
+                self.channel = channel
+                self.templateCode = templateCode
+                self.maskedRecipient = maskedRecipient
+                self.subject = subject
+                self.body = body
+                self.status = status
+                self.attempts = attempts
+                self.providerId = providerId
+                self.error = error
+                self.createdAt = createdAt
+                self.sentAt = sentAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case campaignId
+                case memberId
+                case channel
+                case templateCode
+                case maskedRecipient
+                case subject
+                case body
+                case status
+                case attempts
+                case providerId
+                case error
+                case createdAt
+                case sentAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberMessagePage`.
+        public struct MemberMessagePage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberMessagePage/items`.
+            public var items: [Components.Schemas.MemberMessage]
+            /// - Remark: Generated from `#/components/schemas/MemberMessagePage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `MemberMessagePage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.MemberMessage],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
         /// Goods named by SKU id, category id or brand id; a line is in the set when any matches.
         ///
         /// - Remark: Generated from `#/components/schemas/ItemSet`.

@@ -660,6 +660,61 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `PUT /referral-policy`.
     /// - Remark: Generated from `#/paths//referral-policy/put(setReferralPolicy)`.
     func setReferralPolicy(_ input: Operations.SetReferralPolicy.Input) async throws -> Operations.SetReferralPolicy.Output
+    /// Member segments (会员分群) in the order they were created, each with its rule, member count and last refresh.
+    ///
+    /// - Remark: HTTP `GET /member-segments`.
+    /// - Remark: Generated from `#/paths//member-segments/get(listMemberSegments)`.
+    func listMemberSegments(_ input: Operations.ListMemberSegments.Input) async throws -> Operations.ListMemberSegments.Output
+    /// Create a rule-based segment and compute its membership at once. Every condition given must hold. 422 naming the field, nothing written: no condition at all, an unknown tier code, a month outside 1–12, a negative threshold, a score outside 1–5, a code already taken.
+    ///
+    /// - Remark: HTTP `POST /member-segments`.
+    /// - Remark: Generated from `#/paths//member-segments/post(createMemberSegment)`.
+    func createMemberSegment(_ input: Operations.CreateMemberSegment.Input) async throws -> Operations.CreateMemberSegment.Output
+    /// One segment.
+    ///
+    /// - Remark: HTTP `GET /member-segments/{segmentId}`.
+    /// - Remark: Generated from `#/paths//member-segments/{segmentId}/get(getMemberSegment)`.
+    func getMemberSegment(_ input: Operations.GetMemberSegment.Input) async throws -> Operations.GetMemberSegment.Output
+    /// The segment's members as at its last refresh, in the order they joined, the phone masked.
+    ///
+    /// - Remark: HTTP `GET /member-segments/{segmentId}/members`.
+    /// - Remark: Generated from `#/paths//member-segments/{segmentId}/members/get(listMemberSegmentMembers)`.
+    func listMemberSegmentMembers(_ input: Operations.ListMemberSegmentMembers.Input) async throws -> Operations.ListMemberSegmentMembers.Output
+    /// Compute who is in the segment now (one transaction: the membership is replaced as a whole).
+    ///
+    /// - Remark: HTTP `POST /member-segments/{segmentId}/refresh`.
+    /// - Remark: Generated from `#/paths//member-segments/{segmentId}/refresh/post(refreshMemberSegment)`.
+    func refreshMemberSegment(_ input: Operations.RefreshMemberSegment.Input) async throws -> Operations.RefreshMemberSegment.Output
+    /// Send a message template to the segment's members (as at its last refresh), in one transaction: members without granted consent on the template's channel, without an address, or at the frequency cap are skipped; the others get a rendered message, queued for the sender, and a member.message_queued event. Consent and the cap are checked at queue time only. The Idempotency-Key is the campaign's reference: a retry answers the first campaign.
+    ///
+    /// - Remark: HTTP `POST /member-segments/{segmentId}/messages`.
+    /// - Remark: Generated from `#/paths//member-segments/{segmentId}/messages/post(sendSegmentMessages)`.
+    func sendSegmentMessages(_ input: Operations.SendSegmentMessages.Input) async throws -> Operations.SendSegmentMessages.Output
+    /// Message templates in the order they were created.
+    ///
+    /// - Remark: HTTP `GET /message-templates`.
+    /// - Remark: Generated from `#/paths//message-templates/get(listMessageTemplates)`.
+    func listMessageTemplates(_ input: Operations.ListMessageTemplates.Input) async throws -> Operations.ListMessageTemplates.Output
+    /// Create a message template for one channel. The body (and an email's subject) may use {{name}}, {{tier}}, {{points}} and {{store}}; any other placeholder, a subject on a non-email template or a code already taken is a 422.
+    ///
+    /// - Remark: HTTP `POST /message-templates`.
+    /// - Remark: Generated from `#/paths//message-templates/post(createMessageTemplate)`.
+    func createMessageTemplate(_ input: Operations.CreateMessageTemplate.Input) async throws -> Operations.CreateMessageTemplate.Output
+    /// The frequency cap on marketing messages per member and channel.
+    ///
+    /// - Remark: HTTP `GET /messaging-policy`.
+    /// - Remark: Generated from `#/paths//messaging-policy/get(getMessagingPolicy)`.
+    func getMessagingPolicy(_ input: Operations.GetMessagingPolicy.Input) async throws -> Operations.GetMessagingPolicy.Output
+    /// Replace the frequency cap (messages already queued stay).
+    ///
+    /// - Remark: HTTP `PUT /messaging-policy`.
+    /// - Remark: Generated from `#/paths//messaging-policy/put(setMessagingPolicy)`.
+    func setMessagingPolicy(_ input: Operations.SetMessagingPolicy.Input) async throws -> Operations.SetMessagingPolicy.Output
+    /// Messages newest first, of one member or one campaign, the recipient masked.
+    ///
+    /// - Remark: HTTP `GET /member-messages`.
+    /// - Remark: Generated from `#/paths//member-messages/get(listMemberMessages)`.
+    func listMemberMessages(_ input: Operations.ListMemberMessages.Input) async throws -> Operations.ListMemberMessages.Output
     /// The member's points balance and the lots it is made of, soonest to expire first.
     ///
     /// - Remark: HTTP `GET /members/{memberId}/points`.
@@ -2461,6 +2516,147 @@ extension APIProtocol {
         try await setReferralPolicy(Operations.SetReferralPolicy.Input(
             headers: headers,
             body: body
+        ))
+    }
+    /// Member segments (会员分群) in the order they were created, each with its rule, member count and last refresh.
+    ///
+    /// - Remark: HTTP `GET /member-segments`.
+    /// - Remark: Generated from `#/paths//member-segments/get(listMemberSegments)`.
+    public func listMemberSegments(
+        query: Operations.ListMemberSegments.Input.Query = .init(),
+        headers: Operations.ListMemberSegments.Input.Headers = .init()
+    ) async throws -> Operations.ListMemberSegments.Output {
+        try await listMemberSegments(Operations.ListMemberSegments.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Create a rule-based segment and compute its membership at once. Every condition given must hold. 422 naming the field, nothing written: no condition at all, an unknown tier code, a month outside 1–12, a negative threshold, a score outside 1–5, a code already taken.
+    ///
+    /// - Remark: HTTP `POST /member-segments`.
+    /// - Remark: Generated from `#/paths//member-segments/post(createMemberSegment)`.
+    public func createMemberSegment(
+        headers: Operations.CreateMemberSegment.Input.Headers = .init(),
+        body: Operations.CreateMemberSegment.Input.Body
+    ) async throws -> Operations.CreateMemberSegment.Output {
+        try await createMemberSegment(Operations.CreateMemberSegment.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// One segment.
+    ///
+    /// - Remark: HTTP `GET /member-segments/{segmentId}`.
+    /// - Remark: Generated from `#/paths//member-segments/{segmentId}/get(getMemberSegment)`.
+    public func getMemberSegment(
+        path: Operations.GetMemberSegment.Input.Path,
+        headers: Operations.GetMemberSegment.Input.Headers = .init()
+    ) async throws -> Operations.GetMemberSegment.Output {
+        try await getMemberSegment(Operations.GetMemberSegment.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The segment's members as at its last refresh, in the order they joined, the phone masked.
+    ///
+    /// - Remark: HTTP `GET /member-segments/{segmentId}/members`.
+    /// - Remark: Generated from `#/paths//member-segments/{segmentId}/members/get(listMemberSegmentMembers)`.
+    public func listMemberSegmentMembers(
+        path: Operations.ListMemberSegmentMembers.Input.Path,
+        query: Operations.ListMemberSegmentMembers.Input.Query = .init(),
+        headers: Operations.ListMemberSegmentMembers.Input.Headers = .init()
+    ) async throws -> Operations.ListMemberSegmentMembers.Output {
+        try await listMemberSegmentMembers(Operations.ListMemberSegmentMembers.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Compute who is in the segment now (one transaction: the membership is replaced as a whole).
+    ///
+    /// - Remark: HTTP `POST /member-segments/{segmentId}/refresh`.
+    /// - Remark: Generated from `#/paths//member-segments/{segmentId}/refresh/post(refreshMemberSegment)`.
+    public func refreshMemberSegment(
+        path: Operations.RefreshMemberSegment.Input.Path,
+        headers: Operations.RefreshMemberSegment.Input.Headers = .init()
+    ) async throws -> Operations.RefreshMemberSegment.Output {
+        try await refreshMemberSegment(Operations.RefreshMemberSegment.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Send a message template to the segment's members (as at its last refresh), in one transaction: members without granted consent on the template's channel, without an address, or at the frequency cap are skipped; the others get a rendered message, queued for the sender, and a member.message_queued event. Consent and the cap are checked at queue time only. The Idempotency-Key is the campaign's reference: a retry answers the first campaign.
+    ///
+    /// - Remark: HTTP `POST /member-segments/{segmentId}/messages`.
+    /// - Remark: Generated from `#/paths//member-segments/{segmentId}/messages/post(sendSegmentMessages)`.
+    public func sendSegmentMessages(
+        path: Operations.SendSegmentMessages.Input.Path,
+        headers: Operations.SendSegmentMessages.Input.Headers = .init(),
+        body: Operations.SendSegmentMessages.Input.Body
+    ) async throws -> Operations.SendSegmentMessages.Output {
+        try await sendSegmentMessages(Operations.SendSegmentMessages.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Message templates in the order they were created.
+    ///
+    /// - Remark: HTTP `GET /message-templates`.
+    /// - Remark: Generated from `#/paths//message-templates/get(listMessageTemplates)`.
+    public func listMessageTemplates(
+        query: Operations.ListMessageTemplates.Input.Query = .init(),
+        headers: Operations.ListMessageTemplates.Input.Headers = .init()
+    ) async throws -> Operations.ListMessageTemplates.Output {
+        try await listMessageTemplates(Operations.ListMessageTemplates.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Create a message template for one channel. The body (and an email's subject) may use {{name}}, {{tier}}, {{points}} and {{store}}; any other placeholder, a subject on a non-email template or a code already taken is a 422.
+    ///
+    /// - Remark: HTTP `POST /message-templates`.
+    /// - Remark: Generated from `#/paths//message-templates/post(createMessageTemplate)`.
+    public func createMessageTemplate(
+        headers: Operations.CreateMessageTemplate.Input.Headers = .init(),
+        body: Operations.CreateMessageTemplate.Input.Body
+    ) async throws -> Operations.CreateMessageTemplate.Output {
+        try await createMessageTemplate(Operations.CreateMessageTemplate.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The frequency cap on marketing messages per member and channel.
+    ///
+    /// - Remark: HTTP `GET /messaging-policy`.
+    /// - Remark: Generated from `#/paths//messaging-policy/get(getMessagingPolicy)`.
+    public func getMessagingPolicy(headers: Operations.GetMessagingPolicy.Input.Headers = .init()) async throws -> Operations.GetMessagingPolicy.Output {
+        try await getMessagingPolicy(Operations.GetMessagingPolicy.Input(headers: headers))
+    }
+    /// Replace the frequency cap (messages already queued stay).
+    ///
+    /// - Remark: HTTP `PUT /messaging-policy`.
+    /// - Remark: Generated from `#/paths//messaging-policy/put(setMessagingPolicy)`.
+    public func setMessagingPolicy(
+        headers: Operations.SetMessagingPolicy.Input.Headers = .init(),
+        body: Operations.SetMessagingPolicy.Input.Body
+    ) async throws -> Operations.SetMessagingPolicy.Output {
+        try await setMessagingPolicy(Operations.SetMessagingPolicy.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Messages newest first, of one member or one campaign, the recipient masked.
+    ///
+    /// - Remark: HTTP `GET /member-messages`.
+    /// - Remark: Generated from `#/paths//member-messages/get(listMemberMessages)`.
+    public func listMemberMessages(
+        query: Operations.ListMemberMessages.Input.Query = .init(),
+        headers: Operations.ListMemberMessages.Input.Headers = .init()
+    ) async throws -> Operations.ListMemberMessages.Output {
+        try await listMemberMessages(Operations.ListMemberMessages.Input(
+            query: query,
+            headers: headers
         ))
     }
     /// The member's points balance and the lots it is made of, soonest to expire first.
