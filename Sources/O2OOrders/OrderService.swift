@@ -26,13 +26,60 @@ public enum OrdersError: ProblemConvertible, CustomStringConvertible {
     public var description: String { problem.description }
 }
 
-/// The pricing step every order and quote goes through. Catalog prices now; promotions and
-/// member prices plug in here when their modules land.
+/// The pricing step every order and quote goes through: catalog prices, or (in the server) the
+/// member's price and the promotions. Orders never depend on who prices them.
 public protocol PricingStep: Sendable {
+    /// The lines' prices with the automatic activities: what lines added to an order later are charged.
     func price(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, at: Date) async throws -> [PricedLine]
     /// What the catalog says each SKU costs here at `at`, listed on the channel or not: the
     /// reference beside a sale priced elsewhere (a till's own price).
     func listPrices(_ skus: [String], channelId: String, locationId: String?, at: Date) async throws -> [PricedLine]
+    /// A new order's prices with everything they draw on: the coupons offered (nil: the member's
+    /// own), flash-sale prices and gifts. Placing the order hands the result to `commit`.
+    func priceOrder(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, couponCodes: [String]?,
+                    at: Date) async throws -> PricedOrder
+    /// Takes up, inside the order's transaction, what `priced` drew on (redeems the coupons,
+    /// claims the flash-sale units, charges budgets). What is no longer there throws (a 409) and
+    /// the order is not placed.
+    func commit(_ priced: PricedOrder, order: Order, caller: Caller, _ tx: Transaction) async throws
+    /// Gives back, inside the transaction that cancels the order, what `commit` took. Twice is a no-op.
+    func reverse(_ order: Order, caller: Caller, _ tx: Transaction) async throws
+}
+
+extension PricingStep {
+    /// Without promotions: the lines' prices, no coupons, nothing to take up or give back.
+    public func priceOrder(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, couponCodes: [String]?,
+                           at: Date) async throws -> PricedOrder {
+        if let codes = couponCodes, !codes.isEmpty { throw Problem.validation([.init("couponCodes", "coupons are not priced here")]) }
+        return PricedOrder(lines: try await price(lines, channelId: channelId, locationId: locationId, memberId: memberId, at: at))
+    }
+    public func commit(_ priced: PricedOrder, order: Order, caller: Caller, _ tx: Transaction) async throws {}
+    public func reverse(_ order: Order, caller: Caller, _ tx: Transaction) async throws {}
+}
+
+/// A new order as its pricing step priced it: one priced line per order line, the gifts it
+/// earned (at price 0), what the customer is told, and the step's own record of what it drew on.
+public struct PricedOrder: Sendable {
+    public struct Gift: Sendable {
+        public var line: PricedLine
+        public var quantity: Int
+        public init(line: PricedLine, quantity: Int) {
+            self.line = line
+            self.quantity = quantity
+        }
+    }
+    public var lines: [PricedLine]
+    public var gifts: [Gift]
+    public var explanation: [String]
+    /// Read back by the step that priced it (`commit`); opaque to orders.
+    public var terms: (any Sendable)?
+
+    public init(lines: [PricedLine], gifts: [Gift] = [], explanation: [String] = [], terms: (any Sendable)? = nil) {
+        self.lines = lines
+        self.gifts = gifts
+        self.explanation = explanation
+        self.terms = terms
+    }
 }
 
 public struct PricedLine: Sendable, Equatable {
@@ -142,6 +189,7 @@ public struct OrderService: Sendable {
     }
 
     public static let maxLines = 200
+    public static let maxCoupons = 10
     /// How long an unpaid order holds its stock when the channel's pool sets no lifetime.
     public static let defaultPaymentWindow = 1_800
 
@@ -168,11 +216,14 @@ public struct OrderService: Sendable {
         /// The marketplace adapter that read the order (`Marketplaces.adapters`): its marketplace
         /// payment's provider, and whose status words its status changes are told in.
         public var marketplace: String?
+        /// Coupons the member offers; nil: the member's own coupons usable now are considered.
+        public var couponCodes: [String]?
 
         public init(channel: String, externalId: String? = nil, memberId: String? = nil, contactPhone: String? = nil,
                     attributedLocation: String? = nil, attributedClerk: String? = nil, method: FulfilmentMethod,
                     address: DeliveryAddress? = nil, pickupLocation: String? = nil, invoice: InvoiceRequest? = nil,
-                    lines: [(sku: String, quantity: Int)], payments: [(tender: Tender, amount: Int64)] = [], expectedTotal: Int64? = nil) {
+                    lines: [(sku: String, quantity: Int)], payments: [(tender: Tender, amount: Int64)] = [], expectedTotal: Int64? = nil,
+                    couponCodes: [String]? = nil) {
             self.channel = channel
             self.externalId = externalId
             self.memberId = memberId
@@ -186,6 +237,7 @@ public struct OrderService: Sendable {
             self.lines = lines
             self.payments = payments
             self.expectedTotal = expectedTotal
+            self.couponCodes = couponCodes
         }
     }
 
@@ -236,6 +288,9 @@ public struct OrderService: Sendable {
         var new: NewOrder
         var channel: SalesChannel
         var priced: [PricedLine]
+        /// What the pricing step drew on, handed back to it when the order is recorded; nil for
+        /// an order a marketplace priced.
+        var pricedOrder: PricedOrder?
         var pickup: Location?
         var attributed: Location?
         var rule: RoutingRule
@@ -301,8 +356,14 @@ public struct OrderService: Sendable {
         }
         let attributed = try await new.attributedLocation.asyncMap { try await locations.find($0) } ?? nil
         if let ref = new.attributedLocation, attributed == nil { lv.add("attribution.locationId", "no location '\(ref)'") }
+        if new.couponCodes != nil, new.charged != nil { lv.add("couponCodes", "a marketplace's order arrives priced: its coupons were the marketplace's") }
+        if let codes = new.couponCodes {
+            if codes.count > Self.maxCoupons { lv.add("couponCodes", "must have at most \(Self.maxCoupons) codes") }
+            if !codes.isEmpty && new.memberId == nil { lv.add("couponCodes", "coupons are a member's: name the member (memberId)") }
+        }
         try lv.finish()
         let priced: [PricedLine]
+        var pricedOrder: PricedOrder?
         if let charged = new.charged {
             var cv = Validator()
             cv.check(channel.kind == .marketplace, "charged", "only a marketplace's orders arrive priced; \(channel.code) is priced here")
@@ -321,8 +382,10 @@ public struct OrderService: Sendable {
                     return p
                 }
         } else {
-            priced = try await pricing.price(new.lines, channelId: channel.id, locationId: pickup?.id ?? attributed?.id, memberId: new.memberId,
-                                             at: clock.instant())
+            let order = try await pricing.priceOrder(new.lines, channelId: channel.id, locationId: pickup?.id ?? attributed?.id, memberId: new.memberId,
+                                                     couponCodes: new.couponCodes, at: clock.instant())
+            priced = order.lines
+            pricedOrder = order
         }
         let total = priced.enumerated().reduce(Int64(0)) { sum, p in
             let quantity = new.lines[p.offset].quantity
@@ -341,7 +404,7 @@ public struct OrderService: Sendable {
         try await checkMemberTenders(new, total: total, currency: priced.first?.currency ?? channel.currency)
         let rule = try await routingRule(channelId: channel.id)
         let window = (try? await inventory.pool(channel: channel.id).reservationTTL) ?? nil
-        return Plan(new: new, channel: channel, priced: priced, pickup: pickup, attributed: attributed, rule: rule,
+        return Plan(new: new, channel: channel, priced: priced, pricedOrder: pricedOrder, pickup: pickup, attributed: attributed, rule: rule,
                     sites: try await candidateSites(new, pickup: pickup, rule: rule), paymentWindow: window ?? Self.defaultPaymentWindow)
     }
 
@@ -423,7 +486,7 @@ public struct OrderService: Sendable {
     /// Routing's view of the plan's candidate sites, read inside `sql`: what each may give the
     /// channel of the plan's SKUs, and how much of its daily capacity is used today.
     func routingSites(_ plan: Plan, sql: any SQLDatabase, at now: Date) async throws -> [Site] {
-        let skus = Array(Set(plan.priced.map(\.skuId)))
+        let skus = Array(Set((plan.priced + (plan.pricedOrder?.gifts ?? []).map(\.line)).map(\.skuId)))
         let ids = plan.sites.map(\.id)
         let stock = try await inventory.sourcing(channel: plan.channel.id, skus: skus, locations: ids, sql)
         let day = Self.day(now)
@@ -450,16 +513,37 @@ public struct OrderService: Sendable {
         let new = plan.new
         let sites = try await routingSites(plan, sql: sql, at: now)
         let request = routingRequest(plan)
-        let lines = new.lines.enumerated().map { RoutingLine(line: $0.offset, sku: plan.priced[$0.offset].skuId, quantity: $0.element.quantity) }
-        let orderLines = new.lines.enumerated().map { i, l in
-            let p = plan.priced[i]
-            return OrderLine(line: i, skuId: p.skuId, skuCode: p.skuCode, quantity: l.quantity, unitPrice: p.unitPrice, listPrice: p.listPrice,
-                             priceRule: p.rule, discount: p.discount(quantity: l.quantity), total: p.unitPrice * Int64(l.quantity) - p.discount(quantity: l.quantity),
-                             method: new.method, locationId: nil, mode: nil, cancelled: 0)
+        // The customer's lines, then the gifts they earned (at price 0), routed and held alike. A
+        // gift no location can give with the order is left out and the rest routed again: the
+        // order places without it, and says so.
+        var gifts = plan.pricedOrder?.gifts ?? []
+        var missing: [PricedOrder.Gift] = []
+        var orderLines: [OrderLine]
+        var outcome: Router.Outcome
+        while true {
+            let all = zip(plan.priced, new.lines.map(\.quantity)).map { (line: $0, quantity: $1) } + gifts.map { (line: $0.line, quantity: $0.quantity) }
+            let lines = all.enumerated().map { RoutingLine(line: $0.offset, sku: $0.element.line.skuId, quantity: $0.element.quantity) }
+            orderLines = all.enumerated().map { i, l in
+                let p = l.line
+                return OrderLine(line: i, skuId: p.skuId, skuCode: p.skuCode, quantity: l.quantity, unitPrice: p.unitPrice, listPrice: p.listPrice,
+                                 priceRule: p.rule, discount: p.discount(quantity: l.quantity),
+                                 total: p.unitPrice * Int64(l.quantity) - p.discount(quantity: l.quantity),
+                                 method: new.method, locationId: nil, mode: nil, cancelled: 0)
+            }
+            let value = orderLines.reduce(Int64(0)) { $0 + $1.unitPrice * Int64($1.quantity) - $1.discount }
+            outcome = Router(rule: plan.rule).route(lines, request, value: value, sites: sites)
+            let unplacedGifts = Set(outcome.unplaced.filter { $0 >= new.lines.count }.map { $0 - new.lines.count })
+            guard !unplacedGifts.isEmpty else { break }
+            missing += gifts.enumerated().filter { unplacedGifts.contains($0.offset) }.map(\.element)
+            gifts = gifts.enumerated().filter { !unplacedGifts.contains($0.offset) }.map(\.element)
+        }
+        for i in orderLines.indices {
+            if let a = outcome.assignments[i] { orderLines[i].locationId = a.site; orderLines[i].mode = a.mode }
         }
         let subtotal = orderLines.reduce(Int64(0)) { $0 + $1.unitPrice * Int64($1.quantity) }
         let discount = orderLines.reduce(Int64(0)) { $0 + $1.discount }
-        let outcome = Router(rule: plan.rule).route(lines, request, value: subtotal - discount, sites: sites)
+        let notes = (plan.pricedOrder?.explanation ?? [])
+            + missing.map { "gift \($0.line.skuCode) × \($0.quantity) is out of stock: the order goes without it" }
         var order = Order(
             id: O2OID.make("ord", at: now), channelId: plan.channel.id, externalId: new.externalId, status: .placed,
             paymentStatus: new.payments.contains { $0.tender == .cod } ? .codDue : .pending, holds: [], memberId: new.memberId,
@@ -469,8 +553,8 @@ public struct OrderService: Sendable {
             total: subtotal - discount, paidTotal: 0, reservationId: nil, lines: orderLines, payments: [],
             routing: RoutingDecision(rule: plan.rule.name, outcome, at: now),
             timeline: [], version: 1, createdAt: now, updatedAt: now)
-        for i in order.lines.indices {
-            if let a = outcome.assignments[i] { order.lines[i].locationId = a.site; order.lines[i].mode = a.mode }
+        if !notes.isEmpty {
+            order.timeline.append(TimelineEntry(at: now, kind: "promotions", status: .placed, actorId: caller.principal.id, note: notes.joined(separator: "; ")))
         }
         return (order, outcome)
     }
@@ -483,8 +567,8 @@ public struct OrderService: Sendable {
             """).first() != nil {
             throw Problem.duplicate([.init("externalId", "channel \(plan.channel.code) already has order \(plan.new.externalId!)")])
         }
-        order.timeline.append(TimelineEntry(at: now, kind: "placed", status: .placed, actorId: caller.principal.id,
-                                            note: "\(order.lines.count) line(s), total \(order.total) \(order.currency)"))
+        order.timeline.insert(TimelineEntry(at: now, kind: "placed", status: .placed, actorId: caller.principal.id,
+                                            note: "\(order.lines.count) line(s), total \(order.total) \(order.currency)"), at: 0)
         if !outcome.unplaced.isEmpty {
             guard plan.rule.fallback == .manual else { throw OrdersError.unroutable(lines: outcome.unplaced, decision: order.routing!) }
             order.holds = [.routing]
@@ -514,6 +598,7 @@ public struct OrderService: Sendable {
         }
         let fromMember = try await payFromMember(&order, caller: caller, at: now, tx)
         try await OrderRows.insert(order, payWindow: plan.paymentWindow, tx)
+        if let priced = plan.pricedOrder { try await pricing.commit(priced, order: order, caller: caller, tx) }
         for p in fromMember { try await OrderRows.ledger(payment: p.id, kind: "capture", amount: p.amount, at: now, caller: caller, tx) }
         try await recorder.record(tx, caller: caller, action: "place", entityType: "order", entityId: order.id, before: Order?.none, after: order,
                                   organisationId: nil, locationId: order.lines.first?.locationId, event: "order.placed")
@@ -671,6 +756,10 @@ public struct OrderService: Sendable {
         try await OrderRows.appendTimeline(o.id, Array(o.timeline.dropFirst(before.timeline.count)), from: before.timeline.count, tx)
         try await recorder.record(tx, caller: caller, action: action, entityType: "order", entityId: o.id, before: before, after: o,
                                   organisationId: nil, locationId: o.lines.first?.locationId, event: event)
+        if o.status == .cancelled, before.status != .cancelled {
+            // Whichever way it was cancelled: the coupons, flash-sale units and budgets it took go back.
+            try await pricing.reverse(o, caller: caller, tx)
+        }
         try await observers.changed(before: before, after: o, caller: caller, tx)
         try await Self.tellMarketplace(before: before, after: o, tx, at: o.updatedAt)
     }

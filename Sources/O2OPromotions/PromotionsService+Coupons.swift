@@ -268,6 +268,12 @@ extension PromotionsService {
         }
     }
 
+    /// The coupon with this code (any form `CouponCode.normalize` reads), or nil.
+    public func coupon(code: String) async throws -> Coupon? {
+        guard let normal = CouponCode.normalize(code) else { return nil }
+        return try await db.read { try await Self.coupon(code: normal, $0, lock: false) }
+    }
+
     /// How many unknown codes this caller has tried (since the process started).
     public func failedCouponGuesses(principalId: String) -> Int { failedGuesses.withLock { $0[principalId] ?? 0 } }
 

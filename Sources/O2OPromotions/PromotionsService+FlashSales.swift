@@ -208,3 +208,52 @@ extension PromotionsService {
                               releasedAt: try r.decode(column: "released_at", as: Int64?.self).map(Date.init(epochMillis:)))
     }
 }
+
+/// A flash sale running now for a SKU and how many of its units this member may still take.
+public struct FlashOffer: Sendable, Equatable {
+    public var sale: FlashSale
+    /// min(units left, the member's limit less what they hold).
+    public var available: Int64
+}
+
+extension PromotionsService {
+    /// The flash sales running at `at` for these SKUs that have units left for the member (the
+    /// lowest price first when a SKU has several): what pricing offers at the flash price.
+    public func flashOffers(skuIds: [String], memberId: String, at: Date? = nil) async throws -> [FlashOffer] {
+        guard !skuIds.isEmpty else { return [] }
+        let now = (at ?? clock.instant()).epochMillis
+        return try await db.read { sql in
+            let rows = try await sql.raw("""
+                SELECT f.id, COALESCE(m.quantity, 0) AS held FROM flash_sales f
+                LEFT JOIN flash_sale_members m ON m.flash_sale_id = f.id AND m.member_id = \(bind: memberId)
+                WHERE f.sku_id IN \(SQLQueryString.list(Array(Set(skuIds)).sorted())) AND f.status = 'active'
+                  AND f.starts_at <= \(bind: now) AND f.ends_at > \(bind: now) AND f.sold < f.budget
+                ORDER BY f.price, f.id
+                """).all()
+            var out: [FlashOffer] = []
+            for r in rows {
+                guard let sale = try await Self.flashSale(try r.decode(column: "id", as: String.self), sql) else { continue }
+                let available = min(sale.left, sale.perMemberLimit - (try r.decode(column: "held", as: Int64.self)))
+                if available > 0 { out.append(FlashOffer(sale: sale, available: available)) }
+            }
+            return out
+        }
+    }
+
+    /// Gives back, inside the transaction that cancels an order, everything the order took from
+    /// promotions: its coupon redemptions (the coupons usable again while valid), its flash-sale
+    /// units (claimed under the order's id) and its recorded applications (budgets given back,
+    /// the effect report no longer counting it). Twice is a no-op.
+    public func reverseOrder(_ orderId: String, caller: Caller, in tx: Transaction) async throws {
+        let codes = try await tx.sql.raw("""
+            SELECT c.code FROM coupon_redemptions r JOIN coupons c ON c.id = r.coupon_id
+            WHERE r.order_id = \(bind: orderId) AND r.reversed_at IS NULL ORDER BY c.id
+            """).all().map { try $0.decode(column: "code", as: String.self) }
+        for code in codes { _ = try await reverseRedemption(code: code, orderId: orderId, caller: caller, in: tx) }
+        let sales = try await tx.sql.raw("""
+            SELECT flash_sale_id FROM flash_sale_claims WHERE reference = \(bind: orderId) AND released_at IS NULL ORDER BY flash_sale_id
+            """).all().map { try $0.decode(column: "flash_sale_id", as: String.self) }
+        for id in sales { _ = try await releaseFlashSale(id, reference: orderId, caller: caller, in: tx) }
+        try await reverseApplication(orderId: orderId, caller: caller, in: tx)
+    }
+}

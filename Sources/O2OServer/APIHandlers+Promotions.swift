@@ -43,19 +43,7 @@ extension APIHandlers {
         var coupons: [CouponOffer] = []
         var points: PointsRequest?
         if let member {
-            let offers = try await services.promotions.couponOffers(memberId: member.id, at: at)
-            if let codes = b.couponCodes, !codes.isEmpty {
-                var v = Validator()
-                for (i, code) in codes.enumerated() {
-                    let normalised = CouponCode.normalize(code)
-                    if let offer = offers.first(where: { $0.code == normalised }) { coupons.append(offer) } else {
-                        v.add("couponCodes[\(i)]", "not a coupon this member holds and may use now (claim it first)")
-                    }
-                }
-                try v.finish()
-            } else {
-                coupons = offers
-            }
+            coupons = try await services.pricing.coupons(b.couponCodes, memberId: member.id, at: at)
             if let p = b.points {
                 let balance = try await services.members.pointsBalance(member.id).balance
                 guard p <= balance else { throw Problem.validation([.init("points", "the member has \(balance) points")]) }

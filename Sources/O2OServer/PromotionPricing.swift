@@ -14,9 +14,14 @@ import O2OPromotions
 /// A member whose tier gives a member price pays that percent less on every line first (the
 /// discount per unit rounded down to the minor unit).
 ///
-/// In the order flow the automatic activities apply (item level and order thresholds, spread
-/// over the lines); coupons and points are the pricing API's for now (the order takes points as a
-/// tender), and gifts are listed by the API but not added to orders yet.
+/// A new order (`priceOrder`) also takes the member's coupons (the codes offered, or else the
+/// member's own, the best one applying), flash-sale prices and gifts; placing it takes them up
+/// in the order's transaction (`commit`) and cancelling it gives them back (`reverse`). A line
+/// is at a flash-sale price when the member may still claim all of its units (the sale's units
+/// left and the member's limit); otherwise it is priced as usual and the explanation says why.
+/// The flash price takes the place of the member price; the promotions then apply to it as to any
+/// price. Lines added to an order later (`price`) get the member price and the automatic
+/// activities only. Points are a tender of the order, not a discount here.
 struct PromotionPricing: PricingStep {
     let prices: CatalogPricing
     let catalog: CatalogService
@@ -25,20 +30,87 @@ struct PromotionPricing: PricingStep {
     let promotions: PromotionsService
     let db: Database
 
+    /// What placing the order takes up: the priced cart (its coupons and applications) and the
+    /// flash-sale units per sale.
+    struct Terms: Sendable {
+        var cart: PricedCart
+        var flashUnits: [(saleId: String, quantity: Int64)]
+    }
+
     func price(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, at: Date) async throws -> [O2OOrders.PricedLine] {
+        try await priced(lines, channelId: channelId, locationId: locationId, memberId: memberId, couponCodes: nil, forOrder: false, at: at).lines
+    }
+
+    func priceOrder(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, couponCodes: [String]?,
+                    at: Date) async throws -> PricedOrder {
+        try await priced(lines, channelId: channelId, locationId: locationId, memberId: memberId, couponCodes: couponCodes, forOrder: true, at: at)
+    }
+
+    func commit(_ priced: PricedOrder, order: Order, caller: Caller, _ tx: Transaction) async throws {
+        guard var terms = priced.terms as? Terms else { return }
+        // A gift left out for want of stock was not given: its promotion is not counted.
+        let rules = Set(order.lines.map(\.priceRule))
+        terms.cart.applied.removeAll { $0.gift != nil && !rules.contains(Self.giftRule($0.promotionId)) }
+        if let memberId = order.memberId {
+            for a in terms.cart.applied {
+                guard let code = a.couponCode else { continue }
+                _ = try await promotions.redeem(code: code, memberId: memberId, orderId: order.id, discount: a.discount, caller: caller, in: tx)
+            }
+            for f in terms.flashUnits {
+                _ = try await promotions.claimFlashSale(f.saleId, memberId: memberId, quantity: f.quantity, reference: order.id, caller: caller, in: tx)
+            }
+        }
+        try await promotions.recordApplication(orderId: order.id, memberId: order.memberId, priced: terms.cart, caller: caller, in: tx)
+    }
+
+    func reverse(_ order: Order, caller: Caller, _ tx: Transaction) async throws {
+        try await promotions.reverseOrder(order.id, caller: caller, in: tx)
+    }
+
+    private func priced(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, couponCodes: [String]?,
+                        forOrder: Bool, at: Date) async throws -> PricedOrder {
         let priced = try await prices.price(lines, channelId: channelId, locationId: locationId, memberId: memberId, at: at)
         let member = try await memberId.asyncFlatMap { id in try? await members.member(id) }
         let location = try await locationId.asyncFlatMap { id in try? await network.location(id, scope: .all) }
-        let cart = try await cart(priced, quantities: lines.map(\.quantity), channelId: channelId, location: location, member: member, at: at)
+        var coupons: [CouponOffer] = []
+        if forOrder, let memberId {
+            guard let member else { throw Problem.validation([.init("memberId", "no member '\(memberId)'")]) }
+            coupons = try await self.coupons(couponCodes, memberId: member.id, at: at)
+        }
+        var cart = try await cart(priced, quantities: lines.map(\.quantity), channelId: channelId, location: location, member: member, at: at,
+                                  coupons: coupons, maxCoupons: max(1, couponCodes?.count ?? 1))
+        var notes: [String] = []
+        var flashLines: [Int: FlashSale] = [:]
+        if forOrder, let member {
+            let offers = try await promotions.flashOffers(skuIds: cart.lines.map(\.skuId), memberId: member.id, at: at)
+            var wanted: [String: Int64] = [:]
+            for l in cart.lines { wanted[l.skuId, default: 0] += Int64(l.quantity) }
+            for i in cart.lines.indices {
+                let sku = cart.lines[i].skuId
+                let running = offers.filter { $0.sale.skuId == sku && $0.sale.currency == cart.currency }
+                guard let offer = running.first(where: { wanted[sku]! <= $0.available }) else {
+                    if let best = running.first, !notes.contains(where: { $0.hasPrefix("flash sale \(best.sale.name):") }) {
+                        notes.append("flash sale \(best.sale.name): \(best.available) of \(cart.lines[i].skuCode) left for this member, "
+                                     + "\(wanted[sku]!) asked; priced as usual")
+                    }
+                    continue
+                }
+                cart.lines[i].unitPrice = offer.sale.price
+                flashLines[i] = offer.sale
+            }
+        }
         let result = try await promotions.price(cart)
-        return priced.enumerated().map { i, p in
+        let out = priced.enumerated().map { i, p in
             var p = p
-            if cart.lines[i].unitPrice != p.unitPrice {
+            if let sale = flashLines[i] {
+                p.unitPrice = sale.price
+                p.rule += " + flash sale \(sale.id)"
+            } else if cart.lines[i].unitPrice != p.unitPrice {
                 p.unitPrice = cart.lines[i].unitPrice
                 p.rule += " + member price"
             }
             guard let line = result.lines.first(where: { $0.lineId == String(i) && !$0.isGift }) else { return p }
-            let discount = line.adjustments.filter { $0.stage == .item || $0.stage == .order }.reduce(Int64(0)) { $0 + $1.amount }
+            let discount = line.adjustments.filter { [PricingStage.item, .order, .coupon].contains($0.stage) }.reduce(Int64(0)) { $0 + $1.amount }
             guard discount > 0 else { return p }
             p.lineDiscount = discount
             p.discount = discount / Int64(lines[i].quantity)
@@ -46,6 +118,42 @@ struct PromotionPricing: PricingStep {
             p.rule += " + promotion " + ids.joined(separator: ", ")
             return p
         }
+        guard forOrder else { return PricedOrder(lines: out) }
+        let giftLines = result.lines.filter(\.isGift)
+        let listed = giftLines.isEmpty ? [] : try await prices.listPrices(giftLines.map(\.skuId), channelId: channelId, locationId: locationId, at: at)
+        let gifts = zip(giftLines, listed).map { g, l in
+            PricedOrder.Gift(line: .init(skuId: g.skuId, skuCode: g.skuCode, currency: l.currency, listPrice: l.unitPrice, unitPrice: 0, discount: 0,
+                                         rule: Self.giftRule(String(g.lineId.dropFirst("gift-".count)))), quantity: g.quantity)
+        }
+        var units: [String: Int64] = [:]
+        for (i, sale) in flashLines { units[sale.id, default: 0] += Int64(lines[i].quantity) }
+        let flash = flashLines.map { i, sale in "flash sale \(sale.name): \(cart.lines[i].skuCode) at \(Money.decimal(sale.price, currency: sale.currency))" }
+        return PricedOrder(lines: out, gifts: gifts, explanation: Array(Set(flash)).sorted() + result.explanation(chinese: false) + notes,
+                           terms: Terms(cart: result, flashUnits: units.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
+    }
+
+    /// The price rule of a gift line: which promotion gave it.
+    static func giftRule(_ promotionId: String) -> String { "gift of promotion \(promotionId)" }
+
+    /// The coupons a member offers for a cart: each of `codes` must be one they hold and may use
+    /// now (a coupon of theirs used up is a 409 naming it, anything else a 422 naming
+    /// `couponCodes[i]`); without codes, all their coupons usable now.
+    func coupons(_ codes: [String]?, memberId: String, at: Date) async throws -> [CouponOffer] {
+        let offers = try await promotions.couponOffers(memberId: memberId, at: at)
+        guard let codes, !codes.isEmpty else { return offers }
+        var v = Validator()
+        var chosen: [CouponOffer] = []
+        for (i, code) in codes.enumerated() {
+            let normalised = CouponCode.normalize(code)
+            if let offer = offers.first(where: { $0.code == normalised }) { chosen.append(offer) } else {
+                if let c = try await promotions.coupon(code: code), c.memberId == memberId, c.uses >= c.maxUses {
+                    throw PromotionsError.couponUsedUp(code: c.code)
+                }
+                v.add("couponCodes[\(i)]", "not a coupon this member holds and may use now (claim it first)")
+            }
+        }
+        try v.finish()
+        return chosen
     }
 
     func listPrices(_ skus: [String], channelId: String, locationId: String?, at: Date) async throws -> [O2OOrders.PricedLine] {

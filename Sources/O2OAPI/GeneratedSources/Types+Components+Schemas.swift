@@ -9140,6 +9140,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/NewOrder/expectedTotal`.
             public var expectedTotal: Swift.Int64?
+            /// Coupons the member offers (memberId); without them, the member's own coupons usable now are considered and the best one applies, as in POST /pricing/carts.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewOrder/couponCodes`.
+            public var couponCodes: [Swift.String]?
             /// Creates a new `NewOrder`.
             ///
             /// - Parameters:
@@ -9155,6 +9159,7 @@ extension Components {
             ///   - lines:
             ///   - payments: Tenders that add up to the total; left out, the order waits for payment.
             ///   - expectedTotal: The client's total in minor units; checked, never used.
+            ///   - couponCodes: Coupons the member offers (memberId); without them, the member's own coupons usable now are considered and the best one applies, as in POST /pricing/carts.
             public init(
                 channelId: Swift.String,
                 externalId: Swift.String? = nil,
@@ -9167,7 +9172,8 @@ extension Components {
                 invoice: Components.Schemas.NewOrder.InvoicePayload? = nil,
                 lines: Components.Schemas.NewOrder.LinesPayload,
                 payments: Components.Schemas.NewOrder.PaymentsPayload? = nil,
-                expectedTotal: Swift.Int64? = nil
+                expectedTotal: Swift.Int64? = nil,
+                couponCodes: [Swift.String]? = nil
             ) {
                 self.channelId = channelId
                 self.externalId = externalId
@@ -9181,6 +9187,7 @@ extension Components {
                 self.lines = lines
                 self.payments = payments
                 self.expectedTotal = expectedTotal
+                self.couponCodes = couponCodes
             }
             public enum CodingKeys: String, CodingKey {
                 case channelId
@@ -9195,6 +9202,7 @@ extension Components {
                 case lines
                 case payments
                 case expectedTotal
+                case couponCodes
             }
         }
         /// - Remark: Generated from `#/components/schemas/OrderLine`.

@@ -312,6 +312,14 @@ public protocol APIProtocol: Sendable {
     /// When no location can take it the `409` (…/unroutable) carries the routing explanation and
     /// nothing is written. Retrying with the same `Idempotency-Key` never places it twice, and an
     /// `externalId` is unique per channel.
+    /// Promotions are taken up in the order's transaction: each coupon applied is redeemed, a line
+    /// at a flash-sale price claims its units (reference: the order id), gift-with-purchase lines
+    /// are added at price 0 and held like any line (a gift out of stock is left out and the
+    /// timeline says so), and every applied promotion is recorded for its effect report with its
+    /// budget charged. A coupon used meanwhile (…/coupon-used), a flash sale sold out or at
+    /// its per-member limit (…/sold-out, …/member-limit) or a budget used up
+    /// (…/budget-exhausted) since the cart was priced is a `409` naming it, with nothing written:
+    /// quote again. Cancelling the order gives all of it back.
     ///
     ///
     /// - Remark: HTTP `POST /orders`.
@@ -1744,6 +1752,14 @@ extension APIProtocol {
     /// When no location can take it the `409` (…/unroutable) carries the routing explanation and
     /// nothing is written. Retrying with the same `Idempotency-Key` never places it twice, and an
     /// `externalId` is unique per channel.
+    /// Promotions are taken up in the order's transaction: each coupon applied is redeemed, a line
+    /// at a flash-sale price claims its units (reference: the order id), gift-with-purchase lines
+    /// are added at price 0 and held like any line (a gift out of stock is left out and the
+    /// timeline says so), and every applied promotion is recorded for its effect report with its
+    /// budget charged. A coupon used meanwhile (…/coupon-used), a flash sale sold out or at
+    /// its per-member limit (…/sold-out, …/member-limit) or a budget used up
+    /// (…/budget-exhausted) since the cart was priced is a `409` naming it, with nothing written:
+    /// quote again. Cancelling the order gives all of it back.
     ///
     ///
     /// - Remark: HTTP `POST /orders`.
