@@ -26,7 +26,7 @@ struct Texts {
     let lang: Language
     func callAsFunction(_ key: String) -> String {
         let entry = Self.table[key] ?? Self.catalogTable[key] ?? Self.inventoryTable[key] ?? Self.ordersTable[key] ?? Self.deliveryTable[key]
-            ?? Self.fulfillmentTable[key] ?? Self.warehouseTable[key] ?? Self.shipmentsTable[key] ?? Self.membersTable[key] ?? (key, key)
+            ?? Self.fulfillmentTable[key] ?? Self.warehouseTable[key] ?? Self.shipmentsTable[key] ?? Self.membersTable[key] ?? Self.promotionsTable[key] ?? (key, key)
         return lang == .zh ? entry.1 : entry.0
     }
 
@@ -128,6 +128,7 @@ struct Console {
         registerFulfillment(on: group)
         registerWarehouse(on: group)
         registerMembers(on: group)
+        registerPromotions(on: group)
     }
 
     // MARK: Sign-in
@@ -219,6 +220,10 @@ struct Console {
         }
         if principal.can(.membersRead) {
             nav += "<h2>\(esc(t("members")))</h2>" + link("members", "/console/members") + link("memberTiers", "/console/member-tiers")
+                + link("segments", "/console/segments")
+        }
+        if principal.can(.promotionsRead) {
+            nav += "<h2>\(esc(t("promotions")))</h2>" + link("promotions", "/console/promotions") + link("couponTemplates", "/console/coupon-templates")
         }
         nav += "<h2>\(esc(t("platform")))</h2>"
         if principal.can(.auditRead) { nav += link("audit", "/console/audit") }

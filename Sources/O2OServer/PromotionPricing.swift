@@ -188,7 +188,9 @@ struct PromotionPricing: PricingStep {
             let history = try await OrderService.memberHistory(member.id, db)
             var categories: Set<String> = []
             for s in history.skuIds { categories.insert(try await product(s).categoryId) }
-            facts = MemberFacts(memberId: member.id, tierCode: tier?.code, segmentIds: member.profile.tags,
+            // A promotion's segments are the member's tags and the rule-based segments they are in.
+            let segments = member.profile.tags + (try await members.segmentIds(memberId: member.id))
+            facts = MemberFacts(memberId: member.id, tierCode: tier?.code, segmentIds: segments,
                                 isNew: history.orders == 0, purchasedSkus: history.skuIds, purchasedCategories: categories.sorted())
         }
         return Cart(lines: lines, currency: priced.first?.currency ?? currency, channel: channelId, locationId: location?.id,

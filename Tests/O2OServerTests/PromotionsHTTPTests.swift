@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import O2OCore
+import O2OPromotions
 import O2OServer
 import O2OTestSupport
 import Testing
@@ -198,6 +199,44 @@ struct PromotionsHTTPTests {
             #expect(placed.status == 201 && placed.json["total"] as? Int == 30_640, "\(placed.body)")
             let line = (placed.json["lines"] as? [[String: Any]])?.first
             #expect(line?["unitPrice"] as? Int == 8_910 && line?["listPrice"] as? Int == 9_900)
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func console_createsAPromotionFromTheForm_listsIt_reportsIt_andActivatesIt_whileAClerkMayOnlyLook(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup
+            func cookie(_ user: String) async throws -> String {
+                let login = try await s.client.execute(
+                    uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                    body: .init(string: "username=\(user)&password=\(demoPassword)")) { $0 }
+                return String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            }
+            let marketer = try await cookie("marketer"), clerk = try await cookie("clerk")
+            func form(_ cookie: String) -> HTTPFields { [.contentType: "application/x-www-form-urlencoded", .cookie: cookie] }
+            // act
+            let created = try await s.call(.post, "/console/promotions", json: "name=%E6%BB%A1300%E5%87%8F30&kind=threshold&value=30&minimum=300"
+                                           + "&from=2026-12-01&to=2026-12-31&channels=&audience=any&priority=5", headers: form(marketer))
+            let bad = try await s.call(.post, "/console/promotions", json: "name=x&kind=percentOff&value=abc&from=2026-12-01&to=2026-12-31",
+                                       headers: form(marketer))
+            let listed = try await s.services.promotions.promotions(limit: 10).items
+            let id = try #require(listed.first?.id)
+            let list = try await s.call(.get, "/console/promotions", headers: [.cookie: marketer])
+            let activated = try await s.call(.post, "/console/promotions/\(id)", json: "action=activate", headers: form(marketer))
+            let detail = try await s.call(.get, "/console/promotions/\(id)", headers: [.cookie: clerk])
+            let clerkTries = try await s.call(.post, "/console/promotions/\(id)", json: "action=end", headers: form(clerk))
+            let coupons = try await s.call(.get, "/console/coupon-templates", headers: [.cookie: marketer])
+            let segments = try await s.call(.get, "/console/segments", headers: [.cookie: marketer])
+            let after = try await s.services.promotions.promotion(id).status
+            // check
+            #expect(created.status == 200 && created.body.contains("notice ok"))
+            #expect(bad.status == 200 && bad.body.contains("value") && listed.count == 1, "a bad form is explained and writes nothing")
+            #expect(listed[0].what == .threshold([ThresholdTier(minimum: 30_000, amountOff: 3_000)]) && listed[0].priority == 5 && listed[0].where.allChannels)
+            #expect(list.body.contains("满¥300.00减¥30.00"))
+            #expect(activated.status == 200 && after == .active)
+            #expect(detail.status == 200 && (detail.body.contains("效果评估") || detail.body.contains("Effect")) && !detail.body.contains("action\" value=\"end"), "a clerk sees no buttons")
+            #expect(clerkTries.status == 403, "the promotion stayed active: checked above, after the clerk tried")
+            #expect(coupons.status == 200 && segments.status == 200)
         }
     }
 }
