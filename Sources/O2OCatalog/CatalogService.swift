@@ -440,6 +440,19 @@ public struct CatalogService: Sendable {
         return out
     }
 
+    /// The category of each SKU's product, read in `sql` (a caller's transaction); unknown SKUs are left out.
+    public func categoryIds(skuIds: [String], _ sql: any SQLDatabase) async throws -> [String: String] {
+        var out: [String: String] = [:]
+        for chunk in Array(Set(skuIds)).chunked(300) {
+            for row in try await sql.raw("""
+                SELECT s.id, p.category_id FROM skus s JOIN products p ON p.id = s.product_id WHERE s.id IN \(SQLQueryString.list(Array(chunk)))
+                """).all() {
+                out[try row.decode(column: "id", as: String.self)] = try row.decode(column: "category_id", as: String.self)
+            }
+        }
+        return out
+    }
+
     /// The SKU id of each reference that is a SKU id, code or barcode; unknown references are left out.
     public func skuIds(_ refs: [String]) async throws -> [String: String] {
         guard !refs.isEmpty else { return [:] }

@@ -136,6 +136,10 @@ public enum MembersMigrations {
                   mergesAndReferrals(backfill: "UPDATE members SET referral_code = upper(hex(randomblob(5))) WHERE referral_code IS NULL"),
                   postgres: mergesAndReferrals(backfill: "UPDATE members SET referral_code = upper(substr(md5(random()::text || id), 1, 10)) WHERE referral_code IS NULL")),
         Migration(module: "members", version: 5, name: "segments and messaging", segmentsAndMessaging),
+        // The points earn rules as one document: the brand sets them whole (PUT), orders read them at completion.
+        Migration(module: "members", version: 6, name: "points earn rules", [
+            "CREATE TABLE member_earn_rules (id TEXT PRIMARY KEY, body TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+        ]),
     ]
 
     /// Version 5: rule-based segments with their membership materialised by a refresh; message

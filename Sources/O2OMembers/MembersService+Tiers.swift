@@ -102,11 +102,17 @@ public struct OrderCompletion: Sendable, Equatable {
     public var amount: Int64
     /// Extra points a promotion gives, in percent of the tier's rate (100: none).
     public var promotionMultiplier: Int
+    /// The channel it was sold on, and `amount` by category (summing to it), for the earn rules;
+    /// without lines the whole amount earns at the channel's rate.
+    public var channelId: String?
+    public var lines: [EarnLine]
 
-    public init(orderId: String, amount: Int64, promotionMultiplier: Int = 100) {
+    public init(orderId: String, amount: Int64, promotionMultiplier: Int = 100, channelId: String? = nil, lines: [EarnLine] = []) {
         self.orderId = orderId
         self.amount = amount
         self.promotionMultiplier = promotionMultiplier
+        self.channelId = channelId
+        self.lines = lines
     }
 }
 
@@ -210,7 +216,10 @@ extension MembersService {
         let ladder = try await Self.ladder(tx.sql)
         let held = try await Self.tierRow(memberId, tx.sql)
         let multiplier = ladder.held(held?.code).map { ladder.tiers[$0].benefits.pointsMultiplier } ?? 100
-        let earned = c.amount * points.earnPerYuan / 100 * Int64(multiplier) / 100 * Int64(c.promotionMultiplier) / 100
+        let rules = try await Self.earnRules(tx.sql)
+        let base = c.lines.isEmpty ? c.amount * Int64(rules.percent(channelId: c.channelId, categoryId: nil)) / 100
+            : c.lines.reduce(Int64(0)) { $0 + $1.amount * Int64(rules.percent(channelId: c.channelId, categoryId: $1.categoryId)) / 100 }
+        let earned = base * points.earnPerYuan / 100 * Int64(multiplier) / 100 * Int64(c.promotionMultiplier) / 100
         var posting: PointsPosting?
         if earned > 0 {
             posting = try await earnPoints(memberId, points: earned, reference: LedgerReference(type: "order", id: c.orderId),

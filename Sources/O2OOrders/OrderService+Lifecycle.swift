@@ -58,7 +58,7 @@ extension OrderService {
             }
             if next == .completed, let memberId = o.memberId {
                 // The member's tier counts it and it earns points, in this transaction.
-                _ = try await members.orderCompleted(memberId, OrderCompletion(orderId: o.id, amount: Self.memberSpend(o)), caller: caller, in: tx)
+                _ = try await members.orderCompleted(memberId, try await completion(o, tx.sql), caller: caller, in: tx)
             }
             o.status = next
             o.timeline.append(TimelineEntry(at: now, kind: "status", status: next, actorId: caller.principal.id, note: note))
@@ -72,6 +72,28 @@ extension OrderService {
     static func memberSpend(_ o: Order) -> Int64 {
         let paid = o.payments.filter { $0.tender != .points }.reduce(Int64(0)) { $0 + $1.captured - $1.refunded }
         return max(0, paid - o.shippingTotal)
+    }
+
+    /// The order as the members context counts it: its spend, the channel, and the spend split
+    /// over its kept lines' categories in proportion to their totals (the last line takes the
+    /// remainder), for the points earn rules.
+    func completion(_ o: Order, _ sql: any SQLDatabase) async throws -> OrderCompletion {
+        let spend = Self.memberSpend(o)
+        let kept = o.lines.compactMap { l -> (sku: String, value: Int64)? in
+            let units = l.quantity - l.cancelled
+            guard units > 0, l.quantity > 0 else { return nil }
+            return (l.skuId, l.total * Int64(units) / Int64(l.quantity))
+        }
+        let value = kept.reduce(Int64(0)) { $0 + $1.value }
+        guard value > 0 else { return OrderCompletion(orderId: o.id, amount: spend, channelId: o.channelId) }
+        let categories = try await catalog.categoryIds(skuIds: kept.map(\.sku), sql)
+        var left = spend
+        let lines = kept.enumerated().map { i, k in
+            let share = i == kept.count - 1 ? left : spend * k.value / value
+            left -= share
+            return EarnLine(categoryId: categories[k.sku], amount: share)
+        }
+        return OrderCompletion(orderId: o.id, amount: spend, channelId: o.channelId, lines: lines)
     }
 
     /// Cancels the whole order and gives its stock back. Before release anyone who may manage

@@ -167,7 +167,7 @@ extension OrderService {
                 try await OrderRows.insert(order, payWindow: 0, tx)
                 if let m = sale.memberId {
                     // Sold and handed over at once: the member's tier counts it and it earns points now.
-                    _ = try await members.orderCompleted(m, OrderCompletion(orderId: id, amount: Self.memberSpend(order)), caller: caller, in: tx)
+                    _ = try await members.orderCompleted(m, try await completion(order, tx.sql), caller: caller, in: tx)
                 }
                 for p in payments { try await OrderRows.ledger(payment: p.id, kind: "capture", amount: p.amount, at: now, caller: caller, tx) }
                 try await recorder.record(tx, caller: caller, action: "till_sale", entityType: "order", entityId: id, before: Order?.none, after: order,

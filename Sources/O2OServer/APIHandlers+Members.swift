@@ -191,6 +191,35 @@ extension APIHandlers {
         return .ok(.init(body: .json(.init(points: p.points, returnWindowDays: p.returnWindowDays))))
     }
 
+    func getPointsEarnRules(_ input: Operations.GetPointsEarnRules.Input) async throws -> Operations.GetPointsEarnRules.Output {
+        .ok(.init(body: .json(Self.earnRules(try await services.members.earnRules()))))
+    }
+
+    /// Channels and categories may be named by code: they are stored by id, as orders know them.
+    func setPointsEarnRules(_ input: Operations.SetPointsEarnRules.Input) async throws -> Operations.SetPointsEarnRules.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let categories = try await services.catalog.categories()
+        var v = Validator()
+        var rules: [PointsEarnRule] = []
+        for (i, r) in b.rules.enumerated() {
+            var channel: String?
+            if let ref = r.channelId {
+                do { channel = try await services.catalog.channel(ref).id } catch let p as Problem where p.status == 404 {
+                    v.add("rules[\(i)].channelId", "no channel '\(ref)'")
+                }
+            }
+            let category = r.categoryId.flatMap { ref in categories.first { $0.id == ref || $0.code == ref }?.id }
+            if let ref = r.categoryId, category == nil { v.add("rules[\(i)].categoryId", "no category '\(ref)'") }
+            rules.append(PointsEarnRule(channelId: channel, categoryId: category, percent: r.percent))
+        }
+        try v.finish()
+        return .ok(.init(body: .json(Self.earnRules(try await services.members.setEarnRules(rules, caller: try caller)))))
+    }
+
+    static func earnRules(_ r: PointsEarnRules) -> S.PointsEarnRules {
+        .init(rules: r.rules.map { .init(channelId: $0.channelId, categoryId: $0.categoryId, percent: $0.percent) }, updatedAt: r.updatedAt)
+    }
+
     static func merge(_ m: MemberMerge) -> S.MemberMerge {
         let v = m.moved
         let moved = S.MergeMoves(

@@ -96,6 +96,8 @@ public struct AccessPolicy: ServerMiddleware {
         "listMemberReferrals": .membersRead,
         "getReferralPolicy": .membersRead,
         "setReferralPolicy": .membersConfigure,
+        "getPointsEarnRules": .membersRead,
+        "setPointsEarnRules": .membersConfigure,
         "listMemberSegments": .membersRead,
         "createMemberSegment": .membersConfigure,
         "getMemberSegment": .membersRead,

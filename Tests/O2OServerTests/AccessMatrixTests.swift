@@ -95,6 +95,8 @@ struct AccessMatrixTests {
             "listMemberReferrals": (.get, "/api/v1/members/mbr_missing/referrals", nil),
             "getReferralPolicy": (.get, "/api/v1/referral-policy", nil),
             "setReferralPolicy": (.put, "/api/v1/referral-policy", #"{"points":200,"returnWindowDays":30}"#),
+            "getPointsEarnRules": (.get, "/api/v1/points-earn-rules", nil),
+            "setPointsEarnRules": (.put, "/api/v1/points-earn-rules", #"{"rules":[{"percent":100}]}"#),
             "listMemberSegments": (.get, "/api/v1/member-segments", nil),
             "createMemberSegment": (.post, "/api/v1/member-segments", #"{"code":"matrix","name":"Matrix","rule":{"birthdayMonths":[5]}}"#),
             "getMemberSegment": (.get, "/api/v1/member-segments/seg_missing", nil),

@@ -331,4 +331,26 @@ struct MembersHTTPTests {
             #expect((referrals.json["items"] as? [[String: Any]])?.map { $0["refereeId"] as? String } == [friend.json["id"] as? String])
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func earnRules_takeChannelsAndCategoriesByCode_andRefuseUnknownOnes_writingNothing(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup
+            let web = try await s.services.catalog.createChannel(code: "EARN-WEB", name: "Web", kind: .web, currency: nil, caller: .system)
+            let category = try await s.services.catalog.createCategory(code: "EARN-GC", name: "礼品卡", nameEn: nil, parentId: nil, caller: .system)
+            // act
+            let unknown = try await s.call(.put, "/api/v1/points-earn-rules", as: .marketer,
+                                           json: #"{"rules":[{"channelId":"NOPE","percent":200},{"categoryId":"NOPE","percent":0},{"percent":1001}]}"#)
+            let byClerk = try await s.call(.put, "/api/v1/points-earn-rules", as: .clerk, json: #"{"rules":[]}"#)
+            let set = try await s.call(.put, "/api/v1/points-earn-rules", as: .marketer,
+                                       json: #"{"rules":[{"channelId":"EARN-WEB","percent":200},{"categoryId":"EARN-GC","percent":0}]}"#)
+            let read = try await s.call(.get, "/api/v1/points-earn-rules", as: .clerk)
+            // check
+            #expect(unknown.status == 422 && Self.fields(unknown) == ["rules[0].channelId", "rules[1].categoryId"], "unknown references first, nothing written")
+            #expect(byClerk.status == 403 && set.status == 200)
+            let rules = try #require(read.json["rules"] as? [[String: Any]])
+            #expect(rules.map { $0["channelId"] as? String } == [web.id, nil] && rules.map { $0["categoryId"] as? String } == [nil, category.id])
+            #expect(rules.map { $0["percent"] as? Int } == [200, 0])
+        }
+    }
 }

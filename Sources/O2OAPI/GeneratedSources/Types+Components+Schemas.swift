@@ -2255,6 +2255,64 @@ extension Components {
                 case items
             }
         }
+        /// - Remark: Generated from `#/components/schemas/PointsEarnRule`.
+        public struct PointsEarnRule: Codable, Hashable, Sendable {
+            /// A channel id or code; left out: every channel.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PointsEarnRule/channelId`.
+            public var channelId: Swift.String?
+            /// A category id or code; left out: every category.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PointsEarnRule/categoryId`.
+            public var categoryId: Swift.String?
+            /// Percent of the base rate: 0 earns nothing, 200 double.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PointsEarnRule/percent`.
+            public var percent: Swift.Int
+            /// Creates a new `PointsEarnRule`.
+            ///
+            /// - Parameters:
+            ///   - channelId: A channel id or code; left out: every channel.
+            ///   - categoryId: A category id or code; left out: every category.
+            ///   - percent: Percent of the base rate: 0 earns nothing, 200 double.
+            public init(
+                channelId: Swift.String? = nil,
+                categoryId: Swift.String? = nil,
+                percent: Swift.Int
+            ) {
+                self.channelId = channelId
+                self.categoryId = categoryId
+                self.percent = percent
+            }
+            public enum CodingKeys: String, CodingKey {
+                case channelId
+                case categoryId
+                case percent
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PointsEarnRules`.
+        public struct PointsEarnRules: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PointsEarnRules/rules`.
+            public var rules: [Components.Schemas.PointsEarnRule]
+            /// - Remark: Generated from `#/components/schemas/PointsEarnRules/updatedAt`.
+            public var updatedAt: Foundation.Date?
+            /// Creates a new `PointsEarnRules`.
+            ///
+            /// - Parameters:
+            ///   - rules:
+            ///   - updatedAt:
+            public init(
+                rules: [Components.Schemas.PointsEarnRule],
+                updatedAt: Foundation.Date? = nil
+            ) {
+                self.rules = rules
+                self.updatedAt = updatedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case rules
+                case updatedAt
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/ReferralPolicy`.
         public struct ReferralPolicy: Codable, Hashable, Sendable {
             /// Points the referrer earns (0 to 1,000,000,000).

@@ -668,6 +668,18 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `PUT /referral-policy`.
     /// - Remark: Generated from `#/paths//referral-policy/put(setReferralPolicy)`.
     func setReferralPolicy(_ input: Operations.SetReferralPolicy.Input) async throws -> Operations.SetReferralPolicy.Output
+    /// How much of the base points rate a sale earns per channel and category (积分规则).
+    ///
+    /// - Remark: HTTP `GET /points-earn-rules`.
+    /// - Remark: Generated from `#/paths//points-earn-rules/get(getPointsEarnRules)`.
+    func getPointsEarnRules(_ input: Operations.GetPointsEarnRules.Input) async throws -> Operations.GetPointsEarnRules.Output
+    /// Replace the earn rules whole (points already earned stay).
+    ///
+    /// For a line the most specific rule wins: channel and category, then the category in any channel, then the channel for any category, then a rule with neither; with none, 100%. Channels and categories are given by id or code.
+    ///
+    /// - Remark: HTTP `PUT /points-earn-rules`.
+    /// - Remark: Generated from `#/paths//points-earn-rules/put(setPointsEarnRules)`.
+    func setPointsEarnRules(_ input: Operations.SetPointsEarnRules.Input) async throws -> Operations.SetPointsEarnRules.Output
     /// Member segments (会员分群) in the order they were created, each with its rule, member count and last refresh.
     ///
     /// - Remark: HTTP `GET /member-segments`.
@@ -2530,6 +2542,28 @@ extension APIProtocol {
         body: Operations.SetReferralPolicy.Input.Body
     ) async throws -> Operations.SetReferralPolicy.Output {
         try await setReferralPolicy(Operations.SetReferralPolicy.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// How much of the base points rate a sale earns per channel and category (积分规则).
+    ///
+    /// - Remark: HTTP `GET /points-earn-rules`.
+    /// - Remark: Generated from `#/paths//points-earn-rules/get(getPointsEarnRules)`.
+    public func getPointsEarnRules(headers: Operations.GetPointsEarnRules.Input.Headers = .init()) async throws -> Operations.GetPointsEarnRules.Output {
+        try await getPointsEarnRules(Operations.GetPointsEarnRules.Input(headers: headers))
+    }
+    /// Replace the earn rules whole (points already earned stay).
+    ///
+    /// For a line the most specific rule wins: channel and category, then the category in any channel, then the channel for any category, then a rule with neither; with none, 100%. Channels and categories are given by id or code.
+    ///
+    /// - Remark: HTTP `PUT /points-earn-rules`.
+    /// - Remark: Generated from `#/paths//points-earn-rules/put(setPointsEarnRules)`.
+    public func setPointsEarnRules(
+        headers: Operations.SetPointsEarnRules.Input.Headers = .init(),
+        body: Operations.SetPointsEarnRules.Input.Body
+    ) async throws -> Operations.SetPointsEarnRules.Output {
+        try await setPointsEarnRules(Operations.SetPointsEarnRules.Input(
             headers: headers,
             body: body
         ))
