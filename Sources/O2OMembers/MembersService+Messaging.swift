@@ -295,6 +295,14 @@ extension MembersService {
     public func sendQueuedMessages(limit: Int = 100) async throws -> Int {
         let now = clock.instant()
         let stale = now.epochMillis - Self.sendLeaseMillis
+        // Looked for first, so an idle sender does not take the writer every few seconds.
+        let due = try await db.read { sql in
+            try await sql.raw("""
+                SELECT id FROM member_messages
+                WHERE (status = 'queued' AND next_attempt_at <= \(bind: now.epochMillis)) OR (status = 'sending' AND claimed_at <= \(bind: stale)) LIMIT 1
+                """).first() != nil
+        }
+        guard due else { return 0 }
         let claimed = try await db.write { tx in
             try await tx.sql.raw("""
                 UPDATE member_messages SET status = 'sending', claimed_at = \(bind: now.epochMillis)

@@ -74,7 +74,8 @@ extension OrderService {
         return max(0, paid - o.shippingTotal)
     }
 
-    /// The order as the members context counts it: its spend, the channel, and the spend split
+    /// The order as the members context counts it: its spend, the channel, the points multiplier
+    /// a promotion gave it when it was placed, and the spend split
     /// over its kept lines' categories in proportion to their totals (the last line takes the
     /// remainder), for the points earn rules.
     func completion(_ o: Order, _ sql: any SQLDatabase) async throws -> OrderCompletion {
@@ -85,7 +86,8 @@ extension OrderService {
             return (l.skuId, l.total * Int64(units) / Int64(l.quantity))
         }
         let value = kept.reduce(Int64(0)) { $0 + $1.value }
-        guard value > 0 else { return OrderCompletion(orderId: o.id, amount: spend, channelId: o.channelId) }
+        let multiplier = try await pricing.pointsMultiplier(orderId: o.id, sql)
+        guard value > 0 else { return OrderCompletion(orderId: o.id, amount: spend, promotionMultiplier: multiplier, channelId: o.channelId) }
         let categories = try await catalog.categoryIds(skuIds: kept.map(\.sku), sql)
         var left = spend
         let lines = kept.enumerated().map { i, k in
@@ -93,7 +95,7 @@ extension OrderService {
             left -= share
             return EarnLine(categoryId: categories[k.sku], amount: share)
         }
-        return OrderCompletion(orderId: o.id, amount: spend, channelId: o.channelId, lines: lines)
+        return OrderCompletion(orderId: o.id, amount: spend, promotionMultiplier: multiplier, channelId: o.channelId, lines: lines)
     }
 
     /// Cancels the whole order and gives its stock back. Before release anyone who may manage

@@ -44,6 +44,9 @@ public protocol PricingStep: Sendable {
     func commit(_ priced: PricedOrder, order: Order, caller: Caller, _ tx: Transaction) async throws
     /// Gives back, inside the transaction that cancels the order, what `commit` took. Twice is a no-op.
     func reverse(_ order: Order, caller: Caller, _ tx: Transaction) async throws
+    /// The points multiplier (percent, 100: none) a promotion applied to the order gives its
+    /// earn when it completes, read in `sql` (the completing transaction).
+    func pointsMultiplier(orderId: String, _ sql: any SQLDatabase) async throws -> Int
 }
 
 extension PricingStep {
@@ -55,6 +58,7 @@ extension PricingStep {
     }
     public func commit(_ priced: PricedOrder, order: Order, caller: Caller, _ tx: Transaction) async throws {}
     public func reverse(_ order: Order, caller: Caller, _ tx: Transaction) async throws {}
+    public func pointsMultiplier(orderId: String, _ sql: any SQLDatabase) async throws -> Int { 100 }
 }
 
 /// A new order as its pricing step priced it: one priced line per order line, the gifts it

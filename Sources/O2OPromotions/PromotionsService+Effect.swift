@@ -85,6 +85,19 @@ extension PromotionsService {
         return out
     }
 
+    /// The points multiplier, in percent (100: none), of the points promotions recorded as applied
+    /// to an order and not reversed: the largest, as pricing took it. Read in `sql`.
+    public func pointsMultiplier(orderId: String, _ sql: any SQLDatabase) async throws -> Int {
+        var best = 1
+        let rows = try await sql.raw("SELECT promotion_id FROM promotion_applications WHERE order_id = \(bind: orderId) AND reversed_at IS NULL AND coupon_id IS NULL").all()
+        for row in rows {
+            guard let p = try await Self.promotion(try row.decode(column: "promotion_id", as: String.self), sql, lock: false),
+                  p.what.kind == .pointsMultiplier, let m = p.what.multiplier else { continue }
+            best = max(best, m)
+        }
+        return best * 100
+    }
+
     /// Takes an order's applications out of the effect data and gives their discount back to the
     /// budgets (the order was cancelled or fully returned). Reversing twice is a no-op.
     public func reverseApplication(orderId: String, caller: Caller, in tx: Transaction) async throws {

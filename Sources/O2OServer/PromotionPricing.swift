@@ -5,6 +5,7 @@ import O2OMembers
 import O2ONetwork
 import O2OOrders
 import O2OPromotions
+import SQLKit
 
 /// One price for a cart everywhere: the catalog's price (统一零售价 and price lists), then the
 /// promotion pipeline with what the member is (tier, tags, history). The order flow prices its
@@ -65,6 +66,10 @@ struct PromotionPricing: PricingStep {
 
     func reverse(_ order: Order, caller: Caller, _ tx: Transaction) async throws {
         try await promotions.reverseOrder(order.id, caller: caller, in: tx)
+    }
+
+    func pointsMultiplier(orderId: String, _ sql: any SQLDatabase) async throws -> Int {
+        try await promotions.pointsMultiplier(orderId: orderId, sql)
     }
 
     private func priced(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, couponCodes: [String]?,

@@ -183,4 +183,35 @@ struct OrderPromotionsHTTPTests {
             #expect(report.json["orders"] as? Int == 2 && report.json["discount"] as? Int == 2_000 && report.json["budgetLeft"] as? Int == 0, "\(report.body)")
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func aPointsPromotion_multipliesWhatItsOrderEarnsOnCompletion_andAnOrderWithoutItEarnsTheBaseRate(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup: triple points for members on the web shop this month
+            let (_, store, ann) = try await Self.shop(s)
+            let promotion = try await s.call(.post, "/api/v1/promotions", as: .marketer, json: #"""
+                {"name":"会员三倍积分","who":{"kind":"members"},"when":{"validFrom":"2020-01-01T00:00:00Z","validTo":"2099-01-01T00:00:00Z"},
+                 "what":{"kind":"pointsMultiplier","multiplier":3},"where":{"channels":["AM-WEB"]}}
+                """#).json["id"] as! String
+            _ = try await s.call(.post, "/api/v1/promotions/\(promotion)/status", as: .marketer, json: #"{"status":"active"}"#)
+            let orders = s.services.orders
+            func complete(_ body: String, key: String) async throws -> Int64 {
+                let placed = try await s.call(.post, "/api/v1/orders", as: .integration, json: body, headers: Self.key(key))
+                let id = try #require(placed.json["id"] as? String, "\(placed.body)")
+                for next in [OrderStatus.released, .picking, .readyForPickup] { _ = try await orders.advance(id, to: next, caller: .system) }
+                let code = try await orders.order(id, scope: .all).pickupCode
+                _ = try await orders.advance(id, to: .pickedUp, pickupCode: code, caller: .system)
+                _ = try await orders.advance(id, to: .completed, caller: .system)
+                return try await s.services.members.pointsBalance(ann).balance
+            }
+            // act
+            let tripled = try await complete(Self.order(store, member: ann, units: 1, total: 9_900), key: "pts-1")
+            _ = try await s.call(.post, "/api/v1/promotions/\(promotion)/status", as: .marketer, json: #"{"status":"ended"}"#)
+            let plain = try await complete(Self.order(store, member: ann, units: 1, total: 9_900), key: "pts-2")
+            // check: ¥99 earns 99 points at the base rate, 297 with the promotion
+            #expect(tripled == 297)
+            #expect(plain == 297 + 99)
+            #expect(try await s.services.members.verify().ok)
+        }
+    }
 }
