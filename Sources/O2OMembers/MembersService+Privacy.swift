@@ -90,9 +90,11 @@ extension MembersService {
     }
 
     /// Erases the member's personal data on request: number, name, birthday, gender, preferred
-    /// store, tags, linked identities and consents. What the books need stays, without a person:
-    /// the ledgers, the tier and the orders keep the member's id. Refused (409) while the wallet
-    /// holds money the member paid in: refund it first. Erasing again changes nothing.
+    /// store, tags, linked identities and consents, and through the erase hooks what other
+    /// contexts hold of them (their orders' contact phone, address and invoice details). What the
+    /// books need stays, without a person: the ledgers, the tier and the orders keep the member's
+    /// id. Refused (409) while the wallet holds money the member paid in (refund it first) or a
+    /// hook refuses (an order still on its way). Erasing again changes nothing.
     public func erase(_ memberId: String, reason: String, caller: Caller) async throws -> Member {
         var v = Validator()
         v.text(reason, "reason", max: 500)
@@ -106,6 +108,7 @@ extension MembersService {
                                        kind: "wallet-not-empty")
             }
             let empty = MemberProfile()
+            for hook in self.eraseHooks { try await hook.erase(memberId: memberId, in: tx) }
             if before.phone == nil && before.profile == empty && before.identities.isEmpty { return before }
             try await tx.sql.raw("DELETE FROM member_identities WHERE member_id = \(bind: memberId)").run()
             try await tx.sql.raw("DELETE FROM member_consents WHERE member_id = \(bind: memberId)").run()
@@ -143,4 +146,10 @@ extension MembersService {
                     source: try r.decode(column: "source", as: String.self))
         }
     }
+}
+
+/// Erases, inside the member's erase transaction, what another context holds of the member's
+/// personal data; throws a 409 problem to refuse the erase (nothing is erased then).
+public protocol MemberEraseHook: Sendable {
+    func erase(memberId: String, in tx: Transaction) async throws
 }

@@ -16,17 +16,21 @@ public final class MembersService: Sendable {
     public let wallet: WalletPolicy
     /// What other contexts move when two members are merged (orders, coupons), wired by the server.
     public let mergeHooks: [any MemberMergeHook]
+    /// What other contexts erase of a member's personal data (their orders' contact details), wired by the server.
+    public let eraseHooks: [any MemberEraseHook]
     /// What delivers queued messages, per channel (a log sink for every channel unless given).
     public let messageAdapters: [ConsentChannel: any MessageChannelAdapter]
     let recorder: ChangeRecorder
 
     public init(db: Database, clock: any O2OClock, points: PointsPolicy = .init(), wallet: WalletPolicy = .init(),
-                mergeHooks: [any MemberMergeHook] = [], messageAdapters: [ConsentChannel: any MessageChannelAdapter]? = nil) {
+                mergeHooks: [any MemberMergeHook] = [], eraseHooks: [any MemberEraseHook] = [],
+                messageAdapters: [ConsentChannel: any MessageChannelAdapter]? = nil) {
         self.db = db
         self.clock = clock
         self.points = points
         self.wallet = wallet
         self.mergeHooks = mergeHooks
+        self.eraseHooks = eraseHooks
         self.messageAdapters = messageAdapters ?? Self.logAdapters()
         self.recorder = ChangeRecorder(clock: clock)
     }

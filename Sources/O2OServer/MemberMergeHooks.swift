@@ -59,3 +59,21 @@ enum MergeMoveSQL {
         stride(from: 0, to: ids.count, by: 500).map { Array(ids[$0..<min($0 + 500, ids.count)]) }
     }
 }
+
+/// An erased member's orders lose their contact phone, delivery address and invoice details; the
+/// order, its lines and its money stay, under the member's id. Refused (409) while one of their
+/// orders is still open (not completed, settled or cancelled): it needs the address to arrive.
+struct OrdersEraseHook: MemberEraseHook {
+    func erase(memberId: String, in tx: Transaction) async throws {
+        if let open = try await tx.sql.raw("""
+            SELECT id, status FROM orders WHERE member_id = \(bind: memberId) AND status NOT IN ('completed', 'settled', 'cancelled') ORDER BY id LIMIT 1
+            """).first() {
+            throw Problem.conflict("Member \(memberId)'s order \(try open.decode(column: "id", as: String.self)) is still "
+                                   + "\(try open.decode(column: "status", as: String.self)): complete or cancel it before erasing.", kind: "orders-open")
+        }
+        try await tx.sql.raw("""
+            UPDATE orders SET contact_phone = NULL, address = NULL, invoice = NULL
+            WHERE member_id = \(bind: memberId) AND (contact_phone IS NOT NULL OR address IS NOT NULL OR invoice IS NOT NULL)
+            """).run()
+    }
+}

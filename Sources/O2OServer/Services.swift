@@ -60,7 +60,7 @@ public struct AppServices: Sendable {
         importer = CatalogImporter(catalog: catalog, prices: prices)
         inventory = InventoryService(db: db, clock: clock, directory: StockDirectory(network: network, catalog: catalog))
         // Messages go to the log until real SMS, WeChat and email adapters are registered here.
-        let members = MembersService(db: db, clock: clock, mergeHooks: [OrdersMergeHook(), CouponsMergeHook()],
+        let members = MembersService(db: db, clock: clock, mergeHooks: [OrdersMergeHook(), CouponsMergeHook()], eraseHooks: [OrdersEraseHook()],
                                      messageAdapters: MembersService.logAdapters(LogMessageAdapter(logger: logger)))
         let promotions = PromotionsService(db: db, clock: clock)
         let pricing = PromotionPricing(prices: CatalogPricing(prices: prices), catalog: catalog, network: network, members: members,

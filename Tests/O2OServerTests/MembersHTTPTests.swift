@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import O2OCore
+import O2OOrders
 import O2OServer
 import O2OTestSupport
 import Testing
@@ -351,6 +352,35 @@ struct MembersHTTPTests {
             let rules = try #require(read.json["rules"] as? [[String: Any]])
             #expect(rules.map { $0["channelId"] as? String } == [web.id, nil] && rules.map { $0["categoryId"] as? String } == [nil, category.id])
             #expect(rules.map { $0["percent"] as? Int } == [200, 0])
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func erase_isRefusedWhileAnOrderIsOpen_thenBlanksTheOrdersContactDetails_keepingTheOrder(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup: a pickup order with a contact number and an invoice title
+            let (_, store, member) = try await OrderPromotionsHTTPTests.shop(s)
+            let body = OrderPromotionsHTTPTests.order(store, member: member, units: 1, total: 9_900,
+                                                      extra: #","contactPhone":"+8613800138000","invoice":{"title":"李雷"}"#)
+            let id = try #require(try await s.call(.post, "/api/v1/orders", as: .integration, json: body).json["id"] as? String)
+            let erase = #"{"reason":"asked at the counter"}"#
+            // act
+            let whileOpen = try await s.call(.post, "/api/v1/members/\(member)/erase", as: .customerService, json: erase)
+            let kept = try await s.services.orders.order(id, scope: .all)
+            let phoneKept = try await s.services.members.member(member).phone
+            let orders = s.services.orders
+            for next in [OrderStatus.released, .picking, .readyForPickup] { _ = try await orders.advance(id, to: next, caller: .system) }
+            _ = try await orders.advance(id, to: .pickedUp, pickupCode: kept.pickupCode, caller: .system)
+            _ = try await orders.advance(id, to: .completed, caller: .system)
+            let erased = try await s.call(.post, "/api/v1/members/\(member)/erase", as: .customerService, json: erase)
+            let after = try await s.services.orders.order(id, scope: .all)
+            // check
+            #expect(whileOpen.status == 409 && whileOpen.body.contains(id), "\(whileOpen.body)")
+            #expect(kept.contactPhone == "+8613800138000" && kept.invoice?.title == "李雷", "a refused erase changes nothing")
+            #expect(phoneKept != nil)
+            #expect(erased.status == 200 && erased.json["phone"] == nil)
+            #expect(after.contactPhone == nil && after.invoice == nil && after.address == nil)
+            #expect(after.memberId == member && after.total == 9_900 && after.status == .completed, "the order stays, without the person")
         }
     }
 }
