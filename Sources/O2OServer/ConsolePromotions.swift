@@ -51,6 +51,13 @@ extension Texts {
         "rule": ("Rule", "规则"),
         "memberCount": ("Members", "人数"),
         "refreshed": ("Refreshed", "更新于"),
+        "messages": ("Latest messages", "最近消息"),
+        "campaignHint": ("Send a template to a segment: POST /api/v1/member-segments/{id}/messages (consent and frequency caps kept).",
+                         "向分群发送模板消息：POST /api/v1/member-segments/{id}/messages（遵守营销授权与频次上限）。"),
+        "recipient": ("To", "接收方"),
+        "template": ("Template", "模板"),
+        "text": ("Text", "内容"),
+        "time": ("Time", "时间"),
         "pr_draft": ("draft", "草稿"), "pr_active": ("active", "进行中"), "pr_paused": ("paused", "已暂停"), "pr_ended": ("ended", "已结束"),
         "au_any": ("everyone", "所有人"), "au_members": ("members", "会员"), "au_tiers": ("tiers", "指定等级"),
         "au_segments": ("segments", "指定分群"), "au_newMembers": ("new members", "新会员"),
@@ -220,7 +227,7 @@ extension Console {
             """)
     }
 
-    /// Member segments with their size at the last refresh.
+    /// Member segments with their size at the last refresh, and the latest messages sent to them.
     private func segments(_ t: Texts) async throws -> (title: String, body: String) {
         var rows = ""
         for s in try await services.members.segments(limit: MembersService.maxSegmentListItems).items {
@@ -229,9 +236,20 @@ extension Console {
             rows += "<td class=\"num\">\(s.memberCount)</td><td class=\"nw\">\(esc(Self.time(s.refreshedAt)))</td></tr>"
         }
         if rows.isEmpty { rows = "<tr><td colspan=\"5\" class=\"muted\">\(esc(t("none")))</td></tr>" }
+        var sent = ""
+        for m in try await services.members.messages(limit: 50).items {
+            sent += "<tr><td><a href=\"/console/members/\(esc(m.memberId))\"><code>\(esc(m.memberId))</code></a></td><td>\(esc(m.channel.rawValue))</td>"
+            sent += "<td class=\"nw\">\(esc(m.maskedRecipient))</td><td><code>\(esc(m.templateCode))</code></td><td>\(esc(m.body))</td>"
+            sent += "<td>\(esc(m.status.rawValue))\(m.error.map { " · " + esc($0) } ?? "")</td><td class=\"nw\">\(esc(Self.time(m.sentAt ?? m.createdAt)))</td></tr>"
+        }
+        if sent.isEmpty { sent = "<tr><td colspan=\"7\" class=\"muted\">\(esc(t("none")))</td></tr>" }
         return (t("segments"), """
             <table class="responsive"><thead><tr><th>\(esc(t("code")))</th><th>\(esc(t("name")))</th><th>\(esc(t("rule")))</th>
             <th>\(esc(t("memberCount")))</th><th>\(esc(t("refreshed")))</th></tr></thead><tbody>\(rows)</tbody></table>
+            <h2>\(esc(t("messages")))</h2><p class="muted">\(esc(t("campaignHint")))</p>
+            <table class="responsive"><thead><tr><th>\(esc(t("member")))</th><th>\(esc(t("channel")))</th><th>\(esc(t("recipient")))</th>
+            <th>\(esc(t("template")))</th><th>\(esc(t("text")))</th><th>\(esc(t("status")))</th><th>\(esc(t("time")))</th></tr></thead>
+            <tbody>\(sent)</tbody></table>
             """)
     }
 
