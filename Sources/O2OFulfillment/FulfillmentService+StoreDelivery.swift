@@ -47,8 +47,8 @@ extension FulfillmentService {
     ///
     /// Bad input is 422 naming the field, with nothing written: no vehicles, a capacity or count
     /// out of range, a shift that ends before departure, a window for an order the store is not
-    /// delivering, or an order that fits no vehicle (by units, weight or volume). A location that is not a delivering
-    /// store is 422; one outside the caller's reach is 403.
+    /// delivering, or an order that fits no vehicle (by units, weight or volume). A location that
+    /// is not a delivering store is 422; one outside the caller's reach is 403.
     public func planDeliveries(_ new: NewDeliveryPlan, caller: Caller) async throws -> DeliveryPlan {
         let now = clock.instant()
         let departAt = new.departAt ?? now

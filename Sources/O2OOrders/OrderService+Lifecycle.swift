@@ -75,9 +75,8 @@ extension OrderService {
     }
 
     /// The order as the members context counts it: its spend, the channel, the points multiplier
-    /// a promotion gave it when it was placed, and the spend split
-    /// over its kept lines' categories in proportion to their totals (the last line takes the
-    /// remainder), for the points earn rules.
+    /// a promotion gave it when it was placed, and the spend split over its kept lines' categories
+    /// in proportion to their totals (the last line takes the remainder), for the earn rules.
     func completion(_ o: Order, _ sql: any SQLDatabase) async throws -> OrderCompletion {
         let spend = Self.memberSpend(o)
         let kept = o.lines.compactMap { l -> (sku: String, value: Int64)? in
