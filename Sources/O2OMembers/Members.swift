@@ -18,14 +18,18 @@ public struct MemberProfile: Codable, Sendable, Equatable {
     public var gender: Gender?
     /// The store the member shops at: a location id of the Network context, kept as given.
     public var preferredStoreId: String?
+    /// Where email messages go; kept lower-cased.
+    public var email: String?
     /// Labels for segments (`vip`, `new-mum`, …): letters, digits, `-`, `_`, `.`; kept sorted, no duplicates.
     public var tags: [String]
 
-    public init(name: String? = nil, birthday: String? = nil, gender: Gender? = nil, preferredStoreId: String? = nil, tags: [String] = []) {
+    public init(name: String? = nil, birthday: String? = nil, gender: Gender? = nil, preferredStoreId: String? = nil, email: String? = nil,
+                tags: [String] = []) {
         self.name = name
         self.birthday = birthday
         self.gender = gender
         self.preferredStoreId = preferredStoreId
+        self.email = email
         self.tags = tags
     }
 }

@@ -140,6 +140,7 @@ public enum MembersMigrations {
         Migration(module: "members", version: 6, name: "points earn rules", [
             "CREATE TABLE member_earn_rules (id TEXT PRIMARY KEY, body TEXT NOT NULL, updated_at BIGINT NOT NULL)",
         ]),
+        Migration(module: "members", version: 7, name: "members' email addresses", ["ALTER TABLE members ADD COLUMN email TEXT"]),
     ]
 
     /// Version 5: rule-based segments with their membership materialised by a refresh; message

@@ -122,6 +122,7 @@ extension MembersService {
             Self.fill(&after.profile.birthday, from: source.profile.birthday, into: &moved.profileFilled.birthday)
             Self.fill(&after.profile.gender, from: source.profile.gender, into: &moved.profileFilled.gender)
             Self.fill(&after.profile.preferredStoreId, from: source.profile.preferredStoreId, into: &moved.profileFilled.preferredStoreId)
+            Self.fill(&after.profile.email, from: source.profile.email, into: &moved.profileFilled.email)
             after.identities = (target.identities + source.identities).sorted(by: Self.identityOrder)
             let targetConsents = try await Self.consents(targetId, tx.sql)
             for c in try await Self.consents(sourceId, tx.sql) {
@@ -216,6 +217,7 @@ extension MembersService {
             Self.unfill(&after.profile.birthday, moved.profileFilled.birthday)
             Self.unfill(&after.profile.gender, moved.profileFilled.gender)
             Self.unfill(&after.profile.preferredStoreId, moved.profileFilled.preferredStoreId)
+            Self.unfill(&after.profile.email, moved.profileFilled.email)
             after.identities.removeAll { moved.identities.contains($0) }
             let consentsNow = try await Self.consents(targetId, tx.sql)
             for c in moved.consents where consentsNow.first(where: { $0.channel == c.channel }) == c.after {
@@ -328,7 +330,8 @@ extension MembersService {
         let p = after.profile
         try await tx.sql.raw("""
             UPDATE members SET name = \(bind: p.name), birthday = \(bind: p.birthday), gender = \(bind: p.gender?.rawValue),
-                preferred_store_id = \(bind: p.preferredStoreId), tags = \(bind: JSONCoding.string(p.tags)), status = \(bind: after.status.rawValue),
+                preferred_store_id = \(bind: p.preferredStoreId), email = \(bind: p.email), tags = \(bind: JSONCoding.string(p.tags)),
+                status = \(bind: after.status.rawValue),
                 merged_into = \(bind: after.mergedInto), version = \(bind: after.version), updated_at = \(bind: now.epochMillis)
             WHERE id = \(bind: after.id)
             """).run()

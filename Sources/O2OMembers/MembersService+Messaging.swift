@@ -49,8 +49,7 @@ public struct MessageCampaign: Codable, Sendable, Equatable {
     public var skippedNoConsent: Int
     /// Already `capPerChannel` messages on that channel within the window.
     public var skippedFrequencyCap: Int
-    /// Nothing to send to: no number (SMS), no WeChat openid (WeChat), no email address (email:
-    /// members do not carry one yet, so every email member is skipped here).
+    /// Nothing to send to: no number (SMS), no WeChat openid (WeChat), no email address (email).
     public var skippedNoAddress: Int
     public var createdAt: Date
     public var actorId: String
@@ -374,7 +373,7 @@ extension MembersService {
         let since = now.epochMillis - Int64(policy.windowDays) * Self.dayMillis
         let channel = template.channel.rawValue
         let rows = try await tx.sql.raw("""
-            SELECT m.id, m.phone, m.name, m.preferred_store_id, t.tier_code, b.balance,
+            SELECT m.id, m.phone, m.email, m.name, m.preferred_store_id, t.tier_code, b.balance,
                 (SELECT c.granted FROM member_consents c WHERE c.member_id = m.id AND c.channel = \(bind: channel)) AS granted,
                 (SELECT CAST(COUNT(*) AS BIGINT) FROM member_messages x WHERE x.member_id = m.id AND x.channel = \(bind: channel)
                     AND x.created_at >= \(bind: since) AND x.status <> 'failed') AS recent,
@@ -393,7 +392,7 @@ extension MembersService {
             switch template.channel {
             case .sms: address = try r.decode(column: "phone", as: String?.self)
             case .wechat: address = try r.decode(column: "openid", as: String?.self)
-            case .email: address = nil
+            case .email: address = try r.decode(column: "email", as: String?.self)
             }
             guard let address else { campaign.skippedNoAddress += 1; continue }
             guard try r.decode(column: "recent", as: Int.self) < policy.capPerChannel else { campaign.skippedFrequencyCap += 1; continue }

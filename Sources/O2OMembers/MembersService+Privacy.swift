@@ -122,7 +122,7 @@ extension MembersService {
                 WHERE member_id = \(bind: memberId)
                 """).run()
             try await tx.sql.raw("""
-                UPDATE members SET phone = NULL, name = NULL, birthday = NULL, gender = NULL, preferred_store_id = NULL, tags = '[]',
+                UPDATE members SET phone = NULL, name = NULL, birthday = NULL, gender = NULL, preferred_store_id = NULL, email = NULL, tags = '[]',
                     version = version + 1, updated_at = \(bind: now.epochMillis)
                 WHERE id = \(bind: memberId)
                 """).run()

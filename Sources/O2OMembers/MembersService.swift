@@ -152,10 +152,10 @@ public final class MembersService: Sendable {
         let id = O2OID.make("mem", at: now)
         let code = Self.newReferralCode()
         let inserted = try await tx.sql.raw("""
-            INSERT INTO members (id, phone, name, birthday, gender, preferred_store_id, tags, created_channel, version, created_at, updated_at,
+            INSERT INTO members (id, phone, name, birthday, gender, preferred_store_id, email, tags, created_channel, version, created_at, updated_at,
                 status, referral_code, referred_by)
             VALUES (\(bind: id), \(bind: phone), \(bind: profile.name), \(bind: profile.birthday), \(bind: profile.gender?.rawValue),
-                    \(bind: profile.preferredStoreId), \(bind: JSONCoding.string(profile.tags)), \(bind: channel), 1, \(bind: now.epochMillis),
+                    \(bind: profile.preferredStoreId), \(bind: profile.email), \(bind: JSONCoding.string(profile.tags)), \(bind: channel), 1, \(bind: now.epochMillis),
                     \(bind: now.epochMillis), 'active', \(bind: code), \(bind: referrer))
             ON CONFLICT (phone) DO NOTHING RETURNING id
             """).first()
@@ -288,7 +288,7 @@ public final class MembersService: Sendable {
             after.updatedAt = now
             try await tx.sql.raw("""
                 UPDATE members SET name = \(bind: clean.name), birthday = \(bind: clean.birthday), gender = \(bind: clean.gender?.rawValue),
-                    preferred_store_id = \(bind: clean.preferredStoreId), tags = \(bind: JSONCoding.string(clean.tags)),
+                    preferred_store_id = \(bind: clean.preferredStoreId), email = \(bind: clean.email), tags = \(bind: JSONCoding.string(clean.tags)),
                     version = \(bind: after.version), updated_at = \(bind: now.epochMillis)
                 WHERE id = \(bind: memberId)
                 """).run()
@@ -340,6 +340,13 @@ public final class MembersService: Sendable {
             }
         }
         v.text(profile.preferredStoreId, "profile.preferredStoreId", required: false, max: 100)
+        clean.email = profile.email?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        if clean.email?.isEmpty == true { clean.email = nil }
+        if let e = clean.email {
+            let parts = e.split(separator: "@", omittingEmptySubsequences: false)
+            v.check(e.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !parts[1].hasPrefix(".")
+                    && !parts[1].hasSuffix(".") && !e.contains(where: \.isWhitespace), "profile.email", "must be an email address (name@example.com)")
+        }
         v.check(profile.tags.count <= maxTags, "profile.tags", "must have at most \(maxTags) tags")
         for (i, t) in profile.tags.enumerated() { v.code(t, "profile.tags[\(i)]", max: 40) }
         clean.tags = Array(Set(profile.tags)).sorted()
@@ -447,6 +454,7 @@ public final class MembersService: Sendable {
             profile: MemberProfile(name: try r.decode(column: "name", as: String?.self), birthday: try r.decode(column: "birthday", as: String?.self),
                                    gender: try r.decode(column: "gender", as: String?.self).flatMap(Gender.init(rawValue:)),
                                    preferredStoreId: try r.decode(column: "preferred_store_id", as: String?.self),
+                                   email: try r.decode(column: "email", as: String?.self),
                                    tags: (try? JSONDecoder().decode([String].self, from: Data(tags.utf8))) ?? []),
             identities: identities, createdChannel: try r.decode(column: "created_channel", as: String.self),
             version: try r.decode(column: "version", as: Int.self), createdAt: Date(epochMillis: try r.decode(column: "created_at", as: Int64.self)),

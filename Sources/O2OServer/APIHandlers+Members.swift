@@ -279,12 +279,12 @@ extension APIHandlers {
     static func memberProfile(_ p: S.MemberProfile?) -> MemberProfile {
         guard let p else { return MemberProfile() }
         return MemberProfile(name: p.name, birthday: p.birthday, gender: p.gender.flatMap { Gender(rawValue: $0.rawValue) },
-                             preferredStoreId: p.preferredStoreId, tags: p.tags ?? [])
+                             preferredStoreId: p.preferredStoreId, email: p.email, tags: p.tags ?? [])
     }
 
     static func memberProfile(_ p: MemberProfile) -> S.MemberProfile {
         .init(name: p.name, birthday: p.birthday, gender: p.gender.flatMap { .init(rawValue: $0.rawValue) }, preferredStoreId: p.preferredStoreId,
-              tags: p.tags)
+              email: p.email, tags: p.tags)
     }
 
     static func identity(_ i: S.MemberIdentity) -> ExternalIdentity {

@@ -19,6 +19,7 @@ extension Texts {
         "birthday": ("Birthday", "生日"),
         "gender": ("Gender", "性别"),
         "preferredStore": ("Preferred store", "常去门店"),
+        "email": ("Email", "邮箱"),
         "tier": ("Tier", "等级"),
         "rolling": ("Last 12 months", "近12个月"),
         "toNext": ("To next tier", "距下一等级"),
@@ -151,6 +152,7 @@ extension Console {
         var body = "<div class=\"cols\"><section><h2>\(esc(t("member")))</h2><table class=\"kv\">"
         body += row("phone", esc(m.maskedPhone ?? "—")) + row("name", esc(p.name ?? "—")) + row("birthday", esc(p.birthday ?? "—"))
         body += row("gender", esc(p.gender?.rawValue ?? "—")) + row("preferredStore", esc(p.preferredStoreId ?? "—"))
+            + row("email", esc(p.email.map { MemberMessage.mask($0, .email) } ?? "—"))
         body += row("tags", p.tags.map { "<span class=\"tag\">\(esc($0))</span>" }.joined(separator: " "))
         body += row("joinedVia", esc(m.createdChannel)) + row("joined", esc(Self.time(m.createdAt)))
         body += row("identities", m.identities.isEmpty ? "—" : m.identities.map { "<code>\(esc($0.description))</code>" }.joined(separator: "<br>"))

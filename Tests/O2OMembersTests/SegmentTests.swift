@@ -249,4 +249,32 @@ struct SegmentTests {
             #expect(try await c.snapshot() == before)
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func anEmailCampaign_goesToTheMembersEmail_aBadAddressIs422_andErasingForgetsIt(_ engine: DatabaseEngine) async throws {
+        try await Club.with(engine) { c in
+            // setup: two members who said yes to email, one of them without an address
+            let with = try await c.members.findOrCreate(phone: "13800000011", channel: "web",
+                                                        profile: MemberProfile(name: "Ann", email: " Ann@Example.COM ", tags: ["mail"]), caller: .system).member
+            let without = try await c.members.findOrCreate(phone: "13800000012", channel: "web", profile: MemberProfile(tags: ["mail"]), caller: .system).member
+            for m in [with, without] { _ = try await c.members.setConsent(m.id, channel: .email, granted: true, source: "web", caller: .system) }
+            _ = try await c.members.createMessageTemplate(code: "news", channel: .email, subject: "春季上新", body: "{{name}}，新品到店。", caller: .system)
+            let segment = try await c.members.createSegment(code: "mail", name: "Mail", rule: SegmentRule(tagsAll: ["mail"]), caller: .system)
+            let before = try await c.snapshot()
+            let bad = await #expect(throws: Problem.self) {
+                try await c.members.updateProfile(without.id, MemberProfile(email: "not-an-address", tags: ["mail"]), caller: .system)
+            }
+            #expect(try await c.snapshot() == before)
+            // act
+            let posted = try await c.members.sendToSegment(segment.id, templateCode: "news", caller: .system).campaign
+            let message = try #require(try await c.members.messages(campaignId: posted.id).items.first)
+            _ = try await c.members.erase(with.id, reason: "asked by email", caller: .system)
+            // check
+            #expect(with.profile.email == "ann@example.com", "kept trimmed and lower-cased")
+            #expect(bad?.status == 422 && bad?.errors?.map(\.field) == ["profile.email"])
+            #expect(posted.queued == 1 && posted.skippedNoAddress == 1)
+            #expect(message.recipient == "ann@example.com" && message.subject == "春季上新" && message.memberId == with.id)
+            #expect(try await c.members.member(with.id).profile.email == nil)
+        }
+    }
 }

@@ -947,6 +947,10 @@ extension Components {
             public var gender: Components.Schemas.Gender?
             /// - Remark: Generated from `#/components/schemas/MemberProfile/preferredStoreId`.
             public var preferredStoreId: Swift.String?
+            /// Where email messages go; kept lower-cased.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberProfile/email`.
+            public var email: Swift.String?
             /// Letters, digits, -, _ and .; at most 50.
             ///
             /// - Remark: Generated from `#/components/schemas/MemberProfile/tags`.
@@ -958,18 +962,21 @@ extension Components {
             ///   - birthday: YYYY-MM-DD.
             ///   - gender:
             ///   - preferredStoreId:
+            ///   - email: Where email messages go; kept lower-cased.
             ///   - tags: Letters, digits, -, _ and .; at most 50.
             public init(
                 name: Swift.String? = nil,
                 birthday: Swift.String? = nil,
                 gender: Components.Schemas.Gender? = nil,
                 preferredStoreId: Swift.String? = nil,
+                email: Swift.String? = nil,
                 tags: [Swift.String]? = nil
             ) {
                 self.name = name
                 self.birthday = birthday
                 self.gender = gender
                 self.preferredStoreId = preferredStoreId
+                self.email = email
                 self.tags = tags
             }
             public enum CodingKeys: String, CodingKey {
@@ -977,6 +984,7 @@ extension Components {
                 case birthday
                 case gender
                 case preferredStoreId
+                case email
                 case tags
             }
         }
