@@ -294,23 +294,20 @@ extension MembersService {
     public func sendQueuedMessages(limit: Int = 100) async throws -> Int {
         let now = clock.instant()
         let stale = now.epochMillis - Self.sendLeaseMillis
+        // What a sender may claim now: due, or claimed by a sender whose lease ran out.
+        let claimable: SQLQueryString = """
+            ((status = 'queued' AND next_attempt_at <= \(bind: now.epochMillis)) OR (status = 'sending' AND claimed_at <= \(bind: stale)))
+            """
         // Looked for first, so an idle sender does not take the writer every few seconds.
         let due = try await db.read { sql in
-            try await sql.raw("""
-                SELECT id FROM member_messages
-                WHERE (status = 'queued' AND next_attempt_at <= \(bind: now.epochMillis)) OR (status = 'sending' AND claimed_at <= \(bind: stale)) LIMIT 1
-                """).first() != nil
+            try await sql.raw("SELECT id FROM member_messages WHERE " + claimable + " LIMIT 1").first() != nil
         }
         guard due else { return 0 }
         let claimed = try await db.write { tx in
-            try await tx.sql.raw("""
-                UPDATE member_messages SET status = 'sending', claimed_at = \(bind: now.epochMillis)
-                WHERE id IN (SELECT id FROM member_messages
-                             WHERE (status = 'queued' AND next_attempt_at <= \(bind: now.epochMillis)) OR (status = 'sending' AND claimed_at <= \(bind: stale))
-                             ORDER BY next_attempt_at, id LIMIT \(unsafeRaw: String(limit)))
-                AND ((status = 'queued' AND next_attempt_at <= \(bind: now.epochMillis)) OR (status = 'sending' AND claimed_at <= \(bind: stale)))
-                RETURNING *
-                """).all().map(Self.decodeMessage)
+            var update: SQLQueryString = "UPDATE member_messages SET status = 'sending', claimed_at = \(bind: now.epochMillis) "
+            update += "WHERE id IN (SELECT id FROM member_messages WHERE " + claimable
+            update += " ORDER BY next_attempt_at, id LIMIT \(unsafeRaw: String(limit))) AND " + claimable + " RETURNING *"
+            return try await tx.sql.raw(update).all().map(Self.decodeMessage)
         }
         for message in claimed.sorted(by: { $0.id < $1.id }) {
             let attempts = message.attempts + 1
