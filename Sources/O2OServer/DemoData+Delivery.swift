@@ -10,8 +10,8 @@ import O2OOrders
 extension DemoData {
     /// A delivering store's morning round: a dozen web orders to addresses within two kilometres,
     /// released to the store and planned into routes for its two scooters (15 units, 12 kg each,
-    /// customers' 2-hour windows kept). The first route is out: its first stop delivered, its
-    /// second failed with the driver's note; the others wait at the store for dispatch.
+    /// customers' 2-hour windows kept). The longest route is out: its first stop delivered, its
+    /// second failed with the driver's note, the rest still to go; the others wait at the store for dispatch.
     func loadDeliveryRoutes(stores: [Location], summary: inout Summary) async throws {
         guard let store = stores.filter({ $0.capabilities.storeDelivery }).sorted(by: { $0.code < $1.code }).first else { return }
         var sf = InventoryService.BalanceFilter()
@@ -50,10 +50,12 @@ extension DemoData {
         let plan = try await services.fulfillment.planDeliveries(.init(store: store.id, vehicles: [scooter], departAt: start, timeLimitSeconds: 0.5,
                                                                       windows: windows), caller: .system)
         summary.deliveryRoutes = plan.routes.count
-        guard let first = plan.routes.first else { return }
+        // the longest route goes out, so it is still on the road after one stop delivered and one failed
+        guard let first = plan.routes.max(by: { $0.stops.count < $1.stops.count }) else { return }
         _ = try await services.fulfillment.dispatch(first.id, caller: .system)
+        guard first.stops.count > 1 else { return }
         _ = try await services.fulfillment.confirmStop(first.id, seq: 1, delivered: true, note: nil, caller: .system)
-        if first.stops.count > 1 {
+        if first.stops.count > 2 {
             _ = try await services.fulfillment.confirmStop(first.id, seq: 2, delivered: false, note: "客户不在家，已电话约明天再送 Not at home; rebooked for tomorrow",
                                                            caller: .system)
         }

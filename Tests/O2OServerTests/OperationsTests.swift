@@ -82,13 +82,15 @@ struct OperationsTests {
             let summary = try await DemoData(services: services).load(scale: .city, seed: 7, password: "pw-123456")
             #expect(summary.stores == 10 && summary.warehouses == 1)
             #expect(summary.users.count == Role.allCases.count - 1)
-            // a store's round planned, one route out with a stop delivered and one failed
+            // a store's round planned, the longest route out with a stop delivered, one failed and the rest to go
             #expect(summary.deliveryRoutes >= 1)
             let delivering = try await services.network.locations(LocationFilter.all200, scope: .all).items
                 .filter { $0.kind == .store && $0.capabilities.storeDelivery }.sorted { $0.code < $1.code }
             let routes = try await services.fulfillment.deliveryRoutes(store: try #require(delivering.first).code, includeCompleted: true, scope: .all)
             let out = try #require(routes.first { $0.status == .dispatched })
-            #expect(out.stops.first?.status == .delivered && (out.stops.count < 2 || out.stops[1].status == .failed))
+            #expect(out.stops.count < 2 || out.stops[0].status == .delivered)
+            #expect(out.stops.count < 3 || out.stops[1].status == .failed)
+            #expect(out.stops.last?.status == .pending)
             #expect(routes.allSatisfy { $0.weightGrams <= 12_000 && $0.load <= 15 && $0.weightGrams > 0 })
             await #expect(throws: Problem.self) { _ = try await DemoData(services: services).load(scale: .city, password: "x") }
             let stores = try await services.network.locations(LocationFilter.all200, scope: .all).items.filter { $0.kind == .store }
