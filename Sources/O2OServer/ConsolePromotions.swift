@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import O2OCatalog
 import O2OCore
 import O2OMembers
 import O2OPromotions
@@ -12,7 +13,8 @@ extension Texts {
         "promotion": ("Promotion", "活动"),
         "couponTemplates": ("Coupons", "优惠券"),
         "segments": ("Segments", "会员分群"),
-        "who": ("Who", "对象"),
+        // "who" is the audit log's (操作人): the promotion pages say "audience".
+        "audience": ("Who", "对象"),
         "when": ("When", "时间"),
         "which": ("Which", "条件"),
         "what": ("What", "优惠"),
@@ -34,7 +36,7 @@ extension Texts {
         "usesPerCoupon": ("Uses", "可用次数"),
         "newPromotion": ("New promotion", "新建活动"),
         "benefitKind": ("Benefit", "优惠方式"),
-        "value": ("Value (% or ¥)", "力度（%或元）"),
+        "value": ("Value (% off, ¥ off, or the price ¥)", "力度（折扣%、减免元或价格元）"),
         "minimum": ("Threshold ¥", "门槛（元）"),
         "from": ("From", "开始"),
         "to": ("To", "结束"),
@@ -61,6 +63,38 @@ extension Texts {
         "pr_draft": ("draft", "草稿"), "pr_active": ("active", "进行中"), "pr_paused": ("paused", "已暂停"), "pr_ended": ("ended", "已结束"),
         "au_any": ("everyone", "所有人"), "au_members": ("members", "会员"), "au_tiers": ("tiers", "指定等级"),
         "au_segments": ("segments", "指定分群"), "au_newMembers": ("new members", "新会员"),
+        "bk_percentOff": ("Percent off", "折扣"), "bk_amountOff": ("Amount off", "立减"), "bk_threshold": ("Spend threshold", "满减"),
+        "bk_buyXGetY": ("Buy X get Y", "买X送Y"), "bk_gift": ("Gift with purchase", "赠品"), "bk_specialPrice": ("Special price", "特价"),
+        "bk_bundlePrice": ("Bundle price", "组合价"), "bk_freeShipping": ("Free shipping", "包邮"), "bk_pointsMultiplier": ("Points multiplier", "积分加倍"),
+        "buyQuantity": ("Buy (units)", "买（件）"),
+        "getQuantity": ("Get free (units)", "送（件）"),
+        "giftSku": ("Gift SKU (id or code)", "赠品 SKU（ID 或编码）"),
+        "giftQuantity": ("Gift units", "赠品数量"),
+        "bundleQuantity": ("Units per bundle", "每组件数"),
+        "multiplier": ("Points multiplier (2–10)", "积分倍数（2–10）"),
+        "containsSkus": ("Cart contains SKU ids", "购物车包含 SKU ID"),
+        "containsCategories": ("Cart contains category ids", "购物车包含品类 ID"),
+        "containsBrands": ("Cart contains brand ids", "购物车包含品牌 ID"),
+        "excludesSkus": ("Cart must not contain SKU ids", "购物车不得包含 SKU ID"),
+        "excludesCategories": ("Cart must not contain category ids", "购物车不得包含品类 ID"),
+        "excludesBrands": ("Cart must not contain brand ids", "购物车不得包含品牌 ID"),
+        "minQuantity": ("Minimum units", "最少件数"),
+        "minAmount": ("Minimum amount ¥", "最低金额（元）"),
+        "segmentIds": ("Segment ids", "分群 ID"),
+        "weekdaysIso": ("Weekdays (ISO: 1 Monday … 7 Sunday; empty: every day)", "星期（ISO：1 周一 … 7 周日；留空为每天）"),
+        "commaHint": ("Lists are comma-separated; leave a field empty when it does not apply.", "多个值用逗号分隔；不适用的字段留空。"),
+        "sendCampaign": ("Send a campaign", "发送营销消息"),
+        "segment": ("Segment", "分群"),
+        "send": ("Send", "发送"),
+        "campaignNote": ("Members without consent on the template's channel, without an address on it, or over the frequency cap are skipped. The segment's members are those of its last refresh.",
+                         "未授权该渠道、没有该渠道联系方式或超出频次上限的会员将被跳过。发送对象为分群最近一次更新时的成员。"),
+        "noTemplates": ("No message templates yet: create one with POST /api/v1/message-templates.", "暂无消息模板：请通过 POST /api/v1/message-templates 创建。"),
+        "campaignQueued": ("Campaign sent", "消息已发送"),
+        "campaignReplayed": ("This form was already sent: nothing new was queued", "此表单已提交过：未重复发送"),
+        "queued": ("Queued", "已排队"),
+        "skippedNoConsent": ("Skipped, no consent", "跳过：未授权"),
+        "skippedFrequencyCap": ("Skipped, frequency cap", "跳过：超出频次上限"),
+        "skippedNoAddress": ("Skipped, no address", "跳过：无联系方式"),
     ]
 }
 
@@ -76,10 +110,14 @@ extension Console {
                 var notice: String
                 do {
                     guard let caller = ctx.caller else { throw Problem.unauthorized() }
-                    let p = try await services.promotions.create(try Self.promotionDraft(form), caller: caller)
+                    let draft = try await resolveReferences(try Self.promotionDraft(form))
+                    let p = try await services.promotions.create(draft, caller: caller)
                     notice = "<div class=\"notice ok\" role=\"status\">\(esc(t("done"))): <a href=\"/console/promotions/\(esc(p.id))\">\(esc(p.name))</a></div>"
                 } catch let p as Problem where p.status < 500 {
                     notice = Self.problemHTML(p, t, title: t("actionFailed"))
+                } catch let e as any ProblemConvertible where e.problem.status < 500 {
+                    // e.g. two exclusive promotions of one priority that could meet in a cart
+                    notice = Self.problemHTML(e.problem, t, title: t("actionFailed"))
                 }
                 let page = try await promotionList(nil, t, ctx)
                 return (page.title, notice + page.body)
@@ -114,8 +152,75 @@ extension Console {
             try await page(req, ctx, active: "couponTemplates", needs: .promotionsRead) { t in try await couponTemplates(t) }
         }
         group.get("segments") { req, ctx in
-            try await page(req, ctx, active: "segments", needs: .membersRead) { t in try await segments(t) }
+            try await page(req, ctx, active: "segments", needs: .membersRead) { t in try await segments(t, ctx) }
         }
+        // The campaign form: a template to a segment, once per rendered form (its token is the campaign's reference).
+        group.post("segments") { req, ctx in
+            var req = req
+            let form = FormURLEncoding.parse(String(buffer: try await req.collectBody(upTo: 4 * 1024)))
+            return try await page(req, ctx, active: "segments", needs: .membersMessage) { t in
+                var notice: String
+                do {
+                    guard let caller = ctx.caller else { throw Problem.unauthorized() }
+                    notice = try await sendCampaign(form, t, caller)
+                } catch let p as Problem where p.status < 500 {
+                    notice = Self.problemHTML(p, t, title: t("actionFailed"))
+                }
+                let page = try await segments(t, ctx)
+                return (page.title, notice + page.body)
+            }
+        }
+    }
+
+    /// Sends the chosen template to the chosen segment; the notice says what became of its members.
+    /// The form's `reference` (a token made when the page was rendered) makes a second post of the
+    /// same form answer the first campaign and queue nothing.
+    private func sendCampaign(_ form: [String: String], _ t: Texts, _ caller: Caller) async throws -> String {
+        func text(_ k: String) -> String? { form[k].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } }
+        var v = Validator()
+        let segment = text("segment"), template = text("template"), reference = text("reference")
+        v.check(segment != nil, "segment", "is required: choose a segment")
+        v.check(template != nil, "template", "is required: choose a message template")
+        v.check(reference != nil, "reference", "is missing: open the page again and send from there")
+        try v.finish()
+        let posted: CampaignPosting
+        do {
+            posted = try await services.members.sendToSegment(segment ?? "", templateCode: template ?? "", reference: reference, caller: caller)
+        } catch let p as Problem {
+            throw p.renamingFields(["templateCode": "template"])
+        }
+        let c = posted.campaign
+        let counts: [(String, Int)] = [
+            ("queued", c.queued), ("skippedNoConsent", c.skippedNoConsent), ("skippedFrequencyCap", c.skippedFrequencyCap),
+            ("skippedNoAddress", c.skippedNoAddress),
+        ]
+        return "<div class=\"notice ok\" role=\"status\"><b>\(esc(t(posted.replayed ? "campaignReplayed" : "campaignQueued")))</b>"
+            + " <code>\(esc(c.templateCode))</code> · \(esc(c.channel.rawValue))<br>"
+            + counts.map { "\(esc(t($0.0))): \($0.1)" }.joined(separator: " · ") + "</div>"
+    }
+
+    /// The form names channels by code and the gift by SKU id or code; rules keep ids, as the API's do.
+    /// An unknown one is a 422 naming the form's field.
+    private func resolveReferences(_ draft: PromotionDraft) async throws -> PromotionDraft {
+        var d = draft
+        var v = Validator()
+        for (i, c) in d.where.channels.enumerated() {
+            do { d.where.channels[i] = try await services.catalog.channel(c).id } catch let p as Problem where p.status == 404 {
+                v.add("channels", "no channel '\(c)'")
+            }
+        }
+        if var gift = d.what?.gift {
+            do {
+                let sku = try await services.catalog.sku(gift.skuId)
+                gift.skuId = sku.id
+                gift.skuCode = sku.code
+                d.what?.gift = gift
+            } catch let p as Problem where p.status == 404 {
+                v.add("giftSku", "no SKU '\(gift.skuId)'")
+            }
+        }
+        try v.finish()
+        return d
     }
 
     /// Promotions, newest first, with what each gives, when and where; and a form for a new one.
@@ -137,26 +242,58 @@ extension Console {
         var body = """
             <p>\(filters)</p>
             <table class="responsive"><thead><tr><th>\(esc(t("promotion")))</th><th>\(esc(t("status")))</th><th>\(esc(t("what")))</th>
-            <th>\(esc(t("who")))</th><th>\(esc(t("when")))</th><th>\(esc(t("where")))</th><th>\(esc(t("priority")))</th>
+            <th>\(esc(t("audience")))</th><th>\(esc(t("when")))</th><th>\(esc(t("where")))</th><th>\(esc(t("priority")))</th>
             <th>\(esc(t("budget")))</th></tr></thead><tbody>\(rows)</tbody></table>
             """
         if ctx.principal?.can(.promotionsManage) == true {
             let today = Self.day(services.clock.instant()), later = Self.day(services.clock.instant().addingTimeInterval(30 * 86_400))
-            let kinds: [Benefit.Kind] = [.percentOff, .amountOff, .threshold, .freeShipping]
-            let audiences: [Audience.Kind] = [.any, .members, .newMembers, .tiers]
+            let kinds = Benefit.Kind.allCases.map { "<option value=\"\($0.rawValue)\">\(esc(t("bk_" + $0.rawValue)))</option>" }.joined()
+            let audiences = Audience.Kind.allCases.map { "<option value=\"\($0.rawValue)\">\(esc(t("au_" + $0.rawValue)))</option>" }.joined()
+            // One field per fact; what a benefit kind does not use is left empty (the value field carries a percentage,
+            // an amount off or a price, as the kind says).
+            func field(_ name: String, _ label: String, _ extra: String = "") -> String {
+                "<label>\(esc(t(label))) <input name=\"\(name)\"\(extra)></label>"
+            }
             body += """
                 <h2>\(esc(t("newPromotion")))</h2>
                 <form method="post" action="/console/promotions" class="stack">
+                <p class="muted">\(esc(t("commaHint")))</p>
                 <label>\(esc(t("name"))) <input name="name" required maxlength="100"></label>
-                <label>\(esc(t("benefitKind"))) <select name="kind">\(kinds.map { "<option>\($0.rawValue)</option>" }.joined())</select></label>
-                <label>\(esc(t("value"))) <input name="value" inputmode="decimal"></label>
-                <label>\(esc(t("minimum"))) <input name="minimum" inputmode="decimal"></label>
+                <fieldset><legend>\(esc(t("what")))</legend>
+                <label>\(esc(t("benefitKind"))) <select name="kind">\(kinds)</select></label>
+                \(field("value", "value", " inputmode=\"decimal\""))
+                \(field("minimum", "minimum", " inputmode=\"decimal\""))
+                \(field("buyQuantity", "buyQuantity", " type=\"number\" min=\"1\" max=\"100\""))
+                \(field("getQuantity", "getQuantity", " type=\"number\" min=\"1\" max=\"100\""))
+                \(field("giftSku", "giftSku", " maxlength=\"100\""))
+                \(field("giftQuantity", "giftQuantity", " type=\"number\" min=\"1\" max=\"100\" placeholder=\"1\""))
+                \(field("bundleQuantity", "bundleQuantity", " type=\"number\" min=\"2\" max=\"100\""))
+                \(field("multiplier", "multiplier", " type=\"number\" min=\"2\" max=\"10\""))
+                </fieldset>
+                <fieldset><legend>\(esc(t("which")))</legend>
+                \(field("containsSkus", "containsSkus"))
+                \(field("containsCategories", "containsCategories"))
+                \(field("containsBrands", "containsBrands"))
+                \(field("excludesSkus", "excludesSkus"))
+                \(field("excludesCategories", "excludesCategories"))
+                \(field("excludesBrands", "excludesBrands"))
+                \(field("minQuantity", "minQuantity", " type=\"number\" min=\"1\""))
+                \(field("minAmount", "minAmount", " inputmode=\"decimal\""))
+                </fieldset>
+                <fieldset><legend>\(esc(t("audience")))</legend>
+                <label>\(esc(t("audience"))) <select name="audience">\(audiences)</select></label>
+                \(field("tiers", "tierCodes", " placeholder=\"gold,platinum\""))
+                \(field("segments", "segmentIds"))
+                </fieldset>
+                <fieldset><legend>\(esc(t("when")))</legend>
                 <label>\(esc(t("from"))) <input name="from" type="date" value="\(today)" required></label>
                 <label>\(esc(t("to"))) <input name="to" type="date" value="\(later)" required></label>
-                <label>\(esc(t("channelCodes"))) <input name="channels" placeholder="WEB,POS"></label>
-                <label>\(esc(t("who"))) <select name="audience">\(audiences.map { "<option value=\"\($0.rawValue)\">\(esc(t("au_" + $0.rawValue)))</option>" }.joined())</select></label>
-                <label>\(esc(t("tierCodes"))) <input name="tiers" placeholder="gold,platinum"></label>
-                <label>\(esc(t("priority"))) <input name="priority" type="number" value="0"></label>
+                \(field("weekdays", "weekdaysIso", " placeholder=\"6,7\""))
+                </fieldset>
+                <fieldset><legend>\(esc(t("where")))</legend>
+                \(field("channels", "channelCodes", " placeholder=\"WEB,POS\""))
+                </fieldset>
+                <label>\(esc(t("priority"))) <input name="priority" type="number" value="0" min="0" max="10000"></label>
                 <label><input name="exclusive" type="checkbox" value="1"> \(esc(t("exclusive")))</label>
                 <label>\(esc(t("budgetYuan"))) <input name="budget" inputmode="decimal"></label>
                 <button type="submit">\(esc(t("create")))</button></form>
@@ -183,7 +320,7 @@ extension Console {
         set("excludes", c.cartExcludes)
         set("history", c.historyContains)
         let facts: [(String, String)] = [
-            (t("status"), t("pr_" + p.status.rawValue)), (t("who"), who), (t("when"), when),
+            (t("status"), t("pr_" + p.status.rawValue)), (t("audience"), who), (t("when"), when),
             (t("which"), which.isEmpty ? t("anyCart") : which.joined(separator: "; ")), (t("what"), Self.describe(p.what)),
             (t("where"), Self.placement(p.where, t)), (t("priority"), "\(p.priority)\(p.exclusive ? " · \(t("exclusive"))" : "")\(p.stackGroup.map { " · \($0)" } ?? "")"),
             (t("budget"), p.budget.map { "\(Money.decimal(p.budgetUsed)) / \(Money.decimal($0))" } ?? "—"),
@@ -228,9 +365,11 @@ extension Console {
     }
 
     /// Member segments with their size at the last refresh, and the latest messages sent to them.
-    private func segments(_ t: Texts) async throws -> (title: String, body: String) {
+    /// Who may message members also gets the form that sends a template to a segment.
+    private func segments(_ t: Texts, _ ctx: O2ORequestContext) async throws -> (title: String, body: String) {
         var rows = ""
-        for s in try await services.members.segments(limit: MembersService.maxSegmentListItems).items {
+        let list = try await services.members.segments(limit: MembersService.maxSegmentListItems).items
+        for s in list {
             let rule = (try? String(data: JSONEncoder().encode(s.rule), encoding: .utf8)) ?? ""
             rows += "<tr><td><code>\(esc(s.code))</code></td><td>\(esc(s.name))</td><td><code>\(esc(rule))</code></td>"
             rows += "<td class=\"num\">\(s.memberCount)</td><td class=\"nw\">\(esc(Self.time(s.refreshedAt)))</td></tr>"
@@ -243,9 +382,35 @@ extension Console {
             sent += "<td>\(esc(m.status.rawValue))\(m.error.map { " · " + esc($0) } ?? "")</td><td class=\"nw\">\(esc(Self.time(m.sentAt ?? m.createdAt)))</td></tr>"
         }
         if sent.isEmpty { sent = "<tr><td colspan=\"7\" class=\"muted\">\(esc(t("none")))</td></tr>" }
+        var campaign = ""
+        if ctx.principal?.can(.membersMessage) == true, !list.isEmpty {
+            let templates = try await services.members.messageTemplates(limit: 100).items
+            if templates.isEmpty {
+                campaign = "<h2>\(esc(t("sendCampaign")))</h2><p class=\"muted\">\(esc(t("noTemplates")))</p>"
+            } else {
+                let segmentOptions = list.map { s in
+                    "<option value=\"\(esc(s.id))\">\(esc(s.code)) · \(esc(s.name)) (\(s.memberCount))</option>"
+                }.joined()
+                let templateOptions = templates.map { m in
+                    "<option value=\"\(esc(m.code))\">\(esc(m.code)) · \(esc(m.channel.rawValue)) · \(esc(String(m.body.prefix(40))))</option>"
+                }.joined()
+                // A fresh token per rendering: posting this form twice (a double click, a reload) sends once.
+                let reference = "console-" + UUID().uuidString.lowercased()
+                campaign = """
+                    <h2>\(esc(t("sendCampaign")))</h2>
+                    <form method="post" action="/console/segments" class="stack">
+                    <input type="hidden" name="reference" value="\(esc(reference))">
+                    <label>\(esc(t("segment"))) <select name="segment" required>\(segmentOptions)</select></label>
+                    <label>\(esc(t("template"))) <select name="template" required>\(templateOptions)</select></label>
+                    <p class="muted">\(esc(t("campaignNote")))</p>
+                    <button type="submit">\(esc(t("send")))</button></form>
+                    """
+            }
+        }
         return (t("segments"), """
             <table class="responsive"><thead><tr><th>\(esc(t("code")))</th><th>\(esc(t("name")))</th><th>\(esc(t("rule")))</th>
             <th>\(esc(t("memberCount")))</th><th>\(esc(t("refreshed")))</th></tr></thead><tbody>\(rows)</tbody></table>
+            \(campaign)
             <h2>\(esc(t("messages")))</h2><p class="muted">\(esc(t("campaignHint")))</p>
             <table class="responsive"><thead><tr><th>\(esc(t("member")))</th><th>\(esc(t("channel")))</th><th>\(esc(t("recipient")))</th>
             <th>\(esc(t("template")))</th><th>\(esc(t("text")))</th><th>\(esc(t("status")))</th><th>\(esc(t("time")))</th></tr></thead>
@@ -283,47 +448,135 @@ extension Console {
         }
     }
 
-    /// A promotion from the console's form; what the form cannot say (bad numbers) is 422 naming the field.
+    /// A promotion from the console's form: its five W's, each fact in a field of its own. Every value
+    /// the form cannot say (a bad number, a weekday 9, a missing quantity for the kind) is a 422 naming
+    /// the form's field, so nothing is written. Lists are comma-separated; channels and the gift SKU
+    /// are named as typed here and resolved to ids by `resolveReferences`.
     static func promotionDraft(_ form: [String: String]) throws -> PromotionDraft {
         var v = Validator()
         func text(_ k: String) -> String? { form[k].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } }
-        func minor(_ k: String) -> Int64? {
-            guard let s = text(k) else { return nil }
-            guard let d = Decimal(string: s), d >= 0 else { v.add(k, "must be an amount in yuan"); return nil }
+        /// Yuan as typed (digits, at most two decimals), in minor units; `requiredFor` names the kind that needs it.
+        func minor(_ k: String, requiredFor: String? = nil) -> Int64? {
+            guard let s = text(k) else {
+                if let requiredFor { v.add(k, "is required for \(requiredFor)") }
+                return nil
+            }
+            let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+            let digits = parts.allSatisfy { part in !part.isEmpty && part.allSatisfy { c in c.isASCII && c.isNumber } }
+            guard digits, parts.count <= 2, parts[0].count <= 10, parts.count == 1 || parts[1].count <= 2, let d = Decimal(string: s) else {
+                v.add(k, "must be an amount in yuan, such as 30 or 29.90")
+                return nil
+            }
             return NSDecimalNumber(decimal: d * 100).int64Value
+        }
+        func whole(_ k: String, _ r: ClosedRange<Int>, requiredFor: String? = nil) -> Int? {
+            guard let s = text(k) else {
+                if let requiredFor { v.add(k, "is required for \(requiredFor)") }
+                return nil
+            }
+            guard let n = Int(s), r.contains(n) else { v.add(k, "must be a whole number from \(r.lowerBound) to \(r.upperBound)"); return nil }
+            return n
+        }
+        /// A comma-separated list (a Chinese comma too), trimmed, each once, in the order typed.
+        func list(_ k: String) -> [String] {
+            var out: [String] = []
+            for part in (text(k) ?? "").split(whereSeparator: { $0 == "," || $0 == "，" }) {
+                let x = part.trimmingCharacters(in: .whitespaces)
+                if !x.isEmpty && !out.contains(x) { out.append(x) }
+            }
+            if out.count > 100 { v.add(k, "must name at most 100") }
+            for x in out { v.text(x, k, max: 100) }
+            return out
         }
         func date(_ k: String) -> Date? {
             guard let s = text(k), let d = try? Date(s + "T00:00:00+08:00", strategy: .iso8601) else { v.add(k, "must be a date (YYYY-MM-DD)"); return nil }
             return d
         }
+        v.text(text("name"), "name", max: 200)
+
+        // WHAT
         let kind = text("kind").flatMap(Benefit.Kind.init(rawValue:))
-        if kind == nil { v.add("kind", "must be percentOff, amountOff, threshold or freeShipping") }
-        let value = text("value")
+        if kind == nil { v.add("kind", "must be one of " + Benefit.Kind.allCases.map(\.rawValue).joined(separator: ", ")) }
         let minimum = minor("minimum")
         var what: Benefit?
         switch kind {
         case .percentOff:
-            if let p = value.flatMap(Int.init) { what = .percentOff(p) } else { v.add("value", "must be a whole percentage") }
+            if let p = whole("value", 1...99, requiredFor: "percentOff") { what = .percentOff(p) }
         case .amountOff:
-            if let a = minor("value") { what = .amountOff(a) } else { v.add("value", "is required") }
-        case .threshold:
-            if let a = minor("value"), let m = minimum { what = .threshold([ThresholdTier(minimum: m, amountOff: a)]) } else {
-                v.add("minimum", "a threshold needs the threshold and the amount off")
+            if let a = minor("value", requiredFor: "amountOff") {
+                if a > 0 { what = .amountOff(a) } else { v.add("value", "must be more than 0") }
             }
-        case .freeShipping: what = .freeShipping(minimum: minimum)
-        default: break
+        case .threshold:
+            let a = minor("value", requiredFor: "threshold")
+            if text("minimum") == nil { v.add("minimum", "is required for threshold: the amount to reach") }
+            if let a, let m = minimum {
+                if a <= 0 { v.add("value", "must be more than 0") } else if m <= a { v.add("minimum", "must be more than the amount off") } else {
+                    what = .threshold([ThresholdTier(minimum: m, amountOff: a)])
+                }
+            }
+        case .buyXGetY:
+            let buy = whole("buyQuantity", 1...100, requiredFor: "buyXGetY"), get = whole("getQuantity", 1...100, requiredFor: "buyXGetY")
+            if let buy, let get { what = .buyXGetY(buy: buy, get: get) }
+        case .gift:
+            let quantity = text("giftQuantity") == nil ? 1 : whole("giftQuantity", 1...100)
+            if let sku = text("giftSku") {
+                v.text(sku, "giftSku", max: 100)
+                // The SKU as typed (id or code) in both places until `resolveReferences` looks it up.
+                if let quantity { what = .gift(GiftItem(skuId: sku, skuCode: sku, quantity: quantity), minimum: minimum) }
+            } else {
+                v.add("giftSku", "is required for gift")
+            }
+        case .specialPrice:
+            if let p = minor("value", requiredFor: "specialPrice") { what = .specialPrice(p) }
+        case .bundlePrice:
+            let n = whole("bundleQuantity", 2...100, requiredFor: "bundlePrice"), p = minor("value", requiredFor: "bundlePrice")
+            if let n, let p { what = .bundlePrice(quantity: n, price: p) }
+        case .freeShipping:
+            what = .freeShipping(minimum: minimum)
+        case .pointsMultiplier:
+            if let m = whole("multiplier", 2...10, requiredFor: "pointsMultiplier") { what = .pointsMultiplier(m) }
+        case nil:
+            break
         }
+
+        // WHICH
+        let which = Conditions(
+            cartContains: ItemSet(skuIds: list("containsSkus"), categoryIds: list("containsCategories"), brandIds: list("containsBrands")),
+            cartExcludes: ItemSet(skuIds: list("excludesSkus"), categoryIds: list("excludesCategories"), brandIds: list("excludesBrands")),
+            minQuantity: whole("minQuantity", 1...100_000), minAmount: minor("minAmount"))
+
+        // WHO
+        var audience: Audience.Kind = .any
+        if let a = text("audience") {
+            if let k = Audience.Kind(rawValue: a) { audience = k } else {
+                v.add("audience", "must be one of " + Audience.Kind.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+        }
+        let tiers = audience == .tiers ? list("tiers") : []
+        for code in tiers { v.code(code, "tiers", max: 40) }
+        if audience == .tiers && tiers.isEmpty { v.add("tiers", "must name at least one tier code") }
+        let segments = audience == .segments ? list("segments") : []
+        if audience == .segments && segments.isEmpty { v.add("segments", "must name at least one segment id") }
+
+        // WHEN
         let from = date("from"), to = date("to")
-        let channels = (text("channels") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let audience = text("audience").flatMap(Audience.Kind.init(rawValue:)) ?? .any
-        let tiers = (text("tiers") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let priority = text("priority").map { Int($0) } ?? 0
-        if priority == nil { v.add("priority", "must be a whole number") }
+        if let from, let to, to < from { v.add("to", "must not be before from") }
+        var weekdays: [Int] = []
+        for day in list("weekdays") {
+            if let d = Int(day), (1...7).contains(d) { weekdays.append(d) } else {
+                v.add("weekdays", "'\(day.prefix(20))' is not an ISO weekday: use 1 (Monday) to 7 (Sunday)")
+            }
+        }
+
+        // WHERE, and the rest
+        let channels = list("channels")
+        let priority = whole("priority", 0...10_000) ?? 0
         let budget = minor("budget")
+        if let budget, budget <= 0 { v.add("budget", "must be more than 0, or left empty for no budget") }
         try v.finish()
-        return PromotionDraft(name: text("name") ?? "", who: Audience(kind: audience, tierCodes: audience == .tiers ? tiers : []),
-                              when: Schedule(validFrom: from!, validTo: to!.addingTimeInterval(86_400)), what: what,
-                              where: channels.isEmpty ? .everywhere : Placement(channels: channels), priority: priority ?? 0,
+        return PromotionDraft(name: text("name") ?? "", who: Audience(kind: audience, tierCodes: tiers, segmentIds: segments),
+                              when: Schedule(validFrom: from!, validTo: to!.addingTimeInterval(86_400), weekdays: Array(Set(weekdays)).sorted()),
+                              which: which, what: what, where: channels.isEmpty ? .everywhere : Placement(channels: channels), priority: priority,
                               exclusive: form["exclusive"] == "1", budget: budget)
     }
 }

@@ -35,9 +35,10 @@ struct TestServer {
         }
     }
 
-    static func run<T: Sendable>(_ engine: DatabaseEngine = .sqlite, configure: @escaping @Sendable (inout ServerConfig) -> Void = { _ in },
+    static func run<T: Sendable>(_ engine: DatabaseEngine = .sqlite, clock: any O2OClock = SystemClock(),
+                                 configure: @escaping @Sendable (inout ServerConfig) -> Void = { _ in },
                                  _ body: @escaping @Sendable (TestServer) async throws -> T) async throws -> T {
-        try await TestDatabase.withServices(engine, configure: configure) { (services: AppServices) async throws in
+        try await TestDatabase.withServices(engine, clock: clock, configure: configure) { (services: AppServices) async throws in
             // The demo network and users; no demo catalog (tests that need one build their own, and
             // two thousand SKUs per test would make every server test slow).
             _ = try await DemoData(services: services).load(scale: .city, password: demoPassword, catalogSKUs: 0)
@@ -56,6 +57,14 @@ struct TestServer {
         }
     }
 
+    /// Signs in to the console as a demo user; the session cookie to send (`o2o_session=…`).
+    func consoleCookie(_ username: String) async throws -> String {
+        let login = try await client.execute(uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                             body: ByteBuffer(string: "username=\(username)&password=\(demoPassword)")) { $0 }
+        guard let cookie = login.headers[.setCookie]?.split(separator: ";").first else { throw TestServerError.consoleLoginFailed(username) }
+        return String(cookie)
+    }
+
     func locations(scope: Scope = .all) async throws -> [Location] {
         var f = LocationFilter()
         f.limit = 200
@@ -63,7 +72,10 @@ struct TestServer {
     }
 }
 
-enum TestServerError: Error { case loginFailed(Role, String) }
+enum TestServerError: Error {
+    case loginFailed(Role, String)
+    case consoleLoginFailed(String)
+}
 
 let validLocationJSON = """
     {"code":"NEW-1","name":"静安嘉里中心店","kind":"store",

@@ -239,4 +239,54 @@ struct PromotionsHTTPTests {
             #expect(coupons.status == 200 && segments.status == 200)
         }
     }
+
+    @Test(arguments: TestDatabase.engines)
+    func console_promotionForm_saysBuyXGetY_aGift_whichCarts_whoAndWhichDays_andNamesEveryBadField(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup
+            let c = try await CatalogFixture.make(s.services)
+            let marketer = try await s.consoleCookie("marketer")
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .cookie: marketer]
+            let dates = "&from=2026-12-01&to=2026-12-31"
+            // act: bad forms first; each names its fields and writes nothing
+            let badWeekday = try await s.call(.post, "/console/promotions", json: "name=B2G1&kind=buyXGetY&buyQuantity=2&getQuantity=1&weekdays=6,9" + dates,
+                                              headers: form)
+            let badMany = try await s.call(.post, "/console/promotions", json: "name=Bundle&kind=bundlePrice&bundleQuantity=1&value=12abc&minQuantity=0"
+                                           + "&audience=segments&segments=" + dates, headers: form)
+            let badGift = try await s.call(.post, "/console/promotions", json: "name=Gift&kind=gift&giftSku=NOPE&channels=NOPE" + dates, headers: form)
+            let written = try await s.services.promotions.promotions(limit: 10).items
+            // a buy-2-get-1 on carts holding the fixture category, at weekends, on the fixture web shop; a gift from ¥199 to a segment
+            let b2g1 = try await s.call(.post, "/console/promotions", json: "name=B2G1&kind=buyXGetY&buyQuantity=2&getQuantity=1"
+                                        + "&containsCategories=\(c.categoryId)&weekdays=7,6&channels=AM-WEB&audience=any" + dates, headers: form)
+            let gift = try await s.call(.post, "/console/promotions", json: "name=Gift&kind=gift&giftSku=AM-P-M&minimum=199"
+                                        + "&excludesBrands=\(c.brandId)&minAmount=100&audience=segments&segments=seg_a%2C+seg_b" + dates, headers: form)
+            let created = try await s.services.promotions.promotions(limit: 10).items
+            let list = try await s.call(.get, "/console/promotions", headers: [.cookie: marketer])
+            // check
+            #expect(badWeekday.status == 200 && badWeekday.body.contains("role=\"alert\"") && badWeekday.body.contains("<code>weekdays</code>"))
+            #expect(badWeekday.body.contains("&#39;9&#39; is not an ISO weekday"), "\(badWeekday.body)")
+            for field in ["bundleQuantity", "value", "minQuantity", "segments"] {
+                #expect(badMany.body.contains("<code>\(field)</code>"), "\(field) is named")
+            }
+            #expect(badGift.body.contains("<code>giftSku</code>") && badGift.body.contains("<code>channels</code>"), "\(badGift.body)")
+            #expect(written.isEmpty, "no bad form wrote a promotion")
+            #expect(b2g1.status == 200 && b2g1.body.contains("notice ok"), "\(b2g1.body)")
+            #expect(gift.status == 200 && gift.body.contains("notice ok"), "\(gift.body)")
+            #expect(created.count == 2)
+            let buy = try #require(created.first { $0.name == "B2G1" })
+            #expect(buy.what == .buyXGetY(buy: 2, get: 1))
+            #expect(buy.which == Conditions(cartContains: ItemSet(categoryIds: [c.categoryId])))
+            #expect(buy.when.weekdays == [6, 7] && buy.where == Placement(channels: [c.channelId]) && buy.who == .anyone)
+            let given = try #require(created.first { $0.name == "Gift" })
+            #expect(given.what == .gift(GiftItem(skuId: c.skuId, skuCode: "AM-P-M", quantity: 1), minimum: 19_900))
+            #expect(given.which == Conditions(cartExcludes: ItemSet(brandIds: [c.brandId]), minAmount: 10_000))
+            #expect(given.who == Audience(kind: .segments, segmentIds: ["seg_a", "seg_b"]) && given.where.allChannels)
+            // the API reads back the same rules
+            let api = try await s.call(.get, "/api/v1/promotions/\(buy.id)", as: .marketer)
+            let what = api.json["what"] as? [String: Any], which = api.json["which"] as? [String: Any]
+            #expect(what?["kind"] as? String == "buyXGetY" && what?["buyQuantity"] as? Int == 2 && what?["getQuantity"] as? Int == 1, "\(api.body)")
+            #expect((which?["cartContains"] as? [String: Any])?["categoryIds"] as? [String] == [c.categoryId])
+            #expect(list.body.contains("buy 2 get 1") && list.body.contains("gift AM-P-M from ¥199.00"))
+        }
+    }
 }
