@@ -139,15 +139,40 @@ extension OrderService {
 
     /// Puts the order on hold; a held order is not released. Holding it again changes nothing.
     public func hold(_ id: String, _ kind: HoldKind, note: String?, caller: Caller) async throws -> Order {
-        try await changeHold(id, kind, on: true, note: note, caller: caller)
+        if kind == .groupBuy { throw Problem.validation([.init("kind", "group_buy is set by placing an order in a group buy")]) }
+        return try await changeHold(id, kind, on: true, note: note, caller: caller)
     }
 
     /// Lifts one hold; lifting a hold the order does not have changes nothing.
     public func releaseHold(_ id: String, _ kind: HoldKind, note: String?, caller: Caller) async throws -> Order {
-        try await changeHold(id, kind, on: false, note: note, caller: caller)
+        if kind == .groupBuy { throw Problem.validation([.init("kind", "group_buy lifts when the order's group fills")]) }
+        return try await changeHold(id, kind, on: false, note: note, caller: caller)
     }
 
-    private func changeHold(_ id: String, _ kind: HoldKind, on: Bool, note: String?, caller: Caller) async throws -> Order {
+    // MARK: Group buys (团购)
+
+    /// The orders waiting on a hold of `kind`, oldest first.
+    public func heldOrderIds(_ kind: HoldKind, limit: Int = 500) async throws -> [String] {
+        try await db.read { sql in
+            try await sql.raw("""
+                SELECT id FROM orders WHERE holds LIKE \(bind: "%\"\(kind.rawValue)\"%") AND status IN ('placed', 'allocated')
+                ORDER BY id LIMIT \(literal: limit)
+                """).all().map { try $0.decode(column: "id", as: String.self) }
+        }
+    }
+
+    /// Lifts the group-buy hold of an order whose group filled.
+    public func groupFilled(_ id: String, note: String) async throws -> Order {
+        try await changeHold(id, .groupBuy, on: false, note: note, caller: .system)
+    }
+
+    /// Cancels and refunds an order whose group dissolved, while it still waits on its group
+    /// (409 if it moved on meanwhile).
+    public func groupDissolved(_ id: String, reason: String) async throws -> Order {
+        try await cancel(id, reason: reason, caller: .system, onlyIf: ({ $0.holds.contains(.groupBuy) }, "it no longer waits on a group buy"))
+    }
+
+    func changeHold(_ id: String, _ kind: HoldKind, on: Bool, note: String?, caller: Caller) async throws -> Order {
         var v = Validator()
         v.text(note, "note", required: false, max: 500)
         try v.finish()

@@ -37,11 +37,11 @@ public protocol PricingStep: Sendable {
     /// A new order's prices with everything they draw on: the coupons offered (nil: the member's
     /// own), flash-sale prices and gifts. Placing the order hands the result to `commit`.
     func priceOrder(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, couponCodes: [String]?,
-                    at: Date) async throws -> PricedOrder
-    /// Takes up, inside the order's transaction, what `priced` drew on (redeems the coupons,
-    /// claims the flash-sale units, charges budgets). What is no longer there throws (a 409) and
-    /// the order is not placed.
-    func commit(_ priced: PricedOrder, order: Order, caller: Caller, _ tx: Transaction) async throws
+                    groupBuy: GroupBuyRequest?, at: Date) async throws -> PricedOrder
+    /// Takes up, inside the order's transaction and before the order is written, what `priced`
+    /// drew on (redeems the coupons, claims the flash-sale units, joins the group buy's group,
+    /// charges budgets). What is no longer there throws (a 409) and the order is not placed.
+    func commit(_ priced: PricedOrder, order: Order, caller: Caller, _ tx: Transaction) async throws -> PricingCommit
     /// Gives back, inside the transaction that cancels the order, what `commit` took. Twice is a no-op.
     func reverse(_ order: Order, caller: Caller, _ tx: Transaction) async throws
     /// The points multiplier (percent, 100: none) a promotion applied to the order gives its
@@ -52,13 +52,35 @@ public protocol PricingStep: Sendable {
 extension PricingStep {
     /// Without promotions: the lines' prices, no coupons, nothing to take up or give back.
     public func priceOrder(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, couponCodes: [String]?,
-                           at: Date) async throws -> PricedOrder {
+                           groupBuy: GroupBuyRequest?, at: Date) async throws -> PricedOrder {
         if let codes = couponCodes, !codes.isEmpty { throw Problem.validation([.init("couponCodes", "coupons are not priced here")]) }
+        if groupBuy != nil { throw Problem.validation([.init("groupBuy", "group buys are not priced here")]) }
         return PricedOrder(lines: try await price(lines, channelId: channelId, locationId: locationId, memberId: memberId, at: at))
     }
-    public func commit(_ priced: PricedOrder, order: Order, caller: Caller, _ tx: Transaction) async throws {}
+    public func commit(_ priced: PricedOrder, order: Order, caller: Caller, _ tx: Transaction) async throws -> PricingCommit { PricingCommit() }
     public func reverse(_ order: Order, caller: Caller, _ tx: Transaction) async throws {}
     public func pointsMultiplier(orderId: String, _ sql: any SQLDatabase) async throws -> Int { 100 }
+}
+
+/// 团购: the order opens a group of the group buy (`groupId` nil) or joins that group, at the group price.
+public struct GroupBuyRequest: Sendable, Equatable {
+    public var groupBuyId: String
+    public var groupId: String?
+    public init(groupBuyId: String, groupId: String? = nil) {
+        self.groupBuyId = groupBuyId
+        self.groupId = groupId
+    }
+}
+
+/// What taking up an order's prices did to orders: holds the new order starts with (its group
+/// buy's group not full yet), and other orders whose hold it lifts (the group it filled).
+public struct PricingCommit: Sendable {
+    public var holds: [(kind: HoldKind, note: String)]
+    public var lifts: [(orderId: String, kind: HoldKind, note: String)]
+    public init(holds: [(kind: HoldKind, note: String)] = [], lifts: [(orderId: String, kind: HoldKind, note: String)] = []) {
+        self.holds = holds
+        self.lifts = lifts
+    }
 }
 
 /// A new order as its pricing step priced it: one priced line per order line, the gifts it
@@ -222,12 +244,14 @@ public struct OrderService: Sendable {
         public var marketplace: String?
         /// Coupons the member offers; nil: the member's own coupons usable now are considered.
         public var couponCodes: [String]?
+        /// 团购: the group this order opens or joins; the order waits on a hold until the group fills.
+        public var groupBuy: GroupBuyRequest?
 
         public init(channel: String, externalId: String? = nil, memberId: String? = nil, contactPhone: String? = nil,
                     attributedLocation: String? = nil, attributedClerk: String? = nil, method: FulfilmentMethod,
                     address: DeliveryAddress? = nil, pickupLocation: String? = nil, invoice: InvoiceRequest? = nil,
                     lines: [(sku: String, quantity: Int)], payments: [(tender: Tender, amount: Int64)] = [], expectedTotal: Int64? = nil,
-                    couponCodes: [String]? = nil) {
+                    couponCodes: [String]? = nil, groupBuy: GroupBuyRequest? = nil) {
             self.channel = channel
             self.externalId = externalId
             self.memberId = memberId
@@ -242,6 +266,7 @@ public struct OrderService: Sendable {
             self.payments = payments
             self.expectedTotal = expectedTotal
             self.couponCodes = couponCodes
+            self.groupBuy = groupBuy
         }
     }
 
@@ -268,7 +293,10 @@ public struct OrderService: Sendable {
         let plan = try await prepare(new, caller: caller, quoting: false)
         let now = clock.instant()
         do {
-            let placed = try await routingWrite { tx in try await self.record(plan, tx, at: now, caller: caller) }
+            let (placed, lifts) = try await routingWrite { tx in try await self.record(plan, tx, at: now, caller: caller) }
+            // The group this order filled: its other orders wait no longer (the group buy's worker
+            // lifts any hold left here by a crash).
+            for l in lifts { _ = try? await changeHold(l.orderId, l.kind, on: false, note: l.note, caller: .system) }
             return try await capture(placed, caller: caller)
         } catch where Database.classify(error) == .uniqueViolation && new.externalId != nil {
             // The same channel order placed twice at once: the unique index let one through.
@@ -361,6 +389,12 @@ public struct OrderService: Sendable {
         let attributed = try await new.attributedLocation.asyncMap { try await locations.find($0) } ?? nil
         if let ref = new.attributedLocation, attributed == nil { lv.add("attribution.locationId", "no location '\(ref)'") }
         if new.couponCodes != nil, new.charged != nil { lv.add("couponCodes", "a marketplace's order arrives priced: its coupons were the marketplace's") }
+        if let g = new.groupBuy {
+            lv.text(g.groupBuyId, "groupBuy.groupBuyId", max: 100)
+            lv.text(g.groupId, "groupBuy.groupId", required: false, max: 100)
+            if new.memberId == nil { lv.add("groupBuy", "a group buy is a member's: name the member (memberId)") }
+            if new.charged != nil { lv.add("groupBuy", "a marketplace's order arrives priced") }
+        }
         if let codes = new.couponCodes {
             if codes.count > Self.maxCoupons { lv.add("couponCodes", "must have at most \(Self.maxCoupons) codes") }
             if !codes.isEmpty && new.memberId == nil { lv.add("couponCodes", "coupons are a member's: name the member (memberId)") }
@@ -387,7 +421,7 @@ public struct OrderService: Sendable {
                 }
         } else {
             let order = try await pricing.priceOrder(new.lines, channelId: channel.id, locationId: pickup?.id ?? attributed?.id, memberId: new.memberId,
-                                                     couponCodes: new.couponCodes, at: clock.instant())
+                                                     couponCodes: new.couponCodes, groupBuy: new.groupBuy, at: clock.instant())
             priced = order.lines
             pricedOrder = order
         }
@@ -564,7 +598,8 @@ public struct OrderService: Sendable {
     }
 
     /// Routes, holds and records the order inside `tx`.
-    private func record(_ plan: Plan, _ tx: Transaction, at now: Date, caller: Caller) async throws -> Order {
+    private func record(_ plan: Plan, _ tx: Transaction, at now: Date, caller: Caller) async throws
+        -> (Order, [(orderId: String, kind: HoldKind, note: String)]) {
         var (order, outcome) = try await draft(plan, sql: tx.sql, at: now, caller: caller)
         if plan.new.externalId != nil, try await tx.sql.raw("""
             SELECT id FROM orders WHERE channel_id = \(bind: order.channelId) AND external_id = \(bind: plan.new.externalId)
@@ -601,8 +636,16 @@ public struct OrderService: Sendable {
                     status: .pending, amount: p.amount, captured: 0, refunded: 0, providerReference: nil, createdAt: now, updatedAt: now)
         }
         let fromMember = try await payFromMember(&order, caller: caller, at: now, tx)
+        var lifts: [(orderId: String, kind: HoldKind, note: String)] = []
+        if let priced = plan.pricedOrder {
+            let taken = try await pricing.commit(priced, order: order, caller: caller, tx)
+            for h in taken.holds where !order.holds.contains(h.kind) {
+                order.holds.append(h.kind)
+                order.timeline.append(TimelineEntry(at: now, kind: "held", status: order.status, actorId: caller.principal.id, note: "\(h.kind.rawValue): \(h.note)"))
+            }
+            lifts = taken.lifts
+        }
         try await OrderRows.insert(order, payWindow: plan.paymentWindow, tx)
-        if let priced = plan.pricedOrder { try await pricing.commit(priced, order: order, caller: caller, tx) }
         for p in fromMember { try await OrderRows.ledger(payment: p.id, kind: "capture", amount: p.amount, at: now, caller: caller, tx) }
         try await recorder.record(tx, caller: caller, action: "place", entityType: "order", entityId: order.id, before: Order?.none, after: order,
                                   organisationId: nil, locationId: order.lines.first?.locationId, event: "order.placed")
@@ -611,7 +654,7 @@ public struct OrderService: Sendable {
             try await Outbox.enqueue(tx, DomainEvent(type: "order.paid", entityType: "order", entityId: order.id, payload: JSONCoding.string(order),
                                                      organisationId: nil, locationId: order.lines.first?.locationId), at: now)
         }
-        return order
+        return (order, lifts)
     }
 
     /// Pays the order's wallet and points tenders from the member's ledgers inside the order's

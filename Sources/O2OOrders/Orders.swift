@@ -49,6 +49,9 @@ public enum HoldKind: String, Codable, Sendable, CaseIterable {
     case payment, fraud, address, manual
     /// No location could take the order under the channel's rules: it waits for a person to route it.
     case routing
+    /// 团购: the order waits for its group buy's group to fill. Lifted when the group forms; when
+    /// it dissolves the order is cancelled and refunded. Only the group buy sets or lifts it.
+    case groupBuy = "group_buy"
 }
 
 /// How the customer gets a group of lines.

@@ -345,6 +345,13 @@ public enum PromotionsError: ProblemConvertible, CustomStringConvertible, Equata
     case memberLimitReached(flashSaleId: String, limit: Int64, claimed: Int64, requested: Int64)
     case flashSaleNotRunning(flashSaleId: String)
     case versionConflict(id: String, version: Int, expected: Int)
+    /// The group buy opens no new groups now (not started, ended or stopped).
+    case groupBuyNotRunning(groupBuyId: String)
+    /// The member holds as many units at the group price as the group buy allows.
+    case groupBuyLimitReached(groupBuyId: String, limit: Int64, held: Int64, requested: Int64)
+    /// The group is full, formed, dissolved or out of time.
+    case groupNotJoinable(groupId: String, status: GroupStatus, joined: Int, size: Int)
+    case alreadyInGroup(groupId: String, memberId: String)
 
     public var problem: Problem {
         switch self {
@@ -395,6 +402,23 @@ public enum PromotionsError: ProblemConvertible, CustomStringConvertible, Equata
             return Problem.conflict("Flash sale \(id) is not running now.", kind: "flash-sale-not-running")
         case .versionConflict(let id, let version, let expected):
             return Problem.conflict("\(id) is at version \(version), not \(expected); read it again.", kind: "version-conflict")
+        case .groupBuyNotRunning(let id):
+            var p = Problem.conflict("Group buy \(id) opens no groups now.", kind: "group-buy-not-running")
+            p.errors = [.init("groupBuy.groupBuyId", "not running")]
+            return p
+        case .groupBuyLimitReached(let id, let limit, let held, let requested):
+            var p = Problem.conflict("Group buy \(id) allows \(limit) unit(s) per member; \(held) held, \(requested) requested.", kind: "member-limit")
+            p.errors = [.init("groupBuy", "limit \(limit) per member, \(held) held")]
+            return p
+        case .groupNotJoinable(let id, let status, let joined, let size):
+            let why = status == .forming ? "full (\(joined) of \(size))" : status.rawValue
+            var p = Problem.conflict("Group \(id) takes no one new: it is \(why). Join another group or open one.", kind: "group-not-joinable")
+            p.errors = [.init("groupBuy.groupId", why)]
+            return p
+        case .alreadyInGroup(let id, let member):
+            var p = Problem.conflict("Member \(member) is in group \(id) already.", kind: "already-in-group")
+            p.errors = [.init("groupBuy.groupId", "the member is in it already")]
+            return p
         }
     }
 

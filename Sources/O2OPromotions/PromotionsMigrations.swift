@@ -68,8 +68,40 @@ public enum PromotionsMigrations {
         "CREATE INDEX promotion_applications_order ON promotion_applications (order_id)",
     ]
 
+    /// 团购: a group never takes more than its size and a member never more units than the limit
+    /// (conditional UPDATEs of buying_groups.joined and group_buy_members.units).
+    static let groupBuys = [
+        """
+        CREATE TABLE group_buys (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, sku_id TEXT NOT NULL, price BIGINT NOT NULL, currency TEXT NOT NULL, group_size BIGINT NOT NULL,
+            form_within_minutes BIGINT NOT NULL, per_member_limit BIGINT NOT NULL, starts_at BIGINT NOT NULL, ends_at BIGINT NOT NULL,
+            status TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+        """,
+        "CREATE INDEX group_buys_sku ON group_buys (sku_id, ends_at)",
+        """
+        CREATE TABLE buying_groups (
+            id TEXT PRIMARY KEY, group_buy_id TEXT NOT NULL REFERENCES group_buys(id), leader_member_id TEXT NOT NULL, size BIGINT NOT NULL,
+            joined BIGINT NOT NULL, status TEXT NOT NULL, opened_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, formed_at BIGINT,
+            dissolved_at BIGINT)
+        """,
+        "CREATE INDEX buying_groups_buy ON buying_groups (group_buy_id, status)",
+        "CREATE INDEX buying_groups_due ON buying_groups (status, expires_at)",
+        """
+        CREATE TABLE buying_group_participants (
+            group_id TEXT NOT NULL REFERENCES buying_groups(id), member_id TEXT NOT NULL, order_id TEXT NOT NULL, quantity BIGINT NOT NULL,
+            joined_at BIGINT NOT NULL, left_at BIGINT, PRIMARY KEY (group_id, member_id))
+        """,
+        "CREATE INDEX buying_group_participants_order ON buying_group_participants (order_id)",
+        """
+        CREATE TABLE group_buy_members (
+            group_buy_id TEXT NOT NULL REFERENCES group_buys(id), member_id TEXT NOT NULL, units BIGINT NOT NULL,
+            PRIMARY KEY (group_buy_id, member_id))
+        """,
+    ]
+
     public static let all: [Migration] = [
         Migration(module: "promotions", version: 1,
                   name: "promotions, coupon templates and coupons, flash sales with per-member claims, promotion applications", tables),
+        Migration(module: "promotions", version: 2, name: "group buys: buying groups, their participants and each member's units", groupBuys),
     ]
 }

@@ -242,7 +242,7 @@ extension PromotionsService {
 
     /// Gives back, inside the transaction that cancels an order, everything the order took from
     /// promotions: its coupon redemptions (the coupons usable again while valid), its flash-sale
-    /// units (claimed under the order's id) and its recorded applications (budgets given back,
+    /// units (claimed under the order's id), its place in a group buy's group and its recorded applications (budgets given back,
     /// the effect report no longer counting it). Twice is a no-op.
     public func reverseOrder(_ orderId: String, caller: Caller, in tx: Transaction) async throws {
         let codes = try await tx.sql.raw("""
@@ -254,6 +254,7 @@ extension PromotionsService {
             SELECT flash_sale_id FROM flash_sale_claims WHERE reference = \(bind: orderId) AND released_at IS NULL ORDER BY flash_sale_id
             """).all().map { try $0.decode(column: "flash_sale_id", as: String.self) }
         for id in sales { _ = try await releaseFlashSale(id, reference: orderId, caller: caller, in: tx) }
+        try await leaveGroup(orderId: orderId, caller: caller, in: tx)
         try await reverseApplication(orderId: orderId, caller: caller, in: tx)
     }
 }

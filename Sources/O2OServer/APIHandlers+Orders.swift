@@ -115,7 +115,8 @@ extension APIHandlers {
             pickupLocation: b.pickupLocationId, invoice: b.invoice.map { InvoiceRequest(title: $0.title, taxId: $0.taxId) },
             lines: b.lines.map { (sku: $0.sku, quantity: $0.quantity) },
             payments: (b.payments ?? []).map { (tender: Tender(rawValue: $0.tender.rawValue) ?? .sandbox, amount: $0.amount) },
-            expectedTotal: b.expectedTotal, couponCodes: b.couponCodes)
+            expectedTotal: b.expectedTotal, couponCodes: b.couponCodes,
+            groupBuy: b.groupBuy.map { GroupBuyRequest(groupBuyId: $0.groupBuyId, groupId: $0.groupId) })
     }
 
     static func address(_ a: S.DeliveryAddress) -> DeliveryAddress {

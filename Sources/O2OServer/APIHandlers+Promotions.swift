@@ -198,3 +198,57 @@ enum JSONBridge {
         }
     }
 }
+
+// MARK: - Flash sales (限时折扣) and group buys (团购)
+
+extension APIHandlers {
+    /// The SKU a flash sale or group buy sells, by id or code; unknown: 422 naming `skuId`.
+    private func promotedSKU(_ idOrCode: String) async throws -> String {
+        do { return try await services.catalog.sku(idOrCode).id } catch let p as Problem where p.status == 404 {
+            throw Problem.validation([.init("skuId", "no SKU '\(idOrCode)'")])
+        }
+    }
+
+    func createFlashSale(_ input: Operations.CreateFlashSale.Input) async throws -> Operations.CreateFlashSale.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let d = FlashSaleDraft(name: b.name, skuId: try await promotedSKU(b.skuId), price: b.price, currency: b.currency ?? "CNY", quantity: b.quantity,
+                               perMemberLimit: b.perMemberLimit ?? 1, startsAt: b.startsAt, endsAt: b.endsAt)
+        let f = try await services.promotions.createFlashSale(d, caller: try caller)
+        return .created(.init(body: .json(try JSONBridge.convert(f, to: S.FlashSale.self))))
+    }
+
+    func getFlashSale(_ input: Operations.GetFlashSale.Input) async throws -> Operations.GetFlashSale.Output {
+        .ok(.init(body: .json(try JSONBridge.convert(try await services.promotions.flashSale(input.path.flashSaleId), to: S.FlashSale.self))))
+    }
+
+    func createGroupBuy(_ input: Operations.CreateGroupBuy.Input) async throws -> Operations.CreateGroupBuy.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let d = GroupBuyDraft(name: b.name, skuId: try await promotedSKU(b.skuId), price: b.price, currency: b.currency ?? "CNY", groupSize: b.groupSize,
+                              formWithinMinutes: b.formWithinMinutes ?? 1_440, perMemberLimit: b.perMemberLimit ?? 1, startsAt: b.startsAt,
+                              endsAt: b.endsAt)
+        let g = try await services.promotions.createGroupBuy(d, caller: try caller)
+        return .created(.init(body: .json(try JSONBridge.convert(g, to: S.GroupBuy.self))))
+    }
+
+    func listGroupBuys(_ input: Operations.ListGroupBuys.Input) async throws -> Operations.ListGroupBuys.Output {
+        let page = try await services.promotions.groupBuys(running: input.query.running ?? false, skuId: input.query.skuId,
+                                                           limit: try limit(input.query.limit), cursor: input.query.cursor)
+        return .ok(.init(body: .json(.init(items: try page.items.map { try JSONBridge.convert($0, to: S.GroupBuy.self) }, nextCursor: page.nextCursor))))
+    }
+
+    func getGroupBuy(_ input: Operations.GetGroupBuy.Input) async throws -> Operations.GetGroupBuy.Output {
+        .ok(.init(body: .json(try JSONBridge.convert(try await services.promotions.groupBuy(input.path.groupBuyId), to: S.GroupBuy.self))))
+    }
+
+    func listBuyingGroups(_ input: Operations.ListBuyingGroups.Input) async throws -> Operations.ListBuyingGroups.Output {
+        let page = try await services.promotions.groups(of: input.path.groupBuyId, status: GroupStatus(rawValue: input.query.status?.rawValue ?? "forming"),
+                                                        limit: try limit(input.query.limit), cursor: input.query.cursor)
+        return .ok(.init(body: .json(.init(items: try page.items.map { try JSONBridge.convert($0, to: S.BuyingGroup.self) }, nextCursor: page.nextCursor))))
+    }
+
+    func getBuyingGroup(_ input: Operations.GetBuyingGroup.Input) async throws -> Operations.GetBuyingGroup.Output {
+        let g = try await services.promotions.group(input.path.groupId)
+        guard g.groupBuyId == input.path.groupBuyId else { throw Problem.notFound("group", input.path.groupId) }
+        return .ok(.init(body: .json(try JSONBridge.convert(g, to: S.BuyingGroup.self))))
+    }
+}

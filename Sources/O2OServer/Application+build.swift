@@ -36,7 +36,7 @@ public func buildApplication(services: AppServices) throws -> some ApplicationPr
         logger: services.logger)
     app.addServices(OutboxWorker(services: services), PeriodicWorker.inventory(services), PeriodicWorker.catalog(services),
                     PeriodicWorker.orders(services), PeriodicWorker.members(services), PeriodicWorker.fulfillment(services),
-                    PeriodicWorker.messages(services))
+                    PeriodicWorker.messages(services), PeriodicWorker.groupBuys(services))
     return app
 }
 

@@ -7,8 +7,8 @@ import O2OPromotions
 
 extension DemoData {
     /// A month's promotion calendar: a 满减 threshold in every channel, a category discount on
-    /// the web shop, a members-only new-member offer, a coupon batch handed to some members, and a
-    /// flash sale; the tier ladder's member prices come with the members. Valid from now for 30
+    /// the web shop, a members-only new-member offer, a coupon batch handed to some members, a
+    /// flash sale and a three-person group buy at 70%; the tier ladder's member prices come with the members. Valid from now for 30
     /// days.
     func loadPromotions(members: [String], seed: UInt64, summary: inout Summary) async throws {
         let promotions = services.promotions
@@ -42,6 +42,10 @@ extension DemoData {
         _ = try await promotions.createFlashSale(
             FlashSaleDraft(name: "限时秒杀 \(flash.code)", skuId: flash.id, price: flash.listPrice.minorUnits / 2, quantity: 100, perMemberLimit: 2,
                            startsAt: month.validFrom, endsAt: now.addingTimeInterval(2 * 86_400)), caller: .system)
+        let grouped = skus[min(2, skus.count - 1)]
+        _ = try await promotions.createGroupBuy(
+            GroupBuyDraft(name: "三人成团 \(grouped.code)", skuId: grouped.id, price: grouped.listPrice.minorUnits * 7 / 10, groupSize: 3,
+                          formWithinMinutes: 24 * 60, perMemberLimit: 2, startsAt: month.validFrom, endsAt: month.validTo), caller: .system)
         summary.promotions = drafts.count
     }
 }

@@ -36,19 +36,23 @@ struct PromotionPricing: PricingStep {
     struct Terms: Sendable {
         var cart: PricedCart
         var flashUnits: [(saleId: String, quantity: Int64)]
+        /// The group buy's group to open (groupId nil) or join, with the units at the group price.
+        var group: (request: GroupBuyRequest, quantity: Int64)?
     }
 
     func price(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, at: Date) async throws -> [O2OOrders.PricedLine] {
-        try await priced(lines, channelId: channelId, locationId: locationId, memberId: memberId, couponCodes: nil, forOrder: false, at: at).lines
+        try await priced(lines, channelId: channelId, locationId: locationId, memberId: memberId, couponCodes: nil, groupBuy: nil, forOrder: false,
+                         at: at).lines
     }
 
     func priceOrder(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, couponCodes: [String]?,
-                    at: Date) async throws -> PricedOrder {
-        try await priced(lines, channelId: channelId, locationId: locationId, memberId: memberId, couponCodes: couponCodes, forOrder: true, at: at)
+                    groupBuy: GroupBuyRequest?, at: Date) async throws -> PricedOrder {
+        try await priced(lines, channelId: channelId, locationId: locationId, memberId: memberId, couponCodes: couponCodes, groupBuy: groupBuy,
+                         forOrder: true, at: at)
     }
 
-    func commit(_ priced: PricedOrder, order: Order, caller: Caller, _ tx: Transaction) async throws {
-        guard var terms = priced.terms as? Terms else { return }
+    func commit(_ priced: PricedOrder, order: Order, caller: Caller, _ tx: Transaction) async throws -> PricingCommit {
+        guard var terms = priced.terms as? Terms else { return PricingCommit() }
         // A gift left out for want of stock was not given: its promotion is not counted.
         let rules = Set(order.lines.map(\.priceRule))
         terms.cart.applied.removeAll { $0.gift != nil && !rules.contains(Self.giftRule($0.promotionId)) }
@@ -62,6 +66,16 @@ struct PromotionPricing: PricingStep {
             }
         }
         try await promotions.recordApplication(orderId: order.id, memberId: order.memberId, priced: terms.cart, caller: caller, in: tx)
+        guard let g = terms.group, let memberId = order.memberId else { return PricingCommit() }
+        let join = try await promotions.joinGroup(g.request.groupBuyId, groupId: g.request.groupId, memberId: memberId, orderId: order.id,
+                                                  quantity: g.quantity, caller: caller, in: tx)
+        let group = join.group
+        if join.filledBy {
+            let note = "group \(group.id) filled (\(group.size) of \(group.size))"
+            return PricingCommit(lifts: join.otherOrderIds.map { ($0, HoldKind.groupBuy, note) })
+        }
+        return PricingCommit(holds: [(.groupBuy, "group \(group.id): \(group.joined) of \(group.size) joined; waits until it fills, "
+                                               + "cancelled and refunded if it has not by \(group.expiresAt.formatted(.iso8601))")])
     }
 
     func reverse(_ order: Order, caller: Caller, _ tx: Transaction) async throws {
@@ -73,7 +87,7 @@ struct PromotionPricing: PricingStep {
     }
 
     private func priced(_ lines: [(sku: String, quantity: Int)], channelId: String, locationId: String?, memberId: String?, couponCodes: [String]?,
-                        forOrder: Bool, at: Date) async throws -> PricedOrder {
+                        groupBuy: GroupBuyRequest?, forOrder: Bool, at: Date) async throws -> PricedOrder {
         let priced = try await prices.price(lines, channelId: channelId, locationId: locationId, memberId: memberId, at: at)
         let member = try await memberId.asyncFlatMap { id in try? await members.member(id) }
         let location = try await locationId.asyncFlatMap { id in try? await network.location(id, scope: .all) }
@@ -85,12 +99,20 @@ struct PromotionPricing: PricingStep {
         var cart = try await cart(priced, quantities: lines.map(\.quantity), channelId: channelId, location: location, member: member, at: at,
                                   coupons: coupons, maxCoupons: max(1, couponCodes?.count ?? 1))
         var notes: [String] = []
+        var groupLines: [Int] = []
+        var group: (buy: GroupBuy, request: GroupBuyRequest, quantity: Int64)?
+        if forOrder, let request = groupBuy, let member {
+            let buy = try await groupBuyOffer(request, cart: cart, memberId: member.id, at: at)
+            groupLines = cart.lines.indices.filter { cart.lines[$0].skuId == buy.skuId }
+            for i in groupLines { cart.lines[i].unitPrice = buy.price }
+            group = (buy, request, groupLines.reduce(Int64(0)) { $0 + Int64(cart.lines[$1].quantity) })
+        }
         var flashLines: [Int: FlashSale] = [:]
         if forOrder, let member {
             let offers = try await promotions.flashOffers(skuIds: cart.lines.map(\.skuId), memberId: member.id, at: at)
             var wanted: [String: Int64] = [:]
             for l in cart.lines { wanted[l.skuId, default: 0] += Int64(l.quantity) }
-            for i in cart.lines.indices {
+            for i in cart.lines.indices where !groupLines.contains(i) {
                 let sku = cart.lines[i].skuId
                 let running = offers.filter { $0.sale.skuId == sku && $0.sale.currency == cart.currency }
                 guard let offer = running.first(where: { wanted[sku]! <= $0.available }) else {
@@ -110,6 +132,9 @@ struct PromotionPricing: PricingStep {
             if let sale = flashLines[i] {
                 p.unitPrice = sale.price
                 p.rule += " + flash sale \(sale.id)"
+            } else if let g = group, groupLines.contains(i) {
+                p.unitPrice = g.buy.price
+                p.rule += " + group buy \(g.buy.id)"
             } else if cart.lines[i].unitPrice != p.unitPrice {
                 p.unitPrice = cart.lines[i].unitPrice
                 p.rule += " + member price"
@@ -133,8 +158,33 @@ struct PromotionPricing: PricingStep {
         var units: [String: Int64] = [:]
         for (i, sale) in flashLines { units[sale.id, default: 0] += Int64(lines[i].quantity) }
         let flash = flashLines.map { i, sale in "flash sale \(sale.name): \(cart.lines[i].skuCode) at \(Money.decimal(sale.price, currency: sale.currency))" }
-        return PricedOrder(lines: out, gifts: gifts, explanation: Array(Set(flash)).sorted() + result.explanation(chinese: false) + notes,
-                           terms: Terms(cart: result, flashUnits: units.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
+        let grouped = group.map { g in
+            ["group buy \(g.buy.name): \(cart.lines[groupLines[0]].skuCode) at \(Money.decimal(g.buy.price, currency: g.buy.currency)) "
+             + (g.request.groupId.map { "in group \($0)" } ?? "in a new group") + " of \(g.buy.groupSize); the order waits until the group fills"]
+        } ?? []
+        return PricedOrder(lines: out, gifts: gifts, explanation: grouped + Array(Set(flash)).sorted() + result.explanation(chinese: false) + notes,
+                           terms: Terms(cart: result, flashUnits: units.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                                        group: group.map { ($0.request, $0.quantity) }))
+    }
+
+    /// The group buy a new order names, checked against its cart: a line of the group buy's SKU
+    /// in its currency, and the group buy's own checks (running, the member's limit, the group
+    /// joinable). An unknown group buy or group is a 422 naming it; the rest are the group buy's 409s.
+    func groupBuyOffer(_ request: GroupBuyRequest, cart: Cart, memberId: String, at: Date) async throws -> GroupBuy {
+        let buy: GroupBuy
+        do { buy = try await promotions.groupBuy(request.groupBuyId) } catch let p as Problem where p.status == 404 {
+            throw Problem.validation([.init("groupBuy.groupBuyId", "no group buy '\(request.groupBuyId)'")])
+        }
+        let units = cart.lines.filter { $0.skuId == buy.skuId }.reduce(Int64(0)) { $0 + Int64($1.quantity) }
+        var v = Validator()
+        v.check(units > 0, "groupBuy.groupBuyId", "the order has no line of the group buy's SKU \(buy.skuId)")
+        v.check(cart.currency == buy.currency, "groupBuy.groupBuyId", "the group buy is in \(buy.currency); the order is in \(cart.currency)")
+        try v.finish()
+        do {
+            return try await promotions.groupBuyOffer(buy.id, groupId: request.groupId, memberId: memberId, quantity: units, at: at)
+        } catch let p as Problem where p.status == 404 {
+            throw Problem.validation([.init("groupBuy.groupId", "no group '\(request.groupId ?? "")' of group buy \(buy.id)")])
+        }
     }
 
     /// The price rule of a gift line: which promotion gave it.

@@ -32,6 +32,8 @@ extension Components {
         public typealias SegmentId = Swift.String
         /// - Remark: Generated from `#/components/parameters/PromotionId`.
         public typealias PromotionId = Swift.String
+        /// - Remark: Generated from `#/components/parameters/GroupBuyId`.
+        public typealias GroupBuyId = Swift.String
         /// - Remark: Generated from `#/components/parameters/TemplateId`.
         public typealias TemplateId = Swift.String
         /// - Remark: Generated from `#/components/parameters/CarrierCode`.

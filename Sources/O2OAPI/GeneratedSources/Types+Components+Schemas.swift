@@ -4400,6 +4400,486 @@ extension Components {
                 case createdAt
             }
         }
+        /// - Remark: Generated from `#/components/schemas/FlashSaleDraft`.
+        public struct FlashSaleDraft: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/FlashSaleDraft/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/FlashSaleDraft/skuId`.
+            public var skuId: Swift.String
+            /// Minor units.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlashSaleDraft/price`.
+            public var price: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/FlashSaleDraft/currency`.
+            public var currency: Swift.String?
+            /// Units on sale in all.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlashSaleDraft/quantity`.
+            public var quantity: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/FlashSaleDraft/perMemberLimit`.
+            public var perMemberLimit: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/FlashSaleDraft/startsAt`.
+            public var startsAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/FlashSaleDraft/endsAt`.
+            public var endsAt: Foundation.Date
+            /// Creates a new `FlashSaleDraft`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - skuId:
+            ///   - price: Minor units.
+            ///   - currency:
+            ///   - quantity: Units on sale in all.
+            ///   - perMemberLimit:
+            ///   - startsAt:
+            ///   - endsAt:
+            public init(
+                name: Swift.String,
+                skuId: Swift.String,
+                price: Swift.Int64,
+                currency: Swift.String? = nil,
+                quantity: Swift.Int64,
+                perMemberLimit: Swift.Int64? = nil,
+                startsAt: Foundation.Date,
+                endsAt: Foundation.Date
+            ) {
+                self.name = name
+                self.skuId = skuId
+                self.price = price
+                self.currency = currency
+                self.quantity = quantity
+                self.perMemberLimit = perMemberLimit
+                self.startsAt = startsAt
+                self.endsAt = endsAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case skuId
+                case price
+                case currency
+                case quantity
+                case perMemberLimit
+                case startsAt
+                case endsAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/FlashSale`.
+        public struct FlashSale: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/FlashSale/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/FlashSale/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/FlashSale/skuId`.
+            public var skuId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/FlashSale/price`.
+            public var price: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/FlashSale/currency`.
+            public var currency: Swift.String
+            /// Units on sale in all.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlashSale/budget`.
+            public var budget: Swift.Int64
+            /// Units claimed and not released.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlashSale/sold`.
+            public var sold: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/FlashSale/perMemberLimit`.
+            public var perMemberLimit: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/FlashSale/startsAt`.
+            public var startsAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/FlashSale/endsAt`.
+            public var endsAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/FlashSale/status`.
+            public var status: Swift.String
+            /// Creates a new `FlashSale`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - name:
+            ///   - skuId:
+            ///   - price:
+            ///   - currency:
+            ///   - budget: Units on sale in all.
+            ///   - sold: Units claimed and not released.
+            ///   - perMemberLimit:
+            ///   - startsAt:
+            ///   - endsAt:
+            ///   - status:
+            public init(
+                id: Swift.String,
+                name: Swift.String,
+                skuId: Swift.String,
+                price: Swift.Int64,
+                currency: Swift.String,
+                budget: Swift.Int64,
+                sold: Swift.Int64,
+                perMemberLimit: Swift.Int64,
+                startsAt: Foundation.Date,
+                endsAt: Foundation.Date,
+                status: Swift.String
+            ) {
+                self.id = id
+                self.name = name
+                self.skuId = skuId
+                self.price = price
+                self.currency = currency
+                self.budget = budget
+                self.sold = sold
+                self.perMemberLimit = perMemberLimit
+                self.startsAt = startsAt
+                self.endsAt = endsAt
+                self.status = status
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case name
+                case skuId
+                case price
+                case currency
+                case budget
+                case sold
+                case perMemberLimit
+                case startsAt
+                case endsAt
+                case status
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/GroupBuyDraft`.
+        public struct GroupBuyDraft: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/GroupBuyDraft/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/GroupBuyDraft/skuId`.
+            public var skuId: Swift.String
+            /// The group price per unit
+            ///
+            /// - Remark: Generated from `#/components/schemas/GroupBuyDraft/price`.
+            public var price: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/GroupBuyDraft/currency`.
+            public var currency: Swift.String?
+            /// Members a group needs to form.
+            ///
+            /// - Remark: Generated from `#/components/schemas/GroupBuyDraft/groupSize`.
+            public var groupSize: Swift.Int
+            /// How long a group may take to fill after it opens.
+            ///
+            /// - Remark: Generated from `#/components/schemas/GroupBuyDraft/formWithinMinutes`.
+            public var formWithinMinutes: Swift.Int?
+            /// Units a member may buy at the group price across the group buy.
+            ///
+            /// - Remark: Generated from `#/components/schemas/GroupBuyDraft/perMemberLimit`.
+            public var perMemberLimit: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/GroupBuyDraft/startsAt`.
+            public var startsAt: Foundation.Date
+            /// No groups open after it; groups already open may still fill until their own time runs out.
+            ///
+            /// - Remark: Generated from `#/components/schemas/GroupBuyDraft/endsAt`.
+            public var endsAt: Foundation.Date
+            /// Creates a new `GroupBuyDraft`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - skuId:
+            ///   - price: The group price per unit
+            ///   - currency:
+            ///   - groupSize: Members a group needs to form.
+            ///   - formWithinMinutes: How long a group may take to fill after it opens.
+            ///   - perMemberLimit: Units a member may buy at the group price across the group buy.
+            ///   - startsAt:
+            ///   - endsAt: No groups open after it; groups already open may still fill until their own time runs out.
+            public init(
+                name: Swift.String,
+                skuId: Swift.String,
+                price: Swift.Int64,
+                currency: Swift.String? = nil,
+                groupSize: Swift.Int,
+                formWithinMinutes: Swift.Int? = nil,
+                perMemberLimit: Swift.Int64? = nil,
+                startsAt: Foundation.Date,
+                endsAt: Foundation.Date
+            ) {
+                self.name = name
+                self.skuId = skuId
+                self.price = price
+                self.currency = currency
+                self.groupSize = groupSize
+                self.formWithinMinutes = formWithinMinutes
+                self.perMemberLimit = perMemberLimit
+                self.startsAt = startsAt
+                self.endsAt = endsAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case skuId
+                case price
+                case currency
+                case groupSize
+                case formWithinMinutes
+                case perMemberLimit
+                case startsAt
+                case endsAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/GroupBuy`.
+        public struct GroupBuy: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/GroupBuy/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/GroupBuy/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/GroupBuy/skuId`.
+            public var skuId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/GroupBuy/price`.
+            public var price: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/GroupBuy/currency`.
+            public var currency: Swift.String
+            /// - Remark: Generated from `#/components/schemas/GroupBuy/groupSize`.
+            public var groupSize: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/GroupBuy/formWithinMinutes`.
+            public var formWithinMinutes: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/GroupBuy/perMemberLimit`.
+            public var perMemberLimit: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/GroupBuy/startsAt`.
+            public var startsAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/GroupBuy/endsAt`.
+            public var endsAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/GroupBuy/status`.
+            public var status: Swift.String
+            /// - Remark: Generated from `#/components/schemas/GroupBuy/createdAt`.
+            public var createdAt: Foundation.Date
+            /// Creates a new `GroupBuy`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - name:
+            ///   - skuId:
+            ///   - price:
+            ///   - currency:
+            ///   - groupSize:
+            ///   - formWithinMinutes:
+            ///   - perMemberLimit:
+            ///   - startsAt:
+            ///   - endsAt:
+            ///   - status:
+            ///   - createdAt:
+            public init(
+                id: Swift.String,
+                name: Swift.String,
+                skuId: Swift.String,
+                price: Swift.Int64,
+                currency: Swift.String,
+                groupSize: Swift.Int,
+                formWithinMinutes: Swift.Int,
+                perMemberLimit: Swift.Int64,
+                startsAt: Foundation.Date,
+                endsAt: Foundation.Date,
+                status: Swift.String,
+                createdAt: Foundation.Date
+            ) {
+                self.id = id
+                self.name = name
+                self.skuId = skuId
+                self.price = price
+                self.currency = currency
+                self.groupSize = groupSize
+                self.formWithinMinutes = formWithinMinutes
+                self.perMemberLimit = perMemberLimit
+                self.startsAt = startsAt
+                self.endsAt = endsAt
+                self.status = status
+                self.createdAt = createdAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case name
+                case skuId
+                case price
+                case currency
+                case groupSize
+                case formWithinMinutes
+                case perMemberLimit
+                case startsAt
+                case endsAt
+                case status
+                case createdAt
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/GroupBuyPage`.
+        public struct GroupBuyPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/GroupBuyPage/items`.
+            public var items: [Components.Schemas.GroupBuy]
+            /// - Remark: Generated from `#/components/schemas/GroupBuyPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `GroupBuyPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.GroupBuy],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BuyingGroup`.
+        public struct BuyingGroup: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BuyingGroup/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BuyingGroup/groupBuyId`.
+            public var groupBuyId: Swift.String
+            /// The member who opened it (团长).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BuyingGroup/leaderMemberId`.
+            public var leaderMemberId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BuyingGroup/size`.
+            public var size: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/BuyingGroup/joined`.
+            public var joined: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/BuyingGroup/status`.
+            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case forming = "forming"
+                case formed = "formed"
+                case dissolved = "dissolved"
+            }
+            /// - Remark: Generated from `#/components/schemas/BuyingGroup/status`.
+            public var status: Components.Schemas.BuyingGroup.StatusPayload
+            /// - Remark: Generated from `#/components/schemas/BuyingGroup/openedAt`.
+            public var openedAt: Foundation.Date
+            /// Dissolves at this time unless it filled.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BuyingGroup/expiresAt`.
+            public var expiresAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/BuyingGroup/formedAt`.
+            public var formedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/BuyingGroup/dissolvedAt`.
+            public var dissolvedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/BuyingGroup/ParticipantsPayload`.
+            public struct ParticipantsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/BuyingGroup/ParticipantsPayload/memberId`.
+                public var memberId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/BuyingGroup/ParticipantsPayload/orderId`.
+                public var orderId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/BuyingGroup/ParticipantsPayload/quantity`.
+                public var quantity: Swift.Int64
+                /// - Remark: Generated from `#/components/schemas/BuyingGroup/ParticipantsPayload/joinedAt`.
+                public var joinedAt: Foundation.Date
+                /// When their order was cancelled.
+                ///
+                /// - Remark: Generated from `#/components/schemas/BuyingGroup/ParticipantsPayload/leftAt`.
+                public var leftAt: Foundation.Date?
+                /// Creates a new `ParticipantsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - memberId:
+                ///   - orderId:
+                ///   - quantity:
+                ///   - joinedAt:
+                ///   - leftAt: When their order was cancelled.
+                public init(
+                    memberId: Swift.String,
+                    orderId: Swift.String,
+                    quantity: Swift.Int64,
+                    joinedAt: Foundation.Date,
+                    leftAt: Foundation.Date? = nil
+                ) {
+                    self.memberId = memberId
+                    self.orderId = orderId
+                    self.quantity = quantity
+                    self.joinedAt = joinedAt
+                    self.leftAt = leftAt
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case memberId
+                    case orderId
+                    case quantity
+                    case joinedAt
+                    case leftAt
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/BuyingGroup/participants`.
+            public typealias ParticipantsPayload = [Components.Schemas.BuyingGroup.ParticipantsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/BuyingGroup/participants`.
+            public var participants: Components.Schemas.BuyingGroup.ParticipantsPayload
+            /// Creates a new `BuyingGroup`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - groupBuyId:
+            ///   - leaderMemberId: The member who opened it (团长).
+            ///   - size:
+            ///   - joined:
+            ///   - status:
+            ///   - openedAt:
+            ///   - expiresAt: Dissolves at this time unless it filled.
+            ///   - formedAt:
+            ///   - dissolvedAt:
+            ///   - participants:
+            public init(
+                id: Swift.String,
+                groupBuyId: Swift.String,
+                leaderMemberId: Swift.String,
+                size: Swift.Int,
+                joined: Swift.Int,
+                status: Components.Schemas.BuyingGroup.StatusPayload,
+                openedAt: Foundation.Date,
+                expiresAt: Foundation.Date,
+                formedAt: Foundation.Date? = nil,
+                dissolvedAt: Foundation.Date? = nil,
+                participants: Components.Schemas.BuyingGroup.ParticipantsPayload
+            ) {
+                self.id = id
+                self.groupBuyId = groupBuyId
+                self.leaderMemberId = leaderMemberId
+                self.size = size
+                self.joined = joined
+                self.status = status
+                self.openedAt = openedAt
+                self.expiresAt = expiresAt
+                self.formedAt = formedAt
+                self.dissolvedAt = dissolvedAt
+                self.participants = participants
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case groupBuyId
+                case leaderMemberId
+                case size
+                case joined
+                case status
+                case openedAt
+                case expiresAt
+                case formedAt
+                case dissolvedAt
+                case participants
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BuyingGroupPage`.
+        public struct BuyingGroupPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BuyingGroupPage/items`.
+            public var items: [Components.Schemas.BuyingGroup]
+            /// - Remark: Generated from `#/components/schemas/BuyingGroupPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `BuyingGroupPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.BuyingGroup],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/CouponPage`.
         public struct CouponPage: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/CouponPage/items`.
@@ -9210,6 +9690,37 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/NewOrder/couponCodes`.
             public var couponCodes: [Swift.String]?
+            /// 团购 (needs memberId): the order opens a group of the group buy, or joins groupId, at the group price, and waits on a group_buy hold until the group fills; if it has not filled in time the order is cancelled and refunded.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewOrder/groupBuy`.
+            public struct GroupBuyPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/NewOrder/groupBuy/groupBuyId`.
+                public var groupBuyId: Swift.String
+                /// A forming group to join (GET /group-buys/{groupBuyId}/groups); left out, the order opens a new group.
+                ///
+                /// - Remark: Generated from `#/components/schemas/NewOrder/groupBuy/groupId`.
+                public var groupId: Swift.String?
+                /// Creates a new `GroupBuyPayload`.
+                ///
+                /// - Parameters:
+                ///   - groupBuyId:
+                ///   - groupId: A forming group to join (GET /group-buys/{groupBuyId}/groups); left out, the order opens a new group.
+                public init(
+                    groupBuyId: Swift.String,
+                    groupId: Swift.String? = nil
+                ) {
+                    self.groupBuyId = groupBuyId
+                    self.groupId = groupId
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case groupBuyId
+                    case groupId
+                }
+            }
+            /// 团购 (needs memberId): the order opens a group of the group buy, or joins groupId, at the group price, and waits on a group_buy hold until the group fills; if it has not filled in time the order is cancelled and refunded.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NewOrder/groupBuy`.
+            public var groupBuy: Components.Schemas.NewOrder.GroupBuyPayload?
             /// Creates a new `NewOrder`.
             ///
             /// - Parameters:
@@ -9226,6 +9737,7 @@ extension Components {
             ///   - payments: Tenders that add up to the total; left out, the order waits for payment.
             ///   - expectedTotal: The client's total in minor units; checked, never used.
             ///   - couponCodes: Coupons the member offers (memberId); without them, the member's own coupons usable now are considered and the best one applies, as in POST /pricing/carts.
+            ///   - groupBuy: 团购 (needs memberId): the order opens a group of the group buy, or joins groupId, at the group price, and waits on a group_buy hold until the group fills; if it has not filled in time the order is cancelled and refunded.
             public init(
                 channelId: Swift.String,
                 externalId: Swift.String? = nil,
@@ -9239,7 +9751,8 @@ extension Components {
                 lines: Components.Schemas.NewOrder.LinesPayload,
                 payments: Components.Schemas.NewOrder.PaymentsPayload? = nil,
                 expectedTotal: Swift.Int64? = nil,
-                couponCodes: [Swift.String]? = nil
+                couponCodes: [Swift.String]? = nil,
+                groupBuy: Components.Schemas.NewOrder.GroupBuyPayload? = nil
             ) {
                 self.channelId = channelId
                 self.externalId = externalId
@@ -9254,6 +9767,7 @@ extension Components {
                 self.payments = payments
                 self.expectedTotal = expectedTotal
                 self.couponCodes = couponCodes
+                self.groupBuy = groupBuy
             }
             public enum CodingKeys: String, CodingKey {
                 case channelId
@@ -9269,6 +9783,7 @@ extension Components {
                 case payments
                 case expectedTotal
                 case couponCodes
+                case groupBuy
             }
         }
         /// - Remark: Generated from `#/components/schemas/OrderLine`.
@@ -9599,6 +10114,8 @@ extension Components {
             }
             /// - Remark: Generated from `#/components/schemas/Order/paymentStatus`.
             public var paymentStatus: Components.Schemas.Order.PaymentStatusPayload
+            /// payment, fraud, address, manual, routing, or group_buy (waiting for its group buy's group to fill).
+            ///
             /// - Remark: Generated from `#/components/schemas/Order/holds`.
             public var holds: [Swift.String]
             /// - Remark: Generated from `#/components/schemas/Order/memberId`.
@@ -9698,7 +10215,7 @@ extension Components {
             ///   - externalId:
             ///   - status:
             ///   - paymentStatus:
-            ///   - holds:
+            ///   - holds: payment, fraud, address, manual, routing, or group_buy (waiting for its group buy's group to fill).
             ///   - memberId:
             ///   - contactPhone:
             ///   - attributedLocationId:

@@ -829,6 +829,47 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /coupons/claim`.
     /// - Remark: Generated from `#/paths//coupons/claim/post(claimCoupon)`.
     func claimCoupon(_ input: Operations.ClaimCoupon.Input) async throws -> Operations.ClaimCoupon.Output
+    /// A flash sale (限时折扣): a SKU at a price for a number of units in all and per member, between two times. It cannot be oversold.
+    ///
+    /// - Remark: HTTP `POST /flash-sales`.
+    /// - Remark: Generated from `#/paths//flash-sales/post(createFlashSale)`.
+    func createFlashSale(_ input: Operations.CreateFlashSale.Input) async throws -> Operations.CreateFlashSale.Output
+    /// A flash sale with its units sold and left.
+    ///
+    /// - Remark: HTTP `GET /flash-sales/{flashSaleId}`.
+    /// - Remark: Generated from `#/paths//flash-sales/{flashSaleId}/get(getFlashSale)`.
+    func getFlashSale(_ input: Operations.GetFlashSale.Input) async throws -> Operations.GetFlashSale.Output
+    /// Group buys (团购), newest first; running=true lists those open for new groups now.
+    ///
+    /// - Remark: HTTP `GET /group-buys`.
+    /// - Remark: Generated from `#/paths//group-buys/get(listGroupBuys)`.
+    func listGroupBuys(_ input: Operations.ListGroupBuys.Input) async throws -> Operations.ListGroupBuys.Output
+    /// A group buy (团购): a SKU at the group price for members who fill a group of groupSize within formWithinMinutes of its opening.
+    ///
+    /// A member opens a group, or joins one, by placing an order with `groupBuy` (POST /orders): the
+    /// order is priced at the group price, holds its stock and its payment, and waits on a
+    /// `group_buy` hold. The order that fills the group lifts every member's hold; a group that
+    /// has not filled in time dissolves and its orders are cancelled and refunded. A group never
+    /// takes more members than its size and a member never more units than perMemberLimit, under
+    /// any concurrency.
+    ///
+    ///
+    /// - Remark: HTTP `POST /group-buys`.
+    /// - Remark: Generated from `#/paths//group-buys/post(createGroupBuy)`.
+    func createGroupBuy(_ input: Operations.CreateGroupBuy.Input) async throws -> Operations.CreateGroupBuy.Output
+    /// - Remark: HTTP `GET /group-buys/{groupBuyId}`.
+    /// - Remark: Generated from `#/paths//group-buys/{groupBuyId}/get(getGroupBuy)`.
+    func getGroupBuy(_ input: Operations.GetGroupBuy.Input) async throws -> Operations.GetGroupBuy.Output
+    /// The groups of a group buy, newest first; by default those still forming, which a member may join.
+    ///
+    /// - Remark: HTTP `GET /group-buys/{groupBuyId}/groups`.
+    /// - Remark: Generated from `#/paths//group-buys/{groupBuyId}/groups/get(listBuyingGroups)`.
+    func listBuyingGroups(_ input: Operations.ListBuyingGroups.Input) async throws -> Operations.ListBuyingGroups.Output
+    /// A group with its members and their orders.
+    ///
+    /// - Remark: HTTP `GET /group-buys/{groupBuyId}/groups/{groupId}`.
+    /// - Remark: Generated from `#/paths//group-buys/{groupBuyId}/groups/{groupId}/get(getBuyingGroup)`.
+    func getBuyingGroup(_ input: Operations.GetBuyingGroup.Input) async throws -> Operations.GetBuyingGroup.Output
     /// Carrier and 3PL accounts with their service levels, by code. Webhook secrets are never listed.
     ///
     /// - Remark: HTTP `GET /carriers`.
@@ -2969,6 +3010,105 @@ extension APIProtocol {
         try await claimCoupon(Operations.ClaimCoupon.Input(
             headers: headers,
             body: body
+        ))
+    }
+    /// A flash sale (限时折扣): a SKU at a price for a number of units in all and per member, between two times. It cannot be oversold.
+    ///
+    /// - Remark: HTTP `POST /flash-sales`.
+    /// - Remark: Generated from `#/paths//flash-sales/post(createFlashSale)`.
+    public func createFlashSale(
+        headers: Operations.CreateFlashSale.Input.Headers = .init(),
+        body: Operations.CreateFlashSale.Input.Body
+    ) async throws -> Operations.CreateFlashSale.Output {
+        try await createFlashSale(Operations.CreateFlashSale.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A flash sale with its units sold and left.
+    ///
+    /// - Remark: HTTP `GET /flash-sales/{flashSaleId}`.
+    /// - Remark: Generated from `#/paths//flash-sales/{flashSaleId}/get(getFlashSale)`.
+    public func getFlashSale(
+        path: Operations.GetFlashSale.Input.Path,
+        headers: Operations.GetFlashSale.Input.Headers = .init()
+    ) async throws -> Operations.GetFlashSale.Output {
+        try await getFlashSale(Operations.GetFlashSale.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Group buys (团购), newest first; running=true lists those open for new groups now.
+    ///
+    /// - Remark: HTTP `GET /group-buys`.
+    /// - Remark: Generated from `#/paths//group-buys/get(listGroupBuys)`.
+    public func listGroupBuys(
+        query: Operations.ListGroupBuys.Input.Query = .init(),
+        headers: Operations.ListGroupBuys.Input.Headers = .init()
+    ) async throws -> Operations.ListGroupBuys.Output {
+        try await listGroupBuys(Operations.ListGroupBuys.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// A group buy (团购): a SKU at the group price for members who fill a group of groupSize within formWithinMinutes of its opening.
+    ///
+    /// A member opens a group, or joins one, by placing an order with `groupBuy` (POST /orders): the
+    /// order is priced at the group price, holds its stock and its payment, and waits on a
+    /// `group_buy` hold. The order that fills the group lifts every member's hold; a group that
+    /// has not filled in time dissolves and its orders are cancelled and refunded. A group never
+    /// takes more members than its size and a member never more units than perMemberLimit, under
+    /// any concurrency.
+    ///
+    ///
+    /// - Remark: HTTP `POST /group-buys`.
+    /// - Remark: Generated from `#/paths//group-buys/post(createGroupBuy)`.
+    public func createGroupBuy(
+        headers: Operations.CreateGroupBuy.Input.Headers = .init(),
+        body: Operations.CreateGroupBuy.Input.Body
+    ) async throws -> Operations.CreateGroupBuy.Output {
+        try await createGroupBuy(Operations.CreateGroupBuy.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// - Remark: HTTP `GET /group-buys/{groupBuyId}`.
+    /// - Remark: Generated from `#/paths//group-buys/{groupBuyId}/get(getGroupBuy)`.
+    public func getGroupBuy(
+        path: Operations.GetGroupBuy.Input.Path,
+        headers: Operations.GetGroupBuy.Input.Headers = .init()
+    ) async throws -> Operations.GetGroupBuy.Output {
+        try await getGroupBuy(Operations.GetGroupBuy.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The groups of a group buy, newest first; by default those still forming, which a member may join.
+    ///
+    /// - Remark: HTTP `GET /group-buys/{groupBuyId}/groups`.
+    /// - Remark: Generated from `#/paths//group-buys/{groupBuyId}/groups/get(listBuyingGroups)`.
+    public func listBuyingGroups(
+        path: Operations.ListBuyingGroups.Input.Path,
+        query: Operations.ListBuyingGroups.Input.Query = .init(),
+        headers: Operations.ListBuyingGroups.Input.Headers = .init()
+    ) async throws -> Operations.ListBuyingGroups.Output {
+        try await listBuyingGroups(Operations.ListBuyingGroups.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// A group with its members and their orders.
+    ///
+    /// - Remark: HTTP `GET /group-buys/{groupBuyId}/groups/{groupId}`.
+    /// - Remark: Generated from `#/paths//group-buys/{groupBuyId}/groups/{groupId}/get(getBuyingGroup)`.
+    public func getBuyingGroup(
+        path: Operations.GetBuyingGroup.Input.Path,
+        headers: Operations.GetBuyingGroup.Input.Headers = .init()
+    ) async throws -> Operations.GetBuyingGroup.Output {
+        try await getBuyingGroup(Operations.GetBuyingGroup.Input(
+            path: path,
+            headers: headers
         ))
     }
     /// Carrier and 3PL accounts with their service levels, by code. Webhook secrets are never listed.
