@@ -209,6 +209,22 @@ public struct NotApplied: Codable, Sendable, Equatable {
     public var messageZh: String
 }
 
+extension NotApplied.Reason {
+    /// How near a promotion that did not apply for this reason came to applying (0 nearest): a
+    /// spend or quantity short, then a limit or a better promotion, then who the customer is, then
+    /// what the cart holds, then when and where. What a person reads first when the list is long.
+    public var distance: Int {
+        switch self {
+        case .thresholdNotMet, .minimumAmountNotMet, .minimumQuantityNotMet: 0
+        case .couponLimit, .budgetExhausted, .excludedByExclusive, .stackGroupTaken, .noBenefit: 1
+        case .membersOnly, .memberTier, .memberSegment, .notNewMember: 2
+        case .cartLacksItems, .cartHasExcludedItems, .historyLacksItems, .noTargetedLines: 3
+        case .notThisWeekday, .notThisTime, .notThisStore: 4
+        case .notThisChannel, .notYetValid, .expired, .notActive, .currencyMismatch: 5
+        }
+    }
+}
+
 public struct PricedCart: Codable, Sendable, Equatable {
     public var currency: String
     public var lines: [PricedLine]

@@ -20,6 +20,7 @@ extension APIHandlers {
         if let f = b.shippingFee { v.check((0...WalletPolicy.maxAmount).contains(f), "shippingFee", "must be zero or more minor units") }
         v.check(b.memberId != nil || (b.couponCodes ?? []).isEmpty, "couponCodes", "coupons are a member's: name the member (memberId)")
         v.check(b.memberId != nil || b.points == nil, "points", "points are a member's: name the member (memberId)")
+        if let n = b.notAppliedLimit { v.range(n, "notAppliedLimit", 0...1_000) }
         try v.finish()
         let at = b.at ?? services.clock.instant()
         let channel: SalesChannel
@@ -56,7 +57,8 @@ extension APIHandlers {
                                                    shippingFee: b.shippingFee ?? 0, currency: channel.currency)
         let result = try await services.promotions.price(cart)
         let chinese = !(input.headers.acceptLanguage ?? "").lowercased().hasPrefix("en")
-        return .ok(.init(body: .json(try JSONBridge.convert(PricedCartView(cart: result, explanation: result.explanation(chinese: chinese)),
+        return .ok(.init(body: .json(try JSONBridge.convert(PricedCartView(cart: result, explanation: result.explanation(chinese: chinese),
+                                                                           notAppliedLimit: b.notAppliedLimit ?? 20),
                                                             to: S.PricedCart.self))))
     }
 
@@ -155,14 +157,22 @@ extension APIHandlers {
 }
 
 /// A priced cart with the explanation a cashier reads out, as the API answers it.
+/// A priced cart as the API answers it: the explanation in the caller's language, and of the
+/// promotions that did not apply the `limit` that came nearest (every one counted, by reason).
 struct PricedCartView: Encodable {
     let cart: PricedCart
     let explanation: [String]
-    private enum Keys: String, CodingKey { case explanation }
+    let notAppliedLimit: Int
+    private enum Keys: String, CodingKey { case explanation, notAppliedCount, notAppliedByReason }
     func encode(to encoder: any Encoder) throws {
-        try cart.encode(to: encoder)
+        var listed = cart
+        listed.notApplied = cart.notApplied.enumerated().sorted { ($0.element.reason.distance, $0.offset) < ($1.element.reason.distance, $1.offset) }
+            .prefix(notAppliedLimit).map(\.element)
+        try listed.encode(to: encoder)
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(explanation, forKey: .explanation)
+        try c.encode(cart.notApplied.count, forKey: .notAppliedCount)
+        try c.encode(Dictionary(cart.notApplied.map { ($0.reason.rawValue, 1) }, uniquingKeysWith: +), forKey: .notAppliedByReason)
     }
 }
 

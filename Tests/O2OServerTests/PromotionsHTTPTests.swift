@@ -34,6 +34,33 @@ struct PromotionsHTTPTests {
     }
 
     @Test(arguments: TestDatabase.engines)
+    func pricing_listsTheNearestNotAppliedFirst_upToTheLimit_andCountsThemAll(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup: the web shop's 满减 and thirty percent-off promotions of another channel
+            let (threshold, _) = try await Self.threshold(s)
+            let web = "chn_another_shop"
+            for i in 0..<30 {
+                let p = try await s.services.promotions.create(
+                    PromotionDraft(name: "other \(i)", when: Schedule(validFrom: Date(timeIntervalSince1970: 0), validTo: Date(timeIntervalSinceNow: 86_400)),
+                                   what: .percentOff(10), where: Placement(channels: [web])), caller: .system)
+                _ = try await s.services.promotions.activate(p.id, caller: .system)
+            }
+            // act
+            let listed = try await s.call(.post, "/api/v1/pricing/carts", as: .clerk, json: Self.cart(3))
+            let five = try await s.call(.post, "/api/v1/pricing/carts", as: .clerk, json: Self.cart(3, extra: #","notAppliedLimit":5"#))
+            let tooMany = try await s.call(.post, "/api/v1/pricing/carts", as: .clerk, json: Self.cart(3, extra: #","notAppliedLimit":1001"#))
+            // check: twenty by default, the threshold ¥3 short first; all 31 counted by reason; a limit past 1000 is a 422
+            let reasons = try #require(listed.json["notApplied"] as? [[String: Any]], "\(listed.body)")
+            #expect(reasons.count == 20 && reasons.first?["promotionId"] as? String == threshold && reasons.first?["reason"] as? String == "thresholdNotMet")
+            #expect(listed.json["notAppliedCount"] as? Int == 31)
+            let byReason = try #require(listed.json["notAppliedByReason"] as? [String: Int])
+            #expect(byReason == ["thresholdNotMet": 1, "notThisChannel": 30], "\(byReason)")
+            #expect((five.json["notApplied"] as? [Any])?.count == 5 && five.json["notAppliedCount"] as? Int == 31)
+            #expect(tooMany.status == 422 && Self.fields(tooMany) == ["notAppliedLimit"], "\(tooMany.body)")
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
     func pricing_appliesTheThreshold_explainsIt_andNamesTheNearMiss(_ engine: DatabaseEngine) async throws {
         try await TestServer.run(engine) { (s: TestServer) async throws in
             let (id, _) = try await Self.threshold(s)

@@ -3709,6 +3709,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/CartPricingRequest/at`.
             public var at: Foundation.Date?
+            /// How many of the promotions that did not apply to list, those that came nearest first (a threshold not met before an item not in the cart, before another channel's promotion); notAppliedCount and notAppliedByReason count them all.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CartPricingRequest/notAppliedLimit`.
+            public var notAppliedLimit: Swift.Int?
             /// Creates a new `CartPricingRequest`.
             ///
             /// - Parameters:
@@ -3720,6 +3724,7 @@ extension Components {
             ///   - points: Points the member wants to pay with.
             ///   - shippingFee:
             ///   - at: Price at this time (default now).
+            ///   - notAppliedLimit: How many of the promotions that did not apply to list, those that came nearest first (a threshold not met before an item not in the cart, before another channel's promotion); notAppliedCount and notAppliedByReason count them all.
             public init(
                 channelId: Swift.String,
                 locationId: Swift.String? = nil,
@@ -3728,7 +3733,8 @@ extension Components {
                 couponCodes: [Swift.String]? = nil,
                 points: Swift.Int64? = nil,
                 shippingFee: Swift.Int64? = nil,
-                at: Foundation.Date? = nil
+                at: Foundation.Date? = nil,
+                notAppliedLimit: Swift.Int? = nil
             ) {
                 self.channelId = channelId
                 self.locationId = locationId
@@ -3738,6 +3744,7 @@ extension Components {
                 self.points = points
                 self.shippingFee = shippingFee
                 self.at = at
+                self.notAppliedLimit = notAppliedLimit
             }
             public enum CodingKeys: String, CodingKey {
                 case channelId
@@ -3748,6 +3755,7 @@ extension Components {
                 case points
                 case shippingFee
                 case at
+                case notAppliedLimit
             }
         }
         /// - Remark: Generated from `#/components/schemas/LineAdjustment`.
@@ -4071,8 +4079,38 @@ extension Components {
             public var applied: [Components.Schemas.AppliedPromotion]
             /// - Remark: Generated from `#/components/schemas/PricedCart/nearMisses`.
             public var nearMisses: [Components.Schemas.NearMiss]
+            /// The first notAppliedLimit of them, those that came nearest to applying first.
+            ///
             /// - Remark: Generated from `#/components/schemas/PricedCart/notApplied`.
             public var notApplied: [Components.Schemas.NotApplied]
+            /// Every promotion that did not apply.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PricedCart/notAppliedCount`.
+            public var notAppliedCount: Swift.Int
+            /// How many did not apply for each reason.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PricedCart/notAppliedByReason`.
+            public struct NotAppliedByReasonPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Int]
+                /// Creates a new `NotAppliedByReasonPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Int] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// How many did not apply for each reason.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PricedCart/notAppliedByReason`.
+            public var notAppliedByReason: Components.Schemas.PricedCart.NotAppliedByReasonPayload
             /// - Remark: Generated from `#/components/schemas/PricedCart/subtotal`.
             public var subtotal: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/PricedCart/itemDiscount`.
@@ -4104,7 +4142,9 @@ extension Components {
             ///   - lines:
             ///   - applied:
             ///   - nearMisses:
-            ///   - notApplied:
+            ///   - notApplied: The first notAppliedLimit of them, those that came nearest to applying first.
+            ///   - notAppliedCount: Every promotion that did not apply.
+            ///   - notAppliedByReason: How many did not apply for each reason.
             ///   - subtotal:
             ///   - itemDiscount:
             ///   - orderDiscount:
@@ -4122,6 +4162,8 @@ extension Components {
                 applied: [Components.Schemas.AppliedPromotion],
                 nearMisses: [Components.Schemas.NearMiss],
                 notApplied: [Components.Schemas.NotApplied],
+                notAppliedCount: Swift.Int,
+                notAppliedByReason: Components.Schemas.PricedCart.NotAppliedByReasonPayload,
                 subtotal: Swift.Int64,
                 itemDiscount: Swift.Int64,
                 orderDiscount: Swift.Int64,
@@ -4139,6 +4181,8 @@ extension Components {
                 self.applied = applied
                 self.nearMisses = nearMisses
                 self.notApplied = notApplied
+                self.notAppliedCount = notAppliedCount
+                self.notAppliedByReason = notAppliedByReason
                 self.subtotal = subtotal
                 self.itemDiscount = itemDiscount
                 self.orderDiscount = orderDiscount
@@ -4157,6 +4201,8 @@ extension Components {
                 case applied
                 case nearMisses
                 case notApplied
+                case notAppliedCount
+                case notAppliedByReason
                 case subtotal
                 case itemDiscount
                 case orderDiscount
