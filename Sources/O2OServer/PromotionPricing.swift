@@ -220,29 +220,21 @@ struct PromotionPricing: PricingStep {
     func cart(_ priced: [O2OOrders.PricedLine], quantities: [Int], channelId: String, location: Location?, member: Member?, at: Date,
               coupons: [CouponOffer] = [], maxCoupons: Int = 1, points: PointsRequest? = nil, shippingFee: Int64 = 0,
               currency: String = "CNY") async throws -> Cart {
-        var products: [String: Product] = [:]
-        func product(_ skuId: String) async throws -> Product {
-            let productId = try await catalog.sku(skuId).productId
-            if let p = products[productId] { return p }
-            let p = try await catalog.product(productId)
-            products[productId] = p
-            return p
-        }
+        let history = try await member.asyncFlatMap { try await OrderService.memberHistory($0.id, db) }
+        // The lines' and the history's categories and brands, in one read.
+        let classes = try await db.read { sql in try await catalog.classes(skuIds: priced.map(\.skuId) + (history?.skuIds ?? []), sql) }
         // Member price (会员价): the tier's percent off the catalog price, before any promotion.
         let tier = try await member.asyncFlatMap { try await members.tier($0.id) }
         let memberDiscount = tier?.benefits.discountPercent ?? 0
         var lines: [CartLine] = []
         for (i, p) in priced.enumerated() {
-            let product = try await product(p.skuId)
             let unitPrice = memberDiscount > 0 ? p.unitPrice - p.unitPrice * Int64(memberDiscount) / 100 : p.unitPrice
-            lines.append(CartLine(lineId: String(i), skuId: p.skuId, skuCode: p.skuCode, categoryId: product.categoryId, brandId: product.brandId,
-                                  quantity: quantities[i], unitPrice: unitPrice))
+            lines.append(CartLine(lineId: String(i), skuId: p.skuId, skuCode: p.skuCode, categoryId: classes[p.skuId]?.categoryId,
+                                  brandId: classes[p.skuId]?.brandId, quantity: quantities[i], unitPrice: unitPrice))
         }
         var facts = MemberFacts.guest
-        if let member {
-            let history = try await OrderService.memberHistory(member.id, db)
-            var categories: Set<String> = []
-            for s in history.skuIds { categories.insert(try await product(s).categoryId) }
+        if let member, let history {
+            let categories = Set(history.skuIds.compactMap { classes[$0]?.categoryId })
             // A promotion's segments are the member's tags and the rule-based segments they are in.
             let segments = member.profile.tags + (try await members.segmentIds(memberId: member.id))
             facts = MemberFacts(memberId: member.id, tierCode: tier?.code, segmentIds: segments,
