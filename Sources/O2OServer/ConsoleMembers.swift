@@ -8,7 +8,20 @@ extension Texts {
     /// The members pages' texts.
     static let membersTable: [String: (String, String)] = [
         "members": ("Members", "会员"),
-        "memberTiers": ("Tiers", "会员等级"),
+        "memberTiers": ("Tiers and points", "会员等级与积分"),
+        "pointsRules": ("Points rules", "积分规则"),
+        "earnBase": ("Earned per ¥1 paid on completion", "订单完成后每支付 ¥1 获得积分"),
+        "payRate": ("Points that pay ¥1", "抵扣 ¥1 所需积分"),
+        "payShare": ("Most of an order points may pay", "积分最多可抵订单金额"),
+        "expiry": ("Expiry", "有效期"),
+        "expiryYearEnd": ("end of the year after earning", "获得次年年底"),
+        "expiryNever": ("never", "永不过期"),
+        "earnRules": ("Earn rules (percent of the base rate; the most specific rule applies)", "积分获取规则（基础倍率的百分比；最具体的规则优先）"),
+        "anyChannel": ("every channel", "所有渠道"),
+        "anyCategory": ("every category", "所有品类"),
+        "percent": ("Percent", "百分比"),
+        "noEarnRules": ("No earn rules: every channel and category earns the base rate (PUT /api/v1/points-earn-rules).",
+                        "暂无积分获取规则：所有渠道和品类按基础倍率（PUT /api/v1/points-earn-rules）。"),
         "member": ("Member", "会员"),
         "phone": ("Mobile", "手机号"),
         "phoneOrTag": ("Mobile number or tag", "手机号或标签"),
@@ -224,7 +237,8 @@ extension Console {
     /// The tier ladder and what each tier gives.
     private func tiers(_ t: Texts) async throws -> (title: String, body: String) {
         let ladder = try await services.members.tierLadder()
-        guard !ladder.tiers.isEmpty else { return (t("memberTiers"), "<p class=\"muted\">\(esc(t("noTiers")))</p>") }
+        let points = try await pointsRules(t)
+        guard !ladder.tiers.isEmpty else { return (t("memberTiers"), "<p class=\"muted\">\(esc(t("noTiers")))</p>" + points) }
         var rows = ""
         for tier in ladder.tiers {
             let b = tier.benefits
@@ -238,6 +252,35 @@ extension Console {
             <table class="responsive"><thead><tr><th>\(esc(t("tier")))</th><th>\(esc(t("threshold")))</th><th>\(esc(t("memberPrice")))</th>
             <th>\(esc(t("freeShipping")))</th><th>\(esc(t("pointsRate")))</th><th>\(esc(t("birthdayGift")))</th></tr></thead><tbody>\(rows)</tbody></table>
             """
-        return (t("memberTiers"), body)
+        return (t("memberTiers"), body + points)
+    }
+
+    /// The points policy (earn and pay rates, the cap, expiry) and the earn rules per channel and
+    /// category, channels and categories by name.
+    private func pointsRules(_ t: Texts) async throws -> String {
+        let policy = services.members.points
+        let expiry = switch policy.expiry {
+        case .endOfFollowingYear: t("expiryYearEnd")
+        case .afterDays(let d): "\(d) d"
+        case .never: t("expiryNever")
+        }
+        let facts = [(t("earnBase"), "\(policy.earnPerYuan)"), (t("payRate"), "\(100 * policy.pointsPerMinorUnit)"),
+                     (t("payShare"), "\(policy.maxOrderShare)%"), (t("expiry"), expiry)]
+        let channels = Dictionary(try await services.catalog.channels().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let categories = Dictionary(try await services.catalog.categories().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let rules = try await services.members.earnRules().rules
+        var rows = ""
+        for r in rules {
+            rows += "<tr><td>\(esc(r.channelId.map { channels[$0] ?? $0 } ?? t("anyChannel")))</td>"
+            rows += "<td>\(esc(r.categoryId.map { categories[$0] ?? $0 } ?? t("anyCategory")))</td><td class=\"num\">\(r.percent)%</td></tr>"
+        }
+        if rules.isEmpty { rows = "<tr><td colspan=\"3\" class=\"muted\">\(esc(t("noEarnRules")))</td></tr>" }
+        return """
+            <h2>\(esc(t("pointsRules")))</h2>
+            <dl class="grid">\(facts.map { "<dt>\(esc($0.0))</dt><dd>\(esc($0.1))</dd>" }.joined())</dl>
+            <h3>\(esc(t("earnRules")))</h3>
+            <table class="responsive"><thead><tr><th>\(esc(t("channel")))</th><th>\(esc(t("category")))</th><th>\(esc(t("percent")))</th></tr></thead>
+            <tbody>\(rows)</tbody></table>
+            """
     }
 }

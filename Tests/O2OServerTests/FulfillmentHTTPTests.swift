@@ -119,10 +119,7 @@ struct FulfillmentHTTPTests {
         try await TestServer.run { (s: TestServer) async throws in
             // setup
             let (orderId, code, store) = try await Self.releasedPickup(s)
-            let login = try await s.client.execute(
-                uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                body: .init(string: "username=clerk&password=\(demoPassword)")) { $0 }
-            let cookie = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            let cookie = try await s.consoleCookie("clerk")
             func post(_ path: String, _ form: String) async throws -> String {
                 try await s.client.execute(uri: path, method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
                                            body: .init(string: form)) { String(buffer: $0.body) }
@@ -253,10 +250,7 @@ struct ShipmentHTTPTests {
         try await TestServer.run { (s: TestServer) async throws in
             // setup
             let (orderId, fo) = try await Self.packedAtWarehouse(s)
-            let login = try await s.client.execute(
-                uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                body: .init(string: "username=warehouse&password=\(demoPassword)")) { $0 }
-            let cookie = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            let cookie = try await s.consoleCookie("warehouse")
             let warehouse = ((try await s.call(.get, "/api/v1/me", as: .warehouse).json["scope"]) as! [String: Any])["locationId"] as! String
             // act
             let queue = try await s.call(.get, "/console/fulfillment?location=\(warehouse)", headers: [.cookie: cookie])

@@ -31,14 +31,6 @@ struct MembersHTTPTests {
         return try #require(placed.json["id"] as? String, "\(placed.body)")
     }
 
-    /// The session cookie of the store manager signed in to the console.
-    static func consoleCookie(_ s: TestServer) async throws -> String {
-        let login = try await s.client.execute(
-            uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-            body: .init(string: "username=store_manager&password=\(demoPassword)")) { $0 }
-        return String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
-    }
-
     @Test(arguments: TestDatabase.engines)
     func findOrCreate_byPhoneOrIdentity_isOneMember_inEveryChannel(_ engine: DatabaseEngine) async throws {
         try await TestServer.run(engine) { (s: TestServer) async throws in
@@ -192,7 +184,7 @@ struct MembersHTTPTests {
             // act
             let mine = try await s.call(.get, "/api/v1/orders?memberId=\(id)", as: .customerService).json["items"] as? [[String: Any]]
             let none = try await s.call(.get, "/api/v1/orders?memberId=mbr_other", as: .customerService).json["items"] as? [[String: Any]]
-            let cookie = try await Self.consoleCookie(s)
+            let cookie = try await s.consoleCookie("store_manager")
             // searched as the customer says it; the results show it masked
             let search = try await s.call(.get, "/console/members?q=%2B86%20138%200013%208000", headers: [.cookie: cookie])
             let page = try await s.call(.get, "/console/members/\(id)", headers: [.cookie: cookie])
@@ -288,7 +280,7 @@ struct MembersHTTPTests {
             #expect(try await s.services.members.verify().ok)
 
             // the member 360 page says where the duplicate went
-            let cookie = try await Self.consoleCookie(s)
+            let cookie = try await s.consoleCookie("store_manager")
             let page = try await s.call(.get, "/console/members/\(b)", headers: [.cookie: cookie])
             #expect(page.status == 200 && page.body.contains("Merged into") && page.body.contains(a) && page.body.contains(mergeId))
 
@@ -346,12 +338,18 @@ struct MembersHTTPTests {
             let set = try await s.call(.put, "/api/v1/points-earn-rules", as: .marketer,
                                        json: #"{"rules":[{"channelId":"EARN-WEB","percent":200},{"categoryId":"EARN-GC","percent":0}]}"#)
             let read = try await s.call(.get, "/api/v1/points-earn-rules", as: .clerk)
+            let page = try await s.call(.get, "/console/member-tiers", headers: [.cookie: try await s.consoleCookie("marketer")])
             // check
             #expect(unknown.status == 422 && Self.fields(unknown) == ["rules[0].channelId", "rules[1].categoryId"], "unknown references first, nothing written")
             #expect(byClerk.status == 403 && set.status == 200)
             let rules = try #require(read.json["rules"] as? [[String: Any]])
             #expect(rules.map { $0["channelId"] as? String } == [web.id, nil] && rules.map { $0["categoryId"] as? String } == [nil, category.id])
             #expect(rules.map { $0["percent"] as? Int } == [200, 0])
+            // the console's tiers page shows the rules, channels and categories by name
+            #expect(page.status == 200)
+            #expect(page.body.contains("<td>Web</td><td>every category</td><td class=\"num\">200%</td>"), "\(page.body)")
+            #expect(page.body.contains("<td>every channel</td><td>礼品卡</td><td class=\"num\">0%</td>"))
+            #expect(page.body.contains("<dt>Most of an order points may pay</dt><dd>50%</dd>"))
         }
     }
 

@@ -67,10 +67,7 @@ struct OperationsTests {
         try await TestServer.run { (s: TestServer) async throws in
             let xss = validLocationJSON.replacingOccurrences(of: "静安嘉里中心店", with: "<script>alert(1)</script>")
             #expect(try await s.call(.post, "/api/v1/locations", as: .hqAdmin, json: xss).status == 201)
-            let login = try await s.client.execute(
-                uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                body: .init(string: "username=hq_admin&password=\(demoPassword)")) { $0 }
-            let cookie = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            let cookie = try await s.consoleCookie("hq_admin")
             let page = try await s.call(.get, "/console/locations?q=NEW", headers: [.cookie: cookie])
             #expect(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
             #expect(!page.body.contains("<script>alert(1)"))

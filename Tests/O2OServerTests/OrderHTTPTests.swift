@@ -307,10 +307,7 @@ struct OrderEditHTTPTests {
                 """#)
             let stale = try await s.call(.post, "/api/v1/orders/\(id)/edits", as: .ops, json: #"{"removeLines":[0],"expectedVersion":\#(version)}"#)
             let changes = try await s.call(.get, "/api/v1/orders/\(id)/changes", as: .customerService)
-            let login = try await s.client.execute(
-                uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                body: .init(string: "username=ops&password=\(demoPassword)")) { $0 }
-            let cookie = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            let cookie = try await s.consoleCookie("ops")
             func consolePost(_ form: String) async throws -> String {
                 try await s.client.execute(uri: "/console/orders/\(id)", method: .post,
                                            headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
@@ -395,10 +392,7 @@ struct DeliveryRouteHTTPTests {
             let bad = try await s.call(.post, "/api/v1/delivery-routes/plan", as: .ops,
                                        json: #"{"storeId":"\#(store.code)","vehicles":[{"id":"scooter","capacity":0}]}"#)
             let listed = try await s.call(.get, "/api/v1/delivery-routes?storeId=\(store.code)", as: .ops)
-            let login = try await s.client.execute(
-                uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                body: .init(string: "username=ops&password=\(demoPassword)")) { $0 }
-            let cookie = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            let cookie = try await s.consoleCookie("ops")
             let page = try await s.call(.get, "/console/delivery-routes?store=\(store.code)", headers: [.cookie: cookie])
             // check
             let routes = try #require(plan.json["routes"] as? [[String: Any]], "\(plan.body)")

@@ -66,10 +66,7 @@ struct SegmentsHTTPTests {
             #expect(policy["capPerChannel"] as? Int == 2 && policy["windowDays"] as? Int == 7)
             #expect(try await s.call(.get, "/api/v1/member-segments/seg_missing", as: .clerk).status == 404)
             // the console lists the segment and the message, the number masked
-            let login = try await s.client.execute(
-                uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                body: .init(string: "username=marketer&password=\(demoPassword)")) { $0 }
-            let cookie = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            let cookie = try await s.consoleCookie("marketer")
             let page = try await s.call(.get, "/console/segments", headers: [.cookie: cookie])
             #expect(page.status == 200 && page.body.contains("138****8001") && page.body.contains("Li，春季新品到店。"))
             #expect(!page.body.contains("13800138001"))

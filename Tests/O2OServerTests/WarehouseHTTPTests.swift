@@ -45,10 +45,7 @@ struct WarehouseHTTPTests {
             let mine = ((balances.json["items"] as? [[String: Any]]) ?? []).first { $0["skuId"] as? String == c.skuId }
             #expect(mine?["inBins"] as? Int == 5 && mine?["dock"] as? Int == 0)
             // the console: the warehouse page and a wave with nothing to pick answered in words
-            let login = try await s.client.execute(
-                uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                body: .init(string: "username=warehouse&password=\(demoPassword)")) { $0 }
-            let cookie = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            let cookie = try await s.consoleCookie("warehouse")
             let page = try await s.call(.get, "/console/warehouse?location=\(wh.code)", headers: [.cookie: cookie])
             #expect(page.status == 200 && page.body.contains(bin))
             let wave = try await s.client.execute(uri: "/console/warehouse", method: .post,
