@@ -188,9 +188,24 @@ extension PromotionsService {
         return c
     }
 
+    /// Flash sales, newest first; `running` only those on sale now (active, started, not ended).
+    public func flashSales(running: Bool = false, skuId: String? = nil, limit: Int = 50, cursor: String? = nil) async throws -> Page<FlashSale> {
+        var v = Validator()
+        v.range(limit, "limit", 1...Self.maxListed)
+        try v.finish()
+        let now = clock.instant().epochMillis
+        var q: SQLQueryString = "SELECT * FROM flash_sales WHERE 1=1"
+        if running { q += " AND status = 'active' AND starts_at <= \(bind: now) AND ends_at > \(bind: now)" }
+        if let skuId { q += " AND sku_id = \(bind: skuId)" }
+        return try await db.page(q, limit: limit, cursor: cursor, order: .newestFirst, map: Self.flashSale(row:), id: \.id)
+    }
+
     static func flashSale(_ id: String, _ sql: any SQLDatabase) async throws -> FlashSale? {
-        guard let r = try await sql.raw("SELECT * FROM flash_sales WHERE id = \(bind: id)").first() else { return nil }
-        return FlashSale(id: id, name: try r.decode(column: "name", as: String.self), skuId: try r.decode(column: "sku_id", as: String.self),
+        try await sql.raw("SELECT * FROM flash_sales WHERE id = \(bind: id)").first().map(flashSale(row:))
+    }
+
+    static func flashSale(row r: any SQLRow) throws -> FlashSale {
+        FlashSale(id: try r.decode(column: "id", as: String.self), name: try r.decode(column: "name", as: String.self), skuId: try r.decode(column: "sku_id", as: String.self),
                          price: try r.decode(column: "price", as: Int64.self), currency: try r.decode(column: "currency", as: String.self),
                          budget: try r.decode(column: "budget", as: Int64.self), sold: try r.decode(column: "sold", as: Int64.self),
                          perMemberLimit: try r.decode(column: "per_member_limit", as: Int64.self),

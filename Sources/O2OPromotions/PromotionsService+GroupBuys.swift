@@ -136,6 +136,24 @@ extension PromotionsService {
         return try await db.page(q, limit: limit, cursor: cursor, order: .newestFirst, map: Self.groupBuy(row:), id: \.id)
     }
 
+    /// How many groups each group buy has opened, by status (one grouped read; a group buy with
+    /// none is absent).
+    public func groupCounts(of groupBuyIds: [String]) async throws -> [String: [GroupStatus: Int]] {
+        guard !groupBuyIds.isEmpty else { return [:] }
+        let rows = try await db.read { sql in
+            try await sql.raw("""
+                SELECT group_buy_id, status, COUNT(*) AS n FROM buying_groups
+                WHERE group_buy_id IN \(SQLQueryString.list(groupBuyIds)) GROUP BY group_buy_id, status
+                """).all()
+        }
+        var out: [String: [GroupStatus: Int]] = [:]
+        for r in rows {
+            guard let status = GroupStatus(rawValue: try r.decode(column: "status", as: String.self)) else { continue }
+            out[try r.decode(column: "group_buy_id", as: String.self), default: [:]][status] = try r.decode(column: "n", as: Int.self)
+        }
+        return out
+    }
+
     /// The groups of a group buy, newest first: by default those still forming, which a member may join.
     public func groups(of groupBuyId: String, status: GroupStatus? = .forming, limit: Int = 50, cursor: String? = nil) async throws -> Page<BuyingGroup> {
         var v = Validator()

@@ -219,6 +219,12 @@ extension APIHandlers {
         }
     }
 
+    /// A list's SKU filter, by id or code; an unknown one filters everything out.
+    private func listedSKU(_ idOrCode: String?) async throws -> String? {
+        guard let idOrCode else { return nil }
+        do { return try await services.catalog.sku(idOrCode).id } catch let p as Problem where p.status == 404 { return idOrCode }
+    }
+
     func createFlashSale(_ input: Operations.CreateFlashSale.Input) async throws -> Operations.CreateFlashSale.Output {
         guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
         let d = FlashSaleDraft(name: b.name, skuId: try await promotedSKU(b.skuId), price: b.price, currency: b.currency ?? "CNY", quantity: b.quantity,
@@ -231,6 +237,12 @@ extension APIHandlers {
         .ok(.init(body: .json(try JSONBridge.convert(try await services.promotions.flashSale(input.path.flashSaleId), to: S.FlashSale.self))))
     }
 
+    func listFlashSales(_ input: Operations.ListFlashSales.Input) async throws -> Operations.ListFlashSales.Output {
+        let page = try await services.promotions.flashSales(running: input.query.running ?? false, skuId: try await listedSKU(input.query.skuId),
+                                                            limit: try limit(input.query.limit), cursor: input.query.cursor)
+        return .ok(.init(body: .json(.init(items: try page.items.map { try JSONBridge.convert($0, to: S.FlashSale.self) }, nextCursor: page.nextCursor))))
+    }
+
     func createGroupBuy(_ input: Operations.CreateGroupBuy.Input) async throws -> Operations.CreateGroupBuy.Output {
         guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
         let d = GroupBuyDraft(name: b.name, skuId: try await promotedSKU(b.skuId), price: b.price, currency: b.currency ?? "CNY", groupSize: b.groupSize,
@@ -241,7 +253,7 @@ extension APIHandlers {
     }
 
     func listGroupBuys(_ input: Operations.ListGroupBuys.Input) async throws -> Operations.ListGroupBuys.Output {
-        let page = try await services.promotions.groupBuys(running: input.query.running ?? false, skuId: input.query.skuId,
+        let page = try await services.promotions.groupBuys(running: input.query.running ?? false, skuId: try await listedSKU(input.query.skuId),
                                                            limit: try limit(input.query.limit), cursor: input.query.cursor)
         return .ok(.init(body: .json(.init(items: try page.items.map { try JSONBridge.convert($0, to: S.GroupBuy.self) }, nextCursor: page.nextCursor))))
     }

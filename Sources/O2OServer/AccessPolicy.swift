@@ -121,6 +121,7 @@ public struct AccessPolicy: ServerMiddleware {
         "distributeCoupons": .promotionsManage,
         "createFlashSale": .promotionsManage,
         "getFlashSale": .promotionsRead,
+        "listFlashSales": .promotionsRead,
         "createGroupBuy": .promotionsManage,
         "listGroupBuys": .promotionsRead,
         "getGroupBuy": .promotionsRead,

@@ -223,7 +223,7 @@ struct Console {
                 + link("segments", "/console/segments")
         }
         if principal.can(.promotionsRead) {
-            nav += "<h2>\(esc(t("promotions")))</h2>" + link("promotions", "/console/promotions") + link("couponTemplates", "/console/coupon-templates")
+            nav += "<h2>\(esc(t("promotions")))</h2>" + link("promotions", "/console/promotions") + link("couponTemplates", "/console/coupon-templates") + link("deals", "/console/deals")
         }
         nav += "<h2>\(esc(t("platform")))</h2>"
         if principal.can(.auditRead) { nav += link("audit", "/console/audit") }

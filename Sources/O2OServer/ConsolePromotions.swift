@@ -95,6 +95,18 @@ extension Texts {
         "skippedNoConsent": ("Skipped, no consent", "跳过：未授权"),
         "skippedFrequencyCap": ("Skipped, frequency cap", "跳过：超出频次上限"),
         "skippedNoAddress": ("Skipped, no address", "跳过：无联系方式"),
+        "deals": ("Flash sales and group buys", "秒杀与拼团"),
+        "flashSales": ("Flash sales", "限时秒杀"),
+        "groupBuys": ("Group buys", "拼团"),
+        "salePrice": ("Price", "活动价"),
+        "soldOfBudget": ("Sold / on sale", "已售 / 总量"),
+        "groupSize": ("Group of", "成团人数"),
+        "formWithin": ("Form within", "成团时限"),
+        "groupsForming": ("Forming", "拼团中"),
+        "groupsFormed": ("Formed", "已成团"),
+        "groupsDissolved": ("Dissolved", "未成团"),
+        "dealsHint": ("Create them with POST /api/v1/flash-sales and POST /api/v1/group-buys; an order claims a flash-sale unit or joins a group when it is placed.",
+                      "通过 POST /api/v1/flash-sales 与 POST /api/v1/group-buys 创建；下单时占用秒杀名额或加入拼团。"),
     ]
 }
 
@@ -150,6 +162,9 @@ extension Console {
         }
         group.get("coupon-templates") { req, ctx in
             try await page(req, ctx, active: "couponTemplates", needs: .promotionsRead) { t in try await couponTemplates(t) }
+        }
+        group.get("deals") { req, ctx in
+            try await page(req, ctx, active: "deals", needs: .promotionsRead) { t in try await deals(t) }
         }
         group.get("segments") { req, ctx in
             try await page(req, ctx, active: "segments", needs: .membersRead) { t in try await segments(t, ctx) }
@@ -361,6 +376,45 @@ extension Console {
             <table class="responsive"><thead><tr><th>ID</th><th>\(esc(t("name")))</th><th>\(esc(t("what")))</th><th>\(esc(t("validity")))</th>
             <th>\(esc(t("perMember")))</th><th>\(esc(t("usesPerCoupon")))</th><th>\(esc(t("issued")))</th><th>\(esc(t("redeemed")))</th>
             <th>\(esc(t("redemptionRate")))</th><th>\(esc(t("discountCost")))</th></tr></thead><tbody>\(rows)</tbody></table>
+            """)
+    }
+
+    /// The latest flash sales with units sold of those on sale, and the latest group buys with
+    /// their groups by status; SKUs by code.
+    private func deals(_ t: Texts) async throws -> (title: String, body: String) {
+        let sales = try await services.promotions.flashSales(limit: 100).items
+        let buys = try await services.promotions.groupBuys(limit: 100).items
+        let counts = try await services.promotions.groupCounts(of: buys.map(\.id))
+        let codes = Dictionary(try await services.catalog.skus(ids: sales.map(\.skuId) + buys.map(\.skuId)).map { ($0.id, $0.code) },
+                               uniquingKeysWith: { a, _ in a })
+        func window(_ from: Date, _ to: Date) -> String { "\(Self.day(from)) – \(Self.day(to))" }
+        var saleRows = ""
+        for f in sales {
+            saleRows += "<tr><td><code>\(esc(f.id))</code></td><td>\(esc(f.name))</td><td>\(esc(codes[f.skuId] ?? f.skuId))</td>"
+            saleRows += "<td class=\"num\">\(Money.decimal(f.price, currency: f.currency))</td><td class=\"num\">\(f.sold) / \(f.budget)</td><td class=\"num\">\(f.perMemberLimit)</td>"
+            saleRows += "<td class=\"nw\">\(esc(window(f.startsAt, f.endsAt)))</td><td>\(esc(f.status))</td></tr>"
+        }
+        if saleRows.isEmpty { saleRows = "<tr><td colspan=\"8\" class=\"muted\">\(esc(t("none")))</td></tr>" }
+        var buyRows = ""
+        for g in buys {
+            let n = counts[g.id] ?? [:]
+            buyRows += "<tr><td><code>\(esc(g.id))</code></td><td>\(esc(g.name))</td><td>\(esc(codes[g.skuId] ?? g.skuId))</td>"
+            buyRows += "<td class=\"num\">\(Money.decimal(g.price, currency: g.currency))</td><td class=\"num\">\(g.groupSize)</td><td class=\"num\">\(g.formWithinMinutes) min</td>"
+            buyRows += "<td class=\"num\">\(g.perMemberLimit)</td><td class=\"nw\">\(esc(window(g.startsAt, g.endsAt)))</td>"
+            buyRows += GroupStatus.allCases.map { "<td class=\"num\">\(n[$0] ?? 0)</td>" }.joined() + "<td>\(esc(g.status))</td></tr>"
+        }
+        if buyRows.isEmpty { buyRows = "<tr><td colspan=\"12\" class=\"muted\">\(esc(t("none")))</td></tr>" }
+        return (t("deals"), """
+            <p class="muted">\(esc(t("dealsHint")))</p>
+            <h2>\(esc(t("flashSales")))</h2>
+            <table class="responsive"><thead><tr><th>ID</th><th>\(esc(t("name")))</th><th>SKU</th><th>\(esc(t("salePrice")))</th>
+            <th>\(esc(t("soldOfBudget")))</th><th>\(esc(t("perMember")))</th><th>\(esc(t("validity")))</th><th>\(esc(t("status")))</th></tr></thead>
+            <tbody>\(saleRows)</tbody></table>
+            <h2>\(esc(t("groupBuys")))</h2>
+            <table class="responsive"><thead><tr><th>ID</th><th>\(esc(t("name")))</th><th>SKU</th><th>\(esc(t("salePrice")))</th>
+            <th>\(esc(t("groupSize")))</th><th>\(esc(t("formWithin")))</th><th>\(esc(t("perMember")))</th><th>\(esc(t("validity")))</th>
+            <th>\(esc(t("groupsForming")))</th><th>\(esc(t("groupsFormed")))</th><th>\(esc(t("groupsDissolved")))</th><th>\(esc(t("status")))</th></tr></thead>
+            <tbody>\(buyRows)</tbody></table>
             """)
     }
 

@@ -121,6 +121,7 @@ struct AccessMatrixTests {
             "listCoupons": (.get, "/api/v1/coupons?memberId=mbr_missing", nil),
             "createFlashSale": (.post, "/api/v1/flash-sales", #"{"name":"matrix","skuId":"NO-SKU","price":1,"quantity":1,"startsAt":"2020-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z"}"#),
             "getFlashSale": (.get, "/api/v1/flash-sales/fls_missing", nil),
+            "listFlashSales": (.get, "/api/v1/flash-sales", nil),
             "createGroupBuy": (.post, "/api/v1/group-buys", #"{"name":"matrix","skuId":"NO-SKU","price":1,"groupSize":2,"startsAt":"2020-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z"}"#),
             "listGroupBuys": (.get, "/api/v1/group-buys", nil),
             "getGroupBuy": (.get, "/api/v1/group-buys/gby_missing", nil),

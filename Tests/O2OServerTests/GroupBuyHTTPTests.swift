@@ -86,6 +86,12 @@ struct GroupBuyHTTPTests {
             #expect(try await TestDatabase.count("orders", s.services.db) == orders + 2)
             // nothing is left for the worker
             #expect(try await s.services.settleGroupBuys() == .init())
+            // the console's deals page counts the group formed, beside the list of group buys
+            let page = try await s.call(.get, "/console/deals", headers: [.cookie: try await s.consoleCookie("marketer")])
+            #expect(page.status == 200 && page.body.contains("<code>\(buy)</code></td><td>三人团</td><td>AM-P-M</td><td class=\"num\">69.00</td>"), "\(page.body)")
+            #expect(page.body.contains("<td class=\"num\">0</td><td class=\"num\">1</td><td class=\"num\">0</td><td>active</td>"))
+            let listed = try await s.call(.get, "/api/v1/group-buys?running=true&skuId=AM-P-M", as: .clerk)
+            #expect(((listed.json["items"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String } == [buy], "\(listed.body)")
         }
     }
 

@@ -233,13 +233,7 @@ struct PromotionsHTTPTests {
     func console_createsAPromotionFromTheForm_listsIt_reportsIt_andActivatesIt_whileAClerkMayOnlyLook(_ engine: DatabaseEngine) async throws {
         try await TestServer.run(engine) { (s: TestServer) async throws in
             // setup
-            func cookie(_ user: String) async throws -> String {
-                let login = try await s.client.execute(
-                    uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                    body: .init(string: "username=\(user)&password=\(demoPassword)")) { $0 }
-                return String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
-            }
-            let marketer = try await cookie("marketer"), clerk = try await cookie("clerk")
+            let marketer = try await s.consoleCookie("marketer"), clerk = try await s.consoleCookie("clerk")
             func form(_ cookie: String) -> HTTPFields { [.contentType: "application/x-www-form-urlencoded", .cookie: cookie] }
             // act
             let created = try await s.call(.post, "/console/promotions", json: "name=%E6%BB%A1300%E5%87%8F30&kind=threshold&value=30&minimum=300"
@@ -314,6 +308,42 @@ struct PromotionsHTTPTests {
             #expect(what?["kind"] as? String == "buyXGetY" && what?["buyQuantity"] as? Int == 2 && what?["getQuantity"] as? Int == 1, "\(api.body)")
             #expect((which?["cartContains"] as? [String: Any])?["categoryIds"] as? [String] == [c.categoryId])
             #expect(list.body.contains("buy 2 get 1") && list.body.contains("gift AM-P-M from ¥199.00"))
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
+    func flashSales_areListedNewestFirst_runningOnesAndBySKU_withUnitsLeft(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup: two sales running, one over
+            let c = try await CatalogFixture.make(s.services)
+            func sale(_ sku: String, _ from: String, _ to: String) async throws -> String {
+                let r = try await s.call(.post, "/api/v1/flash-sales", as: .marketer, json: #"""
+                    {"name":"秒杀 \#(sku)","skuId":"\#(sku)","price":4900,"quantity":30,"startsAt":"\#(from)","endsAt":"\#(to)"}
+                    """#)
+                #expect(r.status == 201, "\(r.body)")
+                return try #require(r.json["id"] as? String, "\(r.body)")
+            }
+            let over = try await sale("AM-P-M", "2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z")
+            let running = try await sale("AM-P-M", "2020-01-01T00:00:00Z", "2099-01-01T00:00:00Z")
+            let later = try await sale(c.skuId, "2020-01-01T00:00:00Z", "2099-01-01T00:00:00Z")
+            // act
+            let all = try await s.call(.get, "/api/v1/flash-sales", as: .clerk)
+            let now = try await s.call(.get, "/api/v1/flash-sales?running=true&skuId=AM-P-M", as: .clerk)
+            let unknownSKU = try await s.call(.get, "/api/v1/flash-sales?skuId=NOPE", as: .clerk)
+            let paged = try await s.call(.get, "/api/v1/flash-sales?limit=2", as: .clerk)
+            let next = try await s.call(.get, "/api/v1/flash-sales?limit=2&cursor=\(paged.json["nextCursor"] as? String ?? "")", as: .clerk)
+            let bad = try await s.call(.get, "/api/v1/flash-sales?limit=0", as: .clerk)
+            let page = try await s.call(.get, "/console/deals", headers: [.cookie: try await s.consoleCookie("marketer")])
+            // check
+            func ids(_ r: TestServer.Reply) -> [String] { ((r.json["items"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String } }
+            #expect(ids(all) == [later, running, over], "\(all.body)")
+            #expect(ids(now) == [later, running] && ids(unknownSKU).isEmpty)
+            let first = try #require((now.json["items"] as? [[String: Any]])?.first)
+            #expect(first["skuId"] as? String == c.skuId && first["budget"] as? Int == 30 && first["sold"] as? Int == 0)
+            #expect(ids(paged) + ids(next) == [later, running, over] && next.json["nextCursor"] == nil)
+            #expect(bad.status == 400)
+            #expect(page.status == 200 && page.body.contains("<code>\(running)</code></td><td>秒杀 AM-P-M</td><td>AM-P-M</td><td class=\"num\">49.00</td><td class=\"num\">0 / 30</td>"),
+                    "\(page.body)")
         }
     }
 }

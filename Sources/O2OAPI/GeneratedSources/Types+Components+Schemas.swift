@@ -4748,6 +4748,29 @@ extension Components {
                 case createdAt
             }
         }
+        /// - Remark: Generated from `#/components/schemas/FlashSalePage`.
+        public struct FlashSalePage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/FlashSalePage/items`.
+            public var items: [Components.Schemas.FlashSale]
+            /// - Remark: Generated from `#/components/schemas/FlashSalePage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `FlashSalePage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.FlashSale],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/GroupBuyPage`.
         public struct GroupBuyPage: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/GroupBuyPage/items`.

@@ -829,6 +829,11 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /coupons/claim`.
     /// - Remark: Generated from `#/paths//coupons/claim/post(claimCoupon)`.
     func claimCoupon(_ input: Operations.ClaimCoupon.Input) async throws -> Operations.ClaimCoupon.Output
+    /// Flash sales (限时折扣), newest first, with units sold and left; running=true lists those on sale now.
+    ///
+    /// - Remark: HTTP `GET /flash-sales`.
+    /// - Remark: Generated from `#/paths//flash-sales/get(listFlashSales)`.
+    func listFlashSales(_ input: Operations.ListFlashSales.Input) async throws -> Operations.ListFlashSales.Output
     /// A flash sale (限时折扣): a SKU at a price for a number of units in all and per member, between two times. It cannot be oversold.
     ///
     /// - Remark: HTTP `POST /flash-sales`.
@@ -3010,6 +3015,19 @@ extension APIProtocol {
         try await claimCoupon(Operations.ClaimCoupon.Input(
             headers: headers,
             body: body
+        ))
+    }
+    /// Flash sales (限时折扣), newest first, with units sold and left; running=true lists those on sale now.
+    ///
+    /// - Remark: HTTP `GET /flash-sales`.
+    /// - Remark: Generated from `#/paths//flash-sales/get(listFlashSales)`.
+    public func listFlashSales(
+        query: Operations.ListFlashSales.Input.Query = .init(),
+        headers: Operations.ListFlashSales.Input.Headers = .init()
+    ) async throws -> Operations.ListFlashSales.Output {
+        try await listFlashSales(Operations.ListFlashSales.Input(
+            query: query,
+            headers: headers
         ))
     }
     /// A flash sale (限时折扣): a SKU at a price for a number of units in all and per member, between two times. It cannot be oversold.
