@@ -124,16 +124,9 @@ extension PromotionsService {
         return g
     }
 
-    /// Group buys, newest first; `running` only those open for new groups at `at`.
+    /// Group buys, newest first; `running` only those open for new groups now.
     public func groupBuys(running: Bool = false, skuId: String? = nil, limit: Int = 50, cursor: String? = nil) async throws -> Page<GroupBuy> {
-        var v = Validator()
-        v.range(limit, "limit", 1...Self.maxListed)
-        try v.finish()
-        let now = clock.instant().epochMillis
-        var q: SQLQueryString = "SELECT * FROM group_buys WHERE 1=1"
-        if running { q += " AND status = 'active' AND starts_at <= \(bind: now) AND ends_at > \(bind: now)" }
-        if let skuId { q += " AND sku_id = \(bind: skuId)" }
-        return try await db.page(q, limit: limit, cursor: cursor, order: .newestFirst, map: Self.groupBuy(row:), id: \.id)
+        try await skuDeals("group_buys", running: running, skuId: skuId, limit: limit, cursor: cursor, map: Self.groupBuy(row:), id: \.id)
     }
 
     /// How many groups each group buy has opened, by status (one grouped read; a group buy with
