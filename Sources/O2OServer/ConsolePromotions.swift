@@ -379,8 +379,8 @@ extension Console {
             """)
     }
 
-    /// The latest flash sales with units sold of those on sale, and the latest group buys with
-    /// their groups by status; SKUs by code.
+    /// The latest 100 flash sales with their units sold, and the latest 100 group buys with their
+    /// groups by status; SKUs by code.
     private func deals(_ t: Texts) async throws -> (title: String, body: String) {
         let sales = try await services.promotions.flashSales(limit: 100).items
         let buys = try await services.promotions.groupBuys(limit: 100).items
