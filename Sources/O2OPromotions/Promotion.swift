@@ -352,6 +352,8 @@ public enum PromotionsError: ProblemConvertible, CustomStringConvertible, Equata
     /// The group is full, formed, dissolved or out of time.
     case groupNotJoinable(groupId: String, status: GroupStatus, joined: Int, size: Int)
     case alreadyInGroup(groupId: String, memberId: String)
+    /// A flash sale or group buy that has ended cannot be paused or resumed.
+    case invalidDealTransition(id: String, what: String, from: String, to: String)
 
     public var problem: Problem {
         switch self {
@@ -362,6 +364,8 @@ public enum PromotionsError: ProblemConvertible, CustomStringConvertible, Equata
             return p
         case .invalidTransition(let id, let from, let to):
             return Problem.conflict("Promotion \(id) is \(from.rawValue); it cannot become \(to.rawValue).", kind: "invalid-transition")
+        case .invalidDealTransition(let id, let what, let from, let to):
+            return Problem.conflict("The \(what) \(id) is \(from); it cannot become \(to).", kind: "invalid-transition")
         case .budgetExhausted(let id, let left, let requested):
             var p = Problem.conflict("Promotion \(id) has \(left) left of its budget; \(requested) requested. Price the cart again.",
                                      kind: "budget-exhausted")

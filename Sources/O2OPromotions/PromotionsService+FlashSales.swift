@@ -193,20 +193,6 @@ extension PromotionsService {
         try await skuDeals("flash_sales", running: running, skuId: skuId, limit: limit, cursor: cursor, map: Self.flashSale(row:), id: \.id)
     }
 
-    /// A page of a table of SKU deals (flash sales, group buys: `sku_id`, `status`, `starts_at`,
-    /// `ends_at`), newest first; `running` only those active between their start and end now.
-    func skuDeals<T: Sendable>(_ table: String, running: Bool, skuId: String?, limit: Int, cursor: String?,
-                               map: (any SQLRow) throws -> T, id: (T) -> String) async throws -> Page<T> {
-        var v = Validator()
-        v.range(limit, "limit", 1...Self.maxListed)
-        try v.finish()
-        let now = clock.instant().epochMillis
-        var q: SQLQueryString = "SELECT * FROM \(unsafeRaw: table) WHERE 1=1"
-        if running { q += " AND status = 'active' AND starts_at <= \(bind: now) AND ends_at > \(bind: now)" }
-        if let skuId { q += " AND sku_id = \(bind: skuId)" }
-        return try await db.page(q, limit: limit, cursor: cursor, order: .newestFirst, map: map, id: id)
-    }
-
     static func flashSale(_ id: String, _ sql: any SQLDatabase) async throws -> FlashSale? {
         try await sql.raw("SELECT * FROM flash_sales WHERE id = \(bind: id)").first().map(flashSale(row:))
     }

@@ -243,6 +243,23 @@ extension APIHandlers {
         return .ok(.init(body: .json(.init(items: try page.items.map { try JSONBridge.convert($0, to: S.FlashSale.self) }, nextCursor: page.nextCursor))))
     }
 
+    func setFlashSaleStatus(_ input: Operations.SetFlashSaleStatus.Input) async throws -> Operations.SetFlashSaleStatus.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let f = try await services.promotions.setFlashSaleStatus(input.path.flashSaleId, to: try dealStatus(b.status.rawValue), caller: try caller)
+        return .ok(.init(body: .json(try JSONBridge.convert(f, to: S.FlashSale.self))))
+    }
+
+    func setGroupBuyStatus(_ input: Operations.SetGroupBuyStatus.Input) async throws -> Operations.SetGroupBuyStatus.Output {
+        guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
+        let g = try await services.promotions.setGroupBuyStatus(input.path.groupBuyId, to: try dealStatus(b.status.rawValue), caller: try caller)
+        return .ok(.init(body: .json(try JSONBridge.convert(g, to: S.GroupBuy.self))))
+    }
+
+    private func dealStatus(_ raw: String) throws -> DealStatus {
+        guard let s = DealStatus(rawValue: raw) else { throw Problem.validation([.init("status", "must be active, paused or ended")]) }
+        return s
+    }
+
     func createGroupBuy(_ input: Operations.CreateGroupBuy.Input) async throws -> Operations.CreateGroupBuy.Output {
         guard case .json(let b) = input.body else { throw Problem.malformed("Expected JSON.") }
         let d = GroupBuyDraft(name: b.name, skuId: try await promotedSKU(b.skuId), price: b.price, currency: b.currency ?? "CNY", groupSize: b.groupSize,

@@ -122,6 +122,8 @@ public struct AccessPolicy: ServerMiddleware {
         "createFlashSale": .promotionsManage,
         "getFlashSale": .promotionsRead,
         "listFlashSales": .promotionsRead,
+        "setFlashSaleStatus": .promotionsManage,
+        "setGroupBuyStatus": .promotionsManage,
         "createGroupBuy": .promotionsManage,
         "listGroupBuys": .promotionsRead,
         "getGroupBuy": .promotionsRead,

@@ -122,6 +122,8 @@ struct AccessMatrixTests {
             "createFlashSale": (.post, "/api/v1/flash-sales", #"{"name":"matrix","skuId":"NO-SKU","price":1,"quantity":1,"startsAt":"2020-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z"}"#),
             "getFlashSale": (.get, "/api/v1/flash-sales/fls_missing", nil),
             "listFlashSales": (.get, "/api/v1/flash-sales", nil),
+            "setFlashSaleStatus": (.post, "/api/v1/flash-sales/fls_missing/status", #"{"status":"ended"}"#),
+            "setGroupBuyStatus": (.post, "/api/v1/group-buys/gby_missing/status", #"{"status":"ended"}"#),
             "createGroupBuy": (.post, "/api/v1/group-buys", #"{"name":"matrix","skuId":"NO-SKU","price":1,"groupSize":2,"startsAt":"2020-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z"}"#),
             "listGroupBuys": (.get, "/api/v1/group-buys", nil),
             "getGroupBuy": (.get, "/api/v1/group-buys/gby_missing", nil),

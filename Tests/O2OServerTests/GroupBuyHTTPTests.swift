@@ -170,6 +170,42 @@ struct GroupBuyHTTPTests {
     }
 
     @Test(arguments: TestDatabase.engines)
+    func aPausedGroupBuy_opensNoNewGroup_whileItsOpenGroupStillFills_andAnEndedOneStaysEnded(_ engine: DatabaseEngine) async throws {
+        try await TestServer.run(engine) { (s: TestServer) async throws in
+            // setup: a group of two with its leader in it
+            let (_, store, _) = try await Shop.shop(s)
+            let m = try await Self.members(s, 3)
+            let buy = try await Self.groupBuy(s, size: 2)
+            let first = try await Self.join(s, store: store, member: m[0], buy: buy, group: nil)
+            let firstId = try #require(first.json["id"] as? String, "\(first.body)")
+            let group = try #require(try await s.services.promotions.group(ofOrder: firstId)).id
+            // act
+            let byClerk = try await s.call(.post, "/api/v1/group-buys/\(buy)/status", as: .clerk, json: #"{"status":"paused"}"#)
+            let paused = try await s.call(.post, "/api/v1/group-buys/\(buy)/status", as: .marketer, json: #"{"status":"paused"}"#)
+            let again = try await s.call(.post, "/api/v1/group-buys/\(buy)/status", as: .marketer, json: #"{"status":"paused"}"#)
+            let newGroup = try await Self.join(s, store: store, member: m[1], buy: buy, group: nil)
+            let running = try await s.call(.get, "/api/v1/group-buys?running=true", as: .clerk)
+            let fills = try await Self.join(s, store: store, member: m[2], buy: buy, group: group)
+            let ended = try await s.call(.post, "/api/v1/group-buys/\(buy)/status", as: .marketer, json: #"{"status":"ended"}"#)
+            let resumed = try await s.call(.post, "/api/v1/group-buys/\(buy)/status", as: .marketer, json: #"{"status":"active"}"#)
+            let bad = try await s.call(.post, "/api/v1/group-buys/\(buy)/status", as: .marketer, json: #"{"status":"finished"}"#)
+            let unknown = try await s.call(.post, "/api/v1/group-buys/gby_nope/status", as: .marketer, json: #"{"status":"ended"}"#)
+            // check
+            #expect(byClerk.status == 403)
+            #expect(paused.status == 200 && paused.json["status"] as? String == "paused", "\(paused.body)")
+            #expect(again.status == 200 && again.json["status"] as? String == "paused")
+            #expect(newGroup.status == 409 && newGroup.problemType?.hasSuffix("group-buy-not-running") == true, "\(newGroup.body)")
+            #expect((running.json["items"] as? [Any])?.isEmpty == true)
+            #expect(fills.status == 201 && Self.holds(fills).isEmpty, "\(fills.body)")
+            #expect(try await s.services.promotions.group(group).status == .formed)
+            #expect(ended.status == 200 && ended.json["status"] as? String == "ended")
+            #expect(resumed.status == 409 && resumed.problemType?.hasSuffix("invalid-transition") == true, "\(resumed.body)")
+            #expect(bad.status == 400 && unknown.status == 404, "\(bad.body) \(unknown.body)")
+            #expect(try await s.services.promotions.groupBuy(buy).status == "ended")
+        }
+    }
+
+    @Test(arguments: TestDatabase.engines)
     func badGroupBuys_andBadJoins_are4xx_andWriteNothing(_ engine: DatabaseEngine) async throws {
         try await TestServer.run(engine) { (s: TestServer) async throws in
             let (_, store, member) = try await Shop.shop(s)

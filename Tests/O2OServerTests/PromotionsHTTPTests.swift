@@ -334,6 +334,16 @@ struct PromotionsHTTPTests {
             let next = try await s.call(.get, "/api/v1/flash-sales?limit=2&cursor=\(paged.json["nextCursor"] as? String ?? "")", as: .clerk)
             let bad = try await s.call(.get, "/api/v1/flash-sales?limit=0", as: .clerk)
             let page = try await s.call(.get, "/console/deals", headers: [.cookie: try await s.consoleCookie("marketer")])
+            // a paused sale is not running and sells nothing; resumed it sells again; ended it stays ended
+            let paused = try await s.call(.post, "/api/v1/flash-sales/\(later)/status", as: .marketer, json: #"{"status":"paused"}"#)
+            let runningWhilePaused = try await s.call(.get, "/api/v1/flash-sales?running=true", as: .clerk)
+            await #expect(throws: PromotionsError.flashSaleNotRunning(flashSaleId: later)) {
+                _ = try await s.services.promotions.claimFlashSale(later, memberId: "mbr_test", reference: "ord_paused", caller: .system)
+            }
+            let resumed = try await s.call(.post, "/api/v1/flash-sales/\(later)/status", as: .marketer, json: #"{"status":"active"}"#)
+            let claim = try await s.services.promotions.claimFlashSale(later, memberId: "mbr_test", reference: "ord_resumed", caller: .system)
+            let ended = try await s.call(.post, "/api/v1/flash-sales/\(later)/status", as: .marketer, json: #"{"status":"ended"}"#)
+            let pausedAfterEnd = try await s.call(.post, "/api/v1/flash-sales/\(later)/status", as: .marketer, json: #"{"status":"paused"}"#)
             // check
             func ids(_ r: TestServer.Reply) -> [String] { ((r.json["items"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String } }
             #expect(ids(all) == [later, running, over], "\(all.body)")
@@ -342,6 +352,11 @@ struct PromotionsHTTPTests {
             #expect(first["skuId"] as? String == c.skuId && first["budget"] as? Int == 30 && first["sold"] as? Int == 0)
             #expect(ids(paged) + ids(next) == [later, running, over] && next.json["nextCursor"] == nil)
             #expect(bad.status == 400)
+            #expect(paused.status == 200 && paused.json["status"] as? String == "paused", "\(paused.body)")
+            #expect(ids(runningWhilePaused) == [running])
+            #expect(resumed.status == 200 && claim.quantity == 1)
+            #expect(ended.status == 200 && ended.json["status"] as? String == "ended" && ended.json["sold"] as? Int == 1, "\(ended.body)")
+            #expect(pausedAfterEnd.status == 409, "\(pausedAfterEnd.body)")
             #expect(page.status == 200 && page.body.contains("<code>\(running)</code></td><td>秒杀 AM-P-M</td><td>AM-P-M</td><td class=\"num\">49.00</td><td class=\"num\">0 / 30</td>"),
                     "\(page.body)")
         }

@@ -844,6 +844,11 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /flash-sales/{flashSaleId}`.
     /// - Remark: Generated from `#/paths//flash-sales/{flashSaleId}/get(getFlashSale)`.
     func getFlashSale(_ input: Operations.GetFlashSale.Input) async throws -> Operations.GetFlashSale.Output
+    /// Pause, resume or end a flash sale (active ⇄ paused → ended). Only an active sale between its start and end sells; units claimed stay claimed.
+    ///
+    /// - Remark: HTTP `POST /flash-sales/{flashSaleId}/status`.
+    /// - Remark: Generated from `#/paths//flash-sales/{flashSaleId}/status/post(setFlashSaleStatus)`.
+    func setFlashSaleStatus(_ input: Operations.SetFlashSaleStatus.Input) async throws -> Operations.SetFlashSaleStatus.Output
     /// Group buys (团购), newest first; running=true lists those open for new groups now.
     ///
     /// - Remark: HTTP `GET /group-buys`.
@@ -865,6 +870,11 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /group-buys/{groupBuyId}`.
     /// - Remark: Generated from `#/paths//group-buys/{groupBuyId}/get(getGroupBuy)`.
     func getGroupBuy(_ input: Operations.GetGroupBuy.Input) async throws -> Operations.GetGroupBuy.Output
+    /// Pause, resume or end a group buy (active ⇄ paused → ended). Only an active group buy opens new groups; the groups already open may still fill in their time.
+    ///
+    /// - Remark: HTTP `POST /group-buys/{groupBuyId}/status`.
+    /// - Remark: Generated from `#/paths//group-buys/{groupBuyId}/status/post(setGroupBuyStatus)`.
+    func setGroupBuyStatus(_ input: Operations.SetGroupBuyStatus.Input) async throws -> Operations.SetGroupBuyStatus.Output
     /// The groups of a group buy, newest first; by default those still forming, which a member may join.
     ///
     /// - Remark: HTTP `GET /group-buys/{groupBuyId}/groups`.
@@ -3056,6 +3066,21 @@ extension APIProtocol {
             headers: headers
         ))
     }
+    /// Pause, resume or end a flash sale (active ⇄ paused → ended). Only an active sale between its start and end sells; units claimed stay claimed.
+    ///
+    /// - Remark: HTTP `POST /flash-sales/{flashSaleId}/status`.
+    /// - Remark: Generated from `#/paths//flash-sales/{flashSaleId}/status/post(setFlashSaleStatus)`.
+    public func setFlashSaleStatus(
+        path: Operations.SetFlashSaleStatus.Input.Path,
+        headers: Operations.SetFlashSaleStatus.Input.Headers = .init(),
+        body: Operations.SetFlashSaleStatus.Input.Body
+    ) async throws -> Operations.SetFlashSaleStatus.Output {
+        try await setFlashSaleStatus(Operations.SetFlashSaleStatus.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
     /// Group buys (团购), newest first; running=true lists those open for new groups now.
     ///
     /// - Remark: HTTP `GET /group-buys`.
@@ -3099,6 +3124,21 @@ extension APIProtocol {
         try await getGroupBuy(Operations.GetGroupBuy.Input(
             path: path,
             headers: headers
+        ))
+    }
+    /// Pause, resume or end a group buy (active ⇄ paused → ended). Only an active group buy opens new groups; the groups already open may still fill in their time.
+    ///
+    /// - Remark: HTTP `POST /group-buys/{groupBuyId}/status`.
+    /// - Remark: Generated from `#/paths//group-buys/{groupBuyId}/status/post(setGroupBuyStatus)`.
+    public func setGroupBuyStatus(
+        path: Operations.SetGroupBuyStatus.Input.Path,
+        headers: Operations.SetGroupBuyStatus.Input.Headers = .init(),
+        body: Operations.SetGroupBuyStatus.Input.Body
+    ) async throws -> Operations.SetGroupBuyStatus.Output {
+        try await setGroupBuyStatus(Operations.SetGroupBuyStatus.Input(
+            path: path,
+            headers: headers,
+            body: body
         ))
     }
     /// The groups of a group buy, newest first; by default those still forming, which a member may join.
