@@ -5,7 +5,7 @@ import SQLKit
 /// The status of a flash sale or a group buy: active ⇄ paused, either → ended, which is final.
 /// Only an active one between its start and end sells (a flash sale) or opens new groups (a group
 /// buy); the groups a group buy has open may still fill until their own time runs out.
-public enum DealStatus: String, Codable, Sendable, CaseIterable {
+public enum DealStatus: String, Codable, Sendable {
     case active, paused, ended
 }
 
@@ -31,10 +31,10 @@ extension PromotionsService {
                                              caller: Caller, read: @escaping @Sendable (any SQLDatabase) async throws -> T?,
                                              status current: @escaping @Sendable (T) -> String) async throws -> T {
         let now = clock.instant().epochMillis
-        let from: [DealStatus] = switch status {
-        case .active: [.paused]
-        case .paused: [.active]
-        case .ended: [.active, .paused]
+        let (from, action, event): ([DealStatus], String, String) = switch status {
+        case .active: ([.paused], "activate", "activated")
+        case .paused: ([.active], "pause", "paused")
+        case .ended: ([.active, .paused], "end", "ended")
         }
         return try await db.write { tx in
             guard let before = try await read(tx.sql) else { throw Problem.notFound(what, id) }
@@ -47,9 +47,7 @@ extension PromotionsService {
             guard changed != nil, let after = try await read(tx.sql) else {
                 throw PromotionsError.invalidDealTransition(id: id, what: what, from: was, to: status.rawValue)
             }
-            let verb = ["active": "activated", "paused": "paused", "ended": "ended"][status.rawValue]!
-            try await self.record(tx, caller, ["active": "activate", "paused": "pause", "ended": "end"][status.rawValue]!,
-                                  entityType: entity, entityId: id, before: before, after: after, event: "\(entity).\(verb)")
+            try await self.record(tx, caller, action, entityType: entity, entityId: id, before: before, after: after, event: "\(entity).\(event)")
             return after
         }
     }
